@@ -1,0 +1,100 @@
+"""Canonical accelerator names, their aliases and memory: the join key between pricing/ and calibrate/.
+
+Names follow ../shared/ARCHITECTURE.md (``H100-80GB``, ``TPU-v5e``, ...). TPU prices are per chip and
+``accelerator_count`` counts chips. Memory is per accelerator, in GiB as the providers list it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from pricing.errors import PricingError
+
+
+@dataclass(frozen=True, slots=True)
+class Accelerator:
+    name: str
+    kind: str  # gpu | tpu | trainium | inferentia | cpu
+    vendor: str
+    memory_gib: float | None
+    aliases: tuple[str, ...] = ()
+
+
+ACCELERATORS: Final[tuple[Accelerator, ...]] = (
+    Accelerator("A100-40GB", "gpu", "NVIDIA", 40, ("a100-40", "nvidia-tesla-a100")),
+    Accelerator("A100-80GB", "gpu", "NVIDIA", 80, ("a100-80", "nvidia-a100-80gb")),
+    Accelerator("H100-80GB", "gpu", "NVIDIA", 80, ("h100", "h100-mega", "nvidia-h100-80gb", "h100-sxm")),
+    Accelerator("H200-141GB", "gpu", "NVIDIA", 141, ("h200", "nvidia-h200-141gb")),
+    Accelerator("B200", "gpu", "NVIDIA", 180, ("nvidia-b200",)),
+    Accelerator("L4", "gpu", "NVIDIA", 24, ("nvidia-l4",)),
+    Accelerator("L40S", "gpu", "NVIDIA", 48, ("nvidia-l40s",)),
+    Accelerator("A10G", "gpu", "NVIDIA", 24, ()),
+    Accelerator("A10", "gpu", "NVIDIA", 24, ()),
+    Accelerator("T4", "gpu", "NVIDIA", 16, ("t4g", "nvidia-tesla-t4")),
+    Accelerator("V100-16GB", "gpu", "NVIDIA", 16, ("nvidia-tesla-v100",)),
+    Accelerator("V100-32GB", "gpu", "NVIDIA", 32, ()),
+    Accelerator("P100", "gpu", "NVIDIA", 16, ("nvidia-tesla-p100",)),
+    Accelerator("P4", "gpu", "NVIDIA", 8, ("nvidia-tesla-p4",)),
+    Accelerator("K80", "gpu", "NVIDIA", 12, ()),
+    Accelerator("M60", "gpu", "NVIDIA", 8, ()),
+    Accelerator("MI25", "gpu", "AMD", 16, ("radeon-mi25",)),
+    Accelerator("MI300X", "gpu", "AMD", 192, ()),
+    Accelerator("TPU-v2", "tpu", "Google", 16, ("v2",)),
+    Accelerator("TPU-v3", "tpu", "Google", 32, ("v3",)),
+    Accelerator("TPU-v4", "tpu", "Google", 32, ("v4",)),
+    Accelerator("TPU-v5e", "tpu", "Google", 16, ("v5e", "v5litepod", "tpu-v5-lite", "tpu-v5litepod")),
+    Accelerator("TPU-v5p", "tpu", "Google", 95, ("v5p",)),
+    Accelerator("TPU-v6e", "tpu", "Google", 32, ("v6e", "trillium")),
+    Accelerator("Trainium1", "trainium", "AWS", 32, ("trainium", "trn1")),
+    Accelerator("Trainium2", "trainium", "AWS", 96, ("trn2",)),
+    Accelerator("Inferentia2", "inferentia", "AWS", 32, ("inf2",)),
+    Accelerator("CPU", "cpu", "", None, ()),
+)
+
+BY_NAME: Final = {a.name: a for a in ACCELERATORS}
+CANONICAL_NAMES: Final = tuple(a.name for a in ACCELERATORS)
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_EXACT: Final[dict[str, str]] = {}
+for _acc in ACCELERATORS:
+    for _text in (_acc.name, *_acc.aliases):
+        _EXACT.setdefault(_key(_text), _acc.name)
+
+
+def resolve(text: str) -> tuple[str, ...]:
+    """Canonical names that ``text`` means: an exact name or alias, else every name it is a prefix of.
+
+    ``h100`` gives ``H100-80GB``; ``a100`` gives both A100s; ``tpu-v5`` both v5 TPUs. Unknown text raises
+    a :class:`PricingError` with "did you mean" suggestions.
+    """
+    key = _key(text)
+    if not key:
+        raise PricingError("empty accelerator name", hint=f"choose one of: {', '.join(CANONICAL_NAMES)}")
+    if key in _EXACT:
+        return (_EXACT[key],)
+    family = tuple(a.name for a in ACCELERATORS if _key(a.name).startswith(key))
+    if family:
+        return family
+    known = [a.name for a in ACCELERATORS] + [alias for a in ACCELERATORS for alias in a.aliases]
+    close = difflib.get_close_matches(text, known, n=3, cutoff=0.5) or difflib.get_close_matches(
+        text.upper(), CANONICAL_NAMES, n=3, cutoff=0.4
+    )
+    suggestion = f"did you mean {', '.join(dict.fromkeys(close))}?" if close else "see `tco prices accelerators`"
+    raise PricingError(f"unknown accelerator {text!r}", hint=suggestion)
+
+
+def resolve_many(texts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Resolve several names (or comma-separated lists of names), keeping order, without duplicates."""
+    names: dict[str, None] = {}
+    for text in texts:
+        for part in text.split(","):
+            if part.strip():
+                names.update(dict.fromkeys(resolve(part.strip())))
+    return tuple(names)

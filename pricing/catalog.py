@@ -1,0 +1,253 @@
+"""The price catalog: the newest snapshot per provider (pulled, else embedded), and queries over it.
+
+All functions here are pure over data frames except :func:`load_catalog`, which reads the embedded
+snapshot from the package and pulled snapshots from the store.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from pricing.errors import PricingError
+from pricing.schema import ALL_COLUMNS, EXCLUDING_FLAGS, FLOAT_COLUMNS, PRICING_MODELS, PROVIDERS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pricing.store import PriceStore
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """Where one provider's prices come from: a label for every printed number."""
+
+    provider: str
+    kind: str  # "embedded" | "pulled"
+    label: str  # e.g. "embedded (as of 2025-06-05 or later)" or "pull #3 2026-11-25T10:00:00Z"
+    source: str
+    as_of: str  # ISO date (embedded: earliest date the content can be from) or timestamp of the pull
+    offer_count: int
+
+    def age_days(self, today: date | None = None) -> float | None:
+        try:
+            when = datetime.fromisoformat(self.as_of.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        now = datetime.now(tz=when.tzinfo) if today is None else datetime.combine(today, datetime.min.time())
+        if now.tzinfo is None and when.tzinfo is not None:
+            when = when.replace(tzinfo=None)
+        return (now - when).total_seconds() / 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    offers: pd.DataFrame
+    snapshots: dict[str, SnapshotInfo] = field(default_factory=dict)
+
+
+def embedded_meta() -> dict[str, Any]:
+    """The embedded snapshot's metadata (sources, dates, counts, sha256)."""
+    text = resources.files("pricing").joinpath("data/snapshot.json").read_text()
+    meta: dict[str, Any] = json.loads(text)
+    return meta
+
+
+def load_embedded() -> pd.DataFrame:
+    """The offer rows that ship inside the package."""
+    import pandas as pd
+
+    dtypes: dict[str, Any] = {c: "float64" for c in FLOAT_COLUMNS}
+    dtypes.update({c: "object" for c in ALL_COLUMNS if c not in FLOAT_COLUMNS})
+    with resources.files("pricing").joinpath("data/offers.csv").open("rb") as handle:
+        frame = pd.read_csv(handle, dtype=dtypes, keep_default_na=False, na_values=[""])
+    return frame
+
+
+def load_catalog(store: PriceStore | None = None, providers: tuple[str, ...] = PROVIDERS) -> Catalog:
+    """Offers for ``providers``: each provider's newest pulled snapshot, else the embedded one."""
+    import pandas as pd
+
+    latest = store.latest() if store is not None else {}
+    meta = embedded_meta()
+    parts: list[pd.DataFrame] = []
+    infos: dict[str, SnapshotInfo] = {}
+    pulled = [latest[p] for p in providers if p in latest]
+    if pulled:
+        parts.append(store.offers([s.id for s in pulled]) if store is not None else pd.DataFrame())
+        for snap in pulled:
+            infos[snap.provider] = SnapshotInfo(snap.provider, "pulled", snap.label, snap.source, snap.fetched_at,
+                                                snap.offer_count)
+    embedded_needed = [p for p in providers if p not in latest]
+    if embedded_needed:
+        embedded = load_embedded()
+        parts.append(embedded[embedded["provider"].isin(embedded_needed)])
+        for provider in embedded_needed:
+            info = meta["providers"].get(provider)
+            if info is None:
+                continue
+            infos[provider] = SnapshotInfo(
+                provider, "embedded", f"embedded (as of {info['as_of']} or later)", info["source"], info["as_of"],
+                int(info["offers"]),
+            )
+    offers = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(ALL_COLUMNS))
+    return Catalog(offers=offers, snapshots=infos)
+
+
+def _did_you_mean(value: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+    return f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(sorted(known)[:12])}"
+
+
+def check_provider(provider: str) -> str:
+    key = provider.strip().lower()
+    if key not in PROVIDERS:
+        raise PricingError(f"unknown provider {provider!r}", hint=_did_you_mean(key, list(PROVIDERS)))
+    return key
+
+
+def check_pricing_model(model: str) -> str:
+    key = model.strip().lower().replace("-", "_")
+    if key not in PRICING_MODELS:
+        raise PricingError(f"unknown pricing model {model!r}", hint=_did_you_mean(key, list(PRICING_MODELS)))
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFilter:
+    providers: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    accelerators: tuple[str, ...] = ()  # canonical names
+    pricing_models: tuple[str, ...] = ()
+    min_count: float = 0.0
+    include_flagged: bool = False
+    include_without_accelerator: bool = False
+
+
+def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:
+    """Rows matching ``spec``. A region that no offer has raises with suggestions; other misses give 0 rows."""
+    flags = offers["flags"].fillna("").str.split(";")
+    mask = offers["price_usd_per_hour"].notna() | flags.map(lambda fs: "missing" in fs).astype(bool)
+    if spec.include_flagged:
+        mask |= offers["price_usd_per_hour"].isna()
+    if not spec.include_without_accelerator:
+        mask &= offers["accelerator"].notna()
+    if spec.providers:
+        mask &= offers["provider"].isin(spec.providers)
+    if spec.regions:
+        known = set(offers["region"].dropna().unique())
+        for region in spec.regions:
+            if region not in known:
+                raise PricingError(f"no offers in region {region!r}", hint=_did_you_mean(region, sorted(known)))
+        mask &= offers["region"].isin(spec.regions)
+    if spec.accelerators:
+        mask &= offers["accelerator"].isin(spec.accelerators)
+    if spec.pricing_models:
+        mask &= offers["pricing_model"].isin(spec.pricing_models)
+    if spec.min_count > 0:
+        mask &= offers["accelerator_count"].fillna(0) >= spec.min_count
+    if not spec.include_flagged:
+        excluded = flags.map(lambda fs: bool(EXCLUDING_FLAGS.intersection(fs)))
+        mask &= ~excluded.astype(bool)
+    return offers[mask]
+
+
+PIVOT_KEYS = ["provider", "instance_type", "region", "accelerator", "accelerator_count", "accelerator_memory_gib"]
+
+
+def pivot_offers(offers: pd.DataFrame) -> pd.DataFrame:
+    """One row per (provider, instance type, region) with a price column per pricing model.
+
+    Zonal prices (AWS spot) collapse to the cheapest zone, with the number of zones priced.
+    Columns: the keys, ``<model>_usd_per_hour``, ``<model>_usd_per_accelerator_hour``, ``spot_zones``,
+    ``price_date`` and ``snapshot``.
+    """
+    import pandas as pd
+
+    keys = PIVOT_KEYS
+    frame = offers.assign(accelerator_memory_gib=offers["accelerator_memory_gib"].fillna(-1.0),
+                          accelerator_count=offers["accelerator_count"].fillna(-1.0))
+    grouped = frame.groupby([*keys, "pricing_model"], dropna=False, sort=False)
+    best = grouped.agg(
+        price=("price_usd_per_hour", "min"),
+        zones=("zone", "count"),
+    ).reset_index()
+    wide = best.set_index([*keys, "pricing_model"])["price"].unstack("pricing_model")
+    wide.columns = [f"{c}_usd_per_hour" for c in wide.columns]
+    out = wide.reset_index()
+    for column in [c for c in out.columns if c.endswith("_usd_per_hour")]:
+        out[column.replace("_usd_per_hour", "_usd_per_accelerator_hour")] = out[column] / out["accelerator_count"]
+    meta = frame.groupby(keys, dropna=False, sort=False).agg(
+        price_date=("fetched_at", "max"), snapshot=("snapshot", "first")
+    )
+    spot_zones = best[best["pricing_model"] == "spot"].set_index(keys)["zones"].rename("spot_zones")
+    out = out.merge(meta.reset_index(), on=keys, how="left").merge(
+        spot_zones.reset_index(), on=keys, how="left"
+    )
+    out["accelerator_memory_gib"] = out["accelerator_memory_gib"].where(out["accelerator_memory_gib"] >= 0)
+    out["accelerator_count"] = out["accelerator_count"].where(out["accelerator_count"] >= 0)
+    out["spot_zones"] = out["spot_zones"].fillna(0).astype(int)
+    return pd.DataFrame(out)
+
+
+def sort_key_column(frame: pd.DataFrame, pricing_model: str | None) -> str:
+    """The per-accelerator price column listings sort by."""
+    preferred = f"{pricing_model or 'on_demand'}_usd_per_accelerator_hour"
+    if preferred in frame:
+        return preferred
+    candidates = [c for c in frame.columns if c.endswith("_usd_per_accelerator_hour")]
+    if not candidates:
+        raise PricingError("no prices to sort by")
+    return candidates[0]
+
+
+def sort_pivot(frame: pd.DataFrame, pricing_model: str | None) -> pd.DataFrame:
+    """Cheapest per accelerator-hour first; rows without that price last (then by any other price)."""
+    column = sort_key_column(frame, pricing_model)
+    others = [c for c in frame.columns if c.endswith("_usd_per_accelerator_hour") and c != column]
+    fallback = frame[others].min(axis=1) if others else frame[column]
+    return frame.assign(_k1=frame[column].isna(), _k2=frame[column], _k3=fallback).sort_values(
+        ["_k1", "_k2", "_k3", "provider", "instance_type", "region"], kind="stable"
+    ).drop(columns=["_k1", "_k2", "_k3"])
+
+
+def cheapest_region(frame: pd.DataFrame, pricing_model: str | None) -> pd.DataFrame:
+    """Of a sorted pivot, the first (cheapest) region of each (provider, instance type)."""
+    ordered = sort_pivot(frame, pricing_model)
+    return ordered.drop_duplicates(subset=["provider", "instance_type"], keep="first")
+
+
+def cheapest_long(offers: pd.DataFrame, pricing_model: str | None) -> pd.DataFrame:
+    """Long-format rows of the cheapest region per (provider, instance type), for CSV/JSON output."""
+    regions = cheapest_region(pivot_offers(offers), pricing_model)[["provider", "instance_type", "region"]]
+    return offers.merge(regions, on=["provider", "instance_type", "region"], how="inner")
+
+
+def sort_long(offers: pd.DataFrame) -> pd.DataFrame:
+    """Long rows in a stable, useful order: cheapest per accelerator-hour first."""
+    return offers.sort_values(
+        ["price_usd_per_accelerator_hour", "provider", "instance_type", "region", "pricing_model", "zone"],
+        kind="stable", na_position="last",
+    )
+
+
+__all__ = [
+    "Catalog",
+    "OfferFilter",
+    "SnapshotInfo",
+    "check_pricing_model",
+    "check_provider",
+    "cheapest_long",
+    "cheapest_region",
+    "embedded_meta",
+    "filter_offers",
+    "load_catalog",
+    "load_embedded",
+    "pivot_offers",
+    "sort_long",
+    "sort_pivot",
+]

@@ -1,0 +1,184 @@
+"""The local price store: pulled snapshots in SQLite, written in one transaction each.
+
+A snapshot is visible only once its offers are all written (``status = 'complete'`` in the same
+transaction), so a failed, interrupted or partial pull leaves the previous snapshot in use. WAL mode and
+a busy timeout let two pulls and any number of readers run at once without corrupting anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from pricing.errors import PricingError
+from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DB_FILENAME: Final = "prices.sqlite"
+
+_OFFER_COLUMNS_SQL = ", ".join(
+    f"{c} REAL" if c in FLOAT_COLUMNS else f"{c} TEXT" for c in ALL_COLUMNS if c != "snapshot"
+)
+
+#: Schema migrations, applied in order; the index + 1 is the schema version (``PRAGMA user_version``).
+#: Append only: never edit a migration that has shipped.
+MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
+    lambda db: db.executescript(
+        f"""
+        CREATE TABLE snapshots (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            provider TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('complete')),
+            offer_count INTEGER NOT NULL,
+            region_count INTEGER NOT NULL,
+            meta_json TEXT NOT NULL DEFAULT '{{}}'
+        );
+        CREATE TABLE offers (
+            snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+            {_OFFER_COLUMNS_SQL}
+        );
+        CREATE INDEX offers_by_snapshot ON offers(snapshot_id);
+        CREATE INDEX snapshots_by_provider ON snapshots(provider, id);
+        """
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    id: int
+    provider: str
+    source: str
+    fetched_at: str
+    offer_count: int
+    region_count: int
+    meta: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"pull #{self.id} {self.fetched_at}"
+
+
+class PriceStore:
+    """Snapshots of pulled prices in ``<home>/prices.sqlite``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise PricingError(f"cannot open the price store {self.path}: {exc}",
+                               hint="check --home / TCO_HOME points at a writable directory") from exc
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._migrate(db)
+            yield db
+        except sqlite3.DatabaseError as exc:
+            raise PricingError(f"the price store {self.path} is unreadable: {exc}",
+                               hint="move it aside; the embedded snapshot is used meanwhile") from exc
+        finally:
+            db.close()
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise PricingError(f"the price store has schema version {version}, newer than this tco knows",
+                               hint="upgrade tco, or point TCO_HOME elsewhere")
+        for index in range(version, len(MIGRATIONS)):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have migrated while we waited for the lock.
+                if db.execute("PRAGMA user_version").fetchone()[0] != index:
+                    db.execute("ROLLBACK")
+                    continue
+                MIGRATIONS[index](db)
+                db.execute(f"PRAGMA user_version = {index + 1}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def write_snapshot(self, provider: str, source: str, fetched_at: str, offers: pd.DataFrame,
+                       meta: dict[str, Any] | None = None) -> Snapshot:
+        """Store ``offers`` as a new complete snapshot, atomically: all rows or none."""
+        columns = [c for c in ALL_COLUMNS if c != "snapshot"]
+        frame = offers.reindex(columns=columns)
+        frame = frame.astype(object).where(frame.notna(), None)
+        rows = frame.itertuples(index=False, name=None)
+        regions = int(offers["region"].nunique()) if len(offers) else 0
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = db.execute(
+                    "INSERT INTO snapshots (provider, source, fetched_at, status, offer_count, region_count, "
+                    "meta_json) VALUES (?, ?, ?, 'complete', ?, ?, ?)",
+                    (provider, source, fetched_at, len(offers), regions, json.dumps(meta or {}, sort_keys=True)),
+                )
+                snapshot_id = int(cursor.lastrowid or 0)
+                placeholders = ", ".join("?" for _ in range(len(columns) + 1))
+                db.executemany(
+                    f"INSERT INTO offers (snapshot_id, {', '.join(columns)}) VALUES ({placeholders})",
+                    ((snapshot_id, *row) for row in rows),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return Snapshot(snapshot_id, provider, source, fetched_at, len(offers), regions, meta or {})
+
+    def snapshots(self, provider: str | None = None) -> list[Snapshot]:
+        """All complete snapshots, newest first."""
+        if not self.exists():
+            return []
+        query = "SELECT id, provider, source, fetched_at, offer_count, region_count, meta_json FROM snapshots"
+        params: tuple[str, ...] = ()
+        if provider:
+            query += " WHERE provider = ?"
+            params = (provider,)
+        with self.connect() as db:
+            rows = db.execute(query + " ORDER BY id DESC", params).fetchall()
+        return [Snapshot(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
+
+    def latest(self) -> dict[str, Snapshot]:
+        """The newest complete snapshot of each provider."""
+        newest: dict[str, Snapshot] = {}
+        for snap in self.snapshots():
+            newest.setdefault(snap.provider, snap)
+        return newest
+
+    def offers(self, snapshot_ids: list[int]) -> pd.DataFrame:
+        """The offer rows of the given snapshots, with ``snapshot`` set to each one's label."""
+        import pandas as pd
+
+        columns = [c for c in ALL_COLUMNS if c != "snapshot"]
+        if not snapshot_ids:
+            return pd.DataFrame(columns=list(ALL_COLUMNS))
+        marks = ", ".join("?" for _ in snapshot_ids)
+        with self.connect() as db:
+            frame = pd.read_sql_query(
+                f"SELECT o.snapshot_id, s.fetched_at AS snap_at, {', '.join('o.' + c for c in columns)} "
+                f"FROM offers o JOIN snapshots s ON s.id = o.snapshot_id WHERE o.snapshot_id IN ({marks})",
+                db,
+                params=snapshot_ids,
+            )
+        frame["snapshot"] = "pull #" + frame["snapshot_id"].astype(str) + " " + frame["snap_at"].astype(str)
+        return frame.drop(columns=["snapshot_id", "snap_at"]).loc[:, list(ALL_COLUMNS)]

@@ -1,0 +1,149 @@
+"""The root command, its global options, and the single error boundary.
+
+Domain errors (TcoError, PricingError, CalibrationError) print one line on stderr and exit 1; usage errors
+exit 2; Ctrl-C exits 130. ``--debug`` (or ``TCO_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
+
+from calibrate.errors import CalibrationError
+from pricing.errors import PricingError
+from tco import __version__
+from tco.cli.state import Format, State
+from tco.errors import TcoError
+
+DOMAIN_ERRORS = (TcoError, PricingError, CalibrationError)
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    return "--debug" in args or os.environ.get("TCO_DEBUG", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _color(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def error_line(message: str) -> None:
+    """Write one ``error: ...`` line to stderr (red on a terminal unless NO_COLOR is set)."""
+    prefix = "\x1b[31merror:\x1b[0m" if _color(sys.stderr) else "error:"
+    flat = " ".join(str(message).split())
+    sys.stderr.write(f"{prefix} {flat}\n")
+    sys.stderr.flush()
+
+
+class TcoGroup(TyperGroup):
+    """The root group: runs the command inside the one error boundary."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,  # noqa: ARG002 - the boundary below always decides the exit code
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = _debug_requested(argv)
+        try:
+            code = super().main(args=argv, prog_name=prog_name or "tco", complete_var=complete_var,
+                                standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
+        except TyperException as exc:  # click's usage errors, vendored by typer
+            code = self._usage_error(exc)
+        except DOMAIN_ERRORS as exc:
+            if debug:
+                traceback.print_exc()
+            error_line(str(exc))
+            code = 1
+        except (KeyboardInterrupt, typer.Abort):
+            sys.stderr.write("\ninterrupted\n")
+            code = 130
+        except BrokenPipeError:
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+            code = 141
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            else:
+                error_line(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
+
+    @staticmethod
+    def _usage_error(exc: TyperException) -> int:
+        name = type(exc).__name__
+        if name == "NoArgsIsHelpError":
+            ctx = getattr(exc, "ctx", None)
+            sys.stdout.write((ctx.get_help() if ctx is not None else str(exc)) + "\n")
+            return 0
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        error_line(f"{message}{where}")
+        return int(getattr(exc, "exit_code", 2))
+
+
+app = typer.Typer(
+    cls=TcoGroup,
+    name="tco",
+    help="What deep-learning training and serving will cost: real cloud prices, measured framework "
+    "throughput, and projections with their sources.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"tco {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", envvar="TCO_DEBUG", help="Show tracebacks on errors."),
+    home: Path | None = typer.Option(
+        None, "--home", envvar="TCO_HOME", help="Directory for tco's databases (default: the user data dir).",
+        show_default=False,
+    ),
+    fmt: Format | None = typer.Option(
+        None, "--format", "-f", help="Output format for commands that return data (default: table).",
+        show_default=False, case_sensitive=False,
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write data to FILE instead of stdout (atomically, only on success).",
+        show_default=False,
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    ctx.obj = State(debug=debug, home=home, fmt=fmt, output=output)
+
+
+def _register() -> None:
+    from tco.cli import calibrate, estimate, prices
+
+    app.add_typer(prices.app, name="prices")
+    app.add_typer(calibrate.app, name="calibrate")
+    app.add_typer(estimate.app, name="estimate")
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

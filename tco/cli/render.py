@@ -1,0 +1,88 @@
+"""Rendering for the CLI: Rich tables on a terminal, CSV/JSON bytes for scripts, notes on stderr."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable
+from io import StringIO
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tco.cli.state import Format, Target
+from tco.export import renderer
+from tco.export.base import write_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NA = "n/a"
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """A dim informational line on stderr (``message`` is plain text, not markup)."""
+    stderr().print(f"[dim]{escape(message)}[/dim]")
+
+
+def warn(message: str) -> None:
+    stderr().print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+
+def number(value: Any, digits: int = 2, *, prefix: str = "") -> str:
+    """A number for a table cell; NaN and None print as n/a (missing stays missing)."""
+    if value is None:
+        return NA
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(as_float):
+        return NA
+    return f"{prefix}{as_float:,.{digits}f}"
+
+
+def count(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NA
+    return f"{float(value):g}"
+
+
+def table(title: str | None, columns: Iterable[tuple[str, str]], rows: Iterable[Iterable[str]],
+          caption: str | None = None) -> Table:
+    """A Rich table: ``columns`` are (header, justify) pairs."""
+    out = Table(title=title, caption=caption, header_style="bold", title_justify="left",
+                caption_justify="left", expand=False, pad_edge=False)
+    for header, justify in columns:
+        out.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows:
+        out.add_row(*row)
+    return out
+
+
+def emit(target: Target, frame: pd.DataFrame, build_table: Callable[[], Table] | None = None) -> None:
+    """Send ``frame`` to the target: a Rich table (``build_table``) or CSV/JSON of the frame itself."""
+    if target.fmt is Format.table and build_table is not None:
+        rendered = build_table()
+        if target.path is None:
+            # Piped output is not cut to 80 columns: a table is only useful whole.
+            Console(highlight=False, width=None if sys.stdout.isatty() else 220).print(rendered)
+            return
+        buffer = StringIO()
+        Console(file=buffer, width=200, no_color=True, highlight=False).print(rendered)
+        write_atomic(target.path, buffer.getvalue().encode("utf-8"))
+        return
+    fmt = "csv" if target.fmt is Format.table else target.fmt.value
+    data = renderer(fmt)(frame)
+    if target.path is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_atomic(target.path, data)
+        note(f"wrote {len(frame)} rows to {target.path}")

@@ -1,0 +1,76 @@
+"""Global CLI state (the root options) and the output options shared by every data command."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from tco.errors import TcoError
+from tco.home import resolve_home
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    debug: bool = False
+    home: Path | None = None
+    fmt: Format | None = None
+    output: Path | None = None
+
+    @property
+    def home_dir(self) -> Path:
+        return resolve_home(self.home)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a command's data goes: a format and stdout or a file."""
+
+    fmt: Format
+    path: Path | None
+
+
+def output_target(ctx: typer.Context, fmt: Format | None, output: Path | None) -> Target:
+    """The command's ``--format``/``--output``, else the global ones; the file is checked up front.
+
+    A path that cannot be written fails here, before any work is done, with one line.
+    """
+    root = state(ctx)
+    chosen = fmt or root.fmt or Format.table
+    path = output or root.output
+    if path is not None:
+        check_writable(path)
+    return Target(chosen, path)
+
+
+def check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise TcoError(f"cannot write {path}: it is a directory")
+    if not parent.is_dir():
+        raise TcoError(f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise TcoError(f"cannot write {path}: permission denied")
+
+
+FORMAT_OPTION = typer.Option(
+    None, "--format", "-f", help="table, csv or json (overrides the global --format).", case_sensitive=False,
+    show_default=False,
+)
+OUTPUT_OPTION = typer.Option(
+    None, "--output", "-o", help="Write to FILE instead of stdout (only on success).", show_default=False,
+)

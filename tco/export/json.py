@@ -1,0 +1,34 @@
+"""JSON export: a list of records, NaN as null, formula-safe text, column order kept."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from tco.export.base import neutralise_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _clean(value: Any) -> Any:
+    import pandas as pd
+
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _clean(value.item())
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    safe = neutralise_frame(frame).astype(object)
+    columns = [str(c) for c in safe.columns]
+    return [dict(zip(columns, map(_clean, row), strict=True)) for row in safe.itertuples(index=False, name=None)]
+
+
+def render(frame: pd.DataFrame) -> bytes:
+    return (json.dumps(records(frame), indent=1, allow_nan=False) + "\n").encode("utf-8")
