@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine (README.md):
+#   make run    installs tco in .venv and runs the main job on the embedded defaults
+#   make test   installs everything the tests need (ML frameworks, LibreOffice) and runs every check
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The main job, on the embedded price snapshot: no credentials, no network.
+RUN_ARGS ?= prices list --accelerator h100 --cheapest
+
+.PHONY: run test venv deps-test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[all,dev]'
+	touch $@
+
+run: $(VENV)/.base
+	$(BIN)/tco $(RUN_ARGS)
+
+deps-test: $(VENV)/.test
+	@scripts/install_test_system_deps.sh
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: deps-test lint
+	$(BIN)/python -m pytest -n 2 --durations=15
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
