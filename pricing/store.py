@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +27,11 @@ _OFFER_COLUMNS_SQL = ", ".join(
     f"{c} REAL" if c in FLOAT_COLUMNS else f"{c} TEXT" for c in ALL_COLUMNS if c != "snapshot"
 )
 
-#: Schema migrations, applied in order; the index + 1 is the schema version (``PRAGMA user_version``).
-#: Append only: never edit a migration that has shipped.
-MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
-    lambda db: db.executescript(
-        f"""
-        CREATE TABLE snapshots (
+#: Schema migrations, applied in order, each in its own transaction; the count applied is the schema version
+#: (``PRAGMA user_version``). Append only: never edit a migration that has shipped.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """CREATE TABLE snapshots (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             provider TEXT NOT NULL,
             source TEXT NOT NULL,
@@ -40,15 +39,14 @@ MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
             status TEXT NOT NULL CHECK (status IN ('complete')),
             offer_count INTEGER NOT NULL,
             region_count INTEGER NOT NULL,
-            meta_json TEXT NOT NULL DEFAULT '{{}}'
-        );
-        CREATE TABLE offers (
+            meta_json TEXT NOT NULL DEFAULT '{}'
+        )""",
+        f"""CREATE TABLE offers (
             snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
             {_OFFER_COLUMNS_SQL}
-        );
-        CREATE INDEX offers_by_snapshot ON offers(snapshot_id);
-        CREATE INDEX snapshots_by_provider ON snapshots(provider, id);
-        """
+        )""",
+        "CREATE INDEX offers_by_snapshot ON offers(snapshot_id)",
+        "CREATE INDEX snapshots_by_provider ON snapshots(provider, id)",
     ),
 )
 
@@ -87,10 +85,12 @@ class PriceStore:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
             self._migrate(db)
-            yield db
         except sqlite3.DatabaseError as exc:
+            db.close()
             raise PricingError(f"the price store {self.path} is unreadable: {exc}",
                                hint="move it aside; the embedded snapshot is used meanwhile") from exc
+        try:
+            yield db
         finally:
             db.close()
 
@@ -107,7 +107,8 @@ class PriceStore:
                 if db.execute("PRAGMA user_version").fetchone()[0] != index:
                     db.execute("ROLLBACK")
                     continue
-                MIGRATIONS[index](db)
+                for statement in MIGRATIONS[index]:
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {index + 1}")
                 db.execute("COMMIT")
             except BaseException:

@@ -61,9 +61,11 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     listed = out["pricing_model"].isin(LIST_PRICE_MODELS) & per_accel.notna()
     outlier = outlier_mask(per_accel.where(listed), out, ["provider", "instance_type", "pricing_model"])
     # An on-demand price below the spot price of the same offer and place is not an on-demand price.
-    place = ["provider", "instance_type", "region", "zone"]
-    spot = out[out["pricing_model"].eq("spot")].assign(spot=price).groupby(place, dropna=False)["spot"].max()
-    spot_here = out[place].merge(spot.reset_index(), on=place, how="left")["spot"].to_numpy()
+    place = pd.DataFrame({k: out[k].astype(object).where(out[k].notna(), "").astype(str)
+                          for k in ("provider", "instance_type", "region", "zone")})
+    is_spot = out["pricing_model"].eq("spot")
+    spot = place[is_spot].assign(spot=price[is_spot]).groupby(list(place.columns))["spot"].max()
+    spot_here = place.merge(spot.reset_index(), on=list(place.columns), how="left")["spot"].to_numpy()
     outlier |= out["pricing_model"].eq("on_demand") & below_spot(price, pd.Series(spot_here, index=out.index))
     out["flags"] = add_flag(out["flags"], outlier, "outlier")
     return out
