@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class CalibrationError(Exception):
-    """A calibration failure (framework missing, kernel failed its own check): what failed and how to fix it."""
+    """A calibration failure (framework missing, kernel failed its check): what failed and how to fix it."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

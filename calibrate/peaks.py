@@ -35,7 +35,7 @@ class Peak:
     source: str
 
     def tflops_for(self, dtype: str) -> float | None:
-        """Dense peak for ``dtype``; bf16 falls back to the fp16 tensor peak on parts without bf16 (V100, T4)."""
+        """Dense peak for ``dtype``; bf16 falls back to the fp16 tensor peak where bf16 is absent (V100)."""
         if dtype in self.tflops:
             return self.tflops[dtype]
         if dtype == "bf16":
@@ -55,15 +55,18 @@ def load_peaks() -> dict[str, Peak]:
     with resources.files("calibrate").joinpath("data/accelerator_peaks.csv").open("r", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             tflops = {d: v for d, c in DTYPE_COLUMNS.items() if (v := _number(row[c])) is not None}
-            peaks.setdefault(row["accelerator"], Peak(
-                accelerator=row["accelerator"],
-                variant=row["variant"],
-                tflops=tflops,
-                memory_gb=_number(row["memory_gb"]),
-                memory_bandwidth_tb_s=_number(row["memory_bandwidth_tb_s"]),
-                interconnect_gb_s=_number(row["interconnect_gb_s"]),
-                tdp_w=_number(row["tdp_w"]),
-                notes=row["notes"],
-                source=row["source"],
-            ))
+            peaks.setdefault(
+                row["accelerator"],
+                Peak(
+                    accelerator=row["accelerator"],
+                    variant=row["variant"],
+                    tflops=tflops,
+                    memory_gb=_number(row["memory_gb"]),
+                    memory_bandwidth_tb_s=_number(row["memory_bandwidth_tb_s"]),
+                    interconnect_gb_s=_number(row["interconnect_gb_s"]),
+                    tdp_w=_number(row["tdp_w"]),
+                    notes=row["notes"],
+                    source=row["source"],
+                ),
+            )
     return peaks

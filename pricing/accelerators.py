@@ -86,7 +86,9 @@ def resolve(text: str) -> tuple[str, ...]:
     close = difflib.get_close_matches(text, known, n=3, cutoff=0.5) or difflib.get_close_matches(
         text.upper(), CANONICAL_NAMES, n=3, cutoff=0.4
     )
-    suggestion = f"did you mean {', '.join(dict.fromkeys(close))}?" if close else "see `tco prices accelerators`"
+    suggestion = (
+        f"did you mean {', '.join(dict.fromkeys(close))}?" if close else "see `tco prices accelerators`"
+    )
     raise PricingError(f"unknown accelerator {text!r}", hint=suggestion)
 
 

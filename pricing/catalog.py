@@ -80,8 +80,9 @@ def load_catalog(store: PriceStore | None = None, providers: tuple[str, ...] = P
     if pulled:
         parts.append(store.offers([s.id for s in pulled]) if store is not None else pd.DataFrame())
         for snap in pulled:
-            infos[snap.provider] = SnapshotInfo(snap.provider, "pulled", snap.label, snap.source, snap.fetched_at,
-                                                snap.offer_count)
+            infos[snap.provider] = SnapshotInfo(
+                snap.provider, "pulled", snap.label, snap.source, snap.fetched_at, snap.offer_count
+            )
     embedded_needed = [p for p in providers if p not in latest]
     if embedded_needed:
         embedded = load_embedded()
@@ -91,7 +92,11 @@ def load_catalog(store: PriceStore | None = None, providers: tuple[str, ...] = P
             if info is None:
                 continue
             infos[provider] = SnapshotInfo(
-                provider, "embedded", f"embedded (as of {info['as_of']} or later)", info["source"], info["as_of"],
+                provider,
+                "embedded",
+                f"embedded (as of {info['as_of']} or later)",
+                info["source"],
+                info["as_of"],
                 int(info["offers"]),
             )
     offers = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(ALL_COLUMNS))
@@ -129,7 +134,10 @@ class OfferFilter:
 
 
 def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:
-    """Rows matching ``spec``. A region that no offer has raises with suggestions; other misses give 0 rows."""
+    """Rows matching ``spec``.
+
+    A region that no offer has raises with suggestions; other misses give 0 rows.
+    """
     flags = offers["flags"].fillna("").str.split(";")
     mask = offers["price_usd_per_hour"].notna() | flags.map(lambda fs: "missing" in fs).astype(bool)
     if spec.include_flagged:
@@ -142,7 +150,9 @@ def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:
         known = set(offers["region"].dropna().unique())
         for region in spec.regions:
             if region not in known:
-                raise PricingError(f"no offers in region {region!r}", hint=_did_you_mean(region, sorted(known)))
+                raise PricingError(
+                    f"no offers in region {region!r}", hint=_did_you_mean(region, sorted(known))
+                )
         mask &= offers["region"].isin(spec.regions)
     if spec.accelerators:
         mask &= offers["accelerator"].isin(spec.accelerators)
@@ -156,7 +166,14 @@ def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:
     return offers[mask]
 
 
-PIVOT_KEYS = ["provider", "instance_type", "region", "accelerator", "accelerator_count", "accelerator_memory_gib"]
+PIVOT_KEYS = [
+    "provider",
+    "instance_type",
+    "region",
+    "accelerator",
+    "accelerator_count",
+    "accelerator_memory_gib",
+]
 
 
 def pivot_offers(offers: pd.DataFrame) -> pd.DataFrame:
@@ -169,8 +186,10 @@ def pivot_offers(offers: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     keys = PIVOT_KEYS
-    frame = offers.assign(accelerator_memory_gib=offers["accelerator_memory_gib"].fillna(-1.0),
-                          accelerator_count=offers["accelerator_count"].fillna(-1.0))
+    frame = offers.assign(
+        accelerator_memory_gib=offers["accelerator_memory_gib"].fillna(-1.0),
+        accelerator_count=offers["accelerator_count"].fillna(-1.0),
+    )
     grouped = frame.groupby([*keys, "pricing_model"], dropna=False, sort=False)
     best = grouped.agg(
         price=("price_usd_per_hour", "min"),
@@ -180,7 +199,9 @@ def pivot_offers(offers: pd.DataFrame) -> pd.DataFrame:
     wide.columns = [f"{c}_usd_per_hour" for c in wide.columns]
     out = wide.reset_index()
     for column in [c for c in out.columns if c.endswith("_usd_per_hour")]:
-        out[column.replace("_usd_per_hour", "_usd_per_accelerator_hour")] = out[column] / out["accelerator_count"]
+        out[column.replace("_usd_per_hour", "_usd_per_accelerator_hour")] = (
+            out[column] / out["accelerator_count"]
+        )
     meta = frame.groupby(keys, dropna=False, sort=False).agg(
         price_date=("fetched_at", "max"), snapshot=("snapshot", "first")
     )
@@ -210,9 +231,11 @@ def sort_pivot(frame: pd.DataFrame, pricing_model: str | None) -> pd.DataFrame:
     column = sort_key_column(frame, pricing_model)
     others = [c for c in frame.columns if c.endswith("_usd_per_accelerator_hour") and c != column]
     fallback = frame[others].min(axis=1) if others else frame[column]
-    return frame.assign(_k1=frame[column].isna(), _k2=frame[column], _k3=fallback).sort_values(
-        ["_k1", "_k2", "_k3", "provider", "instance_type", "region"], kind="stable"
-    ).drop(columns=["_k1", "_k2", "_k3"])
+    return (
+        frame.assign(_k1=frame[column].isna(), _k2=frame[column], _k3=fallback)
+        .sort_values(["_k1", "_k2", "_k3", "provider", "instance_type", "region"], kind="stable")
+        .drop(columns=["_k1", "_k2", "_k3"])
+    )
 
 
 def cheapest_region(frame: pd.DataFrame, pricing_model: str | None) -> pd.DataFrame:
@@ -231,7 +254,8 @@ def sort_long(offers: pd.DataFrame) -> pd.DataFrame:
     """Long rows in a stable, useful order: cheapest per accelerator-hour first."""
     return offers.sort_values(
         ["price_usd_per_accelerator_hour", "provider", "instance_type", "region", "pricing_model", "zone"],
-        kind="stable", na_position="last",
+        kind="stable",
+        na_position="last",
     )
 
 
@@ -239,10 +263,10 @@ __all__ = [
     "Catalog",
     "OfferFilter",
     "SnapshotInfo",
-    "check_pricing_model",
-    "check_provider",
     "cheapest_long",
     "cheapest_region",
+    "check_pricing_model",
+    "check_provider",
     "embedded_meta",
     "filter_offers",
     "load_catalog",

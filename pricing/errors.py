@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class PricingError(Exception):
-    """A pricing failure (unknown accelerator, unreachable API, bad credentials): what failed and how to fix it."""
+    """A pricing failure (unknown accelerator, API down, bad credentials): what failed and how to fix it."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -62,7 +62,9 @@ EXCLUDING_FLAGS: Final = frozenset({"sentinel", "zero", "outlier"})
 
 #: Flags that only inform.
 #: ``missing`` marks an offer that exists but has no published price (kept, shown as n/a).
-INFORMING_FLAGS: Final = frozenset({"composed", "amortised", "accelerator_only", "count_corrected", "missing"})
+INFORMING_FLAGS: Final = frozenset(
+    {"composed", "amortised", "accelerator_only", "count_corrected", "missing"}
+)
 
 HOURS_PER_YEAR: Final = 8760.0
 HOURS_PER_MONTH: Final = 730.0

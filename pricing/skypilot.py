@@ -69,8 +69,12 @@ GCP_HOST_ACCELERATORS: Final = {
 }
 
 #: GPUs that GCP attaches to N1 hosts; their rows price the GPU alone.
-GCP_ATTACHABLE: Final = {"T4": "nvidia-tesla-t4", "V100": "nvidia-tesla-v100", "P100": "nvidia-tesla-p100",
-                         "P4": "nvidia-tesla-p4"}
+GCP_ATTACHABLE: Final = {
+    "T4": "nvidia-tesla-t4",
+    "V100": "nvidia-tesla-v100",
+    "P100": "nvidia-tesla-p100",
+    "P4": "nvidia-tesla-p4",
+}
 
 #: TPU generation -> (canonical name, chips per unit of the slice suffix).
 TPU_GENERATIONS: Final = {
@@ -84,9 +88,21 @@ TPU_GENERATIONS: Final = {
 
 #: Accelerator counts the source gets wrong or leaves out, from the providers' size documentation.
 COUNT_CORRECTIONS: Final[dict[tuple[str, str], tuple[str, float, str]]] = {
-    ("aws", "trn2.48xlarge"): ("Trainium2", 16, "AWS Trn2 instance page: trn2.48xlarge has 16 Trainium2 chips"),
-    ("azure", "Standard_ND96isr_H100_v5"): ("H100", 8, "Azure ND H100 v5 sizes: 8 H100 per VM (source said 12)"),
-    ("azure", "Standard_ND96is_H100_v5"): ("H100", 8, "Azure ND H100 v5 sizes: 8 H100 per VM (source said 12)"),
+    ("aws", "trn2.48xlarge"): (
+        "Trainium2",
+        16,
+        "AWS Trn2 instance page: trn2.48xlarge has 16 Trainium2 chips",
+    ),
+    ("azure", "Standard_ND96isr_H100_v5"): (
+        "H100",
+        8,
+        "Azure ND H100 v5 sizes: 8 H100 per VM (source said 12)",
+    ),
+    ("azure", "Standard_ND96is_H100_v5"): (
+        "H100",
+        8,
+        "Azure ND H100 v5 sizes: 8 H100 per VM (source said 12)",
+    ),
     ("azure", "Standard_NV6ads_A10_v5"): ("A10", 1 / 6, "Azure NVadsA10 v5 sizes: 1/6 of an A10"),
     ("azure", "Standard_NV12ads_A10_v5"): ("A10", 1 / 3, "Azure NVadsA10 v5 sizes: 1/3 of an A10"),
     ("azure", "Standard_NV18ads_A10_v5"): ("A10", 1 / 2, "Azure NVadsA10 v5 sizes: 1/2 of an A10"),
@@ -120,7 +136,9 @@ def _memory_column(frame: pd.DataFrame, canonical: pd.Series) -> pd.Series:
     import pandas as pd
 
     default = canonical.map(lambda n: BY_NAME[n].memory_gib if n in BY_NAME else None)
-    parsed = frame["GpuInfo"].map(_gpu_memory_gib) if "GpuInfo" in frame else pd.Series(None, index=frame.index)
+    parsed = (
+        frame["GpuInfo"].map(_gpu_memory_gib) if "GpuInfo" in frame else pd.Series(None, index=frame.index)
+    )
     return pd.to_numeric(parsed.where(parsed.notna(), default), errors="coerce")
 
 
@@ -153,14 +171,22 @@ def _finish(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.loc[:, list(ALL_COLUMNS)].reset_index(drop=True)
 
 
-def _long(frame: pd.DataFrame, *, provider: str, info: SourceInfo, price_columns: dict[str, str],
-          zone_models: frozenset[str]) -> pd.DataFrame:
+def _long(
+    frame: pd.DataFrame,
+    *,
+    provider: str,
+    info: SourceInfo,
+    price_columns: dict[str, str],
+    zone_models: frozenset[str],
+) -> pd.DataFrame:
     """Melt one wide frame (one column per pricing model) into long offer rows."""
     import pandas as pd
 
     parts = []
     for model, column in price_columns.items():
-        part = frame.assign(pricing_model=model, price_usd_per_hour=pd.to_numeric(frame[column], errors="coerce"))
+        part = frame.assign(
+            pricing_model=model, price_usd_per_hour=pd.to_numeric(frame[column], errors="coerce")
+        )
         if model not in zone_models:
             part = part.assign(zone=None).drop_duplicates(
                 subset=["instance_type", "region", "pricing_model"], keep="first"
@@ -191,14 +217,21 @@ def aws_offers(raw: pd.DataFrame, info: SourceInfo) -> pd.DataFrame:
         memory_gib=frame["MemoryGiB"],
     )
     # An instance with no published on-demand price keeps a row with a null price (trap 5).
-    frame.loc[no_price, "flags"] = frame.loc[no_price, "flags"].where(
-        frame.loc[no_price, "flags"].eq(""), frame.loc[no_price, "flags"] + ";"
-    ) + "missing"
-    spot = frame.drop(columns=["flags"]).assign(flags=frame["flags"].str.replace(r";?missing", "", regex=True))
-    on_demand = _long(frame, provider="aws", info=info, price_columns={"on_demand": "Price"},
-                      zone_models=frozenset())
-    spot_rows = _long(spot, provider="aws", info=info, price_columns={"spot": "SpotPrice"},
-                      zone_models=frozenset({"spot"}))
+    frame.loc[no_price, "flags"] = (
+        frame.loc[no_price, "flags"].where(
+            frame.loc[no_price, "flags"].eq(""), frame.loc[no_price, "flags"] + ";"
+        )
+        + "missing"
+    )
+    spot = frame.drop(columns=["flags"]).assign(
+        flags=frame["flags"].str.replace(r";?missing", "", regex=True)
+    )
+    on_demand = _long(
+        frame, provider="aws", info=info, price_columns={"on_demand": "Price"}, zone_models=frozenset()
+    )
+    spot_rows = _long(
+        spot, provider="aws", info=info, price_columns={"spot": "SpotPrice"}, zone_models=frozenset({"spot"})
+    )
     import pandas as pd
 
     return pd.concat([on_demand, spot_rows], ignore_index=True)
@@ -235,9 +268,11 @@ def gcp_offers(accels: pd.DataFrame, hosts: pd.DataFrame, info: SourceInfo) -> p
         [(k, v[0], float(v[1])) for k, v in GCP_HOST_ACCELERATORS.items()],
         columns=["InstanceType", "AcceleratorName", "AcceleratorCount"],
     )
-    hosts = hosts[hosts["InstanceType"].isin(host_map["InstanceType"])].drop(
-        columns=["AcceleratorName", "AcceleratorCount", "GpuInfo"]
-    ).merge(host_map, on="InstanceType")
+    hosts = (
+        hosts[hosts["InstanceType"].isin(host_map["InstanceType"])]
+        .drop(columns=["AcceleratorName", "AcceleratorCount", "GpuInfo"])
+        .merge(host_map, on="InstanceType")
+    )
     gpus = accels[~accels["AcceleratorName"].str.startswith("tpu-")].copy()
     gpus["AcceleratorCount"] = gpus["AcceleratorCount"].astype(float)
     # Validate the GPU component across regions before composing (trap 10: in some regions the H100 row is
@@ -249,8 +284,17 @@ def gcp_offers(accels: pd.DataFrame, hosts: pd.DataFrame, info: SourceInfo) -> p
         on_demand.where(~missing(on_demand)) / gpus["AcceleratorCount"], components, ["name", "n"]
     ) | below_spot(on_demand.where(~missing(on_demand)), spot.where(~missing(spot)))
     machines = hosts.merge(
-        gpus[["AcceleratorName", "AcceleratorCount", "GpuInfo", "AvailabilityZone", "Price", "SpotPrice",
-              "Price_outlier"]],
+        gpus[
+            [
+                "AcceleratorName",
+                "AcceleratorCount",
+                "GpuInfo",
+                "AvailabilityZone",
+                "Price",
+                "SpotPrice",
+                "Price_outlier",
+            ]
+        ],
         on=["AcceleratorName", "AcceleratorCount", "AvailabilityZone"],
         suffixes=("_host", "_gpu"),
     )
@@ -258,37 +302,62 @@ def gcp_offers(accels: pd.DataFrame, hosts: pd.DataFrame, info: SourceInfo) -> p
     for model, column in (("on_demand", "Price"), ("spot", "SpotPrice")):
         host_price, gpu_price = machines[f"{column}_host"], machines[f"{column}_gpu"]
         bad = missing(host_price) | missing(gpu_price)
-        placeholder = (host_price.le(0) | host_price.isin(SENTINEL_PRICES_USD_PER_HOUR)
-                       | gpu_price.le(0) | gpu_price.isin(SENTINEL_PRICES_USD_PER_HOUR))
-        note = ("composed: host " + machines["InstanceType"] + " " + host_price.map("{:g}".format) + " + "
-                + machines["AcceleratorName"] + " x" + machines["AcceleratorCount"].map("{:g}".format) + " "
-                + gpu_price.map("{:g}".format))
-        parts.append(machines.assign(
-            pricing_model=model,
-            price_usd_per_hour=(host_price + gpu_price).mask(bad),
-            flags=np.where(placeholder, "composed;sentinel", "composed"),
-            component_outlier=machines["Price_outlier"].astype(bool) & (model == "on_demand"),
-            note=note,
-        )[~(bad & ~placeholder)])
+        placeholder = (
+            host_price.le(0)
+            | host_price.isin(SENTINEL_PRICES_USD_PER_HOUR)
+            | gpu_price.le(0)
+            | gpu_price.isin(SENTINEL_PRICES_USD_PER_HOUR)
+        )
+        note = (
+            "composed: host "
+            + machines["InstanceType"]
+            + " "
+            + host_price.map("{:g}".format)
+            + " + "
+            + machines["AcceleratorName"]
+            + " x"
+            + machines["AcceleratorCount"].map("{:g}".format)
+            + " "
+            + gpu_price.map("{:g}".format)
+        )
+        parts.append(
+            machines.assign(
+                pricing_model=model,
+                price_usd_per_hour=(host_price + gpu_price).mask(bad),
+                flags=np.where(placeholder, "composed;sentinel", "composed"),
+                component_outlier=machines["Price_outlier"].astype(bool) & (model == "on_demand"),
+                note=note,
+            )[~(bad & ~placeholder)]
+        )
     composed = pd.concat(parts, ignore_index=True)
     composed["flags"] = add_flag(composed["flags"], composed["component_outlier"], "outlier")
     canonical = composed["AcceleratorName"].map(SKYPILOT_NAMES)
     composed = composed.assign(
-        instance_type=composed["InstanceType"], region=composed["Region"], zone=None,
-        accelerator=canonical, accelerator_count=composed["AcceleratorCount"],
+        instance_type=composed["InstanceType"],
+        region=composed["Region"],
+        zone=None,
+        accelerator=canonical,
+        accelerator_count=composed["AcceleratorCount"],
         accelerator_memory_gib=_memory_column(composed, canonical),
-        vcpus=composed["vCPUs"], memory_gib=composed["MemoryGiB"],
+        vcpus=composed["vCPUs"],
+        memory_gib=composed["MemoryGiB"],
     ).drop_duplicates(subset=["instance_type", "region", "pricing_model"], keep="first")
 
     attach = gpus[gpus["AcceleratorName"].isin(GCP_ATTACHABLE)].copy()
     attach_canonical = attach["AcceleratorName"].map(SKYPILOT_NAMES)
     attach = attach.assign(
-        instance_type=attach["AcceleratorName"].map(GCP_ATTACHABLE) + "-x"
+        instance_type=attach["AcceleratorName"].map(GCP_ATTACHABLE)
+        + "-x"
         + attach["AcceleratorCount"].map("{:g}".format),
-        region=attach["Region"], zone=None, accelerator=attach_canonical,
+        region=attach["Region"],
+        zone=None,
+        accelerator=attach_canonical,
         accelerator_count=attach["AcceleratorCount"],
-        accelerator_memory_gib=_memory_column(attach, attach_canonical), vcpus=np.nan, memory_gib=np.nan,
-        flags="accelerator_only", note="GPU alone: attach to an N1 host VM, whose vCPU and RAM are billed on top",
+        accelerator_memory_gib=_memory_column(attach, attach_canonical),
+        vcpus=np.nan,
+        memory_gib=np.nan,
+        flags="accelerator_only",
+        note="GPU alone: attach to an N1 host VM, whose vCPU and RAM are billed on top",
     )
     tpus = _tpu_rows(accels, info)
     tpus["flags"] = np.where(missing(tpus["Price"]) & tpus["Price"].notna(), "sentinel", "")
@@ -301,9 +370,11 @@ def gcp_offers(accels: pd.DataFrame, hosts: pd.DataFrame, info: SourceInfo) -> p
             frame_spot = frame_spot.assign(flags=tpu_spot_flags)
         simple.extend([frame_on_demand, frame_spot])
     rest = pd.concat(simple, ignore_index=True)
-    rest = rest[rest["price_usd_per_hour"].notna()].drop_duplicates(
-        subset=["instance_type", "region", "pricing_model"], keep="first"
-    ).assign(zone=None)
+    rest = (
+        rest[rest["price_usd_per_hour"].notna()]
+        .drop_duplicates(subset=["instance_type", "region", "pricing_model"], keep="first")
+        .assign(zone=None)
+    )
     rows = pd.concat([composed, rest], ignore_index=True)
     rows["provider"] = "gcp"
     rows["currency_original"] = "USD"
@@ -317,14 +388,23 @@ def azure_offers(raw: pd.DataFrame, info: SourceInfo) -> pd.DataFrame:
     frame = _apply_corrections(raw, "azure")
     canonical = frame["AcceleratorName"].map(SKYPILOT_NAMES)
     frame = frame.assign(
-        instance_type=frame["InstanceType"], region=frame["Region"], zone=None, accelerator=canonical,
+        instance_type=frame["InstanceType"],
+        region=frame["Region"],
+        zone=None,
+        accelerator=canonical,
         accelerator_count=frame["AcceleratorCount"].astype(float),
         accelerator_memory_gib=canonical.map(lambda n: BY_NAME[n].memory_gib if n in BY_NAME else None),
-        vcpus=frame["vCPUs"], memory_gib=frame["MemoryGiB"],
+        vcpus=frame["vCPUs"],
+        memory_gib=frame["MemoryGiB"],
     )
     frame["SpotPrice"] = frame["SpotPrice"].mask(frame["SpotPrice"].eq(frame["Price"]))
-    return _long(frame, provider="azure", info=info, price_columns={"on_demand": "Price", "spot": "SpotPrice"},
-                 zone_models=frozenset())
+    return _long(
+        frame,
+        provider="azure",
+        info=info,
+        price_columns={"on_demand": "Price", "spot": "SpotPrice"},
+        zone_models=frozenset(),
+    )
 
 
 def source_label(kind: str, commit: str) -> str:

@@ -78,8 +78,10 @@ class PriceStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise PricingError(f"cannot open the price store {self.path}: {exc}",
-                               hint="check --home / TCO_HOME points at a writable directory") from exc
+            raise PricingError(
+                f"cannot open the price store {self.path}: {exc}",
+                hint="check --home / TCO_HOME points at a writable directory",
+            ) from exc
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
@@ -87,8 +89,10 @@ class PriceStore:
             self._migrate(db)
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise PricingError(f"the price store {self.path} is unreadable: {exc}",
-                               hint="move it aside; the embedded snapshot is used meanwhile") from exc
+            raise PricingError(
+                f"the price store {self.path} is unreadable: {exc}",
+                hint="move it aside; the embedded snapshot is used meanwhile",
+            ) from exc
         try:
             yield db
         finally:
@@ -98,8 +102,10 @@ class PriceStore:
     def _migrate(db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise PricingError(f"the price store has schema version {version}, newer than this tco knows",
-                               hint="upgrade tco, or point TCO_HOME elsewhere")
+            raise PricingError(
+                f"the price store has schema version {version}, newer than this tco knows",
+                hint="upgrade tco, or point TCO_HOME elsewhere",
+            )
         for index in range(version, len(MIGRATIONS)):
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -118,8 +124,14 @@ class PriceStore:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def write_snapshot(self, provider: str, source: str, fetched_at: str, offers: pd.DataFrame,
-                       meta: dict[str, Any] | None = None) -> Snapshot:
+    def write_snapshot(
+        self,
+        provider: str,
+        source: str,
+        fetched_at: str,
+        offers: pd.DataFrame,
+        meta: dict[str, Any] | None = None,
+    ) -> Snapshot:
         """Store ``offers`` as a new complete snapshot, atomically: all rows or none."""
         columns = [c for c in ALL_COLUMNS if c != "snapshot"]
         frame = offers.reindex(columns=columns)
@@ -132,7 +144,14 @@ class PriceStore:
                 cursor = db.execute(
                     "INSERT INTO snapshots (provider, source, fetched_at, status, offer_count, region_count, "
                     "meta_json) VALUES (?, ?, ?, 'complete', ?, ?, ?)",
-                    (provider, source, fetched_at, len(offers), regions, json.dumps(meta or {}, sort_keys=True)),
+                    (
+                        provider,
+                        source,
+                        fetched_at,
+                        len(offers),
+                        regions,
+                        json.dumps(meta or {}, sort_keys=True),
+                    ),
                 )
                 snapshot_id = int(cursor.lastrowid or 0)
                 placeholders = ", ".join("?" for _ in range(len(columns) + 1))

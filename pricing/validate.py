@@ -26,7 +26,15 @@ OUTLIER_MIN_SIBLINGS: Final = 3
 #: Pricing models whose prices are list prices, comparable across regions. Spot prices move by zone and
 #: hour, so they are checked only for zeros and sentinels.
 LIST_PRICE_MODELS: Final = frozenset(
-    {"on_demand", "reserved_1y", "reserved_3y", "committed_1y", "committed_3y", "savings_plan_1y", "savings_plan_3y"}
+    {
+        "on_demand",
+        "reserved_1y",
+        "reserved_3y",
+        "committed_1y",
+        "committed_3y",
+        "savings_plan_1y",
+        "savings_plan_3y",
+    }
 )
 
 
@@ -43,7 +51,6 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     A zero or sentinel price is also set to NaN: it is not a price. Outliers keep their value (it may be
     real) but are excluded by default.
     """
-    import numpy as np
     import pandas as pd
 
     out = offers.copy()
@@ -61,8 +68,12 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     listed = out["pricing_model"].isin(LIST_PRICE_MODELS) & per_accel.notna()
     outlier = outlier_mask(per_accel.where(listed), out, ["provider", "instance_type", "pricing_model"])
     # An on-demand price below the spot price of the same offer and place is not an on-demand price.
-    place = pd.DataFrame({k: out[k].astype(object).where(out[k].notna(), "").astype(str)
-                          for k in ("provider", "instance_type", "region", "zone")})
+    place = pd.DataFrame(
+        {
+            k: out[k].astype(object).where(out[k].notna(), "").astype(str)
+            for k in ("provider", "instance_type", "region", "zone")
+        }
+    )
     is_spot = out["pricing_model"].eq("spot")
     spot = place[is_spot].assign(spot=price[is_spot]).groupby(list(place.columns))["spot"].max()
     spot_here = place.merge(spot.reset_index(), on=list(place.columns), how="left")["spot"].to_numpy()

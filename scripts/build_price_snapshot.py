@@ -25,7 +25,8 @@ SOURCES = {
         "path": "catalogs/v8/aws/vms.csv",
         "commit": "e385a0d348eda9cefd9806423e7725944dc249e4",
         "as_of": "2025-06-05",
-        "as_of_basis": "p5.48xlarge at $55.04/h in us-east-1 is the price after AWS's P4/P5 price cut announced "
+        "as_of_basis": "p5.48xlarge at $55.04/h in us-east-1 is the price after AWS's P4/P5 price cut "
+        "announced "
         "2025-06-05; commit date not recorded, so prices are as of that date or later",
     },
     "gcp": {
@@ -53,22 +54,37 @@ def build(prices_dir: Path) -> tuple[pd.DataFrame, dict[str, object]]:
     gcp_info = SourceInfo(source_label("v8/gcp", SOURCES["gcp"]["commit"]), SOURCES["gcp"]["as_of"])  # type: ignore[arg-type]
     az6 = SourceInfo(source_label("v6/azure", SOURCES["azure"]["commit"]), SOURCES["azure"]["as_of"])  # type: ignore[arg-type]
     az5 = SourceInfo(source_label("v5/azure", V5_AZURE_COMMIT), SOURCES["azure"]["as_of"])  # type: ignore[arg-type]
-    aws = aws_offers(pd.concat([read["skypilot_v8_aws_p_family.csv"], read["skypilot_v8_aws_g_inf_trn.csv"]],
-                               ignore_index=True), aws_info)
-    gcp = gcp_offers(read["skypilot_v8_gcp_accelerators.csv"], read["skypilot_v8_gcp_gpu_host_vms.csv"], gcp_info)
-    azure = pd.concat([azure_offers(read["skypilot_v6_azure_gpu.csv"], az6),
-                       azure_offers(read["skypilot_v5_azure_gpu_rows_not_in_v6.csv"], az5)], ignore_index=True)
+    aws = aws_offers(
+        pd.concat(
+            [read["skypilot_v8_aws_p_family.csv"], read["skypilot_v8_aws_g_inf_trn.csv"]], ignore_index=True
+        ),
+        aws_info,
+    )
+    gcp = gcp_offers(
+        read["skypilot_v8_gcp_accelerators.csv"], read["skypilot_v8_gcp_gpu_host_vms.csv"], gcp_info
+    )
+    azure = pd.concat(
+        [
+            azure_offers(read["skypilot_v6_azure_gpu.csv"], az6),
+            azure_offers(read["skypilot_v5_azure_gpu_rows_not_in_v6.csv"], az5),
+        ],
+        ignore_index=True,
+    )
     offers = flag_prices(pd.concat([aws, gcp, azure], ignore_index=True))
     offers["price_usd_per_hour"] = offers["price_usd_per_hour"].round(6)
-    offers["price_usd_per_accelerator_hour"] = (offers["price_usd_per_hour"] / offers["accelerator_count"]).round(6)
+    offers["price_usd_per_accelerator_hour"] = (
+        offers["price_usd_per_hour"] / offers["accelerator_count"]
+    ).round(6)
     offers["snapshot"] = "embedded"
     offers = offers.sort_values(
-        ["provider", "accelerator", "instance_type", "region", "pricing_model", "zone"], na_position="first",
+        ["provider", "accelerator", "instance_type", "region", "pricing_model", "zone"],
+        na_position="first",
         kind="stable",
     ).reset_index(drop=True)
     meta: dict[str, object] = {
         "snapshot_id": "embedded",
-        "description": "Offer rows built from SkyPilot's public service catalog (skypilot-org/skypilot-catalog)",
+        "description": "Offer rows built from SkyPilot's public service catalog "
+        "(skypilot-org/skypilot-catalog)",
         "built_by": "scripts/build_price_snapshot.py",
         "providers": {
             provider: {

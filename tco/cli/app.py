@@ -45,20 +45,26 @@ def error_line(message: str) -> None:
 class TcoGroup(TyperGroup):
     """The root group: runs the command inside the one error boundary."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,
         complete_var: str | None = None,
-        standalone_mode: bool = True,  # noqa: ARG002 - the boundary below always decides the exit code
+        standalone_mode: bool = True,
         windows_expand_args: bool = True,
         **extra: Any,
     ) -> NoReturn:
         argv = list(sys.argv[1:] if args is None else args)
         debug = _debug_requested(argv)
         try:
-            code = super().main(args=argv, prog_name=prog_name or "tco", complete_var=complete_var,
-                                standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
+            code = super().main(
+                args=argv,
+                prog_name=prog_name or "tco",
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
         except TyperException as exc:  # click's usage errors, vendored by typer
             code = self._usage_error(exc)
         except DOMAIN_ERRORS as exc:
@@ -117,18 +123,30 @@ def root(
     ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", envvar="TCO_DEBUG", help="Show tracebacks on errors."),
     home: Path | None = typer.Option(
-        None, "--home", envvar="TCO_HOME", help="Directory for tco's databases (default: the user data dir).",
+        None,
+        "--home",
+        envvar="TCO_HOME",
+        help="Directory for tco's databases (default: the user data dir).",
         show_default=False,
     ),
     fmt: Format | None = typer.Option(
-        None, "--format", "-f", help="Output format for commands that return data (default: table).",
-        show_default=False, case_sensitive=False,
+        None,
+        "--format",
+        "-f",
+        help="Output format for commands that return data (default: table).",
+        show_default=False,
+        case_sensitive=False,
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write data to FILE instead of stdout (atomically, only on success).",
+        None,
+        "--output",
+        "-o",
+        help="Write data to FILE instead of stdout (atomically, only on success).",
         show_default=False,
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     ctx.obj = State(debug=debug, home=home, fmt=fmt, output=output)
 

@@ -6,7 +6,9 @@ import typer
 
 from tco.errors import TcoError
 
-app = typer.Typer(help="Measure PyTorch, JAX and TensorFlow throughput on this machine.", no_args_is_help=True)
+app = typer.Typer(
+    help="Measure PyTorch, JAX and TensorFlow throughput on this machine.", no_args_is_help=True
+)
 
 
 @app.command("run")

@@ -6,8 +6,9 @@ import typer
 
 from tco.errors import TcoError
 
-app = typer.Typer(help="Project training and serving cost across scales and purchase options.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Project training and serving cost across scales and purchase options.", no_args_is_help=True
+)
 
 
 @app.command("train")

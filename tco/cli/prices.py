@@ -54,7 +54,11 @@ def _pivot_table(frame: pd.DataFrame, title: str, caption: str) -> Table:
     models = [c.removesuffix("_usd_per_hour") for c in frame.columns if c.endswith("_usd_per_hour")]
     ordered = [m for m in PRICING_MODELS if m in models]
     columns: list[tuple[str, str]] = [
-        ("Provider", "left"), ("Instance", "left"), ("Accelerator", "left"), ("GiB", "right"), ("Region", "left"),
+        ("Provider", "left"),
+        ("Instance", "left"),
+        ("Accelerator", "left"),
+        ("GiB", "right"),
+        ("Region", "left"),
     ]
     for model in ordered:
         label = model.replace("_", "-")
@@ -86,22 +90,30 @@ def _pivot_table(frame: pd.DataFrame, title: str, caption: str) -> Table:
 @app.command("list")
 def list_offers(
     ctx: typer.Context,
-    provider: list[str] | None = typer.Option(None, "--provider", "-p", help="aws, gcp, azure (repeat or comma-separate)."),
+    provider: list[str] | None = typer.Option(
+        None, "--provider", "-p", help="aws, gcp, azure (repeat or comma-separate)."
+    ),
     region: list[str] | None = typer.Option(None, "--region", "-r", help="Region code, e.g. us-east-1."),
     accelerator: list[str] | None = typer.Option(
         None, "--accelerator", "-a", help="Canonical name or alias: h100, a100-80, tpu-v5e, l4 ..."
     ),
-    min_count: float = typer.Option(0, "--min-count", min=0, help="At least this many accelerators per instance."),
-    pricing_model: list[PricingModel] | None = typer.Option(  # type: ignore[valid-type]
+    min_count: float = typer.Option(
+        0, "--min-count", min=0, help="At least this many accelerators per instance."
+    ),
+    pricing_model: list[PricingModel] | None = typer.Option(
         None, "--pricing-model", "-m", help="Only these pricing models.", case_sensitive=False
     ),
-    cheapest: bool = typer.Option(False, "--cheapest", help="Only the cheapest region per (provider, instance type)."),
+    cheapest: bool = typer.Option(
+        False, "--cheapest", help="Only the cheapest region per (provider, instance type)."
+    ),
     include_flagged: bool = typer.Option(
         False, "--include-flagged", help="Also show rows flagged as sentinel, zero or outlier prices."
     ),
     limit: int = typer.Option(0, "--limit", "-n", min=0, help="Show at most N rows (0: all)."),
     max_age_days: float = typer.Option(
-        float(os.environ.get("TCO_PRICE_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS)), "--max-age-days", min=0,
+        float(os.environ.get("TCO_PRICE_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS)),
+        "--max-age-days",
+        min=0,
         help="Warn when prices are older than this (env TCO_PRICE_MAX_AGE_DAYS).",
     ),
     fmt: Format | None = FORMAT_OPTION,
@@ -110,8 +122,15 @@ def list_offers(
     """List offers, cheapest per accelerator-hour first. CSV/JSON give the long offer rows."""
     from pricing.accelerators import resolve_many
     from pricing.catalog import (
-        OfferFilter, check_provider, cheapest_long, cheapest_region, filter_offers, load_catalog,
-        pivot_offers, sort_long, sort_pivot,
+        OfferFilter,
+        cheapest_long,
+        cheapest_region,
+        check_provider,
+        filter_offers,
+        load_catalog,
+        pivot_offers,
+        sort_long,
+        sort_pivot,
     )
     from tco.cli.render import emit
 
@@ -120,8 +139,14 @@ def list_offers(
     accelerators = resolve_many(_split(accelerator)) if accelerator else ()
     models = tuple(m.value for m in pricing_model or [])
     catalog = load_catalog(price_store(ctx), providers or ("aws", "gcp", "azure"))
-    spec = OfferFilter(providers=providers, regions=tuple(_split(region)), accelerators=accelerators,
-                       pricing_models=models, min_count=min_count, include_flagged=include_flagged)
+    spec = OfferFilter(
+        providers=providers,
+        regions=tuple(_split(region)),
+        accelerators=accelerators,
+        pricing_models=models,
+        min_count=min_count,
+        include_flagged=include_flagged,
+    )
     rows = filter_offers(catalog.offers, spec)
     sort_model = models[0] if models else None
     if target.fmt is Format.table:
@@ -171,35 +196,56 @@ def list_accelerators(
     records = []
     for acc in ACCELERATORS:
         peak = peaks.get(acc.name)
-        records.append({
-            "accelerator": acc.name,
-            "kind": acc.kind,
-            "vendor": acc.vendor,
-            "aliases": ",".join(acc.aliases),
-            "memory_gib": acc.memory_gib,
-            "bf16_dense_tflops": peak.tflops.get("bf16") if peak else None,
-            "fp16_dense_tflops": peak.tflops.get("fp16") if peak else None,
-            "tf32_dense_tflops": peak.tflops.get("tf32") if peak else None,
-            "fp32_tflops": peak.tflops.get("fp32") if peak else None,
-            "fp8_dense_tflops": peak.tflops.get("fp8") if peak else None,
-            "memory_bandwidth_tb_s": peak.memory_bandwidth_tb_s if peak else None,
-            "tdp_w": peak.tdp_w if peak else None,
-            "offered_by": sellers.get(acc.name, ""),
-            "peak_source": peak.source if peak else None,
-        })
+        records.append(
+            {
+                "accelerator": acc.name,
+                "kind": acc.kind,
+                "vendor": acc.vendor,
+                "aliases": ",".join(acc.aliases),
+                "memory_gib": acc.memory_gib,
+                "bf16_dense_tflops": peak.tflops.get("bf16") if peak else None,
+                "fp16_dense_tflops": peak.tflops.get("fp16") if peak else None,
+                "tf32_dense_tflops": peak.tflops.get("tf32") if peak else None,
+                "fp32_tflops": peak.tflops.get("fp32") if peak else None,
+                "fp8_dense_tflops": peak.tflops.get("fp8") if peak else None,
+                "memory_bandwidth_tb_s": peak.memory_bandwidth_tb_s if peak else None,
+                "tdp_w": peak.tdp_w if peak else None,
+                "offered_by": sellers.get(acc.name, ""),
+                "peak_source": peak.source if peak else None,
+            }
+        )
     frame = pd.DataFrame.from_records(records)
 
     def build() -> Table:
         rows = [
-            [r["accelerator"], r["kind"], number(r["memory_gib"], 0), number(r["bf16_dense_tflops"], 1),
-             number(r["fp16_dense_tflops"], 1), number(r["tf32_dense_tflops"], 1), number(r["fp32_tflops"], 1),
-             number(r["memory_bandwidth_tb_s"], 3), r["offered_by"] or "-", r["aliases"]]
+            [
+                str(r["accelerator"]),
+                str(r["kind"]),
+                number(r["memory_gib"], 0),
+                number(r["bf16_dense_tflops"], 1),
+                number(r["fp16_dense_tflops"], 1),
+                number(r["tf32_dense_tflops"], 1),
+                number(r["fp32_tflops"], 1),
+                number(r["memory_bandwidth_tb_s"], 3),
+                str(r["offered_by"] or "-"),
+                str(r["aliases"]),
+            ]
             for r in records
         ]
         return table(
             "Accelerators (dense peaks; sources: --format json)",
-            [("Name", "left"), ("Kind", "left"), ("GiB", "right"), ("bf16 TF/s", "right"), ("fp16", "right"),
-             ("tf32", "right"), ("fp32", "right"), ("HBM TB/s", "right"), ("Sold by", "left"), ("Aliases", "left")],
+            [
+                ("Name", "left"),
+                ("Kind", "left"),
+                ("GiB", "right"),
+                ("bf16 TF/s", "right"),
+                ("fp16", "right"),
+                ("tf32", "right"),
+                ("fp32", "right"),
+                ("HBM TB/s", "right"),
+                ("Sold by", "left"),
+                ("Aliases", "left"),
+            ],
             rows,
             caption="n/a: no sourced figure; peaks from calibrate/data/accelerator_peaks.csv",
         )

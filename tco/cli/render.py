@@ -54,11 +54,22 @@ def count(value: Any) -> str:
     return f"{float(value):g}"
 
 
-def table(title: str | None, columns: Iterable[tuple[str, str]], rows: Iterable[Iterable[str]],
-          caption: str | None = None) -> Table:
+def table(
+    title: str | None,
+    columns: Iterable[tuple[str, str]],
+    rows: Iterable[Iterable[str]],
+    caption: str | None = None,
+) -> Table:
     """A Rich table: ``columns`` are (header, justify) pairs."""
-    out = Table(title=title, caption=caption, header_style="bold", title_justify="left",
-                caption_justify="left", expand=False, pad_edge=False)
+    out = Table(
+        title=title,
+        caption=caption,
+        header_style="bold",
+        title_justify="left",
+        caption_justify="left",
+        expand=False,
+        pad_edge=False,
+    )
     for header, justify in columns:
         out.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows:

@@ -68,9 +68,17 @@ def check_writable(path: Path) -> None:
 
 
 FORMAT_OPTION = typer.Option(
-    None, "--format", "-f", help="table, csv or json (overrides the global --format).", case_sensitive=False,
+    None,
+    "--format",
+    "-f",
+    help="table, csv or json (overrides the global --format).",
+    case_sensitive=False,
     show_default=False,
 )
 OUTPUT_OPTION = typer.Option(
-    None, "--output", "-o", help="Write to FILE instead of stdout (only on success).", show_default=False,
+    None,
+    "--output",
+    "-o",
+    help="Write to FILE instead of stdout (only on success).",
+    show_default=False,
 )

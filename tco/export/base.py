@@ -39,8 +39,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     tmp_name: str | None = None
     try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False) as handle:
+        with tempfile.NamedTemporaryFile(
+            dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as handle:
             tmp_name = handle.name
             handle.write(data)
             handle.flush()

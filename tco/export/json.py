@@ -27,7 +27,9 @@ def _clean(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     safe = neutralise_frame(frame).astype(object)
     columns = [str(c) for c in safe.columns]
-    return [dict(zip(columns, map(_clean, row), strict=True)) for row in safe.itertuples(index=False, name=None)]
+    return [
+        dict(zip(columns, map(_clean, row), strict=True)) for row in safe.itertuples(index=False, name=None)
+    ]
 
 
 def render(frame: pd.DataFrame) -> bytes:

@@ -5,7 +5,14 @@ import pytest
 
 from pricing.accelerators import CANONICAL_NAMES, resolve, resolve_many
 from pricing.catalog import (
-    OfferFilter, check_provider, cheapest_region, filter_offers, load_catalog, load_embedded, pivot_offers, sort_pivot,
+    OfferFilter,
+    cheapest_region,
+    check_provider,
+    filter_offers,
+    load_catalog,
+    load_embedded,
+    pivot_offers,
+    sort_pivot,
 )
 from pricing.errors import PricingError
 from pricing.store import PriceStore
@@ -55,8 +62,14 @@ def test_filter_and_pivot_h100() -> None:
     assert prices.is_monotonic_increasing and (prices > 0).all()
     p5 = pivot[(pivot.instance_type == "p5.48xlarge") & (pivot.region == "us-east-1")].iloc[0]
     assert p5.on_demand_usd_per_hour == pytest.approx(55.04)
-    assert p5.spot_usd_per_hour == rows[(rows.instance_type == "p5.48xlarge") & (rows.region == "us-east-1")
-                                         & (rows.pricing_model == "spot")].price_usd_per_hour.min()
+    assert (
+        p5.spot_usd_per_hour
+        == rows[
+            (rows.instance_type == "p5.48xlarge")
+            & (rows.region == "us-east-1")
+            & (rows.pricing_model == "spot")
+        ].price_usd_per_hour.min()
+    )
     assert p5.spot_zones > 1
 
 
@@ -74,7 +87,7 @@ def test_filters_min_count_region_and_flagged() -> None:
     offers = load_embedded()
     big = filter_offers(offers, OfferFilter(min_count=8))
     assert (big.accelerator_count >= 8).all()
-    with pytest.raises(PricingError, match="did you mean .*us-east-1"):
+    with pytest.raises(PricingError, match=r"did you mean .*us-east-1"):
         filter_offers(offers, OfferFilter(regions=("us-east-l",)))
     flagged = filter_offers(offers, OfferFilter(include_flagged=True))
     assert flagged["flags"].fillna("").str.contains("outlier").any()

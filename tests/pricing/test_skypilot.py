@@ -21,7 +21,9 @@ def embedded() -> pd.DataFrame:
 
 
 def offer(frame: pd.DataFrame, instance_type: str, region: str, model: str) -> pd.Series:
-    rows = frame[(frame.instance_type == instance_type) & (frame.region == region) & (frame.pricing_model == model)]
+    rows = frame[
+        (frame.instance_type == instance_type) & (frame.region == region) & (frame.pricing_model == model)
+    ]
     assert len(rows) == 1, rows
     return rows.iloc[0]
 
@@ -29,12 +31,21 @@ def offer(frame: pd.DataFrame, instance_type: str, region: str, model: str) -> p
 @pytest.mark.skipif(not SOURCE_DIR.is_dir(), reason="../shared/data/prices is not beside this checkout")
 def test_rebuild_from_sources_is_byte_identical(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_price_snapshot.py"), "--prices-dir", str(SOURCE_DIR),
-         "--out", str(tmp_path)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_price_snapshot.py"),
+            "--prices-dir",
+            str(SOURCE_DIR),
+            "--out",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
     )
     assert (tmp_path / "offers.csv").read_bytes() == (ROOT / "pricing" / "data" / "offers.csv").read_bytes()
-    assert (tmp_path / "snapshot.json").read_text() == (ROOT / "pricing" / "data" / "snapshot.json").read_text()
+    assert (tmp_path / "snapshot.json").read_text() == (
+        ROOT / "pricing" / "data" / "snapshot.json"
+    ).read_text()
 
 
 def test_gcp_machine_price_is_host_plus_accelerators(embedded: pd.DataFrame) -> None:
@@ -44,7 +55,9 @@ def test_gcp_machine_price_is_host_plus_accelerators(embedded: pd.DataFrame) -> 
     assert row.accelerator == "A100-40GB" and row.accelerator_count == 1
     assert "composed" in row["flags"]
     # a3-highgpu-8g + H100 x8 in us-east4 = 87.83247 $/h, spot 19.0893
-    assert offer(embedded, "a3-highgpu-8g", "us-east4", "on_demand").price_usd_per_hour == pytest.approx(87.83247)
+    assert offer(embedded, "a3-highgpu-8g", "us-east4", "on_demand").price_usd_per_hour == pytest.approx(
+        87.83247
+    )
     assert offer(embedded, "a3-highgpu-8g", "us-east4", "spot").price_usd_per_hour == pytest.approx(19.0893)
 
 
@@ -78,8 +91,11 @@ def test_sentinels_are_missing_prices_not_prices(embedded: pd.DataFrame) -> None
 def test_aws_on_demand_per_region_and_spot_per_zone(embedded: pd.DataFrame) -> None:
     od = offer(embedded, "p5.48xlarge", "us-east-1", "on_demand")
     assert od.price_usd_per_hour == pytest.approx(55.04) and pd.isna(od.zone)
-    spot = embedded[(embedded.instance_type == "p5.48xlarge") & (embedded.region == "us-east-1")
-                    & (embedded.pricing_model == "spot")]
+    spot = embedded[
+        (embedded.instance_type == "p5.48xlarge")
+        & (embedded.region == "us-east-1")
+        & (embedded.pricing_model == "spot")
+    ]
     assert len(spot) > 1 and spot.zone.str.startswith("use1-az").all()
     p4d = offer(embedded, "p4d.24xlarge", "us-east-1", "on_demand")
     assert p4d.price_usd_per_hour == pytest.approx(21.957642)
@@ -98,7 +114,9 @@ def test_count_corrections_are_flagged(embedded: pd.DataFrame) -> None:
     frac = offer(embedded, "Standard_NV6ads_A10_v5", "eastus", "on_demand")
     assert frac.accelerator_count == pytest.approx(1 / 6)
     # Azure rows whose spot equals on-demand carry no spot data: no spot row.
-    h100_spot = embedded[(embedded.instance_type == "Standard_ND96isr_H100_v5") & (embedded.pricing_model == "spot")]
+    h100_spot = embedded[
+        (embedded.instance_type == "Standard_ND96isr_H100_v5") & (embedded.pricing_model == "spot")
+    ]
     assert h100_spot.empty
 
 

@@ -8,13 +8,26 @@ from pricing.validate import flag_counts, flag_prices
 
 def frame(rows: list[tuple[str, str, str, float | None]]) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"provider": "gcp", "instance_type": t, "region": r, "zone": None, "pricing_model": m,
-          "price_usd_per_hour": p, "accelerator_count": 8.0, "flags": ""} for t, r, m, p in rows]
+        [
+            {
+                "provider": "gcp",
+                "instance_type": t,
+                "region": r,
+                "zone": None,
+                "pricing_model": m,
+                "price_usd_per_hour": p,
+                "accelerator_count": 8.0,
+                "flags": "",
+            }
+            for t, r, m, p in rows
+        ]
     )
 
 
 def test_zero_and_sentinel_become_missing_and_flagged() -> None:
-    out = flag_prices(frame([("x", "a", "on_demand", 0.0), ("x", "b", "on_demand", 700.0), ("x", "c", "spot", 1.0)]))
+    out = flag_prices(
+        frame([("x", "a", "on_demand", 0.0), ("x", "b", "on_demand", 700.0), ("x", "c", "spot", 1.0)])
+    )
     assert out.price_usd_per_hour.isna().tolist() == [True, True, False]
     assert out["flags"].tolist() == ["zero", "sentinel", ""]
     assert flag_counts(out) == {"sentinel": 1, "zero": 1}
