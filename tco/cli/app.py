@@ -152,11 +152,13 @@ def root(
 
 
 def _register() -> None:
-    from tco.cli import calibrate, estimate, prices
+    from tco.cli import calibrate, compare, estimate, plan, prices
 
     app.add_typer(prices.app, name="prices")
     app.add_typer(calibrate.app, name="calibrate")
     app.add_typer(estimate.app, name="estimate")
+    app.add_typer(plan.app, name="plan")
+    app.add_typer(compare.app, name="compare")
 
 
 _register()
