@@ -95,7 +95,7 @@ def load_catalog(store: PriceStore | None = None, providers: tuple[str, ...] = P
                 provider,
                 "embedded",
                 f"embedded (as of {info['as_of']} or later)",
-                info["source"],
+                info.get("source_short", info["source"]),
                 info["as_of"],
                 int(info["offers"]),
             )

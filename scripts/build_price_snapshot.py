@@ -89,6 +89,7 @@ def build(prices_dir: Path) -> tuple[pd.DataFrame, dict[str, object]]:
         "providers": {
             provider: {
                 "source": f"skypilot-org/skypilot-catalog {spec['path']} @ {spec['commit']}",
+                "source_short": f"skypilot-catalog@{spec['commit'][:7]}",
                 "as_of": spec["as_of"],
                 "as_of_basis": spec["as_of_basis"],
                 "offers": int((offers["provider"] == provider).sum()),
