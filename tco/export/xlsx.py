@@ -1,0 +1,420 @@
+"""XLSX export with live formulas (openpyxl): an Assumptions sheet holds every input with its source; result
+sheets hold formulas over those cells, so that editing a price or a run count updates every total.
+
+Formula templates come from the library (``tco.plan.budget`` and the estimate model): ``{key}`` names an
+assumption, ``{m}`` the month number of the row. Text from providers or users is always written as a
+string cell and neutralised (never as a formula): only templates built by tco become formulas.
+
+Functions return bytes; the CLI writes them atomically. openpyxl is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from tco.errors import TcoError
+from tco.export.base import neutralise
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tco.plan.budget import PlanResult
+
+USD: Final = '"$"#,##0.00'
+NUMBER: Final = "#,##0.####"
+HEADER_FILL: Final = "DDE4EE"
+DERIVED_FILL: Final = "EEEEEE"
+INPUT_FILL: Final = "FFF7D6"
+ASSUMPTION_COLUMNS: Final = ("Key", "Section", "Description", "Value", "Unit", "Source")
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+# --------------------------------------------------------------------------------------------- cells
+
+
+def put_text(cell: Any, value: Any) -> None:
+    """A text cell that no spreadsheet will execute: neutralised, and typed as a string, never a formula."""
+    text = neutralise(str(value))
+    cell.value = text
+    cell.data_type = "s"
+
+
+def put_value(cell: Any, value: Any, number_format: str | None = None) -> None:
+    """A number stays a number (NaN stays empty: missing is missing); anything else becomes safe text."""
+    if value is None:
+        return
+    if isinstance(value, bool):
+        cell.value = value
+        return
+    if isinstance(value, int | float) or hasattr(value, "item"):
+        number = float(value)
+        if math.isnan(number):
+            return
+        cell.value = number
+        if number_format:
+            cell.number_format = number_format
+        return
+    put_text(cell, value)
+
+
+def put_formula(cell: Any, formula: str, number_format: str | None = None) -> None:
+    """A formula that tco built from a template (never from provider or user text)."""
+    if not formula.startswith("="):
+        formula = "=" + formula
+    cell.value = formula
+    if number_format:
+        cell.number_format = number_format
+
+
+def resolve(template: str, refs: Mapping[str, str], month_ref: str | None = None) -> str:
+    """``{key}`` -> the assumption's absolute cell reference; ``{m}`` -> ``month_ref``."""
+
+    def swap(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "m":
+            if month_ref is None:
+                raise TcoError("internal: a monthly formula outside a monthly sheet")
+            return month_ref
+        if key not in refs:
+            raise TcoError(f"internal: formula refers to unknown assumption {key!r}")
+        return refs[key]
+
+    return "=" + _PLACEHOLDER.sub(swap, template)
+
+
+def _style_header(ws: Any, row: int, count: int) -> None:
+    from openpyxl.styles import Font, PatternFill
+
+    for col in range(1, count + 1):
+        cell = ws.cell(row=row, column=col)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+
+
+def _widths(
+    ws: Any, widths: Mapping[int, float] | None = None, default: float = 14.0, cap: float = 60.0
+) -> None:
+    from openpyxl.utils import get_column_letter
+
+    longest: dict[int, int] = {}
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value is None:
+                continue
+            text = str(cell.value)
+            length = 12 if text.startswith("=") and cell.data_type == "f" else len(text)
+            longest[cell.column] = max(longest.get(cell.column, 0), length)
+    for col, length in longest.items():
+        width = (widths or {}).get(col, min(cap, max(default * 0.6, length + 2)))
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def _header(ws: Any, names: Sequence[str], row: int = 1) -> None:
+    for col, name in enumerate(names, start=1):
+        put_text(ws.cell(row=row, column=col), name)
+    _style_header(ws, row, len(names))
+    ws.freeze_panes = ws.cell(row=row + 1, column=1)
+
+
+def _save(wb: Any) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- sheets
+
+
+def write_assumptions(wb: Any, assumptions: pd.DataFrame, title: str = "Assumptions") -> dict[str, str]:
+    """One row per input (key, section, description, value, unit, source); derived rows hold formulas.
+
+    Returns key -> absolute reference (``Assumptions!$D$7``) for the result sheets' formulas.
+    """
+    from openpyxl.styles import PatternFill
+
+    ws = wb.create_sheet(title)
+    _header(ws, ASSUMPTION_COLUMNS)
+    refs: dict[str, str] = {}
+    records = assumptions.to_dict("records")
+    for offset, rec in enumerate(records):
+        refs[str(rec["key"])] = f"{title}!$D${offset + 2}"
+    for offset, rec in enumerate(records):
+        row = offset + 2
+        put_text(ws.cell(row=row, column=1), rec["key"])
+        put_text(ws.cell(row=row, column=2), rec["section"])
+        put_text(ws.cell(row=row, column=3), rec["description"])
+        value_cell = ws.cell(row=row, column=4)
+        fmt = USD if str(rec["unit"]).startswith("$") else NUMBER
+        formula = rec.get("formula")
+        if isinstance(formula, str) and formula:
+            put_formula(value_cell, resolve(formula, refs), fmt)
+            value_cell.fill = PatternFill("solid", fgColor=DERIVED_FILL)
+        else:
+            put_value(value_cell, rec["value"], fmt)
+            value_cell.fill = PatternFill("solid", fgColor=INPUT_FILL)
+        put_text(ws.cell(row=row, column=5), rec["unit"])
+        put_text(ws.cell(row=row, column=6), rec["source"])
+    _widths(ws, {3: 58.0, 6: 80.0, 4: 18.0})
+    return refs
+
+
+def _bar_chart(title: str, y_title: str, x_title: str, stacked: bool) -> Any:
+    from openpyxl.chart import BarChart
+
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = title
+    chart.y_axis.title = y_title
+    chart.x_axis.title = x_title
+    chart.y_axis.numFmt = '"$"#,##0'
+    chart.height, chart.width = 9.0, 22.0
+    if stacked:
+        chart.grouping = "stacked"
+        chart.overlap = 100
+    return chart
+
+
+def plan_workbook(result: PlanResult) -> bytes:
+    """The plan as a finance-ready workbook: Summary, Assumptions, Budget, Options, Option months, Choices."""
+    from openpyxl import Workbook
+    from openpyxl.chart import Reference
+    from openpyxl.styles import Font
+
+    s = result.scenario
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    refs = write_assumptions(wb, result.assumptions)
+    workloads = list(s.workloads)
+    fixed_items = list(result.fixed_templates)
+    best_option = str(result.best["option"])
+    choices = result.choices
+
+    # Budget: the cheapest option, month by month, every cell a formula over the assumptions
+    budget = wb.create_sheet("Budget")
+    columns = [
+        "Month #",
+        "Month",
+        *[f"{w} ($)" for w in workloads],
+        *[f"{f} ($)" for f in fixed_items],
+        "Total ($)",
+    ]
+    _header(budget, columns)
+    best = choices[choices["option"] == best_option].set_index("workload")
+    months = s.horizon_months
+    for m in range(1, months + 1):
+        row = m + 1
+        budget.cell(row=row, column=1, value=m)
+        put_text(budget.cell(row=row, column=2), _month_label(s.start, m))
+        month_ref = f"$A{row}"
+        col = 3
+        for w in workloads:
+            put_formula(
+                budget.cell(row=row, column=col), resolve(str(best.loc[w, "template"]), refs, month_ref), USD
+            )
+            col += 1
+        for item in fixed_items:
+            put_formula(
+                budget.cell(row=row, column=col), resolve(result.fixed_templates[item], refs, month_ref), USD
+            )
+            col += 1
+        put_formula(budget.cell(row=row, column=col), f"=SUM({_col(3)}{row}:{_col(col - 1)}{row})", USD)
+    total_row = months + 2
+    put_text(budget.cell(row=total_row, column=2), "Total")
+    budget.cell(row=total_row, column=2).font = Font(bold=True)
+    for col in range(3, len(columns) + 1):
+        cell = budget.cell(row=total_row, column=col)
+        put_formula(cell, f"=SUM({_col(col)}2:{_col(col)}{months + 1})", USD)
+        cell.font = Font(bold=True)
+    _widths(budget, default=16.0)
+    chart = _bar_chart(
+        f"Monthly budget by workload: {best_option}", "cost (USD per month)", "month", stacked=True
+    )
+    data = Reference(budget, min_col=3, max_col=len(columns) - 1, min_row=1, max_row=months + 1)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(budget, min_col=2, min_row=2, max_row=months + 1))
+    budget.add_chart(chart, f"{_col(len(columns) + 2)}2")
+
+    # Option months: every kept option's monthly total (formulas), feeding the Options totals
+    om = wb.create_sheet("Option months")
+    options = result.options
+    _header(om, ["Month #", *[f"{o} ($)" for o in options["option"]]])
+    for m in range(1, months + 1):
+        row = m + 1
+        om.cell(row=row, column=1, value=m)
+        month_ref = f"$A{row}"
+        for k, option in enumerate(options["option"], start=2):
+            parts = [
+                resolve(t, refs, month_ref)[1:] for t in choices.loc[choices["option"] == option, "template"]
+            ]
+            parts += [resolve(result.fixed_templates[i], refs, month_ref)[1:] for i in fixed_items]
+            put_formula(om.cell(row=row, column=k), "=" + "+".join(f"({p})" for p in parts), USD)
+    _widths(om, default=18.0)
+
+    # Options: ranking, choices, month-1 cost per workload and the horizon total
+    opt = wb.create_sheet("Options", 2)
+    header = ["Rank", "Option", "Provider", "Region"]
+    for w in workloads:
+        header += [f"{w}: choice", f"{w}: month 1 ($)"]
+    header += [f"Total over {months} months ($)"]
+    _header(opt, header)
+    for i, rec in enumerate(options.to_dict("records")):
+        row = i + 2
+        opt.cell(row=row, column=1, value=int(rec["rank"]))
+        for col, key in ((2, "option"), (3, "provider"), (4, "region")):
+            put_text(opt.cell(row=row, column=col), rec[key])
+        picked = choices[choices["option"] == rec["option"]].set_index("workload")
+        col = 5
+        for w in workloads:
+            c = picked.loc[w]
+            put_text(
+                opt.cell(row=row, column=col),
+                f"{c['accelerator']} {c['pricing_model']} ({c['instance_type']})",
+            )
+            put_formula(opt.cell(row=row, column=col + 1), resolve(str(c["template"]), refs, "1"), USD)
+            col += 2
+        put_formula(
+            opt.cell(row=row, column=col),
+            f"=SUM('Option months'!{_col(i + 2)}2:{_col(i + 2)}{months + 1})",
+            USD,
+        )
+    _widths(opt, default=16.0)
+    total_col = len(header)
+    chart = _bar_chart(f"Total cost over {months} months by option", "cost (USD)", "option", stacked=False)
+    chart.add_data(
+        Reference(opt, min_col=total_col, min_row=1, max_row=len(options) + 1), titles_from_data=True
+    )
+    chart.set_categories(Reference(opt, min_col=2, min_row=2, max_row=len(options) + 1))
+    chart.legend = None
+    opt.add_chart(chart, f"B{len(options) + 4}")
+
+    # Choices: provenance of the cheapest option's picks
+    ch = wb.create_sheet("Choices")
+    cols = [
+        "option",
+        "workload",
+        "kind",
+        "accelerator",
+        "pricing_model",
+        "instance_type",
+        "usd_per_acc_hour",
+        "throughput_source",
+        "price_source",
+        "price_date",
+    ]
+    _header(ch, cols)
+    for i, rec in enumerate(choices[cols].to_dict("records")):
+        for j, key in enumerate(cols, start=1):
+            put_value(ch.cell(row=i + 2, column=j), rec[key], USD if key == "usd_per_acc_hour" else None)
+    _widths(ch)
+
+    # Summary
+    lines: list[tuple[str, Any]] = [
+        ("Scenario", s.name),
+        ("File", s.path.name),
+        ("Horizon (months)", months),
+        ("Growth per month", s.growth_per_month),
+        ("Cheapest option", best_option),
+    ]
+    put_text(summary.cell(row=1, column=1), f"tco plan: {s.name}")
+    summary.cell(row=1, column=1).font = Font(bold=True, size=14)
+    for i, (label, value) in enumerate(lines, start=3):
+        put_text(summary.cell(row=i, column=1), label)
+        put_value(summary.cell(row=i, column=2), value)
+    row = len(lines) + 3
+    put_text(summary.cell(row=row, column=1), f"Total over {months} months ($)")
+    put_formula(summary.cell(row=row, column=2), f"=Budget!{_col(len(columns))}{total_row}", USD)
+    summary.cell(row=row, column=2).font = Font(bold=True)
+    row += 2
+    put_text(summary.cell(row=row, column=1), "How to use")
+    put_text(
+        summary.cell(row=row, column=2),
+        "purchase model per option was made by tco at the snapshot's prices and does not re-optimise "
+        "when a price changes.",
+        "inputs); grey cells and every result sheet are formulas and update. The choice of accelerator and "
+        "purchase model per option was made by tco at the snapshot's prices and does not re-optimise.",
+    )
+    for note in result.notes:
+        row += 1
+        put_text(summary.cell(row=row, column=1), "Note")
+        put_text(summary.cell(row=row, column=2), note)
+    summary.column_dimensions["A"].width = 26
+    summary.column_dimensions["B"].width = 110
+    return _save(wb)
+
+
+def formula_workbook(
+    assumptions: pd.DataFrame,
+    results: pd.DataFrame,
+    formulas: Mapping[str, Sequence[str | None]],
+    *,
+    title: str = "Results",
+    money_columns: Sequence[str] = (),
+) -> bytes:
+    """A generic two-sheet workbook for ``tco estimate``: Assumptions + a result sheet.
+
+    ``results``: the estimate rows (any columns). ``formulas``: column -> one template per row (``None``
+    keeps the row's value): e.g. ``{"cost_usd": ["{price.p5}*{hours.r1}", ...]}``; the keys are the
+    ``key`` column of ``assumptions`` (key, section, description, value, unit, source[, formula]).
+    """
+    from openpyxl import Workbook
+
+    for column, templates in formulas.items():
+        if column not in results.columns:
+            raise TcoError(f"internal: formula for unknown column {column!r}")
+        if len(templates) != len(results):
+            raise TcoError(f"internal: {len(templates)} formulas for {len(results)} rows in {column!r}")
+    frame = assumptions.copy()
+    if "formula" not in frame:
+        frame["formula"] = None
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title
+    refs = write_assumptions(wb, frame)
+    columns = [str(c) for c in results.columns]
+    _header(ws, columns)
+    for i, rec in enumerate(results.to_dict("records")):
+        for j, column in enumerate(columns, start=1):
+            fmt = USD if column in money_columns or column.endswith("_usd") else None
+            template = formulas.get(column, [None] * len(results))[i]
+            cell = ws.cell(row=i + 2, column=j)
+            if template is not None:
+                put_formula(cell, resolve(template, refs), fmt or NUMBER)
+            else:
+                put_value(cell, rec[column], fmt or NUMBER)
+    _widths(ws)
+    return _save(wb)
+
+
+def render(frame: pd.DataFrame) -> bytes:
+    """Any frame as a one-sheet workbook (values only, text neutralised, header frozen)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    columns = [str(c) for c in frame.columns]
+    _header(ws, columns)
+    for i, row in enumerate(frame.itertuples(index=False, name=None), start=2):
+        for j, value in enumerate(row, start=1):
+            put_value(ws.cell(row=i, column=j), value, USD if columns[j - 1].endswith("_usd") else None)
+    _widths(ws)
+    return _save(wb)
+
+
+def _col(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+def _month_label(start: str | None, m: int) -> str:
+    if start is None:
+        return f"M{m}"
+    year, month = (int(p) for p in start.split("-"))
+    total = year * 12 + month - 1 + m - 1
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"

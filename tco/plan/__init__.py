@@ -1,0 +1,1 @@
+"""Budget plans: scenario files (``scenario``), the month-by-month budget (``budget``)."""

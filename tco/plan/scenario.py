@@ -1,0 +1,506 @@
+"""Scenario files: a team's plan as TOML, parsed with :mod:`tomllib` and validated with precise messages.
+
+Every error is one line naming the file, the line, the key and what was expected, e.g.::
+
+    team.toml:14: training[2].runs_per_month: expected a number >= 0, got -1
+
+tomllib reports no positions for valid-but-wrong values, so :func:`locate` finds the key's line in the raw
+text (tables, arrays of tables and dotted keys are tracked; inline tables fall back to their parent's line).
+
+Format (see ``examples/*.toml``)::
+
+    [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM")
+    [[training]] name, parameters, tokens, accelerators, accelerator_count, runs_per_month,
+                 framework, dtype, mfu (optional), max_days (optional), interruptible (spot allowed)
+    [[serving]]  name, parameters, requests_per_s, output_tokens_per_request, accelerators,
+                 latency_ms_per_token (optional), hours_per_month, interruptible, min_replicas,
+                 flops_efficiency, bandwidth_efficiency
+    [costs]      storage_tb, storage_usd_per_tb_month, egress_tb_per_month, egress_usd_per_gb,
+                 tooling_usd_per_month, people_fte, usd_per_fte_year
+    [options]    providers, regions, pricing_models, owned
+    [ownership]  any field of tco.ownership_defaults.Ownership (overrides), per accelerator:
+                 [ownership.H100-80GB] capex_usd_per_server = ...
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Final
+
+from tco.errors import TcoError
+from tco.ownership_defaults import Ownership
+
+FRAMEWORKS: Final = ("pytorch", "jax", "tensorflow")
+DTYPES: Final = ("bf16", "fp16", "fp8", "tf32", "fp32")
+PURCHASE_MODELS: Final = ("on_demand", "spot", "reserved_1y", "reserved_3y", "committed_1y", "committed_3y")
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """A training workload: ``runs_per_month`` runs of ``parameters`` x ``tokens`` (6·N·D FLOPs each)."""
+
+    name: str
+    parameters: float
+    tokens: float
+    accelerators: tuple[str, ...]
+    accelerator_count: int
+    runs_per_month: float
+    framework: str = "pytorch"
+    dtype: str = "bf16"
+    mfu: float | None = None
+    max_days: float | None = None
+    interruptible: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """A serving endpoint: decode traffic, a per-token latency target, replicas of the model weights."""
+
+    name: str
+    parameters: float
+    requests_per_s: float
+    output_tokens_per_request: float
+    accelerators: tuple[str, ...]
+    latency_ms_per_token: float | None = None
+    hours_per_month: float = 730.0
+    interruptible: bool = False
+    min_replicas: int = 1
+    dtype: str = "bf16"
+    flops_efficiency: float = 0.7
+    bandwidth_efficiency: float = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """Costs that do not depend on the compute option (storage and egress grow with the plan)."""
+
+    storage_tb: float = 0.0
+    storage_usd_per_tb_month: float = 0.0
+    egress_tb_per_month: float = 0.0
+    egress_usd_per_gb: float = 0.0
+    tooling_usd_per_month: float = 0.0
+    people_fte: float = 0.0
+    usd_per_fte_year: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    providers: tuple[str, ...] = ("aws", "gcp", "azure")
+    regions: tuple[str, ...] = ()
+    pricing_models: tuple[str, ...] = ("on_demand", "spot")
+    owned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    path: Path
+    horizon_months: int
+    growth_per_month: float
+    training: tuple[Training, ...]
+    serving: tuple[Serving, ...]
+    costs: Costs = field(default_factory=Costs)
+    options: Options = field(default_factory=Options)
+    ownership: Mapping[str, Ownership] = field(default_factory=dict)
+    start: str | None = None
+
+    @property
+    def workloads(self) -> tuple[str, ...]:
+        return tuple(w.name for w in self.training) + tuple(w.name for w in self.serving)
+
+
+# --------------------------------------------------------------------------------------------- locating
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'. ]+?)\s*=")
+
+
+def _norm(key: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))
+
+
+def locate(text: str, table: str | None, index: int | None, key: str | None) -> int | None:
+    """1-based line of ``key`` in ``[table]`` (or the ``index``-th ``[[table]]``); else the table's line."""
+    counts: dict[str, int] = {}
+    current: str | None = None
+    current_index: int | None = None
+    table_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            name = _norm(header.group(2))
+            if header.group(1) == "[[":
+                counts[name] = counts.get(name, -1) + 1
+                current, current_index = name, counts[name]
+            else:
+                current, current_index = name, None
+            if current == table and (index is None or current_index == index):
+                table_line = number
+            continue
+        in_table = current == table and (index is None or current_index == index)
+        if table is None and current is not None:
+            in_table = False
+        if not in_table:
+            # a dotted key at top level: options.owned = true
+            if current is None and table is not None and key is not None:
+                match = _KEY.match(line)
+                if match and _norm(match.group(1)) == f"{table}.{key}":
+                    return number
+            continue
+        if key is None:
+            continue
+        match = _KEY.match(line)
+        if match and _norm(match.group(1)) == key:
+            return number
+    return table_line
+
+
+# --------------------------------------------------------------------------------------------- checking
+
+
+class _Reader:
+    """Reads one table of the parsed document and raises one precise line on the first problem."""
+
+    def __init__(self, path: Path, text: str, data: Mapping[str, Any], table: str | None, index: int | None):
+        self.path, self.text, self.data, self.table, self.index = path, text, data, table, index
+
+    def where(self, key: str | None) -> str:
+        line = locate(self.text, self.table, self.index, key)
+        label = self.table or ""
+        if self.index is not None:
+            label += f"[{self.index + 1}]"
+        if key is not None:
+            label = f"{label}.{key}" if label else key
+        return f"{self.path.name}:{line if line is not None else '?'}: {label}"
+
+    def fail(self, key: str | None, expected: str, got: Any = None, *, show_got: bool = True) -> TcoError:
+        shown = f", got {got!r}" if show_got else ""
+        return TcoError(f"{self.where(key)}: {expected}{shown}")
+
+    def unknown_keys(self, allowed: Collection[str]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = (
+                    f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(allowed))})"
+                )
+                raise self.fail(key, f"unknown key{hint}", show_got=False)
+
+    def _get(self, key: str, required: bool) -> Any:
+        if key not in self.data:
+            if required:
+                raise TcoError(f"{self.where(None)}: missing required key {key!r}")
+            return None
+        return self.data[key]
+
+    def number(
+        self,
+        key: str,
+        *,
+        required: bool = True,
+        default: float | None = None,
+        minimum: float = 0.0,
+        strict_min: bool = False,
+        maximum: float | None = None,
+        integer: bool = False,
+    ) -> Any:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        kind = "an integer" if integer else "a number"
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (integer and isinstance(value, float))
+        ):
+            raise self.fail(key, f"expected {kind}", value)
+        if math.isnan(value):
+            raise self.fail(key, f"expected {kind}, not nan", show_got=False)
+        if (value <= minimum) if strict_min else (value < minimum):
+            raise self.fail(key, f"expected {kind} {'>' if strict_min else '>='} {minimum:g}", value)
+        if maximum is not None and value > maximum:
+            raise self.fail(key, f"expected {kind} <= {maximum:g}", value)
+        return int(value) if integer else float(value)
+
+    def string(
+        self, key: str, *, required: bool = True, default: str | None = None, choices: Collection[str] = ()
+    ) -> Any:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "expected a non-empty string", value)
+        if choices and value not in choices:
+            close = difflib.get_close_matches(value, list(choices), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise self.fail(key, f"expected one of {', '.join(choices)}{hint}", value)
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, "expected true or false", value)
+        return value
+
+    def strings(
+        self,
+        key: str,
+        *,
+        required: bool = True,
+        default: tuple[str, ...] = (),
+        check: Callable[[str], str | None] | None = None,
+    ) -> tuple[str, ...]:
+        value = self._get(key, required)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "expected a list of strings", value)
+        if required and not value:
+            raise self.fail(key, "expected at least one entry", value)
+        if check is not None:
+            for item in value:
+                problem = check(item)
+                if problem is not None:
+                    raise self.fail(key, problem, show_got=False)
+        return tuple(value)
+
+
+def _tables(reader_path: Path, text: str, data: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    value = data.get(name, [])
+    if isinstance(value, dict):
+        line = locate(text, name, None, None)
+        raise TcoError(
+            f"{reader_path.name}:{line}: {name}: expected [[{name}]] (an array of tables), got [{name}]"
+        )
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        line = locate(text, None, None, name)
+        raise TcoError(f"{reader_path.name}:{line}: {name}: expected an array of tables [[{name}]]")
+    return value
+
+
+def _checker(known: Collection[str], what: str) -> Callable[[str], str | None]:
+    def check(item: str) -> str | None:
+        if item in known:
+            return None
+        close = difflib.get_close_matches(item, sorted(known), n=2, cutoff=0.4)
+        hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(sorted(known))}"
+        return f"unknown {what} {item!r} ({hint})"
+
+    return check
+
+
+def load_scenario(
+    path: Path,
+    *,
+    accelerators: Collection[str],
+    providers: Collection[str] = ("aws", "gcp", "azure"),
+) -> Scenario:
+    """Parse and validate ``path``. ``accelerators``: the canonical names tco knows a peak for."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TcoError(f"cannot read scenario {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TcoError(f"{path.name}: not UTF-8 text (byte {exc.start})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TcoError(f"{path.name}: invalid TOML: {exc}") from exc
+    return parse_scenario(path, text, data, accelerators=accelerators, providers=providers)
+
+
+def parse_scenario(
+    path: Path,
+    text: str,
+    data: Mapping[str, Any],
+    *,
+    accelerators: Collection[str],
+    providers: Collection[str] = ("aws", "gcp", "azure"),
+) -> Scenario:
+    top = _Reader(path, text, data, None, None)
+    top.unknown_keys({"scenario", "training", "serving", "costs", "options", "ownership"})
+    if not isinstance(data.get("scenario"), dict):
+        raise TcoError(
+            f"{path.name}:1: missing required table [scenario] (name, horizon_months, growth_per_month)"
+        )
+    head = _Reader(path, text, data["scenario"], "scenario", None)
+    head.unknown_keys({"name", "horizon_months", "growth_per_month", "start"})
+    name = head.string("name")
+    horizon = head.number("horizon_months", integer=True, minimum=1, maximum=120)
+    growth = head.number("growth_per_month", required=False, default=0.0, minimum=-0.5, maximum=1.0)
+    start = head.string("start", required=False)
+    if start is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start):
+        raise head.fail("start", 'expected "YYYY-MM"', start)
+
+    accel_check = _checker(accelerators, "accelerator")
+    names: set[str] = set()
+
+    def unique(reader: _Reader, workload: str) -> str:
+        if workload in names:
+            raise reader.fail("name", "expected a workload name not used before", workload)
+        names.add(workload)
+        return workload
+
+    training: list[Training] = []
+    for i, table in enumerate(_tables(path, text, data, "training")):
+        r = _Reader(path, text, table, "training", i)
+        r.unknown_keys({f.name for f in fields(Training)})
+        training.append(
+            Training(
+                name=unique(r, r.string("name")),
+                parameters=r.number("parameters", strict_min=True),
+                tokens=r.number("tokens", strict_min=True),
+                accelerators=r.strings("accelerators", check=accel_check),
+                accelerator_count=r.number("accelerator_count", integer=True, minimum=1),
+                runs_per_month=r.number("runs_per_month"),
+                framework=r.string("framework", required=False, default="pytorch", choices=FRAMEWORKS),
+                dtype=r.string("dtype", required=False, default="bf16", choices=DTYPES),
+                mfu=r.number("mfu", required=False, strict_min=True, maximum=1.0),
+                max_days=r.number("max_days", required=False, strict_min=True),
+                interruptible=r.boolean("interruptible", True),
+            )
+        )
+    serving: list[Serving] = []
+    for i, table in enumerate(_tables(path, text, data, "serving")):
+        r = _Reader(path, text, table, "serving", i)
+        r.unknown_keys({f.name for f in fields(Serving)})
+        serving.append(
+            Serving(
+                name=unique(r, r.string("name")),
+                parameters=r.number("parameters", strict_min=True),
+                requests_per_s=r.number("requests_per_s"),
+                output_tokens_per_request=r.number("output_tokens_per_request", strict_min=True),
+                accelerators=r.strings("accelerators", check=accel_check),
+                latency_ms_per_token=r.number("latency_ms_per_token", required=False, strict_min=True),
+                hours_per_month=r.number("hours_per_month", required=False, default=730.0, maximum=744.0),
+                interruptible=r.boolean("interruptible", False),
+                min_replicas=r.number("min_replicas", required=False, default=1, integer=True, minimum=1),
+                dtype=r.string("dtype", required=False, default="bf16", choices=("bf16", "fp16", "fp8")),
+                flops_efficiency=r.number(
+                    "flops_efficiency", required=False, default=0.7, strict_min=True, maximum=1.0
+                ),
+                bandwidth_efficiency=r.number(
+                    "bandwidth_efficiency", required=False, default=0.8, strict_min=True, maximum=1.0
+                ),
+            )
+        )
+    if not training and not serving:
+        raise TcoError(f"{path.name}:1: expected at least one [[training]] or [[serving]] workload")
+
+    costs = Costs()
+    if "costs" in data:
+        if not isinstance(data["costs"], dict):
+            raise top.fail("costs", "expected a table [costs]", data["costs"])
+        r = _Reader(path, text, data["costs"], "costs", None)
+        r.unknown_keys({f.name for f in fields(Costs)})
+        costs = Costs(**{f.name: r.number(f.name, required=False, default=0.0) for f in fields(Costs)})
+
+    options = Options()
+    if "options" in data:
+        if not isinstance(data["options"], dict):
+            raise top.fail("options", "expected a table [options]", data["options"])
+        r = _Reader(path, text, data["options"], "options", None)
+        r.unknown_keys({f.name for f in fields(Options)})
+        options = Options(
+            providers=r.strings(
+                "providers",
+                required=False,
+                default=("aws", "gcp", "azure"),
+                check=_checker(providers, "provider"),
+            ),
+            regions=r.strings("regions", required=False, default=()),
+            pricing_models=r.strings(
+                "pricing_models",
+                required=False,
+                default=("on_demand", "spot"),
+                check=_checker(PURCHASE_MODELS, "pricing model"),
+            ),
+            owned=r.boolean("owned", False),
+        )
+        if not options.providers:
+            raise r.fail("providers", "expected at least one provider", [])
+
+    ownership = _ownership(path, text, data.get("ownership"), accelerators, accel_check)
+    if options.owned:
+        wanted = {a for w in training for a in w.accelerators} | {a for w in serving for a in w.accelerators}
+        if not wanted & set(ownership):
+            line = locate(text, "options", None, "owned")
+            raise TcoError(
+                f"{path.name}:{line}: options.owned: true, but no [ownership.<accelerator>] table prices a "
+                f"server for any of the workloads' accelerators ({', '.join(sorted(wanted))})"
+            )
+    return Scenario(
+        name=name,
+        path=path,
+        horizon_months=horizon,
+        growth_per_month=growth,
+        training=tuple(training),
+        serving=tuple(serving),
+        costs=costs,
+        options=options,
+        ownership=ownership,
+        start=start,
+    )
+
+
+def _ownership(
+    path: Path,
+    text: str,
+    value: Any,
+    accelerators: Collection[str],
+    accel_check: Callable[[str], str | None],
+) -> dict[str, Ownership]:
+    """``[ownership]`` shared overrides plus ``[ownership.<accelerator>]`` servers."""
+    from tco.ownership_defaults import SERVER_DEFAULTS, default_for
+
+    if value is None:
+        return {}
+    r = _Reader(path, text, value if isinstance(value, dict) else {}, "ownership", None)
+    if not isinstance(value, dict):
+        raise TcoError(f"{path.name}: ownership: expected a table [ownership]")
+    scalar_fields = [f.name for f in fields(Ownership) if f.name != "accelerator"]
+    shared: dict[str, float] = {}
+    servers: dict[str, dict[str, Any]] = {}
+    for key, item in value.items():
+        if isinstance(item, dict):
+            problem = accel_check(key)
+            if problem is not None:
+                raise TcoError(f"{r.where(None)}.{key}: {problem}")
+            servers[key] = item
+        elif key in scalar_fields:
+            shared[key] = r.number(key)
+        else:
+            r.unknown_keys(scalar_fields)
+    out: dict[str, Ownership] = {}
+    for accelerator, table in servers.items():
+        sr = _Reader(path, text, table, f"ownership.{accelerator}", None)
+        sr.unknown_keys(scalar_fields)
+        given = {k: sr.number(k) for k in table}
+        if accelerator not in SERVER_DEFAULTS:
+            for needed in ("capex_usd_per_server", "server_kw", "accelerators_per_server"):
+                if needed not in given:
+                    raise TcoError(
+                        f"{sr.where(None)}: missing required key {needed!r} (tco has no default server for "
+                        f"{accelerator})"
+                    )
+            base = Ownership(accelerator=accelerator)
+        else:
+            base = default_for(accelerator)
+        try:
+            out[accelerator] = base.with_overrides({**shared, **given})
+        except TcoError as exc:
+            raise TcoError(f"{sr.where(None)}: {exc}") from exc
+    return out
