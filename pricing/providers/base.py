@@ -1,0 +1,283 @@
+"""The provider interface: one price client per cloud behind a ``typing.Protocol``, found by name.
+
+A client fetches every accelerated offer the provider's price API lists (paginated, retried, timed out)
+and returns them as offer rows (``pricing.schema``) plus counts of what it skipped and why. It never
+prints and never writes: progress goes through a callback, and :mod:`pricing.pull` validates and stores.
+
+The registry maps a name to ``"module:attr"`` and imports on lookup, so ``import pricing`` never loads
+boto3 or the Google client.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
+
+from pricing.errors import PricingError
+from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+T = TypeVar("T")
+
+#: Provider name -> "module:factory". The factory takes :class:`ClientOptions` and returns a client.
+PROVIDER_CLIENTS: Final = {
+    "aws": "pricing.providers.aws:AwsPrices",
+    "gcp": "pricing.providers.gcp:GcpPrices",
+    "azure": "pricing.providers.azure:AzurePrices",
+}
+
+#: The environment variable that overrides each provider's endpoint (a mirror, a proxy, a test server).
+ENDPOINT_ENV: Final = {
+    "aws": "TCO_AWS_PRICING_ENDPOINT",
+    "gcp": "TCO_GCP_BILLING_ENDPOINT",
+    "azure": "TCO_AZURE_PRICES_ENDPOINT",
+}
+
+DEFAULT_TIMEOUT_S: Final = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries for throttling, 5xx, timeouts and malformed pages: exponential backoff with full jitter.
+
+    The n-th retry waits a uniform random time in ``[0, min(max_delay_s, base_delay_s * 2**(n-1))]``, or
+    what the server asked for (``Retry-After``), capped at ``max_delay_s``.
+    """
+
+    attempts: int = 5
+    base_delay_s: float = 0.5
+    max_delay_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise PricingError(f"retry attempts must be at least 1, not {self.attempts}")
+        if self.base_delay_s < 0 or self.max_delay_s < 0:
+            raise PricingError("retry delays must not be negative")
+
+    def delay_s(
+        self, retry: int, retry_after_s: float | None = None, rng: Callable[[], float] = random.random
+    ) -> float:
+        if retry_after_s is not None:
+            return min(max(retry_after_s, 0.0), self.max_delay_s)
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(retry - 1, 0))
+        return float(ceiling * rng())
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """How a client talks to its API: endpoint override, timeout per request, retries, page size."""
+
+    endpoint: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    page_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise PricingError(f"timeout must be positive, not {self.timeout_s}")
+
+    def endpoint_for(self, provider: str) -> str | None:
+        """The explicit endpoint, else the provider's environment variable, else None (the default)."""
+        if self.endpoint:
+            return self.endpoint
+        return os.environ.get(ENDPOINT_ENV[provider]) or None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """What a client reports while it works. ``pages``/``items`` are running totals for the provider."""
+
+    provider: str
+    kind: Literal["start", "page", "retry", "warning", "stage"]
+    pages: int = 0
+    items: int = 0
+    message: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+def no_progress(_: ProgressEvent) -> None:
+    """A progress callback that ignores everything."""
+
+
+@dataclass
+class FetchResult:
+    """What one provider's fetch produced: offer rows, and an account of everything it left out."""
+
+    provider: str
+    source: str
+    endpoint: str
+    offers: pd.DataFrame
+    pages: int = 0
+    items: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    fetched_at: str = ""
+
+
+class PriceClient(Protocol):
+    """A provider's price client."""
+
+    name: str
+
+    def fetch(self, regions: Sequence[str], progress: ProgressCallback) -> FetchResult:
+        """Every accelerated offer in ``regions`` (all regions when empty); raises PricingError on failure.
+
+        A failure anywhere (auth, transport after retries, a malformed page) raises: a partial result is
+        never returned.
+        """
+        ...
+
+
+class ClientFactory(Protocol):
+    def __call__(self, options: ClientOptions) -> PriceClient: ...
+
+
+def provider_names() -> tuple[str, ...]:
+    return tuple(PROVIDER_CLIENTS)
+
+
+def check_provider_name(name: str) -> str:
+    key = name.strip().lower()
+    if key not in PROVIDER_CLIENTS:
+        close = difflib.get_close_matches(key, list(PROVIDER_CLIENTS), n=3, cutoff=0.4)
+        hint = (
+            f"did you mean {', '.join(close)}?" if close else f"choose one of: {', '.join(PROVIDER_CLIENTS)}"
+        )
+        raise PricingError(f"unknown price provider {name!r}", hint=hint)
+    return key
+
+
+def client_factory(name: str) -> ClientFactory:
+    """The factory registered under ``name``, imported now (not before)."""
+    module_name, _, attr = PROVIDER_CLIENTS[check_provider_name(name)].partition(":")
+    factory: ClientFactory = getattr(import_module(module_name), attr)
+    return factory
+
+
+def make_client(name: str, options: ClientOptions | None = None) -> PriceClient:
+    return client_factory(name)(options or ClientOptions())
+
+
+# --- retries -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A classifier's verdict: this failure is transient (``reason``), optionally with a server delay."""
+
+    reason: str
+    retry_after_s: float | None = None
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    policy: RetryPolicy,
+    classify: Callable[[BaseException], Retry | None],
+    on_retry: Callable[[int, Retry, float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``call``; retry what ``classify`` calls transient, at most ``policy.attempts`` tries in all.
+
+    The last failure (or the first permanent one) propagates unchanged: the caller converts it.
+    """
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return call()
+        except Exception as exc:
+            verdict = classify(exc)
+            if verdict is None or attempt == policy.attempts:
+                raise
+            delay = policy.delay_s(attempt, verdict.retry_after_s)
+            if on_retry is not None:
+                on_retry(attempt, verdict, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (HTTP dates are ignored: backoff applies)."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
+
+
+class PageError(Exception):
+    """A page that arrived but cannot be used (not JSON, missing its list): retried, then reported."""
+
+
+# --- offer rows ----------------------------------------------------------------------------------------
+
+
+class SkipCounter(Counter[str]):
+    """Counts of rows a client left out, by reason (reported in the pull summary, never silent)."""
+
+
+def offers_frame(records: Iterable[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+    """Offer rows from tuples in ``columns`` order: every contract column present, floats as floats.
+
+    ``price_usd_per_accelerator_hour`` is derived here; ``snapshot`` is left for the store to fill.
+    """
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(list(records), columns=list(columns))
+    for column in ALL_COLUMNS:
+        if column not in frame:
+            frame[column] = np.nan if column in FLOAT_COLUMNS else None
+    for column in FLOAT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["price_usd_per_accelerator_hour"] = frame["price_usd_per_hour"] / frame["accelerator_count"]
+    frame["flags"] = frame["flags"].fillna("").astype(object)
+    return frame.loc[:, list(ALL_COLUMNS)]
+
+
+def empty_offers() -> pd.DataFrame:
+    return offers_frame([], ALL_COLUMNS)
+
+
+def utc_now_iso() -> str:
+    """Now, as an ISO-8601 UTC timestamp with a Z (what ``fetched_at`` holds)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = [
+    "ENDPOINT_ENV",
+    "PROVIDER_CLIENTS",
+    "ClientFactory",
+    "ClientOptions",
+    "FetchResult",
+    "PageError",
+    "PriceClient",
+    "ProgressCallback",
+    "ProgressEvent",
+    "Retry",
+    "RetryPolicy",
+    "SkipCounter",
+    "check_provider_name",
+    "client_factory",
+    "empty_offers",
+    "make_client",
+    "no_progress",
+    "offers_frame",
+    "provider_names",
+    "retry_after_seconds",
+    "utc_now_iso",
+    "with_retries",
+]
