@@ -157,7 +157,7 @@ def _register() -> None:
     app.add_typer(prices.app, name="prices")
     app.add_typer(calibrate.app, name="calibrate")
     app.add_typer(estimate.app, name="estimate")
-    app.add_typer(plan.app, name="plan")
+    app.command("plan", help=plan.HELP)(plan.plan)
     app.add_typer(compare.app, name="compare")
 
 

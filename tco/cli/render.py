@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tco.cli.state import Format, Target
+from tco.errors import TcoError
 from tco.export import renderer
 from tco.export.base import write_atomic
 
@@ -77,6 +78,14 @@ def table(
     return out
 
 
+def emit_bytes(target: Target, data: bytes, what: str) -> None:
+    """Write a binary document (an XLSX workbook) to the target file; refuse a terminal."""
+    if target.path is None:
+        raise TcoError(f"--format {target.fmt.value} writes a file: add --output FILE.{target.fmt.value}")
+    write_atomic(target.path, data)
+    note(f"wrote {what} to {target.path}")
+
+
 def emit(target: Target, frame: pd.DataFrame, build_table: Callable[[], Table] | None = None) -> None:
     """Send ``frame`` to the target: a Rich table (``build_table``) or CSV/JSON of the frame itself."""
     if target.fmt is Format.table and build_table is not None:
@@ -90,6 +99,8 @@ def emit(target: Target, frame: pd.DataFrame, build_table: Callable[[], Table] |
         write_atomic(target.path, buffer.getvalue().encode("utf-8"))
         return
     fmt = "csv" if target.fmt is Format.table else target.fmt.value
+    if target.fmt is Format.xlsx and target.path is None:
+        raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
     data = renderer(fmt)(frame)
     if target.path is None:
         sys.stdout.buffer.write(data)

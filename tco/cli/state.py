@@ -17,6 +17,7 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    xlsx = "xlsx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ FORMAT_OPTION = typer.Option(
     None,
     "--format",
     "-f",
-    help="table, csv or json (overrides the global --format).",
+    help="table, csv, json or xlsx (xlsx needs --output FILE; overrides the global --format).",
     case_sensitive=False,
     show_default=False,
 )

@@ -1,4 +1,4 @@
-"""Exporters: a data frame in, bytes out (CSV, JSON; XLSX in tco.export.xlsx). No printing, no terminal."""
+"""Exporters: a data frame in, bytes out (CSV, JSON, XLSX; formula workbooks in tco.export.xlsx)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Renderer(Protocol):
 EXPORTERS: Final = {
     "csv": "tco.export.csv:render",
     "json": "tco.export.json:render",
+    "xlsx": "tco.export.xlsx:render",
 }
 
 

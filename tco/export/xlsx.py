@@ -333,10 +333,10 @@ def plan_workbook(result: PlanResult) -> bytes:
     put_text(summary.cell(row=row, column=1), "How to use")
     put_text(
         summary.cell(row=row, column=2),
-        "purchase model per option was made by tco at the snapshot's prices and does not re-optimise "
-        "when a price changes.",
-        "inputs); grey cells and every result sheet are formulas and update. The choice of accelerator and "
-        "purchase model per option was made by tco at the snapshot's prices and does not re-optimise.",
+        "Edit any yellow value on the Assumptions sheet (prices, run counts, traffic, efficiencies, "
+        "ownership inputs); grey cells and every result sheet are formulas and update. The choice of "
+        "accelerator and purchase model per option was made by tco at the snapshot's prices and does not "
+        "re-optimise when a price changes.",
     )
     for note in result.notes:
         row += 1

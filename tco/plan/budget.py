@@ -69,7 +69,7 @@ class PlanResult:
     #: provider, region, workload, kind, accelerator, pricing_model, instance_type, usd_per_acc_hour,
     #: price_key, template (cost in month {m}), total_usd, throughput_source, price_source, price_date
     choices: pd.DataFrame
-    #: month, <workload>..., storage, egress, tooling, people, total_usd (the cheapest option)
+    #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
     budget: pd.DataFrame
     #: option label, month, total_usd (every kept option; for charts)
     option_months: pd.DataFrame
@@ -536,10 +536,10 @@ def build_plan(
     wide = best.pivot_table(index="month", columns="workload", values="cost_usd", aggfunc="sum")
     budget = fixed[["month"]].copy()
     for name in s.workloads:
-        budget[name] = wide[name].to_numpy()
+        budget[f"{name}_usd"] = wide[name].to_numpy()
     for item in FIXED_ITEMS:
-        budget[item] = fixed[item].to_numpy()
-    budget["total_usd"] = budget[[*s.workloads, *FIXED_ITEMS]].sum(axis=1)
+        budget[f"{item}_usd"] = fixed[item].to_numpy()
+    budget["total_usd"] = budget[[f"{n}_usd" for n in (*s.workloads, *FIXED_ITEMS)]].sum(axis=1)
 
     frame = pd.DataFrame(
         assumptions, columns=["key", "section", "description", "value", "unit", "source", "formula"]
