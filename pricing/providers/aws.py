@@ -436,7 +436,7 @@ class AwsPrices:
         self,
         options: ClientOptions | None = None,
         *,
-        spot: bool = True,
+        spot: bool | None = None,
         ec2_endpoint: str | None = None,
         pricing_region: str | None = None,
     ) -> None:
@@ -449,7 +449,7 @@ class AwsPrices:
                 f"the AWS Price List API does not answer in {self.pricing_region}",
                 hint=f"use one of {', '.join(PRICING_REGIONS)}",
             )
-        self.spot = spot
+        self.spot = self.options.spot if spot is None else spot
 
     def _config(self) -> Any:
         from botocore.config import Config

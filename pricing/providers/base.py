@@ -74,12 +74,16 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
-    """How a client talks to its API: endpoint override, timeout per request, retries, page size."""
+    """How a client talks to its API: endpoint override, timeout per request, retries, page size.
+
+    ``spot``: also fetch spot prices where that takes extra calls and permissions (AWS EC2 spot history).
+    """
 
     endpoint: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     page_size: int | None = None
+    spot: bool = True
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:

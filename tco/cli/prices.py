@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from pricing.catalog import Catalog
+    from pricing.providers.base import ProgressEvent
+    from pricing.pull import PullSummary
     from pricing.store import PriceStore
 
 app = typer.Typer(help="Cloud accelerator prices: list, compare, refresh.", no_args_is_help=True)
@@ -253,3 +255,376 @@ def list_accelerators(
     from tco.cli.render import emit
 
     emit(target, frame, build)
+
+
+# --- live pulls ----------------------------------------------------------------------------------------
+
+
+class PullProgress:
+    """Adapts the library's progress events to a Rich progress display on stderr (pages, items per provider).
+
+    On a terminal it is a live bar; elsewhere only retries and warnings are printed, as notes.
+    """
+
+    def __init__(self, providers: list[str]) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from tco.cli.render import stderr
+
+        self.console = stderr()
+        self.live = self.console.is_terminal
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[pages]} pages"),
+            TextColumn("{task.fields[items]:,} items"),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not self.live,
+        )
+        self.tasks = {p: self.bar.add_task(f"{p}: waiting", total=None, pages=0, items=0) for p in providers}
+
+    def __enter__(self) -> PullProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        from rich.markup import escape
+
+        task = self.tasks.get(event.provider)
+        if event.kind in ("retry", "warning"):
+            style = "yellow" if event.kind == "warning" else "dim"
+            self.console.print(f"[{style}]{event.provider}: {escape(event.message)}[/{style}]")
+        if task is None:
+            return
+        fields: dict[str, object] = {"pages": event.pages, "items": event.items}
+        if event.kind in ("start", "stage"):
+            fields["description"] = f"{event.provider}: {event.message}"
+        self.bar.update(task, **fields)  # type: ignore[arg-type]
+
+
+def _summary_frame(summaries: list[PullSummary]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame.from_records(
+        [
+            {
+                "provider": s.provider,
+                "status": "stored" if s.ok else "failed",
+                "snapshot_id": s.snapshot_id,
+                "fetched_at": s.fetched_at or None,
+                "endpoint": s.endpoint or None,
+                "offers": s.offers,
+                "regions": s.regions,
+                "pricing_models": ", ".join(f"{k} {v}" for k, v in s.pricing_models.items()),
+                "flagged": ", ".join(f"{k} {v}" for k, v in s.flags.items()),
+                "left_out_of_listings": s.dropped,
+                "skipped": "; ".join(
+                    f"{k}: {v}" for k, v in sorted(s.skipped.items(), key=lambda kv: -kv[1])
+                ),
+                "pages": s.pages,
+                "items": s.items,
+                "duration_s": round(s.duration_s, 2),
+                "error": s.error,
+            }
+            for s in summaries
+        ]
+    )
+
+
+def _report_pull(summaries: list[PullSummary]) -> None:
+    """The pull summary on stderr: one table for the stored snapshots, skip reasons and warnings as notes."""
+    from tco.cli.render import note, stderr, table, warn
+
+    stored = [s for s in summaries if s.ok]
+    if stored:
+        rows = [
+            [
+                s.provider,
+                f"#{s.snapshot_id}",
+                f"{s.offers:,}",
+                str(s.regions),
+                "\n".join(f"{k} {v}" for k, v in s.pricing_models.items()),
+                "\n".join(f"{k} {v}" for k, v in s.flags.items()) or "-",
+                str(s.dropped),
+                f"{sum(s.skipped.values()):,}",
+                f"{s.pages} / {s.items:,}",
+                f"{s.duration_s:.1f} s",
+            ]
+            for s in stored
+        ]
+        stderr().print(
+            table(
+                "Price pull",
+                [
+                    ("Provider", "left"),
+                    ("Snapshot", "left"),
+                    ("Offers", "right"),
+                    ("Regions", "right"),
+                    ("Pricing models", "left"),
+                    ("Flagged", "left"),
+                    ("Left out", "right"),
+                    ("Skipped", "right"),
+                    ("Pages / items", "right"),
+                    ("Took", "right"),
+                ],
+                rows,
+                caption="Left out: flagged zero/sentinel/outlier; listed only with --include-flagged",
+            )
+        )
+    for s in stored:
+        if s.skipped:
+            reasons = ", ".join(
+                f"{k} {v}" for k, v in sorted(s.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            note(f"{s.provider} skipped (not offers tco models): {reasons}")
+        note(
+            f"{s.provider} prices from {s.endpoint}, fetched {s.fetched_at}, stored as pull #{s.snapshot_id}"
+        )
+        for message in s.warnings:
+            warn(f"{s.provider}: {message}")
+
+
+@app.command("pull")
+def pull(
+    ctx: typer.Context,
+    provider: list[str] | None = typer.Option(
+        None, "--provider", "-p", help="aws, gcp, azure or all (repeat or comma-separate; default all)."
+    ),
+    region: list[str] | None = typer.Option(
+        None, "--region", "-r", help="Only these regions (default: all)."
+    ),
+    endpoint: str | None = typer.Option(
+        None,
+        "--endpoint",
+        help="Price API endpoint URL for a single --provider (a mirror, proxy or test server). "
+        "Env: TCO_AWS_PRICING_ENDPOINT, TCO_GCP_BILLING_ENDPOINT, TCO_AZURE_PRICES_ENDPOINT.",
+    ),
+    spot: bool = typer.Option(True, "--spot/--no-spot", help="AWS: also read EC2 spot price history."),
+    timeout_s: float = typer.Option(
+        30.0, "--timeout", min=0.001, help="Seconds per request before it is retried."
+    ),
+    max_attempts: int = typer.Option(
+        5, "--max-attempts", min=1, help="Tries per request (throttling, 5xx, timeouts)."
+    ),
+    backoff_s: float = typer.Option(
+        0.5, "--backoff", min=0.0, help="Base of the exponential backoff, seconds."
+    ),
+    fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Pull today's prices from the providers' APIs into a new snapshot per provider.
+
+    A provider whose pull fails (or is interrupted) writes nothing: its previous prices stay in use.
+    The summary goes to stderr; with --format csv/json it is also the command's data on stdout.
+    """
+    from pricing.errors import PricingError
+    from pricing.providers.base import ClientOptions, RetryPolicy, check_provider_name, provider_names
+    from pricing.pull import failure_message, pull_prices
+    from tco.cli.render import emit, warn
+
+    target = output_target(ctx, fmt, output)
+    names = _split(provider) or ["all"]
+    chosen = (
+        list(provider_names())
+        if "all" in names
+        else list(dict.fromkeys(check_provider_name(n) for n in names))
+    )
+    if endpoint and len(chosen) != 1:
+        raise typer.BadParameter("--endpoint needs exactly one --provider", param_hint="--endpoint")
+    options = ClientOptions(
+        endpoint=endpoint,
+        timeout_s=timeout_s,
+        retry=RetryPolicy(attempts=max_attempts, base_delay_s=backoff_s),
+        spot=spot,
+    )
+    try:
+        with PullProgress(chosen) as progress:
+            summaries = pull_prices(
+                price_store(ctx), chosen, regions=_split(region), options=options, progress=progress
+            )
+    except KeyboardInterrupt:
+        warn(
+            "pull interrupted: nothing written for the provider in progress; its previous prices stay in use"
+        )
+        raise
+    _report_pull(summaries)
+    if target.fmt is not Format.table:
+        emit(target, _summary_frame(summaries))
+    message = failure_message(summaries)
+    if message:
+        raise PricingError(message, hint="`tco prices snapshots` shows what is in use")
+
+
+@app.command("snapshots")
+def snapshots(
+    ctx: typer.Context,
+    provider: list[str] | None = typer.Option(None, "--provider", "-p", help="Only these providers."),
+    fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Pulled price snapshots, newest first, and which one each provider's prices come from."""
+    import pandas as pd
+
+    from pricing.catalog import check_provider, embedded_meta
+    from tco.cli.render import emit, number, table
+
+    target = output_target(ctx, fmt, output)
+    providers = tuple(dict.fromkeys(check_provider(p) for p in _split(provider))) or ("aws", "gcp", "azure")
+    store = price_store(ctx)
+    latest = store.latest()
+    records = [
+        {
+            "snapshot": str(s.id),
+            "provider": s.provider,
+            "in_use": latest[s.provider].id == s.id,
+            "fetched_at": s.fetched_at,
+            "source": s.source,
+            "offers": s.offer_count,
+            "regions": s.region_count,
+            "flagged": ", ".join(f"{k} {v}" for k, v in s.meta.get("flags", {}).items()),
+            "left_out_of_listings": s.meta.get("dropped"),
+            "endpoint": s.meta.get("endpoint"),
+        }
+        for s in store.snapshots()
+        if s.provider in providers
+    ]
+    for name, info in embedded_meta()["providers"].items():
+        if name in providers:
+            records.append(
+                {
+                    "snapshot": "embedded",
+                    "provider": name,
+                    "in_use": name not in latest,
+                    "fetched_at": info["as_of"],
+                    "source": info["source"],
+                    "offers": info["offers"],
+                    "regions": info["regions"],
+                    "flagged": ", ".join(f"{k} {v}" for k, v in info["flags"].items()),
+                    "left_out_of_listings": None,
+                    "endpoint": None,
+                }
+            )
+    frame = pd.DataFrame.from_records(
+        records,
+        columns=[
+            "snapshot",
+            "provider",
+            "in_use",
+            "fetched_at",
+            "source",
+            "offers",
+            "regions",
+            "flagged",
+            "left_out_of_listings",
+            "endpoint",
+        ],
+    )
+
+    def build() -> Table:
+        rows = [
+            [
+                str(r["snapshot"]),
+                str(r["provider"]),
+                "yes" if r["in_use"] else "",
+                str(r["fetched_at"]),
+                f"{r['offers']:,}",
+                str(r["regions"]),
+                str(r["flagged"] or "-"),
+                number(r["left_out_of_listings"], 0),
+                str(r["source"]),
+            ]
+            for r in records
+        ]
+        return table(
+            "Price snapshots (newest pull first)",
+            [
+                ("Snapshot", "left"),
+                ("Provider", "left"),
+                ("In use", "left"),
+                ("Fetched / as of", "left"),
+                ("Offers", "right"),
+                ("Regions", "right"),
+                ("Flagged", "left"),
+                ("Left out", "right"),
+                ("Source", "left"),
+            ],
+            rows,
+            caption="In use: the newest pull per provider, else the embedded snapshot",
+        )
+
+    emit(target, frame, build)
+
+
+@app.command("diff")
+def diff(
+    ctx: typer.Context,
+    old: str | None = typer.Argument(
+        None, help="Older snapshot id (or 'embedded'); default: the one before NEW."
+    ),
+    new: str | None = typer.Argument(None, help="Newer snapshot id; default: the provider's newest pull."),
+    provider: list[str] | None = typer.Option(
+        None, "--provider", "-p", help="Only these providers (no ids)."
+    ),
+    limit: int = typer.Option(0, "--limit", "-n", min=0, help="Show at most N changes (0: all)."),
+    fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """What changed between two snapshots: new and removed offers, price moves, biggest impact first."""
+    from pricing.catalog import check_provider
+    from pricing.diff import diff_snapshots, resolve_pairs
+    from tco.cli.render import count, emit, note, number, table
+
+    target = output_target(ctx, fmt, output)
+    providers = tuple(dict.fromkeys(check_provider(p) for p in _split(provider)))
+    store = price_store(ctx)
+    pairs = resolve_pairs(store, old, new, providers)
+    changes = diff_snapshots(store, pairs)
+    total = len(changes)
+    shown = changes.head(limit) if limit else changes
+    for before, after in pairs:
+        part = changes[changes["new_snapshot"].eq(after.label) & changes["old_snapshot"].eq(before.label)]
+        counts = part["change"].value_counts()
+        summary = ", ".join(f"{k} {v}" for k, v in counts.items()) or "no changes"
+        note(f"{after.provider}: {before.label} -> {after.label}: {summary}")
+
+    def build() -> Table:
+        rows = [
+            [
+                r["change"],
+                r["provider"],
+                r["instance_type"],
+                f"{r['accelerator']} x{count(r['accelerator_count'])}",
+                r["region"],
+                r["zone"] or "",
+                r["pricing_model"] + (f" ({r['variant']})" if r["variant"] else ""),
+                number(r["old_price_usd_per_hour"], 4),
+                number(r["new_price_usd_per_hour"], 4),
+                number(r["delta_usd_per_hour"], 4),
+                number(r["delta_pct"], 1),
+            ]
+            for r in shown.to_dict("records")
+        ]
+        return table(
+            "Price changes, biggest impact first",
+            [
+                ("Change", "left"),
+                ("Provider", "left"),
+                ("Instance", "left"),
+                ("Accelerator", "left"),
+                ("Region", "left"),
+                ("Zone", "left"),
+                ("Model", "left"),
+                ("Old $/h", "right"),
+                ("New $/h", "right"),
+                ("Δ $/h", "right"),
+                ("Δ %", "right"),
+            ],
+            rows,
+            caption=f"{len(shown)} of {total} changes; prices from the snapshots named on stderr",
+        )
+
+    emit(target, shown, build)

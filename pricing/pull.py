@@ -1,0 +1,199 @@
+"""Pull live prices: fetch per provider, validate, and store one snapshot per provider that completed.
+
+A provider's snapshot is written in one transaction only after its whole fetch succeeded and its rows were
+validated (``pricing.validate.flag_prices``). A failed, partial or interrupted pull writes nothing for that
+provider, so its previous snapshot (or the embedded one) stays in use. Providers are independent: one
+failing does not stop the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pricing.errors import PricingError
+from pricing.providers.base import (
+    ClientOptions,
+    FetchResult,
+    PriceClient,
+    ProgressCallback,
+    check_provider_name,
+    make_client,
+    no_progress,
+)
+from pricing.schema import EXCLUDING_FLAGS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pricing.store import PriceStore
+
+#: The key that makes an offer unique inside one provider's snapshot.
+OFFER_KEY = ["region", "zone", "instance_type", "pricing_model", "note_variant"]
+
+
+@dataclass(frozen=True, slots=True)
+class PullSummary:
+    """What one provider's pull did: stored counts, or the error that left the previous snapshot in use."""
+
+    provider: str
+    ok: bool
+    duration_s: float
+    endpoint: str = ""
+    snapshot_id: int | None = None
+    fetched_at: str = ""
+    offers: int = 0
+    regions: int = 0
+    pricing_models: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    pages: int = 0
+    items: int = 0
+    error: str | None = None
+
+
+def variant(notes: pd.Series) -> pd.Series:
+    """The payment option of AWS reserved rows (``payment=...`` leading ``note``), else ""."""
+    return notes.fillna("").astype(str).str.extract(r"^payment=(\w+)", expand=False).fillna("")
+
+
+def validate_offers(offers: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Flag impossible prices (zero, sentinel, outlier) and drop duplicate offers; returns (rows, duplicates).
+
+    Flagged rows stay (listings leave them out by default, ``--include-flagged`` shows them); a duplicate
+    of an offer already seen (same region, zone, instance type, pricing model and payment option) is
+    removed and counted.
+    """
+    from pricing.validate import flag_prices
+
+    keyed = offers.assign(note_variant=variant(offers["note"]))
+    duplicates = keyed.duplicated(OFFER_KEY, keep="first")
+    unique = keyed[~duplicates].drop(columns=["note_variant"]).reset_index(drop=True)
+    flagged = flag_prices(unique)
+    flagged["price_usd_per_accelerator_hour"] = flagged["price_usd_per_hour"] / flagged["accelerator_count"]
+    return flagged, int(duplicates.sum())
+
+
+def excluded_count(offers: pd.DataFrame) -> int:
+    """Rows that listings leave out by default (an excluding flag)."""
+    flags = offers["flags"].fillna("").astype(str).str.split(";")
+    return int(flags.map(lambda fs: bool(EXCLUDING_FLAGS.intersection(fs))).sum())
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.value_counts().sort_index().items()}
+
+
+def pull_provider(
+    store: PriceStore,
+    provider: str,
+    *,
+    regions: Sequence[str] = (),
+    options: ClientOptions | None = None,
+    progress: ProgressCallback = no_progress,
+    client: PriceClient | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> PullSummary:
+    """Fetch, validate and store one provider's prices; a failure is returned in the summary, not raised.
+
+    Only :class:`PricingError` is caught: a bug (or Ctrl-C) propagates, and nothing is written either way.
+    """
+    from pricing.validate import flag_counts
+
+    start = clock()
+    name = check_provider_name(provider)
+    try:
+        chosen = client or make_client(name, options)
+        result: FetchResult = chosen.fetch(tuple(regions), progress)
+        if result.offers.empty:
+            asked = f" in {', '.join(regions)}" if regions else ""
+            raise PricingError(
+                f"{name} returned no accelerated offers{asked} ({result.pages} pages, {result.items} items)",
+                hint="check --region and the endpoint",
+            )
+        offers, duplicates = validate_offers(result.offers)
+        skipped = dict(result.skipped)
+        if duplicates:
+            skipped["duplicate offer"] = skipped.get("duplicate offer", 0) + duplicates
+        flags = flag_counts(offers)
+        models = _counts(offers["pricing_model"])
+        dropped = excluded_count(offers)
+        duration = clock() - start
+        meta: dict[str, Any] = {
+            "endpoint": result.endpoint,
+            "regions_requested": list(regions),
+            "pages": result.pages,
+            "items": result.items,
+            "skipped": skipped,
+            "warnings": result.warnings,
+            "flags": flags,
+            "pricing_models": models,
+            "dropped": dropped,
+            "duration_s": round(duration, 3),
+        }
+        snapshot = store.write_snapshot(name, result.source, result.fetched_at, offers, meta)
+    except PricingError as exc:
+        return PullSummary(name, False, clock() - start, error=str(exc))
+    return PullSummary(
+        provider=name,
+        ok=True,
+        duration_s=clock() - start,
+        endpoint=result.endpoint,
+        snapshot_id=snapshot.id,
+        fetched_at=result.fetched_at,
+        offers=snapshot.offer_count,
+        regions=snapshot.region_count,
+        pricing_models=models,
+        flags=flags,
+        dropped=dropped,
+        skipped=skipped,
+        warnings=tuple(result.warnings),
+        pages=result.pages,
+        items=result.items,
+    )
+
+
+def pull_prices(
+    store: PriceStore,
+    providers: Iterable[str],
+    *,
+    regions: Sequence[str] = (),
+    options: ClientOptions | None = None,
+    progress: ProgressCallback = no_progress,
+    clients: Mapping[str, PriceClient] | None = None,
+) -> list[PullSummary]:
+    """Pull each provider in turn (each one its own snapshot, or its own error)."""
+    names = list(dict.fromkeys(check_provider_name(p) for p in providers))
+    return [
+        pull_provider(
+            store, name, regions=regions, options=options, progress=progress, client=(clients or {}).get(name)
+        )
+        for name in names
+    ]
+
+
+def failure_message(summaries: Sequence[PullSummary]) -> str | None:
+    """One line naming every provider whose pull failed (None when all succeeded)."""
+    failed = [s for s in summaries if not s.ok]
+    if not failed:
+        return None
+    reasons = "; ".join(f"{s.provider}: {s.error}" for s in failed)
+    kept = "previous prices kept" if len(failed) > 1 else "its previous prices are kept"
+    return (
+        f"{len(failed)} of {len(summaries)} price pulls failed, nothing written for them ({kept}): {reasons}"
+    )
+
+
+__all__ = [
+    "PullSummary",
+    "excluded_count",
+    "failure_message",
+    "pull_prices",
+    "pull_provider",
+    "validate_offers",
+    "variant",
+]
