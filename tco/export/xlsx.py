@@ -418,3 +418,113 @@ def _month_label(start: str | None, m: int) -> str:
     year, month = (int(p) for p in start.split("-"))
     total = year * 12 + month - 1 + m - 1
     return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def procurement_workbook(comparison: Any) -> bytes:
+    """Procurement ranking with live formulas: demand, utilisation, ownership inputs and each list price are
+    assumptions; effective prices and 1/3/5-year costs are formulas over them."""
+    import pandas as pd
+    from openpyxl import Workbook
+
+    c = comparison
+    rows: list[dict[str, Any]] = [
+        {
+            "key": "demand",
+            "section": "Demand",
+            "description": "accelerator-hours per month",
+            "value": c.demand_acc_hours_per_month,
+            "unit": "acc-h/month",
+            "source": "command line",
+        },
+        {
+            "key": "servers",
+            "section": "Owned",
+            "description": "servers bought",
+            "value": float(c.servers),
+            "unit": "servers",
+            "source": "sized to the demand at the utilisation (or --servers)",
+        },
+    ]
+    for rec in c.assumptions.to_dict("records"):
+        rows.append(
+            {
+                "key": f"own.{rec['name']}",
+                "section": "Owned",
+                "description": rec["name"].replace("_", " "),
+                "value": float(rec["value"]),
+                "unit": "",
+                "source": rec["source"],
+            }
+        )
+    ranking = c.ranking.reset_index(drop=True)
+    for i, rec in enumerate(ranking.to_dict("records")):
+        if rec["kind"] != "owned":
+            rows.append(
+                {
+                    "key": f"price.{i}",
+                    "section": "Prices",
+                    "description": f"{rec['option']} {rec['instance_type']}",
+                    "value": float(rec["usd_per_acc_hour"]),
+                    "unit": "$/acc-h",
+                    "source": rec["source"],
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame["formula"] = None
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Ranking"
+    refs = write_assumptions(wb, frame)
+    k = {name: "{own." + name + "}" for name in c.assumptions["name"]}
+    owned_year = (
+        f"({k['capex_usd_per_server']}/{k['life_years']}+{k['server_kw']}*{k['load_factor']}*{k['pue']}*8760"
+        f"*{k['usd_per_kwh']}+{k['server_kw']}*{k['colo_usd_per_kw_month']}*12"
+        f"+{k['maintenance_fraction_per_year']}*{k['capex_usd_per_server']}+{k['staff_usd_per_server_year']})"
+    )
+    header = [
+        "Rank (at tco's prices)",
+        "Option",
+        "Kind",
+        "Instance",
+        "List $/acc-h",
+        "Effective $/acc-h",
+        "$ per month",
+        "1 year ($)",
+        "3 years ($)",
+        "5 years ($)",
+        "Source",
+    ]
+    _header(ws, header)
+    for i, rec in enumerate(ranking.to_dict("records")):
+        row = i + 2
+        ws.cell(row=row, column=1, value=int(rec["rank"]))
+        put_text(ws.cell(row=row, column=2), rec["option"])
+        put_text(ws.cell(row=row, column=3), rec["kind"])
+        put_text(ws.cell(row=row, column=4), rec["instance_type"])
+        if rec["kind"] == "owned":
+            list_price = f"{owned_year}/({k['accelerators_per_server']}*8760)"
+            monthly = f"{{servers}}*{owned_year}/12"
+            effective = f"{{servers}}*{owned_year}/({{demand}}*12)"
+        else:
+            list_price = f"{{price.{i}}}"
+            divide = f"/{k['utilisation']}" if rec["kind"] == "commitment" else ""
+            effective = f"{{price.{i}}}{divide}"
+            monthly = f"{{demand}}*{effective}"
+        put_formula(ws.cell(row=row, column=5), resolve(list_price, refs), USD)
+        put_formula(ws.cell(row=row, column=6), resolve(effective, refs), USD)
+        put_formula(ws.cell(row=row, column=7), resolve(monthly, refs), USD)
+        for col, years in ((8, 1), (9, 3), (10, 5)):
+            put_formula(ws.cell(row=row, column=col), f"=G{row}*12*{years}", USD)
+        put_text(ws.cell(row=row, column=11), rec["source"])
+    _widths(ws)
+    tornado = wb.create_sheet("Sensitivity")
+    cols = [str(x) for x in c.tornado.columns]
+    _header(tornado, cols)
+    for r, rec in enumerate(c.tornado.to_dict("records"), start=2):
+        for j, name in enumerate(cols, start=1):
+            put_value(tornado.cell(row=r, column=j), rec[name], USD if name.endswith("_usd") else None)
+    _widths(tornado)
+    advice = wb.create_sheet("Recommendation")
+    put_text(advice.cell(row=1, column=1), c.recommendation)
+    advice.column_dimensions["A"].width = 160
+    return _save(wb)
