@@ -88,7 +88,7 @@ def compare_frameworks(
     seen_elsewhere = frame.groupby("framework")["accelerator"].agg(
         lambda s: ", ".join(sorted(set(map(str, s))))
     )
-    elsewhere = rows["framework"].map(seen_elsewhere)
+    elsewhere = rows["framework"].map(seen_elsewhere).astype(object)
     rows["status"] = np.where(
         throughput.notna(),
         "measured",

@@ -1,0 +1,97 @@
+"""Scenario files: broken ones fail with one precise line; the examples turn into budgets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from calibrate.peaks import load_peaks
+from pricing.catalog import load_catalog
+from tco.plan.budget import build_plan
+from tco.plan.scenario import load_scenario, locate
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = ROOT / "tests" / "data" / "scenarios"
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("missing_key.toml", "missing_key.toml:5: training[1]: missing required key 'tokens'"),
+        ("wrong_type.toml", "wrong_type.toml:11: training[1].runs_per_month: expected a number, got 'twice'"),
+        ("negative.toml", "negative.toml:8: serving[1].requests_per_s: expected a number >= 0, got -5"),
+        (
+            "unknown_accelerator.toml",
+            "unknown_accelerator.toml:17: training[2].accelerators: unknown accelerator 'H100'",
+        ),
+    ],
+)
+def test_broken_scenarios_give_one_precise_line(cli, name: str, expected: str) -> None:
+    result = cli("plan", str(BROKEN / name))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: " + expected), lines[0]
+    assert result.stdout == ""
+
+
+def test_unknown_key_and_invalid_toml(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "typo.toml"
+    bad.write_text('[scenario]\nname = "x"\nhorizon_months = 2\nhorizon_mnths = 3\n')
+    result = cli("plan", str(bad))
+    assert result.exit_code == 1
+    assert (
+        "typo.toml:4: scenario.horizon_mnths: unknown key (did you mean 'horizon_months'?)" in result.stderr
+    )
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[scenario\n")
+    result = cli("plan", str(broken))
+    assert result.exit_code == 1 and "broken.toml: invalid TOML" in result.stderr
+
+
+def test_locate_finds_keys_in_arrays_of_tables() -> None:
+    text = "[a]\nx = 1\n[[t]]\nk = 1\n[[t]]\n\nk = 2\n"
+    assert locate(text, "t", 1, "k") == 7
+    assert locate(text, "t", 0, "k") == 4
+    assert locate(text, "a", None, "x") == 2
+    assert locate(text, "t", 1, "missing") == 5
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_budget_is_consistent(path: Path) -> None:
+    peaks = load_peaks()
+    result = build_plan(load_scenario(path, accelerators=set(peaks)), load_catalog().offers, peaks)
+    budget = result.budget
+    assert len(budget) == result.scenario.horizon_months
+    parts = [c for c in budget.columns if c not in ("month", "total_usd")]
+    assert (budget[parts].sum(axis=1) - budget["total_usd"]).abs().max() < 1e-6
+    # the cheapest option's horizon total is the budget's total, and the ranking is sorted
+    assert budget["total_usd"].sum() == pytest.approx(result.options["total_usd"].iloc[0], rel=1e-12)
+    assert result.options["total_usd"].is_monotonic_increasing
+    assert (budget[parts] >= 0).all().all()
+
+
+def test_growth_scales_training_cost_geometrically() -> None:
+    peaks = load_peaks()
+    scenario = load_scenario(ROOT / "examples" / "llm_team.toml", accelerators=set(peaks))
+    budget = build_plan(scenario, load_catalog().offers, peaks).budget
+    ratio = budget["fine-tunes_usd"].iloc[1] / budget["fine-tunes_usd"].iloc[0]
+    assert ratio == pytest.approx(1 + scenario.growth_per_month)
+
+
+def test_plan_csv_has_units_in_headers_and_all_months(cli) -> None:
+    result = cli("plan", str(ROOT / "examples" / "vision_startup.toml"), "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 6
+    assert list(rows[0])[0] == "month" and all(h.endswith("_usd") for h in list(rows[0])[1:])
+    assert "cheapest:" in result.stderr
+
+
+def test_plan_xlsx_needs_output(cli) -> None:
+    result = cli("plan", str(ROOT / "examples" / "vision_startup.toml"), "--format", "xlsx")
+    assert result.exit_code == 1 and "--output" in result.stderr
