@@ -6,7 +6,8 @@ peak_memory_bytes, utilisation, device_count, ...). A framework with no measurem
 row of NaN with the reason: tco never guesses a framework's speed from another's.
 
     acc_hours_per_run = work_per_run / throughput · device_count / 3600
-    cost_per_run_usd  = acc_hours_per_run · usd_per_acc_hour;  cost_per_month_usd = runs_per_month · cost_per_run
+    cost_per_run_usd  = acc_hours_per_run · usd_per_acc_hour
+    cost_per_month_usd = runs_per_month · cost_per_run
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Pure functions over frames. Units in names; formulas (projection_model.md §5.1)
                                     cash flow: servers · capex in year 1 and at each replacement, plus opex
     break-even utilisation (owned vs best cloud) = owned_usd_per_year_per_server
                                                    / (acc_per_server · 8760 · best_cloud_price)
-    break-even month (owned vs best cloud)       = servers · capex / (best_cloud_usd_per_month − opex_per_month)
+    break-even month (owned vs best cloud)       = servers · capex
+                                                   / (best_cloud_usd_per_month − opex_per_month)
 Costs over 1/3/5 years rank options; for owned hardware they are annualised (capex straight-line over its
 life), the cash-flow table shows when the money actually leaves.
 """
@@ -130,7 +131,7 @@ def cloud_offers(
         derived = base.assign(
             pricing_model=model,
             usd_per_acc_hour=base["usd_per_acc_hour"] * (1.0 - discount),
-            source=f"ASSUMPTION: on-demand x (1 - {discount:g}) given with --assume-discount; not a quoted price",
+            source=f"ASSUMPTION: on-demand x (1 - {discount:g}) from --assume-discount; not a quoted price",
             assumed=True,
         )
         frame = pd.concat([frame, derived], ignore_index=True)
@@ -314,16 +315,24 @@ def _recommend(
         else f"use {top['option']} ({top['instance_type']})"
     )
     text = (
-        f"For a sustained {demand:,.0f} {own.accelerator} accelerator-hours a month, the cheapest choice over "
-        f"three years is to {verdict}: ${top['cost_3y_usd']:,.0f} in total, ${top['effective_usd_per_acc_hour']:.2f} "
+        f"For a sustained {demand:,.0f} {own.accelerator} accelerator-hours a month, the cheapest choice "
+        "over "
+        f"three years is to {verdict}: ${top['cost_3y_usd']:,.0f} in total, "
+        f"${top['effective_usd_per_acc_hour']:.2f} "
         f"per delivered accelerator-hour. The best non-interruptible cloud option is {best['option']} at "
-        f"${best['effective_usd_per_acc_hour']:.2f}/acc-h; owning {servers} server{'s' if servers != 1 else ''} costs "
-        f"${owned['effective_usd_per_acc_hour']:.2f}/acc-h at {own.utilisation:.0%} utilisation, would need at least "
+        f"${best['effective_usd_per_acc_hour']:.2f}/acc-h; owning {servers} "
+        f"server{'s' if servers != 1 else ''} costs "
+        f"${owned['effective_usd_per_acc_hour']:.2f}/acc-h at {own.utilisation:.0%} utilisation, would "
+        "need at least "
         f"{owned['breakeven_utilisation']:.0%} utilisation to match it, and recovers its capex {when}. "
-        f"Key assumptions: ${own.capex_usd_per_server:,.0f} per {own.accelerators_per_server:g}-accelerator server "
-        f"over {own.life_years:g} years with no resale value, {own.server_kw:g} kW at {own.load_factor:.0%} load, "
-        f"PUE {own.pue:g}, ${own.usd_per_kwh:g}/kWh, colo ${own.colo_usd_per_kw_month:g}/kW-month, maintenance "
-        f"{own.maintenance_fraction_per_year:.0%}/yr, staff ${own.staff_usd_per_server_year:,.0f}/server-yr; spot "
+        f"Key assumptions: ${own.capex_usd_per_server:,.0f} per "
+        f"{own.accelerators_per_server:g}-accelerator server "
+        f"over {own.life_years:g} years with no resale value, {own.server_kw:g} kW at "
+        f"{own.load_factor:.0%} load, "
+        f"PUE {own.pue:g}, ${own.usd_per_kwh:g}/kWh, colo ${own.colo_usd_per_kw_month:g}/kW-month, "
+        "maintenance "
+        f"{own.maintenance_fraction_per_year:.0%}/yr, staff "
+        f"${own.staff_usd_per_server_year:,.0f}/server-yr; spot "
         f"prices assume interruptions cost nothing extra. The answer moves most with {first} and {second} "
         "(see the sensitivity table)."
     )
@@ -346,19 +355,18 @@ def scale_curve(
     top = max_accelerators or int(max(per_server * comparison.servers * 2, per_server * 4))
     count = np.arange(1, top + 1, dtype=float)
     busy_hours = count * HOURS_PER_MONTH * own.utilisation
-    parts = []
     cloud = comparison.ranking[comparison.ranking["kind"] != "owned"]
     shown = cloud.drop_duplicates("pricing_model").head(cloud_options)
-    for rec in shown.to_dict("records"):
-        parts.append(
-            pd.DataFrame(
-                {
-                    "option": rec["option"],
-                    "accelerators": count,
-                    "usd_per_month": busy_hours * rec["effective_usd_per_acc_hour"],
-                }
-            )
+    parts = [
+        pd.DataFrame(
+            {
+                "option": rec["option"],
+                "accelerators": count,
+                "usd_per_month": busy_hours * rec["effective_usd_per_acc_hour"],
+            }
         )
+        for rec in shown.to_dict("records")
+    ]
     servers = np.ceil(count / per_server)
     parts.append(
         pd.DataFrame(

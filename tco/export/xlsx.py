@@ -445,17 +445,17 @@ def procurement_workbook(comparison: Any) -> bytes:
             "source": "sized to the demand at the utilisation (or --servers)",
         },
     ]
-    for rec in c.assumptions.to_dict("records"):
-        rows.append(
-            {
-                "key": f"own.{rec['name']}",
-                "section": "Owned",
-                "description": rec["name"].replace("_", " "),
-                "value": float(rec["value"]),
-                "unit": "",
-                "source": rec["source"],
-            }
-        )
+    rows.extend(
+        {
+            "key": f"own.{rec['name']}",
+            "section": "Owned",
+            "description": rec["name"].replace("_", " "),
+            "value": float(rec["value"]),
+            "unit": "",
+            "source": rec["source"],
+        }
+        for rec in c.assumptions.to_dict("records")
+    )
     ranking = c.ranking.reset_index(drop=True)
     for i, rec in enumerate(ranking.to_dict("records")):
         if rec["kind"] != "owned":

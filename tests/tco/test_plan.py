@@ -88,7 +88,7 @@ def test_plan_csv_has_units_in_headers_and_all_months(cli) -> None:
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 6
-    assert list(rows[0])[0] == "month" and all(h.endswith("_usd") for h in list(rows[0])[1:])
+    assert next(iter(rows[0])) == "month" and all(h.endswith("_usd") for h in list(rows[0])[1:])
     assert "cheapest:" in result.stderr
 
 

@@ -17,7 +17,8 @@ import pytest
 from calibrate.peaks import load_peaks
 from pricing.catalog import load_catalog
 from tco.export.csv import render as render_csv
-from tco.export.xlsx import plan_workbook, render as render_xlsx, resolve
+from tco.export.xlsx import plan_workbook, resolve
+from tco.export.xlsx import render as render_xlsx
 from tco.plan.budget import PlanResult, build_plan
 from tco.plan.scenario import load_scenario
 
