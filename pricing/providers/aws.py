@@ -358,8 +358,8 @@ def classify(exc: BaseException) -> Retry | None:
         ConnectTimeoutError,
         EndpointConnectionError,
         ReadTimeoutError,
-        ResponseParserError,
     )
+    from botocore.parsers import ResponseParserError
 
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -533,7 +533,10 @@ class AwsPrices:
                         break
         warnings: list[str] = []
         if self.spot and rows:
-            rows.extend(self._spot(session, rows, fetched_at, skipped, warnings, progress, pages, items))
+            spot_rows, pages, items = self._spot(
+                session, rows, fetched_at, skipped, warnings, progress, pages, items
+            )
+            rows.extend(spot_rows)
         frame = offers_frame(rows, ROW_COLUMNS)
         return FetchResult(
             "aws",
@@ -582,8 +585,11 @@ class AwsPrices:
         progress: ProgressCallback,
         pages: int,
         items: int,
-    ) -> list[tuple[Any, ...]]:
-        """Latest spot price per (zone, instance type) in each region the on-demand rows cover."""
+    ) -> tuple[list[tuple[Any, ...]], int, int]:
+        """Latest spot price per (zone, instance type) in each region the on-demand rows cover.
+
+        Returns the rows and the running page and item totals.
+        """
         from botocore.exceptions import ClientError
 
         by_region: dict[str, dict[str, tuple[Any, ...]]] = {}
@@ -647,7 +653,7 @@ class AwsPrices:
                     )
                     warnings.append(message)
                     progress(ProgressEvent("aws", "warning", pages, items, message))
-                    return spot_rows
+                    return spot_rows, pages, items
                 if code in SPOT_REGION_UNAVAILABLE_CODES:
                     message = f"spot prices skipped in {region}: region not enabled for this account ({code})"
                     warnings.append(message)
@@ -682,4 +688,4 @@ class AwsPrices:
                         f"spot price observed at {observed_iso} in zone {zone}",
                     )
                 )
-        return spot_rows
+        return spot_rows, pages, items

@@ -261,7 +261,9 @@ def parse_items(
             hourly = price / hours if price is not None else None
             model = f"reserved_{years}y"
             note = (
-                f"reservation {years}yr: {price:g} $ for the term / {hours:g} h" if price is not None else ""
+                f"reservation {years}yr: {price:,.2f} $ for the term / {hours:,.0f} h"
+                if price is not None
+                else ""
             )
             add(
                 (region, size_name, model),
