@@ -100,6 +100,7 @@ class AzureServer(LoopbackServer):
     def __init__(self, items: list[dict[str, Any]], *, page_size: int = 1000) -> None:
         self.items = items
         self.page_size = page_size
+        self.honour_meter_region = True
         super().__init__(self.answer)
 
     def answer(self, request: Recorded) -> Reply:
@@ -111,7 +112,7 @@ class AzureServer(LoopbackServer):
         except (ValueError, IndexError) as exc:
             return Reply(400, json.dumps({"Error": {"Code": "BadRequest", "Message": str(exc)}}).encode())
         chosen = [i for i in self.items if predicate(i)]
-        if request.param("meterRegion") == "'primary'":
+        if self.honour_meter_region and request.param("meterRegion") == "'primary'":
             chosen = [i for i in chosen if i.get("isPrimaryMeterRegion", True)]
         skip = int(request.param("$skip") or 0)
         page = chosen[skip : skip + self.page_size]
