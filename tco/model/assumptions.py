@@ -1,0 +1,286 @@
+"""Named assumptions: every default the model uses, with its range and its source.
+
+An :class:`Assumption` is a value, the low and high ends of its plausible range (the spread that drives the
+low/expected/high cost band) and a source. Parameters are frozen dataclasses validated on construction with
+real exceptions (:class:`tco.errors.TcoError`), never ``assert``. A user override replaces the value and
+collapses its range (the user states what they know) and names itself as the source.
+
+Sources are the research notes in ``../shared/reference/projection_model.md`` (cited as "reference §N") and
+the documents they quote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+from typing import Any, Final, TypeVar
+
+from tco.errors import TcoError
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    """A value with its plausible range and where it comes from."""
+
+    value: float
+    low: float
+    high: float
+    unit: str
+    source: str
+
+    def __post_init__(self) -> None:
+        for name in ("value", "low", "high"):
+            number = getattr(self, name)
+            if not isinstance(number, int | float) or math.isnan(number):
+                raise TcoError(f"assumption {self.source!r}: {name} must be a number, got {number!r}")
+        if not self.low <= self.value <= self.high:
+            raise TcoError(
+                f"assumption {self.source!r}: expected low <= value <= high, got {self.low} <= {self.value} "
+                f"<= "
+                f"{self.high}"
+            )
+
+    @classmethod
+    def given(cls, value: float, unit: str, source: str) -> Assumption:
+        """A value the user stated: no spread."""
+        return cls(float(value), float(value), float(value), unit, source)
+
+
+def check_fraction(name: str, value: float | None, *, allow_zero: bool = False) -> None:
+    """Raise unless ``value`` is in (0, 1] (or [0, 1] with ``allow_zero``); None passes (not set)."""
+    if value is None:
+        return
+    if not isinstance(value, int | float) or math.isnan(value):
+        raise TcoError(f"{name} must be a number, got {value!r}")
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (low_ok and value <= 1):
+        interval = "[0, 1]" if allow_zero else "(0, 1]"
+        raise TcoError(
+            f"{name} must be in {interval}, got {value:g}", hint="it is a fraction, e.g. 0.4 for 40%"
+        )
+
+
+def check_positive(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int | float) or math.isnan(value) or not value > 0 or math.isinf(value):
+        raise TcoError(f"{name} must be a positive number, got {value!r}")
+
+
+# --- training -------------------------------------------------------------------------------------------
+
+GOODPUT: Final = Assumption(
+    0.85,
+    0.45,
+    0.95,
+    "fraction",
+    "reference §8 end-to-end goodput default 0.85 (restarts, failures, evals, stragglers); range 0.45-0.95: "
+    "OPT ~0.44 of steady state, Llama 3 405B '>90% effective training time' (reference §4.4)",
+)
+DP_OVERLAP: Final = Assumption(
+    0.8,
+    0.0,
+    1.0,
+    "fraction of backward",
+    "reference §8: data-parallel gradient communication overlaps 0.8 of the backward pass (0 = no overlap)",
+)
+GLOBAL_BATCH_TOKENS: Final = Assumption(
+    4194304.0,
+    4194304.0,
+    4194304.0,
+    "tokens",
+    "4M tokens per optimizer step when the workload names none: LLaMA and Llama 2 papers (reference §1.7)",
+)
+STATE_BYTES_PER_PARAM: Final = Assumption(
+    16.0,
+    16.0,
+    16.0,
+    "bytes",
+    "mixed-precision Adam: 2 (bf16 weights) + 2 (bf16 grads) + 12 (fp32 master, m, v) bytes per parameter "
+    "(ZeRO paper, Transformer Math 101; reference §1.4, §2.1)",
+)
+MEMORY_USABLE_FRACTION: Final = Assumption(
+    0.9,
+    0.9,
+    0.9,
+    "fraction of accelerator memory",
+    "0.9 of HBM usable for weights, state and activations (reference §3.1 SLO-constrained batch rule)",
+)
+DEFAULT_SEQ_LEN: Final = Assumption(
+    2048.0,
+    2048.0,
+    2048.0,
+    "tokens",
+    "sequence length for memory and communication when the workload names none: GPT-3 and LLaMA context "
+    "(reference §1.7); the FLOP count never uses it",
+)
+ASPECT_RATIO: Final = Assumption(
+    128.0,
+    128.0,
+    128.0,
+    "hidden per layer",
+    "shape inferred from the parameter count when layers/hidden are not given: N = 12*L*h^2 (Kaplan 2020, "
+    "reference §2.2) with h/L = 128 (LLaMA-7B 4096/32); used only for memory and communication",
+)
+SPOT_INTERRUPTIONS_PER_INSTANCE_HOUR: Final = Assumption(
+    1.0 / 24.0,
+    1.0 / 96.0,
+    1.0 / 6.0,
+    "interruptions per instance-hour",
+    "tco assumption: one reclaim per instance-day (range one per 4 days to one per 6 h). GCP preemptible VMs "
+    "stop after at most 24 h; AWS and Azure publish only bucketed monthly interruption frequencies. "
+    "Measure yours and override (--spot-interruptions-per-day)",
+)
+CHECKPOINT_INTERVAL_HOURS: Final = Assumption(
+    1.0,
+    1.0,
+    1.0,
+    "hours",
+    "tco assumption: a checkpoint every hour of training (override --checkpoint-interval-hours)",
+)
+RESTART_HOURS: Final = Assumption(
+    0.25,
+    0.25,
+    0.25,
+    "hours",
+    "tco assumption: 15 minutes to get capacity back, reload the last checkpoint and warm up after an "
+    "interruption (override --restart-hours)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingAssumptions:
+    """Everything the training projection assumes beyond its inputs. Defaults are named and sourced."""
+
+    goodput: Assumption = GOODPUT
+    dp_overlap: Assumption = DP_OVERLAP
+    global_batch_tokens: Assumption = GLOBAL_BATCH_TOKENS
+    state_bytes_per_param: Assumption = STATE_BYTES_PER_PARAM
+    memory_usable_fraction: Assumption = MEMORY_USABLE_FRACTION
+    aspect_ratio: Assumption = ASPECT_RATIO
+    default_seq_len: Assumption = DEFAULT_SEQ_LEN
+    spot_interruptions_per_instance_hour: Assumption = SPOT_INTERRUPTIONS_PER_INSTANCE_HOUR
+    checkpoint_interval_hours: Assumption = CHECKPOINT_INTERVAL_HOURS
+    restart_hours: Assumption = RESTART_HOURS
+    #: --mfu: replaces every throughput source (steady model-FLOPs utilisation, a fraction of the dense peak).
+    mfu_override: float | None = None
+    #: --scaling-efficiency: replaces the communication model.
+    scaling_efficiency_override: float | None = None
+
+    def __post_init__(self) -> None:
+        check_fraction("goodput", self.goodput.value)
+        check_fraction("goodput (low)", self.goodput.low)
+        check_fraction("data-parallel overlap", self.dp_overlap.value, allow_zero=True)
+        check_fraction("data-parallel overlap (low)", self.dp_overlap.low, allow_zero=True)
+        check_fraction("data-parallel overlap (high)", self.dp_overlap.high, allow_zero=True)
+        check_fraction("MFU", self.mfu_override)
+        check_fraction("scaling efficiency", self.scaling_efficiency_override)
+        check_fraction("usable memory fraction", self.memory_usable_fraction.value)
+        for name in (
+            "global_batch_tokens",
+            "state_bytes_per_param",
+            "aspect_ratio",
+            "default_seq_len",
+            "checkpoint_interval_hours",
+        ):
+            check_positive(name.replace("_", " "), getattr(self, name).value)
+        if self.spot_interruptions_per_instance_hour.low < 0 or self.restart_hours.value < 0:
+            raise TcoError("spot interruption rate and restart time must not be negative")
+
+    def items(self) -> Iterator[tuple[str, Assumption]]:
+        """(name, assumption) for every named assumption, in declaration order."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Assumption):
+                yield f.name, value
+
+    def with_overrides(self, **values: float | None) -> TrainingAssumptions:
+        """A copy where each given (non-None) value replaces an assumption, sourced as a user override."""
+        return _override(self, values)
+
+
+# --- serving --------------------------------------------------------------------------------------------
+
+PREFILL_FLOPS_EFFICIENCY: Final = Assumption(
+    0.7,
+    0.5,
+    0.7,
+    "fraction of dense peak",
+    "reference §8 inference flops efficiency 0.7 (llm-analysis README: 'up to 0.7 for inference'); low end "
+    "0.5 = training-like utilisation",
+)
+MBU: Final = Assumption(
+    0.8,
+    0.6,
+    0.9,
+    "fraction of HBM bandwidth",
+    "reference §8 memory-bandwidth utilisation (MBU) 0.8; range 0.6-0.9: tuned stacks reach 60-85% "
+    "(Databricks "
+    "'LLM Inference Performance Engineering'), llm-analysis uses 0.9",
+)
+HEADROOM: Final = Assumption(
+    0.2,
+    0.2,
+    0.2,
+    "fraction",
+    "tco assumption: replicas sized for 1.2x the stated request rate (burst headroom; override --headroom)",
+)
+TP_LATENCY_S: Final = Assumption(
+    8e-6,
+    8e-6,
+    8e-6,
+    "seconds",
+    "minimum intra-node collective latency 8 us (llm-analysis intra_node_min_message_latency, "
+    "reference §1.1)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServingAssumptions:
+    """What the serving projection assumes beyond its inputs."""
+
+    prefill_flops_efficiency: Assumption = PREFILL_FLOPS_EFFICIENCY
+    mbu: Assumption = MBU
+    headroom: Assumption = HEADROOM
+    memory_usable_fraction: Assumption = MEMORY_USABLE_FRACTION
+    tp_latency_s: Assumption = TP_LATENCY_S
+
+    def __post_init__(self) -> None:
+        check_fraction("prefill flops efficiency", self.prefill_flops_efficiency.value)
+        check_fraction("prefill flops efficiency (low)", self.prefill_flops_efficiency.low)
+        check_fraction("MBU", self.mbu.value)
+        check_fraction("MBU (low)", self.mbu.low)
+        check_fraction("usable memory fraction", self.memory_usable_fraction.value)
+        if not self.headroom.value >= 0:
+            raise TcoError(f"headroom must be >= 0, got {self.headroom.value:g}")
+
+    def items(self) -> Iterator[tuple[str, Assumption]]:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Assumption):
+                yield f.name, value
+
+    def with_overrides(self, **values: float | None) -> ServingAssumptions:
+        return _override(self, values)
+
+
+_Params = TypeVar("_Params", TrainingAssumptions, ServingAssumptions)
+
+
+def _override(params: _Params, values: dict[str, float | None]) -> _Params:
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        current = getattr(params, name, None)
+        if isinstance(current, Assumption):
+            if isinstance(value, float | int) and not math.isnan(value):
+                changes[name] = Assumption.given(float(value), current.unit, "override")
+            else:
+                raise TcoError(f"{name.replace('_', ' ')} must be a number, got {value!r}")
+        elif name in {f.name for f in fields(params)}:
+            changes[name] = value
+        else:
+            raise TcoError(f"unknown assumption {name!r}")
+    return replace(params, **changes)

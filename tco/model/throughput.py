@@ -1,0 +1,542 @@
+"""Where a projection's speed comes from, named in every row.
+
+For each (workload, accelerator, framework) the steady per-accelerator rate is taken from the first source
+that applies, in this order (issue #5):
+
+1. ``override (--mfu)``: the user's MFU times the dense peak for the workload's dtype.
+2. ``given (--samples-per-s)``: a per-sample throughput the user measured (samples workloads).
+3. ``calibration``: a calibration of this framework on this accelerator (``calibrate`` results:
+   ``train_transformer`` gives achieved TFLOP/s, so its MFU; ``train_cnn``/``train_transformer`` rows whose
+   ``variant`` matches the workload give samples/s).
+4. ``calibration (transferred)``: the same framework measured on another accelerator, scaled by the ratio
+   of dense peaks (training is compute-bound). For an MFU this means the measured fraction of peak carries
+   over; for samples/s it is ``samples_per_s * peak_target / peak_source``.
+5. ``assumed MFU``: the default for the accelerator and dtype (``tco/data/mfu_defaults.csv``, reference §8),
+   each with its range and source; the ``*`` row applies where no figure is sourced.
+
+When no framework has a calibration for an accelerator, the frameworks would all get the same assumed
+rate: they collapse to one row with framework ``any``.
+
+The same helpers resolve serving efficiencies: memory-bandwidth utilisation from ``membw`` calibrations and
+prefill FLOP efficiency from ``matmul`` calibrations (both fractions of peak, so a transfer by the ratio of
+bandwidths or peaks keeps the fraction).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The calibration result columns this module reads (``calibrate.store.ResultStore.results()``).
+CALIBRATION_COLUMNS: Final = (
+    "run_id",
+    "framework",
+    "framework_version",
+    "device_kind",
+    "device_name",
+    "accelerator",
+    "device_count",
+    "kernel",
+    "variant",
+    "dtype",
+    "shape",
+    "compile_s",
+    "median_s",
+    "p10_s",
+    "p90_s",
+    "repeats",
+    "throughput",
+    "throughput_unit",
+    "achieved_tflop_per_s",
+    "utilisation",
+    "peak_memory_bytes",
+    "installed_bytes",
+    "host",
+    "measured_at",
+    "tool_version",
+    "status",
+    "error",
+)
+
+FRAMEWORKS: Final = ("torch", "jax", "tensorflow")
+ANY_FRAMEWORK: Final = "any"
+
+SOURCE_OVERRIDE: Final = "override (--mfu)"
+SOURCE_GIVEN: Final = "given (--samples-per-s)"
+SOURCE_CALIBRATION: Final = "calibration"
+SOURCE_TRANSFERRED: Final = "calibration (transferred)"
+SOURCE_ASSUMED: Final = "assumed MFU"
+SOURCE_NONE: Final = "none"
+
+CALIBRATED_SOURCES: Final = (SOURCE_CALIBRATION, SOURCE_TRANSFERRED)
+
+
+def empty_calibrations() -> pd.DataFrame:
+    """A calibration frame with no rows (the store does not exist yet)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c in _NUMERIC else "object") for c in CALIBRATION_COLUMNS}
+    )
+
+
+_NUMERIC: Final = frozenset(
+    {
+        "device_count",
+        "compile_s",
+        "median_s",
+        "p10_s",
+        "p90_s",
+        "repeats",
+        "throughput",
+        "achieved_tflop_per_s",
+        "utilisation",
+        "peak_memory_bytes",
+        "installed_bytes",
+    }
+)
+
+
+def _usable(calibrations: pd.DataFrame) -> pd.DataFrame:
+    """Successful calibration rows with every expected column, newest last."""
+    import numpy as np
+
+    frame = calibrations.copy()
+    for column in CALIBRATION_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = np.nan if column in _NUMERIC else ""
+    frame = frame[frame["status"].fillna("ok").astype(str).eq("ok")]
+    for column in _NUMERIC:
+        frame[column] = frame[column].astype("float64")
+    frame["device_count"] = frame["device_count"].fillna(1.0).clip(lower=1.0)
+    frame["measured_at"] = frame["measured_at"].fillna("").astype(str)
+    frame["variant"] = frame["variant"].fillna("").astype(str)
+    frame["run_id"] = frame["run_id"].astype(str)
+    # Spread of the measurement: p10/p90 step times -> high/low throughput relative to the median.
+    ratio_low = (frame["median_s"] / frame["p90_s"]).where(lambda s: (s > 0) & (s <= 1), 1.0)
+    ratio_high = (frame["median_s"] / frame["p10_s"]).where(lambda s: s >= 1, 1.0)
+    frame["spread_low"] = ratio_low.fillna(1.0)
+    frame["spread_high"] = ratio_high.fillna(1.0)
+    return frame.sort_values("measured_at", kind="stable")
+
+
+def _peak_lookup(hardware: pd.DataFrame) -> pd.DataFrame:
+    return hardware[["accelerator", "dtype", "peak_tflops"]].drop_duplicates(["accelerator", "dtype"])
+
+
+def _mfu_defaults_for(keys: pd.DataFrame, mfu_defaults: pd.DataFrame) -> pd.DataFrame:
+    """Default MFU, range and source per (accelerator, dtype) key row: exact match, else the ``*`` row."""
+    columns = ["mfu", "mfu_low", "mfu_high", "source"]
+    exact = keys.merge(mfu_defaults, on=["accelerator", "dtype"], how="left")
+    generic = mfu_defaults[(mfu_defaults["accelerator"] == "*") & (mfu_defaults["dtype"] == "*")]
+    out = exact[["accelerator", "dtype", *columns]].copy()
+    if not generic.empty:
+        fallback = generic.iloc[0]
+        missing = out["mfu"].isna()
+        for column in columns:
+            out.loc[missing, column] = fallback[column]
+    return out.rename(
+        columns={
+            "mfu": "default_mfu",
+            "mfu_low": "default_mfu_low",
+            "mfu_high": "default_mfu_high",
+            "source": "default_mfu_source",
+        }
+    )
+
+
+def resolve_training_throughput(
+    workloads: pd.DataFrame,
+    accelerators: tuple[str, ...] | list[str],
+    frameworks: tuple[str, ...] | list[str],
+    hardware: pd.DataFrame,
+    mfu_defaults: pd.DataFrame,
+    calibrations: pd.DataFrame,
+    *,
+    mfu_override: float | None = None,
+) -> pd.DataFrame:
+    """One row per (workload, accelerator, framework) with its steady per-accelerator rate and its source.
+
+    ``workloads`` is the output of :func:`tco.model.work.training_work`; ``hardware`` has ``accelerator,
+    dtype, peak_tflops``; ``mfu_defaults`` has ``accelerator, dtype, mfu, mfu_low, mfu_high, source``;
+    ``calibrations`` has :data:`CALIBRATION_COLUMNS` (may be empty).
+
+    Output columns: ``workload, accelerator, framework, dtype, peak_tflops, achieved_tflop_per_s`` (and
+    ``_low``/``_high``), ``samples_per_s_per_accelerator`` (and ``_low``/``_high``), ``mfu``,
+    ``throughput_source``, ``throughput_detail``. A rate no source gives stays NaN with source ``none``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    base = workloads[
+        [
+            "workload",
+            "kind",
+            "dtype",
+            "calibration_variant",
+            "flops_per_sample",
+            "samples_per_s_per_accelerator",
+        ]
+    ].rename(columns={"samples_per_s_per_accelerator": "sps_given"})
+    base = base.merge(pd.DataFrame({"accelerator": list(accelerators)}), how="cross")
+    base = base.merge(pd.DataFrame({"framework": list(frameworks)}), how="cross")
+    peaks = _peak_lookup(hardware)
+    base = base.merge(peaks, on=["accelerator", "dtype"], how="left")
+    defaults = _mfu_defaults_for(base[["accelerator", "dtype"]].drop_duplicates(), mfu_defaults)
+    base = base.merge(defaults, on=["accelerator", "dtype"], how="left")
+
+    cal = _usable(calibrations)
+    cal = cal.merge(
+        peaks.rename(columns={"peak_tflops": "source_peak_tflops"}), on=["accelerator", "dtype"], how="left"
+    )
+    # Compute kernels run on one device (calibrate.kernels): their throughput is per device, whatever
+    # device_count says (the devices visible on the host); only allreduce spans devices.
+    per_device_tflops = cal["achieved_tflop_per_s"]
+    cal["measured_mfu"] = cal["utilisation"].where(
+        cal["utilisation"] > 0, per_device_tflops / cal["source_peak_tflops"]
+    )
+    cal["measured_tflops"] = per_device_tflops.fillna(cal["measured_mfu"] * cal["source_peak_tflops"])
+    cal["measured_sps"] = cal["throughput"].where(cal["throughput_unit"] == "samples_per_s")
+
+    # Transformer FLOP-rate calibrations (tokens and flops workloads): keyed by framework and dtype.
+    flop_cal = cal[(cal["kernel"] == "train_transformer") & cal["measured_mfu"].notna()]
+    flop_cols = [
+        "framework",
+        "dtype",
+        "accelerator",
+        "run_id",
+        "measured_mfu",
+        "measured_tflops",
+        "spread_low",
+        "spread_high",
+        "measured_at",
+        "source_peak_tflops",
+    ]
+    flop_cal = flop_cal[flop_cols].rename(columns={"accelerator": "cal_accelerator"})
+    # Per-sample calibrations (samples workloads): keyed by framework, dtype and the model variant.
+    sample_cal = cal[cal["kernel"].isin(["train_cnn", "train_transformer"]) & cal["measured_sps"].notna()]
+    sample_cols = [
+        "framework",
+        "dtype",
+        "variant",
+        "accelerator",
+        "run_id",
+        "measured_sps",
+        "spread_low",
+        "spread_high",
+        "measured_at",
+        "source_peak_tflops",
+    ]
+    sample_cal = sample_cal[sample_cols].rename(
+        columns={"accelerator": "cal_accelerator", "variant": "calibration_variant"}
+    )
+
+    base["_row"] = np.arange(len(base))
+    flop_pick = _pick_calibration(base[base["kind"] != "samples"], flop_cal, ["framework", "dtype"])
+    sample_pick = _pick_calibration(
+        base[base["kind"] == "samples"], sample_cal, ["framework", "dtype", "calibration_variant"]
+    )
+    picked = pd.concat([flop_pick, sample_pick], ignore_index=True)
+    picked = picked.reindex(columns=["_row", *_PICKED_COLUMNS]).set_index("_row")
+    base = base.join(picked, on="_row")
+    for column in ("cal_accelerator", "run_id"):
+        base[column] = base[column].astype(object)
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(base[name], dtype="float64")
+
+    direct = base["cal_accelerator"].eq(base["accelerator"]).to_numpy(dtype=bool)
+    has_cal = base["cal_accelerator"].notna().to_numpy(dtype=bool)
+    peak = col("peak_tflops")
+    peak_ratio = peak / col("source_peak_tflops")
+    # A transfer needs both peaks; without them the calibration cannot be carried over.
+    transferred = (
+        has_cal & ~direct & (~np.isnan(peak_ratio) | ~np.isnan(col("measured_mfu")) & ~np.isnan(peak))
+    )
+    is_samples = base["kind"].eq("samples").to_numpy(dtype=bool)
+
+    cal_tflops = np.where(direct, col("measured_tflops"), col("measured_mfu") * peak)
+    cal_sps = np.where(direct, col("measured_sps"), col("measured_sps") * peak_ratio)
+    default_tflops = peak * col("default_mfu")
+
+    override = np.full(len(base), mfu_override is not None)
+    given = is_samples & ~np.isnan(col("sps_given"))
+    calibrated = (direct | transferred) & ~override & ~given
+    calibrated &= np.where(is_samples, ~np.isnan(cal_sps), ~np.isnan(cal_tflops))
+    chosen = np.select(
+        [override, given, calibrated & direct, calibrated & transferred],
+        [SOURCE_OVERRIDE, SOURCE_GIVEN, SOURCE_CALIBRATION, SOURCE_TRANSFERRED],
+        default=np.where(is_samples, SOURCE_NONE, SOURCE_ASSUMED),
+    )
+    chosen = np.where((chosen == SOURCE_ASSUMED) & np.isnan(peak), SOURCE_NONE, chosen)
+    source = pd.Series(chosen, index=base.index)
+    is_calibrated = np.isin(chosen, CALIBRATED_SOURCES)
+    is_assumed = chosen == SOURCE_ASSUMED
+    is_override = chosen == SOURCE_OVERRIDE
+
+    mfu_value = float(mfu_override) if mfu_override is not None else np.nan
+    tflops = np.select(
+        [is_override, is_calibrated & ~is_samples, is_assumed],
+        [peak * mfu_value, cal_tflops, default_tflops],
+        default=np.nan,
+    )
+    low = np.select(
+        [is_calibrated, is_assumed],
+        [tflops * col("spread_low"), peak * col("default_mfu_low")],
+        default=tflops,
+    )
+    high = np.select(
+        [is_calibrated, is_assumed],
+        [tflops * col("spread_high"), peak * col("default_mfu_high")],
+        default=tflops,
+    )
+    per_sample = col("flops_per_sample")
+    sps = np.select(
+        [given, is_calibrated & is_samples, is_override & is_samples],
+        [col("sps_given"), cal_sps, peak * 1e12 * mfu_value / per_sample],
+        default=np.nan,
+    )
+    sps_spread = is_calibrated & is_samples
+    sps_low = np.where(sps_spread, sps * col("spread_low"), sps)
+    sps_high = np.where(sps_spread, sps * col("spread_high"), sps)
+    # For samples workloads the FLOP rate (for MFU reporting) follows from the samples rate when the FLOPs
+    # per sample are known.
+    tflops = np.where(is_samples, sps * per_sample / 1e12, tflops)
+    low = np.where(is_samples, sps_low * per_sample / 1e12, low)
+    high = np.where(is_samples, sps_high * per_sample / 1e12, high)
+
+    detail = _detail(base, source, pd.Series(peak_ratio, index=base.index))
+    out = pd.DataFrame(
+        {
+            "workload": base["workload"],
+            "accelerator": base["accelerator"],
+            "framework": base["framework"],
+            "dtype": base["dtype"],
+            "peak_tflops": base["peak_tflops"],
+            "achieved_tflop_per_s": tflops,
+            "achieved_tflop_per_s_low": low,
+            "achieved_tflop_per_s_high": high,
+            "samples_per_s_per_accelerator": sps,
+            "samples_per_s_per_accelerator_low": sps_low,
+            "samples_per_s_per_accelerator_high": sps_high,
+            "mfu": tflops / base["peak_tflops"],
+            "mfu_low": low / base["peak_tflops"],
+            "mfu_high": high / base["peak_tflops"],
+            "throughput_source": source,
+            "throughput_detail": detail,
+        }
+    )
+    return _collapse_frameworks(out)
+
+
+_PICKED_COLUMNS: Final = (
+    "cal_accelerator",
+    "run_id",
+    "measured_mfu",
+    "measured_tflops",
+    "measured_sps",
+    "spread_low",
+    "spread_high",
+    "source_peak_tflops",
+)
+
+
+def _pick_calibration(targets: pd.DataFrame, calibrations: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """For each target row, the calibration to use: on the same accelerator if any (newest), else the newest
+    on another accelerator. Returns ``_row`` plus the calibration columns; rows without one are absent."""
+    import pandas as pd
+
+    if targets.empty or calibrations.empty:
+        kept = [c for c in calibrations.columns if c not in {*keys, "measured_at"}]
+        return pd.DataFrame(
+            {"_row": pd.Series(dtype="int64"), **{c: pd.Series(dtype=calibrations[c].dtype) for c in kept}}
+        )
+    pairs = targets[["_row", "accelerator", *keys]].merge(calibrations, on=keys, how="inner")
+    pairs["_same"] = pairs["cal_accelerator"].eq(pairs["accelerator"])
+    pairs = pairs.sort_values(["_row", "_same", "measured_at"], kind="stable")
+    best = pairs.drop_duplicates("_row", keep="last")
+    return best.drop(columns=["accelerator", *keys, "_same", "measured_at"])
+
+
+def _detail(base: pd.DataFrame, source: pd.Series, peak_ratio: pd.Series) -> pd.Series:
+    """A human line per row naming the exact input behind the rate."""
+    import numpy as np
+    import pandas as pd
+
+    def fmt(values: pd.Series) -> pd.Series:
+        # Text for provenance only, over the small resolver table (never the scenario grid).
+        return values.astype("float64").map("{:.3g}".format).replace("nan", "n/a")
+
+    run = "run " + base["run_id"].fillna("?").astype(str) + " (" + base["framework"].astype(str) + ")"
+    measured = pd.Series(
+        np.where(
+            base["kind"].eq("samples"),
+            fmt(base["measured_sps"]) + " samples/s per accelerator",
+            "MFU " + fmt(base["measured_mfu"]),
+        ),
+        index=base.index,
+    ).astype(str)
+    calibration = "calibration " + run + " on " + base["accelerator"].astype(str) + ": " + measured
+    transferred = (
+        "calibration "
+        + run
+        + " on "
+        + base["cal_accelerator"].fillna("?").astype(str)
+        + ": "
+        + measured
+        + ", scaled by the peak ratio "
+        + fmt(peak_ratio)
+        + " (compute-bound)"
+    )
+    assumed = (
+        "MFU "
+        + fmt(base["default_mfu"])
+        + " (range "
+        + fmt(base["default_mfu_low"])
+        + "-"
+        + fmt(base["default_mfu_high"])
+        + "): "
+        + base["default_mfu_source"].fillna("").astype(str)
+    )
+    no_peak = "no dense peak for " + base["accelerator"].astype(str) + " " + base["dtype"].astype(str)
+    variant = base["calibration_variant"].fillna("").astype(str)
+    none = np.where(
+        base["kind"].eq("samples"),
+        "no per-sample throughput: no calibration of this model"
+        + np.where(variant != "", " (variant " + variant + ")", "")
+        + " and no --samples-per-s (measure one: `tco calibrate`, or pass --samples-per-s)",
+        no_peak + " and no calibration (calibrate it with `tco calibrate`, or pass --peak-tflops)",
+    )
+    text = np.select(
+        [
+            source.eq(SOURCE_OVERRIDE),
+            source.eq(SOURCE_GIVEN),
+            source.eq(SOURCE_CALIBRATION),
+            source.eq(SOURCE_TRANSFERRED),
+            source.eq(SOURCE_ASSUMED),
+        ],
+        [
+            "MFU given with --mfu",
+            fmt(base["sps_given"]) + " samples/s per accelerator given with --samples-per-s",
+            calibration,
+            transferred,
+            assumed,
+        ],
+        default=none,
+    )
+    return pd.Series(text, index=base.index)
+
+
+def _collapse_frameworks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Frameworks share one row named ``any`` on an accelerator where no framework has a calibration."""
+    calibrated = frame["throughput_source"].isin(CALIBRATED_SOURCES)
+    any_calibrated = calibrated.groupby([frame["workload"], frame["accelerator"]]).transform("any")
+    keep = any_calibrated | ~frame.duplicated(["workload", "accelerator"], keep="first")
+    out = frame[keep].copy()
+    out.loc[~any_calibrated[keep], "framework"] = ANY_FRAMEWORK
+    return out.reset_index(drop=True)
+
+
+def resolve_serving_efficiency(
+    accelerators: tuple[str, ...] | list[str],
+    frameworks: tuple[str, ...] | list[str],
+    hardware: pd.DataFrame,
+    calibrations: pd.DataFrame,
+    *,
+    dtype: str,
+    mbu_default: tuple[float, float, float, str],
+    flops_default: tuple[float, float, float, str],
+    mbu_override: float | None = None,
+    flops_override: float | None = None,
+) -> pd.DataFrame:
+    """Per (accelerator, framework): MBU and prefill FLOP efficiency (value, low, high) and their sources.
+
+    ``membw`` calibrations give MBU = achieved GB/s / peak bandwidth (``utilisation`` when recorded);
+    ``matmul`` calibrations give the FLOP efficiency. A calibration on another accelerator carries its
+    fraction over (a transfer by the ratio of bandwidths or peaks), labelled transferred. Defaults are
+    ``(value, low, high, source)`` tuples.
+    """
+    import numpy as np
+    import pandas as pd
+
+    base = pd.DataFrame({"accelerator": list(accelerators)}).merge(
+        pd.DataFrame({"framework": list(frameworks)}), how="cross"
+    )
+    base["_row"] = np.arange(len(base))
+    base["dtype"] = dtype
+    hw = hardware[["accelerator", "dtype", "peak_tflops", "memory_bandwidth_tb_s"]].drop_duplicates(
+        ["accelerator", "dtype"]
+    )
+    cal = _usable(calibrations).merge(hw, on=["accelerator", "dtype"], how="left")
+    bw_gb_s = cal["memory_bandwidth_tb_s"] * 1000.0
+    membw = cal[cal["kernel"].eq("membw")].copy()
+    membw["fraction"] = membw["utilisation"].where(
+        membw["utilisation"] > 0, membw["throughput"] / bw_gb_s[membw.index]
+    )
+    matmul = cal[cal["kernel"].eq("matmul")].copy()
+    matmul["fraction"] = matmul["utilisation"].where(
+        matmul["utilisation"] > 0, matmul["achieved_tflop_per_s"] / matmul["peak_tflops"]
+    )
+    out = base.copy()
+    for name, table, default, override in (
+        ("mbu", membw, mbu_default, mbu_override),
+        ("prefill_flops_efficiency", matmul, flops_default, flops_override),
+    ):
+        usable = table[table["fraction"].between(0, 1, inclusive="right")]
+        # membw does not depend on dtype: match on framework only; matmul on framework and dtype.
+        keys = ["framework"] if name == "mbu" else ["framework", "dtype"]
+        cal_cols = usable[[*keys, "accelerator", "run_id", "fraction", "measured_at"]].rename(
+            columns={"accelerator": "cal_accelerator"}
+        )
+        pick = _pick_calibration(base, cal_cols, keys).set_index("_row")
+        joined = base.join(pick, on="_row")
+        direct = joined["cal_accelerator"].eq(joined["accelerator"])
+        has = joined["fraction"].notna()
+        value, low, high, default_source = default
+        src = np.where(has & direct, SOURCE_CALIBRATION, np.where(has, SOURCE_TRANSFERRED, "assumed"))
+        detail = np.where(
+            has,
+            "calibration run "
+            + joined["run_id"].astype(str)
+            + " ("
+            + joined["framework"].astype(str)
+            + ") on "
+            + joined["cal_accelerator"].astype(str)
+            + ": "
+            + joined["fraction"].round(3).astype(str)
+            + np.where(direct, "", " (fraction carried over to " + joined["accelerator"].astype(str) + ")"),
+            f"{value:g} (range {low:g}-{high:g}): {default_source}",
+        )
+        fraction = joined["fraction"].to_numpy(dtype="float64")
+        out[name] = np.where(has, fraction, value)
+        out[f"{name}_low"] = np.where(has, fraction, low)
+        out[f"{name}_high"] = np.where(has, fraction, high)
+        out[f"{name}_source"] = src
+        out[f"{name}_detail"] = detail
+        if override is not None:
+            out[name] = out[f"{name}_low"] = out[f"{name}_high"] = float(override)
+            out[f"{name}_source"] = "override"
+            out[f"{name}_detail"] = f"{override:g} given on the command line"
+    out["throughput_source"] = np.where(
+        out["mbu_source"].eq(SOURCE_CALIBRATION)
+        | out["prefill_flops_efficiency_source"].eq(SOURCE_CALIBRATION),
+        SOURCE_CALIBRATION,
+        np.where(
+            out["mbu_source"].isin(CALIBRATED_SOURCES)
+            | out["prefill_flops_efficiency_source"].isin(CALIBRATED_SOURCES),
+            SOURCE_TRANSFERRED,
+            np.where(
+                out["mbu_source"].eq("override") | out["prefill_flops_efficiency_source"].eq("override"),
+                "override",
+                "assumed MBU/efficiency",
+            ),
+        ),
+    )
+    calibrated = out["throughput_source"].isin(CALIBRATED_SOURCES)
+    any_calibrated = calibrated.groupby(out["accelerator"]).transform("any")
+    keep = any_calibrated | ~out.duplicated(["accelerator"], keep="first")
+    result = out[keep].drop(columns=["_row"]).copy()
+    result.loc[~any_calibrated[keep], "framework"] = ANY_FRAMEWORK
+    return result.reset_index(drop=True)

@@ -1,0 +1,519 @@
+"""Training projections: workloads x purchase options x accelerator counts x frequencies x frameworks.
+
+One vectorised pass, in two stages so that a sweep of millions of scenarios stays cheap:
+
+1. :func:`training_performance` - per (workload, accelerator, framework, instance size, count): the steady
+   per-accelerator rate and its source (:mod:`tco.model.throughput`), the layout and scaling efficiency
+   (:mod:`tco.model.scaling`), goodput, and the wall time::
+
+       rate       = n * R * scaling_efficiency * goodput       (R: steady FLOP/s per accelerator)
+       wall_hours = train_flops / rate / 3600       (samples: samples*epochs / (n * samples_per_s ...))
+
+   The low/high wall times combine the ranges of the independent efficiency assumptions (steady rate,
+   scaling efficiency via the overlap range, goodput) in quadrature in log space:
+   ``wall_high = wall * exp(sqrt(sum(ln(x / x_low)^2)))`` and
+   ``wall_low = wall * exp(-sqrt(sum(ln(x_high / x)^2)))``.
+   Extremes are not stacked: the band is the spread of the stated ranges, not a worst case.
+2. :func:`training_costs` - joins the performance rows to every purchase option with the same accelerator
+   and instance size, crosses them with the run frequencies and prices each scenario
+   (:func:`tco.model.purchase.run_costs`); low/high costs use the low/high wall times (and the spot
+   interruption range).
+
+:func:`project_training` runs both. No I/O, no printing; every number carries its source in a column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+from tco.model.assumptions import TrainingAssumptions
+from tco.model.units import SECONDS_PER_HOUR
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from tco.model.overheads import LineItems
+
+#: Hardware frame contract (one row per accelerator and dtype), built from calibrate's sourced peaks.
+HARDWARE_COLUMNS: Final = (
+    "accelerator",
+    "dtype",
+    "peak_tflops",
+    "memory_gb",
+    "memory_bandwidth_tb_s",
+    "interconnect_gb_s",
+    "inter_node_gb_s_per_accelerator",
+    "inter_node_gb_s_per_instance",
+    "tdp_w",
+    "peak_source",
+    "network_source",
+)
+
+#: The columns of a training projection row, in output order.
+TRAINING_COLUMNS: Final = (
+    "workload",
+    "accelerator",
+    "accelerator_count",
+    "instances",
+    "accelerators_per_instance",
+    "provider",
+    "region",
+    "instance_type",
+    "pricing_model",
+    "billing",
+    "framework",
+    "dtype",
+    "throughput_source",
+    "mfu",
+    "scaling_efficiency",
+    "goodput",
+    "wall_hours",
+    "wall_hours_low",
+    "wall_hours_high",
+    "accelerator_hours",
+    "price_usd_per_hour",
+    "price_usd_per_accelerator_hour",
+    "effective_usd_per_accelerator_hour",
+    "utilisation",
+    "cost_usd_per_run",
+    "cost_usd_low",
+    "cost_usd_high",
+    "runs_per_month",
+    "cost_usd_per_month",
+    "cost_usd_per_year",
+    "cost_usd_per_month_low",
+    "cost_usd_per_month_high",
+    "price_source",
+    "price_date",
+    "feasible",
+    "reason",
+    "train_flops",
+    "work_formula",
+    "flops_per_token",
+    "tokens_per_s",
+    "peak_tflops",
+    "achieved_tflop_per_s",
+    "mfu_low",
+    "mfu_high",
+    "throughput_detail",
+    "scaling_efficiency_low",
+    "scaling_efficiency_high",
+    "scaling_source",
+    "parallelism",
+    "memory_gb_per_accelerator",
+    "step_s",
+    "exposed_comm_s",
+    "goodput_low",
+    "goodput_high",
+    "goodput_source",
+    "uninterrupted_wall_hours",
+    "interruption_factor",
+    "clusters_held",
+    "peak_source",
+    "network_source",
+    "workload_source",
+)
+
+
+def measured_bus_bandwidth(calibrations: pd.DataFrame) -> pd.DataFrame:
+    """Measured all-reduce bus bandwidth per accelerator (newest run with the most devices).
+
+    Calibration rows with ``kernel == "allreduce"`` and ``throughput_unit == "gb_per_s"`` report nccl-tests
+    style ``busbw``; they replace the intra-node figure derived from the interconnect peak.
+    """
+    import pandas as pd
+
+    columns = ["accelerator", "measured_busbw_gb_s", "allreduce_run"]
+    if calibrations.empty or "kernel" not in calibrations.columns:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="float64" if c == "measured_busbw_gb_s" else "object") for c in columns}
+        )
+    ok = calibrations["status"].fillna("ok").eq("ok") if "status" in calibrations.columns else True
+    rows = calibrations[
+        ok
+        & calibrations["kernel"].eq("allreduce")
+        & calibrations["throughput_unit"].eq("gb_per_s")
+        & (calibrations["device_count"].astype("float64") > 1)
+    ]
+    rows = rows.sort_values(["accelerator", "device_count", "measured_at"], kind="stable")
+    best = rows.drop_duplicates("accelerator", keep="last")
+    return pd.DataFrame(
+        {
+            "accelerator": best["accelerator"].to_numpy(),
+            "measured_busbw_gb_s": best["throughput"].astype("float64").to_numpy(),
+            "allreduce_run": (
+                "calibration run "
+                + best["run_id"].astype(str)
+                + " ("
+                + best["framework"].astype(str)
+                + ", "
+                + best["device_count"].astype(int).astype(str)
+                + " devices)"
+            ).to_numpy(),
+        }
+    )
+
+
+def training_performance(
+    workloads: pd.DataFrame,
+    node_sizes: pd.DataFrame,
+    hardware: pd.DataFrame,
+    *,
+    counts: Sequence[int],
+    frameworks: Sequence[str],
+    mfu_defaults: pd.DataFrame,
+    calibrations: pd.DataFrame | None = None,
+    assumptions: TrainingAssumptions | None = None,
+) -> pd.DataFrame:
+    """Wall time per (workload, accelerator, framework, accelerators_per_instance, accelerator_count).
+
+    ``node_sizes`` has ``accelerator, accelerators_per_instance`` (from the purchase options): the count of
+    accelerators in one instance bounds tensor parallelism and decides which traffic crosses instances. A
+    count is paired only with instance sizes that divide it (whole instances, none idle).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from tco.model.scaling import scaling_efficiency
+    from tco.model.throughput import SOURCE_NONE, empty_calibrations, resolve_training_throughput
+    from tco.model.work import training_work
+
+    params = assumptions or TrainingAssumptions()
+    cal = empty_calibrations() if calibrations is None else calibrations
+    work = training_work(workloads)
+    accelerators = list(dict.fromkeys(node_sizes["accelerator"]))
+    rates = resolve_training_throughput(
+        work, accelerators, list(frameworks), hardware, mfu_defaults, cal, mfu_override=params.mfu_override
+    )
+    # The resolved rate replaces the user's samples/s (the resolver consumed it and names it as the source).
+    perf = work.drop(columns=["samples_per_s_per_accelerator"]).merge(
+        rates.drop(columns=["dtype"]), on="workload", how="inner"
+    )
+    perf = perf.merge(
+        node_sizes[["accelerator", "accelerators_per_instance"]].drop_duplicates(), on="accelerator"
+    )
+    perf = perf.merge(pd.DataFrame({"accelerator_count": np.asarray(counts, dtype="float64")}), how="cross")
+    perf = perf[np.mod(perf["accelerator_count"], perf["accelerators_per_instance"]) == 0]
+    hw = hardware.drop(columns=["peak_tflops"]).drop_duplicates(["accelerator", "dtype"])
+    perf = perf.merge(hw, on=["accelerator", "dtype"], how="left")
+    bus = measured_bus_bandwidth(cal)
+    perf = perf.merge(bus, on="accelerator", how="left")
+    # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention).
+    peak_intra = perf["interconnect_gb_s"] / 2.0
+    perf["intra_node_gb_s"] = perf["measured_busbw_gb_s"].fillna(peak_intra)
+    perf["inter_node_gb_s"] = perf["inter_node_gb_s_per_accelerator"].fillna(
+        perf["inter_node_gb_s_per_instance"] / perf["accelerators_per_instance"]
+    )
+    perf = scaling_efficiency(perf.reset_index(drop=True), params)
+    measured = perf["allreduce_run"].notna()
+    perf["scaling_source"] = perf["scaling_source"].where(
+        ~measured, perf["scaling_source"] + "; intra-node busbw measured: " + perf["allreduce_run"].fillna("")
+    )
+
+    goodput = params.goodput
+    n = perf["accelerator_count"]
+    is_samples = perf["kind"].eq("samples")
+    eff = perf["scaling_efficiency"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        token_rate = n * perf["achieved_tflop_per_s"] * 1e12 * eff * goodput.value
+        token_wall = perf["train_flops"] / token_rate / SECONDS_PER_HOUR
+        sample_rate = n * perf["samples_per_s_per_accelerator"] * eff * goodput.value
+        sample_wall = perf["total_samples"] / sample_rate / SECONDS_PER_HOUR
+        wall = np.where(is_samples, sample_wall, token_wall)
+        rate = np.where(is_samples, perf["samples_per_s_per_accelerator"], perf["achieved_tflop_per_s"])
+        rate_low = np.where(
+            is_samples, perf["samples_per_s_per_accelerator_low"], perf["achieved_tflop_per_s_low"]
+        )
+        rate_high = np.where(
+            is_samples, perf["samples_per_s_per_accelerator_high"], perf["achieved_tflop_per_s_high"]
+        )
+        slower = np.sqrt(
+            _log_ratio(rate, rate_low) ** 2
+            + _log_ratio(eff, perf["scaling_efficiency_low"]) ** 2
+            + _log_ratio(goodput.value, goodput.low) ** 2
+        )
+        faster = np.sqrt(
+            _log_ratio(rate_high, rate) ** 2
+            + _log_ratio(perf["scaling_efficiency_high"], eff) ** 2
+            + _log_ratio(goodput.high, goodput.value) ** 2
+        )
+        tokens_per_s = perf["tokens"] / (wall * SECONDS_PER_HOUR)
+    no_rate = perf["throughput_source"].eq(SOURCE_NONE)
+    reason = np.select(
+        [no_rate, ~perf["fits_memory"].astype(bool), pd.isna(eff)],
+        [
+            "no throughput: " + perf["throughput_detail"].astype(str),
+            "training state does not fit in "
+            + perf["memory_gb"].round(0).astype(str)
+            + " GB per accelerator at this count (more accelerators, or more memory)",
+            "scaling efficiency unknown: " + perf["scaling_source"].astype(str),
+        ],
+        default="",
+    )
+    return perf.assign(
+        goodput=goodput.value,
+        goodput_low=goodput.low,
+        goodput_high=goodput.high,
+        goodput_source=goodput.source,
+        uninterrupted_wall_hours=wall,
+        uninterrupted_wall_hours_low=wall * np.exp(-faster),
+        uninterrupted_wall_hours_high=wall * np.exp(slower),
+        tokens_per_s=np.where(perf["kind"].eq("tokens"), tokens_per_s, np.nan),
+        reason=reason,
+    )
+
+
+def _log_ratio(numerator: object, denominator: object) -> np.ndarray:
+    """``ln(a/b)`` where both are positive and finite, else 0 (no spread known)."""
+    import numpy as np
+
+    a = np.asarray(numerator, dtype="float64")
+    b = np.asarray(denominator, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(a / b)
+    return np.asarray(np.where(np.isfinite(out), out, 0.0))
+
+
+def join_indices(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the inner many-to-many join of two integer key arrays (left order kept)."""
+    import numpy as np
+
+    order = np.argsort(right_keys, kind="stable")
+    sorted_keys = right_keys[order]
+    start = np.searchsorted(sorted_keys, left_keys, side="left")
+    stop = np.searchsorted(sorted_keys, left_keys, side="right")
+    lengths = stop - start
+    left = np.repeat(np.arange(len(left_keys)), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    right = order[np.repeat(start, lengths) + offsets]
+    return left, right
+
+
+def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
+    """Columns of ``frame`` at ``index`` as arrays; text columns become categoricals (cheap to copy)."""
+    import pandas as pd
+
+    out: dict[str, object] = {}
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            out[column] = pd.Categorical.from_codes(codes[index], categories=pd.Index(uniques).astype(object))
+        else:
+            out[column] = series.to_numpy()[index]
+    return out
+
+
+_PERF_COLUMNS: Final = (
+    "workload",
+    "accelerator",
+    "accelerators_per_instance",
+    "accelerator_count",
+    "framework",
+    "dtype",
+    "throughput_source",
+    "mfu",
+    "mfu_low",
+    "mfu_high",
+    "peak_tflops",
+    "achieved_tflop_per_s",
+    "throughput_detail",
+    "scaling_efficiency",
+    "scaling_efficiency_low",
+    "scaling_efficiency_high",
+    "scaling_source",
+    "parallelism",
+    "memory_gb_per_accelerator",
+    "step_s",
+    "exposed_comm_s",
+    "goodput",
+    "goodput_low",
+    "goodput_high",
+    "goodput_source",
+    "train_flops",
+    "work_formula",
+    "flops_per_token",
+    "tokens_per_s",
+    "uninterrupted_wall_hours",
+    "uninterrupted_wall_hours_low",
+    "uninterrupted_wall_hours_high",
+    "reason",
+    "peak_source",
+    "network_source",
+    "workload_source",
+    "params",
+)
+_OPTION_COLUMNS: Final = (
+    "provider",
+    "region",
+    "instance_type",
+    "pricing_model",
+    "billing",
+    "interruptible",
+    "price_usd_per_hour",
+    "price_usd_per_accelerator_hour",
+    "fixed_usd_per_accelerator_year",
+    "variable_usd_per_accelerator_hour",
+    "price_source",
+    "price_date",
+)
+
+
+def training_costs(
+    performance: pd.DataFrame,
+    options: pd.DataFrame,
+    *,
+    runs_per_month: Sequence[float],
+    assumptions: TrainingAssumptions | None = None,
+    line_items: LineItems | None = None,
+) -> pd.DataFrame:
+    """Price every performance row under every option with its accelerator and instance size, for every
+    frequency. Output columns: :data:`TRAINING_COLUMNS` (plus line items when budgeted)."""
+    import numpy as np
+    import pandas as pd
+
+    from tco.errors import TcoError
+    from tco.model.purchase import run_costs
+
+    params = assumptions or TrainingAssumptions()
+    runs = np.asarray(runs_per_month, dtype="float64")
+    if runs.size == 0 or not (runs > 0).all() or not np.isfinite(runs).all():
+        raise TcoError("runs per month must be positive numbers", hint="e.g. --runs-per-month 1 or 0.25")
+    perf = performance.reset_index(drop=True)
+    opts = options.reset_index(drop=True)
+    key_frame = pd.concat(
+        [
+            perf[["accelerator", "accelerators_per_instance"]],
+            opts[["accelerator", "accelerators_per_instance"]],
+        ],
+        ignore_index=True,
+    )
+    keys, _ = pd.MultiIndex.from_frame(key_frame.astype({"accelerators_per_instance": "float64"})).factorize()
+    left, right = join_indices(keys[: len(perf)], keys[len(perf) :])
+    # Cross with the frequencies: each joined row repeated once per runs-per-month value.
+    left = np.repeat(left, runs.size)
+    right = np.repeat(right, runs.size)
+    freq = np.tile(runs, len(left) // runs.size if runs.size else 0)
+
+    columns = _take(perf[[c for c in _PERF_COLUMNS if c in perf.columns]], left)
+    columns.update(_take(opts[list(_OPTION_COLUMNS)], right))
+    n = np.asarray(columns["accelerator_count"], dtype="float64")
+    per_instance = np.asarray(columns["accelerators_per_instance"], dtype="float64")
+    fixed = np.asarray(columns["fixed_usd_per_accelerator_year"], dtype="float64")
+    variable = np.asarray(columns["variable_usd_per_accelerator_hour"], dtype="float64")
+    interruptible = np.asarray(columns["interruptible"], dtype=bool)
+    rate = params.spot_interruptions_per_instance_hour
+    spot = {
+        "checkpoint_interval_hours": params.checkpoint_interval_hours.value,
+        "restart_hours": params.restart_hours.value,
+    }
+    expected = run_costs(
+        np.asarray(columns["uninterrupted_wall_hours"], dtype="float64"),
+        n,
+        per_instance,
+        fixed,
+        variable,
+        interruptible,
+        freq,
+        interruptions_per_instance_hour=rate.value,
+        **spot,
+    )
+    low = run_costs(
+        np.asarray(columns["uninterrupted_wall_hours_low"], dtype="float64"),
+        n,
+        per_instance,
+        fixed,
+        variable,
+        interruptible,
+        freq,
+        interruptions_per_instance_hour=rate.low,
+        **spot,
+    )
+    high = run_costs(
+        np.asarray(columns["uninterrupted_wall_hours_high"], dtype="float64"),
+        n,
+        per_instance,
+        fixed,
+        variable,
+        interruptible,
+        freq,
+        interruptions_per_instance_hour=rate.high,
+        **spot,
+    )
+    reason = columns.pop("reason")
+    params_col = np.asarray(columns.pop("params"), dtype="float64")
+    for name in (
+        "uninterrupted_wall_hours_low",
+        "uninterrupted_wall_hours_high",
+        "fixed_usd_per_accelerator_year",
+        "variable_usd_per_accelerator_hour",
+        "interruptible",
+    ):
+        columns.pop(name)
+    wall = expected["paid_wall_hours"]
+    columns.update(
+        instances=expected["instances"],
+        wall_hours=wall,
+        wall_hours_low=low["paid_wall_hours"],
+        wall_hours_high=high["paid_wall_hours"],
+        accelerator_hours=expected["accelerator_hours"],
+        effective_usd_per_accelerator_hour=expected["effective_usd_per_accelerator_hour"],
+        utilisation=expected["utilisation"],
+        clusters_held=expected["clusters_held"],
+        interruption_factor=expected["interruption_factor"],
+        cost_usd_per_run=expected["cost_usd_per_run"],
+        cost_usd_low=low["cost_usd_per_run"],
+        cost_usd_high=high["cost_usd_per_run"],
+        runs_per_month=freq,
+        cost_usd_per_month=expected["cost_usd_per_month"],
+        cost_usd_per_year=expected["cost_usd_per_year"],
+        cost_usd_per_month_low=low["cost_usd_per_month"],
+        cost_usd_per_month_high=high["cost_usd_per_month"],
+        feasible=~np.isnan(wall),
+        reason=reason,
+    )
+    frame = pd.DataFrame(columns)
+    ordered = [c for c in TRAINING_COLUMNS if c in frame.columns]
+    frame = frame[ordered]
+    if line_items is not None and line_items.any:
+        from tco.model.overheads import line_items as compute_line_items
+
+        items = compute_line_items(
+            params_col, line_items, state_bytes_per_param=params.state_bytes_per_param.value
+        )
+        for name, values in items.items():
+            frame[name] = values
+        frame["total_usd_per_month"] = frame["cost_usd_per_month"] + frame["other_usd_per_month"].fillna(0.0)
+    return frame
+
+
+def project_training(
+    workloads: pd.DataFrame,
+    options: pd.DataFrame,
+    hardware: pd.DataFrame,
+    *,
+    counts: Sequence[int],
+    frameworks: Sequence[str],
+    mfu_defaults: pd.DataFrame,
+    runs_per_month: Sequence[float] = (1.0,),
+    calibrations: pd.DataFrame | None = None,
+    assumptions: TrainingAssumptions | None = None,
+    line_items: LineItems | None = None,
+) -> pd.DataFrame:
+    """The whole grid: workloads x options x counts x frequencies x frameworks, one row per scenario."""
+    node_sizes = options[["accelerator", "accelerators_per_instance"]].drop_duplicates()
+    performance = training_performance(
+        workloads,
+        node_sizes,
+        hardware,
+        counts=counts,
+        frameworks=frameworks,
+        mfu_defaults=mfu_defaults,
+        calibrations=calibrations,
+        assumptions=assumptions,
+    )
+    return training_costs(
+        performance, options, runs_per_month=runs_per_month, assumptions=assumptions, line_items=line_items
+    )

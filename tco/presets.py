@@ -1,0 +1,209 @@
+"""The embedded reference data the projections read: model presets and sourced defaults.
+
+All tables live in ``tco/data/`` as CSV with a ``source`` for every row:
+
+* ``models.csv`` - well-known model shapes (GPT-2, BERT, ResNet-50, LLaMA/Llama 2/Llama 3, MPT, TinyLlama,
+  GPT-3, Chinchilla, Mixtral): parameters, layers, hidden size, heads, KV heads, vocabulary, context,
+  training tokens and batch where published.
+* ``mfu_defaults.csv`` - assumed steady MFU by accelerator and dtype, with a range (reference §8).
+* ``network_defaults.csv`` - inter-node bandwidth per accelerator (reference §1.1, §4.2).
+* ``ownership_defaults.csv`` - owned-hardware capex and node power where a source exists (reference §5.2).
+
+Accelerator peaks come from ``calibrate.peaks`` (sourced per number); :func:`hardware_table` joins them with
+the network defaults into the frame :mod:`tco.model` expects. Reading package data is the only I/O here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from tco.errors import TcoError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tco.model.ownership import OwnershipParams
+
+
+def _read(name: str) -> pd.DataFrame:
+    import pandas as pd
+
+    with resources.files("tco").joinpath(f"data/{name}").open("rb") as handle:
+        return pd.read_csv(handle, keep_default_na=False, na_values=[""])
+
+
+@cache
+def load_models() -> pd.DataFrame:
+    """The model presets, one row per model (``tco/data/models.csv``)."""
+    frame = _read("models.csv")
+    frame["aliases"] = frame["aliases"].fillna("")
+    return frame
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch == ".")
+
+
+def model_names() -> list[str]:
+    return [str(n) for n in load_models()["name"]]
+
+
+def find_model(name: str) -> dict[str, Any]:
+    """The preset named ``name`` (or one of its aliases), as a dict; unknown names raise with suggestions."""
+    models = load_models()
+    wanted = _key(name)
+    for record in models.to_dict("records"):
+        keys = [_key(str(record["name"]))] + [_key(a) for a in str(record["aliases"]).split(";") if a]
+        if wanted in keys:
+            return {str(k): v for k, v in record.items()}
+    close = difflib.get_close_matches(name.lower(), model_names(), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(model_names())}"
+    raise TcoError(f"unknown model preset {name!r}", hint=hint)
+
+
+def preset_workload(name: str) -> dict[str, Any]:
+    """A workload row (see :data:`tco.model.work.WORKLOAD_COLUMNS`) from a preset."""
+    import math
+
+    record = find_model(name)
+    kind = "samples" if record["family"] == "cnn" else "tokens"
+    row: dict[str, Any] = {
+        "workload": record["name"],
+        "kind": kind,
+        "workload_source": f"preset {record['name']}: {record['source']}",
+        "calibration_variant": record["calibration_variant"]
+        if isinstance(record["calibration_variant"], str)
+        else "",
+    }
+    for column in (
+        "params",
+        "active_params",
+        "tokens",
+        "layers",
+        "hidden",
+        "heads",
+        "kv_heads",
+        "seq_len",
+        "global_batch_tokens",
+        "flops_per_sample",
+        "samples",
+        "epochs",
+        "batch_per_accelerator",
+        "grad_bytes_per_param",
+        "vocab",
+    ):
+        value = record.get(column)
+        row[column] = float(value) if isinstance(value, int | float) and not math.isnan(value) else math.nan
+    return row
+
+
+@cache
+def load_mfu_defaults() -> pd.DataFrame:
+    """Assumed steady MFU by accelerator and dtype (``*`` = any), with range and source."""
+    return _read("mfu_defaults.csv")
+
+
+@cache
+def load_network_defaults() -> pd.DataFrame:
+    return _read("network_defaults.csv")
+
+
+@cache
+def load_ownership_defaults() -> pd.DataFrame:
+    return _read("ownership_defaults.csv")
+
+
+def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The model's hardware frame (:data:`tco.model.training.HARDWARE_COLUMNS`): one row per accelerator and
+    dtype with a dense peak, memory, bandwidths, TDP and the sources. Accelerators without a peak row are
+    present with NaN figures (missing stays missing)."""
+    import math
+
+    import pandas as pd
+
+    from calibrate.peaks import DTYPE_COLUMNS, load_peaks
+    from pricing.accelerators import CANONICAL_NAMES
+
+    peaks = load_peaks()
+    names = list(accelerators) if accelerators is not None else [n for n in CANONICAL_NAMES if n != "CPU"]
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        peak = peaks.get(name)
+        for dtype in DTYPE_COLUMNS:
+            tflops = peak.tflops_for(dtype) if peak is not None else None
+            rows.append(
+                {
+                    "accelerator": name,
+                    "dtype": dtype,
+                    "peak_tflops": tflops if tflops is not None else math.nan,
+                    "memory_gb": _num(peak.memory_gb if peak else None),
+                    "memory_bandwidth_tb_s": _num(peak.memory_bandwidth_tb_s if peak else None),
+                    "interconnect_gb_s": _num(peak.interconnect_gb_s if peak else None),
+                    "tdp_w": _num(peak.tdp_w if peak else None),
+                    "peak_source": f"calibrate/data/accelerator_peaks.csv ({peak.variant}): {peak.source}"
+                    if peak
+                    else "no peak row in calibrate/data/accelerator_peaks.csv",
+                }
+            )
+    frame = pd.DataFrame(rows)
+    network = load_network_defaults()
+    exact = network[network["accelerator"] != "*"]
+    generic = network[network["accelerator"] == "*"].iloc[0]
+    frame = frame.merge(exact.rename(columns={"source": "network_source"}), on="accelerator", how="left")
+    missing = frame["network_source"].isna()
+    frame.loc[missing, "inter_node_gb_s_per_instance"] = generic["inter_node_gb_s_per_instance"]
+    frame.loc[missing, "network_source"] = generic["source"]
+    frame["inter_node_gb_s_per_accelerator"] = frame["inter_node_gb_s_per_accelerator"].astype("float64")
+    frame["inter_node_gb_s_per_instance"] = frame["inter_node_gb_s_per_instance"].astype("float64")
+    return frame
+
+
+def _num(value: float | None) -> float:
+    import math
+
+    return float(value) if value is not None else math.nan
+
+
+def ownership_params(
+    accelerator: str, *, capex_usd_per_accelerator: float | None = None, **overrides: float | None
+) -> tuple[OwnershipParams, int] | None:
+    """Default owned-hardware parameters for ``accelerator`` and its node size, or None when no capex is
+    sourced and none is given. Any keyword of :class:`OwnershipParams` overrides its default."""
+    from calibrate.peaks import load_peaks
+    from tco.model.assumptions import Assumption
+    from tco.model.ownership import OwnershipParams
+
+    table = load_ownership_defaults()
+    row = table[table["accelerator"] == accelerator]
+    record = row.iloc[0] if not row.empty else None
+    if capex_usd_per_accelerator is not None:
+        capex = Assumption.given(capex_usd_per_accelerator, "USD", "override (--capex-usd-per-accelerator)")
+    elif record is not None:
+        capex = Assumption(
+            float(record["capex_usd_per_accelerator"]),
+            float(record["capex_usd_per_accelerator_low"]),
+            float(record["capex_usd_per_accelerator_high"]),
+            "USD",
+            str(record["source"]),
+        )
+    else:
+        return None
+    peak = load_peaks().get(accelerator)
+    if peak is None or peak.tdp_w is None:
+        raise TcoError(
+            f"no TDP for {accelerator}: owned-hardware power cannot be estimated",
+            hint="pass --it-kw-per-accelerator",
+        )
+    node_kw = float(record["node_max_kw_per_accelerator"]) if record is not None else None
+    params = OwnershipParams.for_accelerator(
+        capex,
+        peak.tdp_w,
+        tdp_source=f"calibrate peaks: {peak.source}",
+        node_max_kw_per_accelerator=node_kw,
+        node_source=str(record["source"]) if record is not None else "",
+    )
+    node = int(record["accelerators_per_node"]) if record is not None else 8
+    return params.with_overrides(**overrides), node
