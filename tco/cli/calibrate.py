@@ -1,17 +1,371 @@
-"""`tco calibrate ...`: measure framework throughput on this machine (issue #4)."""
+"""`tco calibrate ...`: measure PyTorch, JAX and TensorFlow throughput on this machine (issue #4).
+
+Thin commands: parse, call :mod:`calibrate`, render. Each framework runs in its own worker process; the
+results are stored in ``<home>/calibration.sqlite`` as each kernel finishes.
+"""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
 
-from tco.errors import TcoError
+from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, state
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from calibrate.runner import Event
+    from calibrate.store import ResultStore
 
 app = typer.Typer(
     help="Measure PyTorch, JAX and TensorFlow throughput on this machine.", no_args_is_help=True
 )
 
 
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def result_store(ctx: typer.Context) -> ResultStore:
+    from calibrate.store import ResultStore
+
+    return ResultStore(state(ctx).home_dir / ResultStore.DEFAULT_FILENAME)
+
+
+def _mb(value: Any) -> str:
+    from tco.cli.render import number
+
+    return number(float(value) / 1e6 if value is not None else None, 0)
+
+
+def _ms(value: Any) -> str:
+    from tco.cli.render import number
+
+    return number(float(value) * 1e3 if value is not None else None, 2)
+
+
+def _pct(value: Any) -> str:
+    from tco.cli.render import NA
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NA
+    return f"{float(value) * 100:.0f}%"
+
+
+def _comparison_table(summary: pd.DataFrame, title: str) -> Table:
+    from tco.cli.render import NA, number, table
+
+    rows = []
+    for r in summary.to_dict("records"):
+        build = NA
+        if r["build_s"] is not None and not (isinstance(r["build_s"], float) and math.isnan(r["build_s"])):
+            cache = f", {r['compile_cache']}" if isinstance(r["compile_cache"], str) else ""
+            build = f"{r['build_s']:.1f} s ({r['build_variant']}{cache})"
+        speedup = number(r["compile_speedup"], 2)
+        rows.append(
+            [
+                f"{r['framework']} {r['framework_version'] or ''}".strip(),
+                f"{r['accelerator'] or r['device_kind']} ({r['device_name']})",
+                _mb(r["installed_bytes"]),
+                number(r["import_s"], 1),
+                build,
+                speedup + ("x" if speedup != NA else ""),
+                number(
+                    r["matmul_fp32_tflop_per_s"] * 1e3 if r["matmul_fp32_tflop_per_s"] is not None else None,
+                    0,
+                ),
+                number(
+                    r["matmul_bf16_tflop_per_s"] * 1e3 if r["matmul_bf16_tflop_per_s"] is not None else None,
+                    0,
+                ),
+                number(r["membw_triad_gb_per_s"], 1),
+                number(r["train_cnn_samples_per_s"], 0),
+                number(r["train_transformer_tokens_per_s"], 0)
+                + (
+                    f" ({_pct(r['train_transformer_mfu'])} MFU)"
+                    if _pct(r["train_transformer_mfu"]) != NA
+                    else ""
+                ),
+                f"{_ms(r['infer_latency_p50_s'])} / {_ms(r['infer_latency_p99_s'])}",
+                _mb(r["peak_memory_bytes"]),
+                number(r["allreduce_busbw_gb_per_s"], 2),
+                f"{r['ok_rows']}" + (f" ({r['failed_rows']} failed)" if r["failed_rows"] else ""),
+            ]
+        )
+    columns = [
+        ("Framework", "left"),
+        ("Device", "left"),
+        ("Install MB", "right"),
+        ("Import s", "right"),
+        ("Build (1st step)", "left"),
+        ("Compiled speed-up", "right"),
+        ("fp32 GFLOP/s", "right"),
+        ("bf16 GFLOP/s", "right"),
+        ("Triad GB/s", "right"),
+        ("CNN train samples/s", "right"),
+        ("GPT train tokens/s", "right"),
+        ("Infer p50/p99 ms", "right"),
+        ("Peak mem MB", "right"),
+        ("All-reduce busbw GB/s", "right"),
+        ("Rows", "right"),
+    ]
+    caption = (
+        "Build: first training step of the transformer in the compiled variant (torch.compile cold/warm "
+        "cache, jax.jit, tf XLA); speed-up: plain step time / compiled; matmul: best of the size sweep; "
+        "infer: transformer prefill at batch 1; peak memory: training (RSS on CPU); n/a: not measured. "
+        "Every row: tco calibrate show --format json"
+    )
+    return table(title, columns, rows, caption)
+
+
+def _detail_table(frame: pd.DataFrame, title: str) -> Table:
+    from tco.cli.render import number, table
+
+    rows = []
+    for r in frame.to_dict("records"):
+        ok = r["status"] == "ok"
+        spread = f"{_ms(r['p10_s'])}-{_ms(r['p90_s'])}" if ok else ""
+        rows.append(
+            [
+                str(r["framework"]),
+                str(r["kernel"]),
+                str(r["variant"]),
+                str(r["dtype"]),
+                str(r["shape"] or ""),
+                number(r["compile_s"], 3),
+                _ms(r["median_s"]),
+                spread,
+                number(r["throughput"], 3 if r["throughput_unit"] == "tflop_per_s" else 1),
+                str(r["throughput_unit"] or ""),
+                _pct(r["utilisation"]),
+                _mb(r["peak_memory_bytes"]),
+                "ok" if ok else f"failed: {r['error']}",
+            ]
+        )
+    columns = [
+        ("Framework", "left"),
+        ("Kernel", "left"),
+        ("Variant", "left"),
+        ("dtype", "left"),
+        ("Shape", "left"),
+        ("1st call s", "right"),
+        ("Median ms", "right"),
+        ("p10-p90 ms", "right"),
+        ("Throughput", "right"),
+        ("Unit", "left"),
+        ("Of peak", "right"),
+        ("Peak MB", "right"),
+        ("Status", "left"),
+    ]
+    return table(title, columns, rows)
+
+
+class _Progress:
+    """Adapts the runner's events to a Rich progress bar on stderr (one bar per framework)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=True, highlight=False)
+        self.progress = Progress(
+            TextColumn("{task.fields[name]:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            transient=False,
+        )
+        self.bars: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def __call__(self, event: Event) -> None:
+        from rich.markup import escape
+
+        name = event.framework
+        if event.kind == "framework_start":
+            self.bars[name] = self.progress.add_task("starting", name=name, total=None)
+        elif event.kind == "plan" and name in self.bars:
+            self.progress.update(self.bars[name], total=event.total, description=escape(event.message or ""))
+        elif event.kind == "task_start" and name in self.bars:
+            self.progress.update(self.bars[name], description=escape(event.task or ""))
+        elif event.kind == "task_end" and name in self.bars:
+            self.progress.advance(self.bars[name])
+        elif event.kind == "row" and event.row is not None and event.row.get("status") != "ok":
+            self.progress.console.print(
+                f"[yellow]failed:[/yellow] {escape(name)} {escape(event.task or '')}: "
+                f"{escape(str(event.row.get('error')))}"
+            )
+        elif event.kind in ("framework_failed", "framework_missing"):
+            self.progress.console.print(f"[yellow]warning:[/yellow] {escape(event.message or name)}")
+            if name in self.bars:
+                self.progress.update(self.bars[name], description="failed", total=0)
+        elif event.kind == "skipped":
+            self.progress.console.print(
+                f"[dim]{escape(name)} {escape(event.task or '')} skipped: {escape(event.message or '')}[/dim]"
+            )
+        elif event.kind == "worker_restart":
+            self.progress.console.print(
+                f"[yellow]warning:[/yellow] {escape(name)}: {escape(event.message or '')}"
+            )
+        elif event.kind == "framework_done" and name in self.bars:
+            self.progress.update(self.bars[name], description="done")
+
+
 @app.command("run")
-def run() -> None:
-    """Run the calibration kernels (not available yet)."""
-    raise TcoError("calibration is not available yet", hint="it arrives with issue #4")
+def run(
+    ctx: typer.Context,
+    framework: list[str] | None = typer.Option(
+        None,
+        "--framework",
+        "-F",
+        help="torch, jax, tensorflow or all (repeat or comma-separate; default all).",
+    ),
+    device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda (NVIDIA or ROCm) or tpu."),
+    kernels: list[str] | None = typer.Option(
+        None,
+        "--kernels",
+        "-k",
+        help="matmul, membw, train_cnn, train_transformer, infer_cnn, infer_transformer, allreduce "
+        "(default all).",
+    ),
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        help="Small sizes, short budgets (well under a minute per framework on a laptop CPU).",
+    ),
+    full: bool = typer.Option(False, "--full", help="Large sizes that fill an accelerator."),
+    profile: str | None = typer.Option(None, "--profile", hidden=True, help="tiny, quick, standard or full."),
+    threads: int = typer.Option(0, "--threads", min=0, help="Framework CPU threads (0: every usable CPU)."),
+    timeout: float = typer.Option(
+        0, "--timeout", min=0, help="Give up on a framework after S seconds (0: never)."
+    ),
+    fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Run the calibration kernels, one framework at a time, and print the measured comparison."""
+    from calibrate.errors import CalibrationError
+    from calibrate.report import comparison
+    from calibrate.runner import RunRequest, run_calibration
+    from tco.cli.render import emit, note, warn
+
+    if quick and full:
+        raise typer.BadParameter("choose one of --quick and --full")
+    target = output_target(ctx, fmt, output)
+    names = _split(framework)
+    request = RunRequest(
+        frameworks=tuple(names),
+        device=device.lower(),
+        kernels=tuple(_split(kernels)),
+        profile=profile or ("quick" if quick else "full" if full else "standard"),
+        explicit=bool(names) and "all" not in [n.lower() for n in names],
+        threads=threads,
+        timeout_s=timeout or None,
+    )
+    store = result_store(ctx)
+    with _Progress() as progress:
+        summary = run_calibration(request, store, progress)
+    frame = store.results()
+    rows = frame[frame["run_id"] == summary.run_id]
+    if target.fmt is Format.table:
+        emit(target, rows, lambda: _comparison_table(comparison(rows), f"Calibration run {summary.run_id}"))
+    else:
+        emit(target, rows)
+    note(
+        f"stored {len(rows)} rows in {store.path} (run {summary.run_id}); "
+        "`tco calibrate show --detail` lists them"
+    )
+    for message in summary.missing:
+        warn(message)
+    failures = summary.failures
+    if failures:
+        for line in failures:
+            warn(line)
+        ok = int((rows["status"] == "ok").sum())
+        raise CalibrationError(
+            f"{len(failures)} calibration failure(s), {ok} results stored",
+            hint="the warnings above say which and why",
+        )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    run_id: str | None = typer.Option(
+        None, "--run", help="Only this run (default: the latest run of each framework and device)."
+    ),
+    all_rows: bool = typer.Option(False, "--all", help="Every stored row, not only the latest runs."),
+    detail: bool = typer.Option(False, "--detail", help="A table of every row instead of the comparison."),
+    fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """The measured comparison per framework (CSV/JSON: the result rows behind it)."""
+    from calibrate.report import comparison, latest
+    from tco.cli.render import emit
+    from tco.errors import TcoError
+
+    target = output_target(ctx, fmt, output)
+    store = result_store(ctx)
+    frame = store.results()
+    if run_id is not None:
+        frame = frame[frame["run_id"] == run_id]
+    elif not all_rows:
+        frame = latest(frame)
+    if frame.empty:
+        raise TcoError(
+            "no calibration results" + (f" for run {run_id}" if run_id else ""),
+            hint="run `tco calibrate run --quick`, or `tco calibrate import FILE`",
+        )
+    if target.fmt is not Format.table:
+        emit(target, frame)
+    elif detail:
+        emit(target, frame, lambda: _detail_table(frame, f"Calibration results ({len(frame)} rows)"))
+    else:
+        emit(target, frame, lambda: _comparison_table(comparison(frame), "Measured framework comparison"))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    file: Path = typer.Argument(
+        ..., help="JSON file to write (portable: host, device, time, versions kept)."
+    ),
+    run_id: list[str] | None = typer.Option(None, "--run", help="Only these runs (default: every row)."),
+) -> None:
+    """Write the stored results to a portable JSON file (measure on the GPU box, project on a laptop)."""
+    from tco.cli.render import note
+    from tco.cli.state import check_writable
+    from tco.errors import TcoError
+
+    check_writable(file)
+    store = result_store(ctx)
+    count = store.export_file(file, _split(run_id) or None)
+    if count == 0:
+        raise TcoError("no calibration results to export", hint="run `tco calibrate run --quick` first")
+    note(f"exported {count} rows to {file}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="A `tco calibrate export` file."
+    ),
+) -> None:
+    """Add the results of an export file to this machine's store (rows already present are skipped)."""
+    from tco.cli.render import note
+
+    store = result_store(ctx)
+    added = store.import_file(file)
+    note(f"imported {added} new rows from {file} into {store.path}")

@@ -1,0 +1,1 @@
+"""Framework backends: one module per framework behind :class:`calibrate.backends.base.Backend`."""
