@@ -80,8 +80,9 @@ def validate_offers(offers: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 def excluded_count(offers: pd.DataFrame) -> int:
     """Rows that listings leave out by default (an excluding flag)."""
-    flags = offers["flags"].fillna("").astype(str).str.split(";")
-    return int(flags.map(lambda fs: bool(EXCLUDING_FLAGS.intersection(fs))).sum())
+    pattern = "|".join(sorted(EXCLUDING_FLAGS))
+    flags = offers["flags"].fillna("").astype(str)
+    return int(flags.str.contains(rf"(?:^|;)(?:{pattern})(?:;|$)", regex=True).sum())
 
 
 def _counts(series: pd.Series) -> dict[str, int]:

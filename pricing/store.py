@@ -154,10 +154,11 @@ class PriceStore:
                     ),
                 )
                 snapshot_id = int(cursor.lastrowid or 0)
-                placeholders = ", ".join("?" for _ in range(len(columns) + 1))
+                # The id is an integer from SQLite itself: inlined, so that each row binds as it comes.
+                values = ", ".join([f"{snapshot_id:d}", *("?" for _ in columns)])
                 db.executemany(
-                    f"INSERT INTO offers (snapshot_id, {', '.join(columns)}) VALUES ({placeholders})",
-                    ((snapshot_id, *row) for row in rows),
+                    f"INSERT INTO offers (snapshot_id, {', '.join(columns)}) VALUES ({values})",
+                    rows,
                 )
                 db.execute("COMMIT")
             except BaseException:
