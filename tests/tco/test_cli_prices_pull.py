@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,3 +322,28 @@ def test_two_pulls_at_once_in_separate_processes(live: Live, tco_home: Path) -> 
     )
     pulls = [r for r in json.loads(listing.stdout) if r["snapshot"] != "embedded"]
     assert sorted(r["snapshot"] for r in pulls) == ["1", "2"] and {r["offers"] for r in pulls} == {12}
+
+
+def test_ctrl_c_mid_pull_writes_nothing_and_says_so(live: Live, tco_home: Path) -> None:
+    live.azure.add_fault(Fault(hang_s=20, when=lambda r: r.param("$skip") == "4"))  # page 2 hangs
+    env = {**os.environ, **live.env, "TCO_HOME": str(tco_home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tco", "prices", "pull", "-p", "azure", "--timeout", "30"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while len(live.azure.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert "pull interrupted: nothing written" in stderr.decode()
+    listing = subprocess.run(
+        [sys.executable, "-m", "tco", "prices", "snapshots", "-f", "json"],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    assert [r["snapshot"] for r in json.loads(listing.stdout)] == ["embedded"] * 3
