@@ -435,6 +435,10 @@ def pull(
     )
     if endpoint and len(chosen) != 1:
         raise typer.BadParameter("--endpoint needs exactly one --provider", param_hint="--endpoint")
+    if target.fmt is Format.xlsx and target.path is None:
+        raise typer.BadParameter(
+            "--format xlsx writes a workbook: add --output FILE.xlsx", param_hint="--format"
+        )
     options = ClientOptions(
         endpoint=endpoint,
         timeout_s=timeout_s,
