@@ -159,14 +159,18 @@ def validate_serving_workloads(workloads: pd.DataFrame) -> None:
 
 
 def _solve(
-    perf: pd.DataFrame, mbu: np.ndarray, flops_eff: np.ndarray, params: ServingAssumptions
+    perf: pd.DataFrame,
+    mbu: np.ndarray,
+    flops_eff: np.ndarray,
+    params: ServingAssumptions,
+    batch_sizes: Sequence[int] = BATCH_SIZES,
 ) -> dict[str, np.ndarray]:
     """The best batch and its latencies and throughput per replica, for every row (vectorised over rows and
     candidate batch sizes)."""
     import numpy as np
 
     col = (slice(None), None)
-    batch = np.asarray(BATCH_SIZES, dtype="float64")[None, :]
+    batch = np.asarray(batch_sizes, dtype="float64")[None, :]
     t = perf["accelerators_per_replica"].to_numpy(dtype="float64")
     n_active = perf["active_params"].to_numpy(dtype="float64")
     layers = perf["layers"].to_numpy(dtype="float64")
@@ -278,6 +282,7 @@ def project_serving(
     *,
     replica_sizes: Sequence[int],
     assumptions: ServingAssumptions | None = None,
+    batch_sizes: Sequence[int] = BATCH_SIZES,
 ) -> pd.DataFrame:
     """Serving cost for workloads x options x replica sizes x frameworks.
 
@@ -323,18 +328,21 @@ def project_serving(
         perf["mbu"].to_numpy(dtype="float64"),
         perf["prefill_flops_efficiency"].to_numpy(dtype="float64"),
         params,
+        batch_sizes,
     )
     fast = _solve(
         perf,
         perf["mbu_high"].to_numpy(dtype="float64"),
         perf["prefill_flops_efficiency_high"].to_numpy(dtype="float64"),
         params,
+        batch_sizes,
     )
     slow = _solve(
         perf,
         perf["mbu_low"].to_numpy(dtype="float64"),
         perf["prefill_flops_efficiency_low"].to_numpy(dtype="float64"),
         params,
+        batch_sizes,
     )
     for name, values in expected.items():
         perf[name] = values

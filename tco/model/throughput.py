@@ -201,7 +201,11 @@ def resolve_training_throughput(
     cal["measured_sps"] = cal["throughput"].where(cal["throughput_unit"] == "samples_per_s")
 
     # Transformer FLOP-rate calibrations (tokens and flops workloads): keyed by framework and dtype.
-    flop_cal = cal[(cal["kernel"] == "train_transformer") & cal["measured_mfu"].notna()]
+    # A measured FLOP rate is usable on its own accelerator even where no peak is known (no MFU then).
+    flop_cal = cal[
+        (cal["kernel"] == "train_transformer")
+        & (cal["measured_mfu"].notna() | cal["measured_tflops"].notna())
+    ]
     flop_cols = [
         "framework",
         "dtype",

@@ -299,7 +299,8 @@ def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
     for column in frame.columns:
         series = frame[column]
         if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            # Sorted categories: the output does not depend on the order of the input rows.
+            codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
             out[column] = pd.Categorical.from_codes(codes[index], categories=pd.Index(uniques).astype(object))
         else:
             out[column] = series.to_numpy()[index]

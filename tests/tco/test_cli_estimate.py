@@ -1,0 +1,346 @@
+"""`tco estimate train|serve|models` as a user runs them: offline, embedded prices, a fresh TCO_HOME."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+REQUIRED = (
+    "accelerator",
+    "accelerator_count",
+    "provider",
+    "region",
+    "instance_type",
+    "pricing_model",
+    "framework",
+    "throughput_source",
+    "mfu",
+    "scaling_efficiency",
+    "goodput",
+    "wall_hours",
+    "accelerator_hours",
+    "price_usd_per_accelerator_hour",
+    "cost_usd_per_run",
+    "runs_per_month",
+    "cost_usd_per_month",
+    "cost_usd_per_year",
+    "cost_usd_low",
+    "cost_usd_high",
+    "price_source",
+    "price_date",
+)
+
+
+def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
+    result = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "h100",
+        "--count",
+        "8,64",
+        "--top",
+        "0",
+        "-f",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = result.json()
+    assert len(rows) > 10
+    assert {r["provider"] for r in rows} >= {"aws", "gcp", "azure", "owned"}
+    for row in rows:
+        assert set(REQUIRED) <= set(row)
+        assert row["accelerator"] == "H100-80GB" and row["accelerator_count"] in (8, 64)
+        assert row["cost_usd_low"] <= row["cost_usd_per_run"] <= row["cost_usd_high"]
+        assert row["throughput_source"] == "assumed MFU" and row["mfu"] == 0.4
+        assert "§8" in row["throughput_detail"] and row["goodput_source"] and row["scaling_source"]
+        assert row["price_source"] and (row["price_date"] or row["provider"] == "owned")
+    costs = [r["cost_usd_per_run"] for r in rows]
+    assert costs == sorted(costs)
+    assert "prices: aws embedded" in result.stderr
+
+
+def test_train_golden_through_the_cli(cli: Any) -> None:
+    """6 x 1e9 x 1e11 FLOP at 8 x 989 TFLOP/s x MFU 0.5 x scaling 1 x goodput 1, $2 per accelerator-hour."""
+    result = cli(
+        "estimate",
+        "train",
+        "--params",
+        "1e9",
+        "--tokens",
+        "100B",
+        "-a",
+        "h100",
+        "--count",
+        "8",
+        "--mfu",
+        "0.5",
+        "--goodput",
+        "1",
+        "--scaling-efficiency",
+        "1",
+        "--price-usd-per-hour",
+        "2",
+        "--runs-per-month",
+        "2",
+        "-f",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    row = result.json()[0]
+    wall = 6 * 1e9 * 1e11 / (8 * 989e12 * 0.5) / 3600
+    assert row["wall_hours"] == pytest.approx(wall)
+    assert row["cost_usd_per_run"] == pytest.approx(8 * 2 * wall)
+    assert row["cost_usd_per_month"] == pytest.approx(2 * 8 * 2 * wall)
+    assert row["cost_usd_per_year"] == pytest.approx(24 * 8 * 2 * wall)
+    assert row["throughput_source"] == "override (--mfu)" and row["price_source"].startswith("override")
+    assert row["cost_usd_low"] == pytest.approx(row["cost_usd_per_run"])  # every spread was overridden
+
+
+def test_train_table_reads_at_a_glance(cli: Any) -> None:
+    result = cli("estimate", "train", "--model", "llama-2-7b", "-a", "h100", "--count", "8,64", "--top", "5")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for header in ("Provider", "Instance", "Pricing", "Wall", "$/run", "range", "$/month"):
+        assert header in out
+    assert "Training llama-2-7b" in out and "9.38e+22 FLOP" in out
+    assert out.count("H100-80GB") >= 5
+    assert "showing 5 of" in result.stderr
+
+
+def test_explain_lists_every_input_and_source(cli: Any) -> None:
+    table = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "h100",
+        "--count",
+        "64",
+        "--provider",
+        "aws",
+        "--top",
+        "2",
+        "--explain",
+    )
+    assert table.exit_code == 0, table.stderr
+    text = " ".join(table.stdout.split())
+    for fragment in (
+        "How each number was made",
+        "train_flops =",
+        "peak 989 TFLOP/s",
+        "goodput: 0.85",
+        "llm-foundry",
+        "skypilot-catalog",
+        "assumptions (name, value, range, unit, source)",
+    ):
+        assert fragment in text, fragment
+    rows = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "h100",
+        "--count",
+        "64",
+        "--top",
+        "1",
+        "--explain",
+        "-f",
+        "json",
+    ).json()
+    assert "rate: n x R x scaling x goodput" in rows[0]["explain"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--params", "0", "--tokens", "1e12"), "params must be positive"),
+        (("--params", "7e9", "--tokens", "-5"), "tokens must be positive"),
+        (("--model", "llama-2-7b", "--mfu", "1.5"), "MFU must be in (0, 1]"),
+        (("--model", "llama-2-7b", "-a", "mi300x"), "no price for MI300X"),
+        (
+            ("--model", "llama-2-7b", "-a", "trainium1", "--price-usd-per-hour", "2"),
+            "no dense peak for Trainium1",
+        ),
+        (("--model", "resnet-50", "-a", "a100-80"), "no per-sample throughput"),
+        (
+            (
+                "--model",
+                "lama-7b",
+            ),
+            "did you mean llama-7b",
+        ),
+        (
+            (
+                "-a",
+                "h100",
+            ),
+            "nothing to estimate",
+        ),
+        (("--params", "7x", "--tokens", "1T"), "cannot read '7x'"),
+        (("--model", "gpt2", "-a", "h100"), "needs tokens"),
+        (("--model", "llama-2-7b", "--pricing-model", "owned", "-a", "l4"), "no owned-hardware capex"),
+    ],
+)
+def test_invalid_workloads_fail_with_one_line(cli: Any, args: tuple[str, ...], message: str) -> None:
+    result = cli("estimate", "train", *args)
+    assert result.exit_code == 1, result.stdout
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:")
+    assert result.stdout == ""
+
+
+def test_usage_errors_exit_2(cli: Any) -> None:
+    assert cli("estimate", "train", "--bogus").exit_code == 2
+    assert cli("estimate", "train", "--top", "-1", "--model", "gpt2").exit_code == 2
+
+
+def test_calibration_of_one_framework_is_used_and_named(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calibration = pd.DataFrame(
+        [
+            {
+                "run_id": "run7",
+                "framework": "jax",
+                "accelerator": "A100-80GB",
+                "device_count": 1,
+                "kernel": "train_transformer",
+                "variant": "small",
+                "dtype": "bf16",
+                "median_s": 1.0,
+                "p10_s": 0.95,
+                "p90_s": 1.1,
+                "throughput": 5e4,
+                "throughput_unit": "tokens_per_s",
+                "achieved_tflop_per_s": 187.2,
+                "utilisation": 0.6,
+                "measured_at": "2026-01-02T03:04:05Z",
+                "status": "ok",
+            }
+        ]
+    )
+    monkeypatch.setattr("tco.calibrations.load_calibrations", lambda home: calibration)
+    rows = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "a100-80,h100",
+        "--count",
+        "64",
+        "--top",
+        "0",
+        "--pricing-model",
+        "on_demand",
+        "-f",
+        "json",
+    ).json()
+    sources = {(r["accelerator"], r["framework"]): r["throughput_source"] for r in rows}
+    assert sources[("A100-80GB", "jax")] == "calibration"
+    assert sources[("H100-80GB", "jax")] == "calibration (transferred)"
+    assert sources[("A100-80GB", "torch")] == "assumed MFU"
+    jax_a100 = next(r for r in rows if r["framework"] == "jax" and r["accelerator"] == "A100-80GB")
+    assert jax_a100["mfu"] == pytest.approx(0.6) and "run run7" in jax_a100["throughput_detail"]
+
+
+def test_calibration_store_absent_means_no_calibrations(tco_home: Path) -> None:
+    from tco.calibrations import load_calibrations
+
+    assert load_calibrations(tco_home).empty
+
+
+def test_frequencies_line_items_and_output_file(cli: Any, tmp_path: Path) -> None:
+    target = tmp_path / "train.json"
+    result = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-7b",
+        "-a",
+        "h100",
+        "--count",
+        "256",
+        "--provider",
+        "aws",
+        "--pricing-model",
+        "on_demand",
+        "--runs-per-month",
+        "0.5,2",
+        "--checkpoints-kept",
+        "3",
+        "--mlops-usd-per-month",
+        "1000",
+        "-f",
+        "json",
+        "-o",
+        str(target),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and "wrote" in result.stderr
+    rows = json.loads(target.read_text())
+    assert sorted({r["runs_per_month"] for r in rows}) == [0.5, 2.0]
+    row = rows[0]
+    assert row["storage_usd_per_month"] == pytest.approx(3 * 6.7e9 * 16 / 1e12 * 23)
+    assert row["other_usd_per_month"] == pytest.approx(row["storage_usd_per_month"] + 1000)
+    assert row["total_usd_per_month"] == pytest.approx(row["cost_usd_per_month"] + row["other_usd_per_month"])
+    assert row["egress_usd_per_month"] is None  # not budgeted: missing, not zero
+
+
+def test_serve_json_and_table(cli: Any) -> None:
+    result = cli(
+        "estimate",
+        "serve",
+        "--model",
+        "llama-2-70b",
+        "-a",
+        "h100",
+        "--requests-per-s",
+        "5",
+        "--prompt-tokens",
+        "1000",
+        "--output-tokens",
+        "300",
+        "--tpot-s",
+        "0.05",
+        "-f",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = result.json()
+    for row in rows:
+        assert row["feasible"] and row["tpot_s"] <= 0.05 and row["replicas"] >= 1
+        assert row["cost_usd_per_1m_output_tokens_low"] <= row["cost_usd_per_1m_output_tokens"]
+        assert row["cost_usd_per_1m_output_tokens"] <= row["cost_usd_per_1m_output_tokens_high"]
+        assert row["cost_usd_per_1k_requests"] > 0 and row["price_source"] and row["mbu_source"]
+        assert row["accelerators_per_replica"] >= 2  # 138 GB of bf16 weights need two 80 GB GPUs
+    per_token = [r["cost_usd_per_1m_output_tokens"] for r in rows]
+    assert per_token == sorted(per_token)
+    table = cli("estimate", "serve", "--model", "llama-2-7b", "-a", "l4,a10g", "--top", "3", "--explain")
+    assert table.exit_code == 0, table.stderr
+    assert "$/1M out" in table.stdout and "TTFT" in table.stdout and "decode: memory-bound" in table.stdout
+
+
+def test_serve_errors(cli: Any) -> None:
+    too_fast = cli("estimate", "serve", "--model", "llama-2-70b", "-a", "l4", "--count", "1")
+    assert too_fast.exit_code == 1 and "weights do not fit" in too_fast.stderr
+    assert cli("estimate", "serve", "--model", "resnet-50").exit_code == 1
+    bad = cli("estimate", "serve", "--model", "llama-2-7b", "--mbu", "2")
+    assert bad.exit_code == 1 and "MBU must be in (0, 1]" in bad.stderr
+
+
+def test_models_lists_presets_with_sources(cli: Any) -> None:
+    rows = cli("estimate", "models", "-f", "json").json()
+    names = {r["name"] for r in rows}
+    assert {"gpt2", "bert-large", "resnet-50", "llama-2-7b", "llama-2-70b"} <= names
+    assert all(r["source"] for r in rows)
+    assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r.values())
