@@ -6,7 +6,9 @@ Columns (units in the names; NaN or null where a value is unknown, never 0):
 - framework: ``framework`` (torch | jax | tensorflow), ``framework_version``, ``installed_bytes``
   (the framework's requirement closure on disk: the seed page's "bundle size")
 - device: ``device_kind`` (cpu | cuda | rocm | tpu), ``device_name`` (as the framework reports it),
-  ``accelerator`` (canonical name, ``CPU`` for the host, null when unknown), ``device_count``
+  ``accelerator`` (canonical name, ``CPU`` for the host, null when unknown), ``device_count`` (devices or
+  processes the measurement used: 1 for every single-device kernel, the ranks of an all-reduce; how many
+  were visible is in ``details``)
 - what: ``kernel`` (see :mod:`calibrate.kernels`), ``variant`` (eager | compile | jit | xla | function),
   ``dtype``, ``shape`` (``key=value`` list; inference rows carry ``metric=latency`` at batch 1 or
   ``metric=throughput`` at the larger batch), ``metric``
@@ -202,7 +204,7 @@ def make_row(ctx: RunContext, m: Measurement) -> dict[str, Any]:
         "device_kind": ctx.device.kind,
         "device_name": ctx.device.name,
         "accelerator": ctx.device.accelerator,
-        "device_count": m.details.get("ranks", ctx.device.count),
+        "device_count": m.details.get("ranks", 1),  # devices the measurement used
         "kernel": m.task.kernel,
         "variant": m.task.variant,
         "dtype": m.task.dtype,
@@ -264,7 +266,7 @@ def failed_row(
                 "device_kind": ctx.device.kind,
                 "device_name": ctx.device.name,
                 "accelerator": ctx.device.accelerator,
-                "device_count": ctx.device.count,
+                "device_count": None,
                 "profile": ctx.profile,
             }
         )

@@ -263,7 +263,7 @@ def _fill_from_plan(row: dict[str, Any], plan_event: dict[str, Any]) -> None:
             "device_kind": device.get("kind"),
             "device_name": device.get("name"),
             "accelerator": device.get("accelerator"),
-            "device_count": device.get("count"),
+            "device_count": None,
         }
     )
 

@@ -124,6 +124,7 @@ def _run(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> in
             "framework_import_s": import_s,
             "installed_core_bytes": size.core_bytes,
             "device_detail": device.detail,
+            "devices_visible": device.count,
         },
     )
     skip = {s for s in args.skip.split(",") if s}
