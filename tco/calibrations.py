@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The store's file name, should ``calibrate.store`` not be importable (kept in step with it).
-FALLBACK_FILENAME = "calibration.sqlite"
+#: The store's file name (``calibrate.store.ResultStore.DEFAULT_FILENAME``; a test keeps the two in step).
+#: Checking for the file first keeps an estimate without calibrations from importing the store at all.
+STORE_FILENAME = "calibration.sqlite"
 
 
 def store_path(home: Path) -> Path:
-    try:
-        from calibrate.store import ResultStore  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return home / FALLBACK_FILENAME
-    return home / str(getattr(ResultStore, "DEFAULT_FILENAME", FALLBACK_FILENAME))
+    """Where the calibration store lives under ``home`` (checked without importing calibrate.store)."""
+    return home / STORE_FILENAME
 
 
 def load_calibrations(home: Path) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """`tco estimate ...`: training and serving cost across clouds, counts and purchase options (issue #5).
 
 Commands parse options, assemble the model's input frames (workload, purchase options, hardware,
-calibrations) and render; the projection itself is :mod:`tco.model` (pure, vectorised).
+calibrations) and render; the projection itself is :mod:`tco.model` (pure, vectorised). Common inputs have
+options; every other named default is overridable with ``--set NAME=VALUE`` (``tco estimate assumptions``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
     from pricing.catalog import Catalog
     from tco.model.assumptions import Assumption
+    from tco.model.overheads import LineItems
+    from tco.model.settings import Settings
 
 app = typer.Typer(
     help="Project training and serving cost across scales and purchase options.", no_args_is_help=True
@@ -32,8 +35,22 @@ DEFAULT_REPLICA_SIZES: Final = "1,2,4,8"
 FRAMEWORK_CHOICES: Final = ("torch", "jax", "tensorflow", "all")
 _SUFFIXES: Final = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 
+SET_OPTION = typer.Option(
+    None,
+    "--set",
+    help="Override any named default, NAME=VALUE (list: `tco estimate assumptions`).",
+    show_default=False,
+)
+PRICE_OPTION = typer.Option(
+    None,
+    "--price-usd-per-hour",
+    "--price-usd-per-accelerator-hour",
+    help="Price per ACCELERATOR-hour instead of the catalog.",
+    show_default=False,
+)
 
-# --- option parsing ---------------------------------------------------------------------------------------
+
+# --- option parsing -------------------------------------------------------------------------------------
 
 
 def quantity(text: str | None, name: str) -> float | None:
@@ -44,8 +61,7 @@ def quantity(text: str | None, name: str) -> float | None:
     match = re.fullmatch(r"([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)", cleaned)
     if not match:
         raise TcoError(f"{name}: cannot read {text!r} as a number", hint="e.g. 7e9, 6.7B, 2T, 500M")
-    value = float(match.group(1)) * _SUFFIXES.get(match.group(2).lower(), 1.0)
-    return value
+    return float(match.group(1)) * _SUFFIXES.get(match.group(2).lower(), 1.0)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -53,9 +69,8 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _counts(values: list[str] | None, default: str, name: str) -> list[int]:
-    parts = _split(values) or default.split(",")
     out: list[int] = []
-    for part in parts:
+    for part in _split(values) or default.split(","):
         number = quantity(part, name)
         if number is None or number < 1 or number != int(number):
             raise TcoError(f"{name} must be whole numbers >= 1, got {part!r}")
@@ -82,101 +97,61 @@ def _pricing_models(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-# --- shared assembly ----------------------------------------------------------------------------------------
+# --- shared assembly -----------------------------------------------------------------------------------
 
 
-def _catalog_options(
+def _options(
     ctx: typer.Context,
-    accelerators: tuple[str, ...],
-    providers: tuple[str, ...],
-    regions: tuple[str, ...],
-    models: tuple[str, ...],
+    *,
+    accelerator: list[str] | None,
+    provider: list[str] | None,
+    region: list[str] | None,
+    pricing_model: list[str] | None,
     all_regions: bool,
-) -> tuple[pd.DataFrame, Catalog]:
-    from pricing.catalog import OfferFilter, filter_offers, load_catalog
-    from tco.cli.prices import price_store
-    from tco.model.offers import cheapest_regions, purchase_options
+    price_override: float | None,
+    settings: Settings,
+) -> tuple[pd.DataFrame, Catalog | None]:
+    """The purchase options for the requested accelerators; an accelerator without any is an error."""
+    import pandas as pd
 
+    from pricing.accelerators import resolve_many
+    from pricing.catalog import OfferFilter, check_provider, filter_offers, load_catalog
+    from tco.cli.prices import price_store
+    from tco.model.offers import cheapest_regions, override_options, purchase_options
+
+    accelerators = resolve_many(_split(accelerator)) if accelerator else ()
+    providers = tuple(dict.fromkeys(check_provider(p) for p in _split(provider)))
+    models = _pricing_models(pricing_model)
+    if price_override is not None:
+        if not accelerators:
+            raise TcoError("--price-usd-per-hour needs --accelerator (which accelerator does it price?)")
+        if not price_override > 0 or math.isinf(price_override):
+            raise TcoError(f"--price-usd-per-hour must be positive, got {price_override:g}")
+        per_instance = settings.get("accelerators_per_instance") or 8.0
+        return override_options(accelerators, price_override, per_instance), None
     catalog = load_catalog(price_store(ctx), providers or ("aws", "gcp", "azure"))
     catalog_models = tuple(m for m in models if m != "owned")
     spec = OfferFilter(
-        providers=providers, regions=regions, accelerators=accelerators, pricing_models=catalog_models
+        providers=providers,
+        regions=tuple(_split(region)),
+        accelerators=accelerators,
+        pricing_models=catalog_models,
     )
     offers = filter_offers(catalog.offers, spec)
     if models and not catalog_models:
         offers = offers.iloc[0:0]
     options = purchase_options(offers)
     options = options[options["price_usd_per_accelerator_hour"].notna()]
-    return (options if all_regions else cheapest_regions(options)), catalog
-
-
-def _owned_options(
-    accelerators: tuple[str, ...], capex: float | None, overrides: dict[str, float | None], required: bool
-) -> pd.DataFrame:
-    import pandas as pd
-
-    from tco.model.offers import OPTION_COLUMNS, owned_options
-    from tco.model.ownership import ownership_costs
-    from tco.presets import ownership_params
-
-    frames = []
-    for accelerator in accelerators:
-        found = ownership_params(accelerator, capex_usd_per_accelerator=capex, **overrides)
-        if found is None:
-            if required:
-                raise TcoError(
-                    f"no owned-hardware capex is sourced for {accelerator}",
-                    hint="pass --capex-usd-per-accelerator",
-                )
-            continue
-        params, node = found
-        costs = ownership_costs(params.to_frame()).assign(
-            accelerator=accelerator,
-            accelerators_per_instance=float(node),
-            ownership_source="capex "
-            + params.capex_usd_per_accelerator.source
-            + "; defaults reference §5/§8",
-        )
-        frames.append(owned_options(costs))
-    if not frames:
-        return pd.DataFrame(columns=list(OPTION_COLUMNS))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _options(
-    ctx: typer.Context,
-    *,
-    accelerators: tuple[str, ...],
-    providers: tuple[str, ...],
-    regions: tuple[str, ...],
-    models: tuple[str, ...],
-    all_regions: bool,
-    price_override: float | None,
-    per_instance: float,
-    capex: float | None,
-    ownership: dict[str, float | None],
-) -> tuple[pd.DataFrame, Catalog | None]:
-    """The purchase options for the requested accelerators; an accelerator without any is an error."""
-    import pandas as pd
-
-    from tco.model.offers import override_options
-
-    if price_override is not None:
-        if not accelerators:
-            raise TcoError("--price-usd-per-hour needs --accelerator (which accelerator does it price?)")
-        if not price_override > 0 or math.isinf(price_override):
-            raise TcoError(f"--price-usd-per-hour must be positive, got {price_override:g}")
-        return override_options(accelerators, price_override, per_instance), None
-    options, catalog = _catalog_options(ctx, accelerators, providers, regions, models, all_regions)
-    wants_owned = not models or "owned" in models
-    if wants_owned:
+    options = options if all_regions else cheapest_regions(options)
+    if not models or "owned" in models:
         names = accelerators or tuple(dict.fromkeys(options["accelerator"]))
-        owned = _owned_options(names, capex, ownership, required=models == ("owned",))
-        options = pd.concat([options, owned], ignore_index=True) if not owned.empty else options
-    for accelerator in accelerators:
-        if not options["accelerator"].eq(accelerator).any():
+        owned = _owned_options(names, settings, required=models == ("owned",))
+        if not owned.empty:
+            options = pd.concat([options, owned], ignore_index=True)
+    for name in accelerators:
+        if not options["accelerator"].eq(name).any():
             raise TcoError(
-                f"no price for {accelerator} in the catalog with these filters",
+                f"no price for {name} in the catalog with these filters",
                 hint="pass --price-usd-per-hour (per accelerator-hour) or widen --provider/--region",
             )
     if options.empty:
@@ -186,70 +161,98 @@ def _options(
     return options, catalog
 
 
-def _hardware(
-    accelerators: list[str], dtype: str, peak_tflops: float | None, inter_node: float | None
-) -> pd.DataFrame:
+def _owned_options(accelerators: tuple[str, ...], settings: Settings, required: bool) -> pd.DataFrame:
+    import pandas as pd
+
+    from tco.model.offers import OPTION_COLUMNS, owned_options
+    from tco.model.ownership import ownership_costs
+    from tco.presets import ownership_params
+
+    overrides = settings.group("ownership")
+    capex = overrides.pop("capex_usd_per_accelerator", None)
+    frames = []
+    for name in accelerators:
+        found = ownership_params(name, capex_usd_per_accelerator=capex, **overrides)
+        if found is None:
+            if required:
+                raise TcoError(
+                    f"no owned-hardware capex is sourced for {name}",
+                    hint="pass --set capex_usd_per_accelerator=USD",
+                )
+            continue
+        params, node = found
+        costs = ownership_costs(params.to_frame()).assign(
+            accelerator=name,
+            accelerators_per_instance=float(node),
+            ownership_source="capex "
+            + params.capex_usd_per_accelerator.source
+            + "; other defaults reference §5/§8",
+        )
+        frames.append(owned_options(costs))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(OPTION_COLUMNS))
+
+
+def _hardware(accelerators: list[str], dtype: str, settings: Settings) -> pd.DataFrame:
     from tco.presets import hardware_table
 
     hardware = hardware_table(accelerators)
-    if peak_tflops is not None:
+    peak, inter = settings.get("peak_tflops"), settings.get("inter_node_gb_s")
+    if peak is not None:
         rows = hardware["dtype"].eq(dtype)
-        hardware.loc[rows, "peak_tflops"] = peak_tflops
-        hardware.loc[rows, "peak_source"] = "override (--peak-tflops)"
-    if inter_node is not None:
-        hardware["inter_node_gb_s_per_accelerator"] = inter_node
-        hardware["network_source"] = "override (--inter-node-gb-s)"
+        hardware.loc[rows, "peak_tflops"] = peak
+        hardware.loc[rows, "peak_source"] = "override (--set peak_tflops)"
+    if inter is not None:
+        hardware["inter_node_gb_s_per_accelerator"] = inter
+        hardware["network_source"] = "override (--set inter_node_gb_s)"
     return hardware
 
 
-def _report_prices(catalog: Catalog | None, options: pd.DataFrame) -> None:
+def _report_prices(catalog: Catalog | None, shown: pd.DataFrame) -> None:
     from tco.cli.render import note, warn
 
     if catalog is None:
         note("prices: --price-usd-per-hour override")
         return
-    providers = [p for p in dict.fromkeys(options["provider"]) if p in catalog.snapshots]
-    shown = [catalog.snapshots[p] for p in providers]
-    if shown:
-        note("prices: " + "; ".join(f"{s.provider} {s.label}" for s in shown))
-    stale = [s for s in shown if (age := s.age_days()) is not None and age > 30]
+    snapshots = [catalog.snapshots[p] for p in dict.fromkeys(shown["provider"]) if p in catalog.snapshots]
+    if snapshots:
+        note("prices: " + "; ".join(f"{s.provider} {s.label}" for s in snapshots))
+    stale = [s for s in snapshots if (age := s.age_days()) is not None and age > 30]
     if stale:
-        warn(
-            "prices older than 30 days ("
-            + ", ".join(f"{s.provider} {s.age_days():.0f} d" for s in stale)
-            + "); `tco prices pull` refreshes them"
-        )
+        ages = ", ".join(f"{s.provider} {s.age_days():.0f} d" for s in stale)
+        warn(f"prices older than 30 days ({ages}); `tco prices pull` refreshes them")
 
 
 def _select(frame: pd.DataFrame, *, sort: str, top: int, include_infeasible: bool, what: str) -> pd.DataFrame:
     from tco.cli.render import note
 
-    feasible = frame[frame["feasible"].astype(bool)]
-    if feasible.empty:
+    feasible = frame["feasible"].astype(bool)
+    if not feasible.any():
         reasons = [r for r in dict.fromkeys(frame["reason"].astype(str)) if r]
         raise TcoError(f"no feasible {what}: " + ("; ".join(reasons[:3]) or "no options"))
-    dropped = len(frame) - len(feasible)
-    chosen = frame if include_infeasible else feasible
+    chosen = frame if include_infeasible else frame[feasible]
     ordered = chosen.sort_values(
-        [sort, "cost_usd_per_month" if "cost_usd_per_month" in chosen else sort],
+        [sort, "accelerator_count" if "accelerator_count" in chosen else sort],
         kind="stable",
         na_position="last",
     )
-    shown = ordered.head(top) if top else ordered
+    dropped = int((~feasible).sum())
+    messages = []
     if dropped and not include_infeasible:
-        why = "; ".join(r for r in dict.fromkeys(frame.loc[~frame["feasible"].astype(bool), "reason"]) if r)
-        note(f"{dropped} infeasible option(s) left out (--include-infeasible shows them): {why[:300]}")
+        why = "; ".join(r for r in dict.fromkeys(frame.loc[~feasible, "reason"]) if r)
+        messages.append(
+            f"{dropped} infeasible option(s) left out (--include-infeasible shows them): {why[:300]}"
+        )
     if top and len(ordered) > top:
-        note(f"showing {top} of {len(ordered)} options (--top 0 for all)")
-    return shown.reset_index(drop=True)
+        messages.append(f"showing {top} of {len(ordered)} options (--top 0 for all)")
+    if messages:
+        note("\n".join(messages))
+    return (ordered.head(top) if top else ordered).reset_index(drop=True)
 
 
 def _human_hours(hours: float) -> str:
     if hours is None or (isinstance(hours, float) and math.isnan(hours)):
         return "n/a"
-    if hours < 48:
-        return f"{hours:,.1f} h"
-    return f"{hours / 24:,.1f} d"
+    return f"{hours:,.1f} h" if hours < 48 else f"{hours / 24:,.1f} d"
 
 
 def _money(value: Any) -> str:
@@ -257,11 +260,10 @@ def _money(value: Any) -> str:
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    digits = 0 if abs(float(value)) >= 1000 else 2
-    return number(value, digits, prefix="$")
+    return number(value, 0 if abs(float(value)) >= 1000 else 2, prefix="$")
 
 
-def _emit_with_explain(target: Target, frame: pd.DataFrame, main: Table, explain: Table | None) -> None:
+def _emit(target: Target, frame: pd.DataFrame, main: Table, explain: Table | None) -> None:
     from rich.table import Table as RichTable
 
     from tco.cli.render import emit
@@ -277,75 +279,75 @@ def _emit_with_explain(target: Target, frame: pd.DataFrame, main: Table, explain
     emit(target, frame, build)
 
 
-def _assumption_rows(items: list[tuple[str, Assumption]]) -> list[list[str]]:
-    return [
-        [
-            name.replace("_", " "),
-            f"{a.value:g}",
-            f"{a.low:g}-{a.high:g}" if a.low != a.high else "",
-            a.unit,
-            a.source,
-        ]
+def _explain_table(rows: pd.DataFrame, items: list[tuple[str, Assumption]]) -> Table:
+    from rich.markup import escape
+
+    from tco.cli.render import table
+
+    body = [[escape(text)] for text in rows["explain"]]
+    listed = "\n".join(
+        f"  {name.replace('_', ' ')} = {a.value:g}"
+        + (f" (range {a.low:g}-{a.high:g})" if a.low != a.high else "")
+        + f" {a.unit}: {a.source}"
         for name, a in items
-    ]
+    )
+    body.append([escape("assumptions (override with --set NAME=VALUE or their options):\n" + listed)])
+    return table("How each number was made", [("", "left")], body)
 
 
 # --- train ---------------------------------------------------------------------------------------------
 
 
-def _train_workload(
-    model: str | None,
-    params: str | None,
-    active: str | None,
-    tokens: str | None,
-    flops: str | None,
-    samples: str | None,
-    epochs: float | None,
-    samples_per_s: float | None,
-    flops_per_sample: str | None,
-    layers: int | None,
-    hidden: int | None,
-    heads: int | None,
-    seq_len: int | None,
-    batch_tokens: str | None,
-    dtype: str,
-) -> dict[str, Any]:
+def _line_items(settings: Settings) -> LineItems:
+    from tco.model.assumptions import Assumption
+    from tco.model.overheads import EGRESS_USD_PER_GB, STORAGE_USD_PER_TB_MONTH, LineItems
+
+    items = settings.group("line_items")
+    prices: dict[str, Assumption] = {}
+    for name, default in (
+        ("storage_usd_per_tb_month", STORAGE_USD_PER_TB_MONTH),
+        ("egress_usd_per_gb", EGRESS_USD_PER_GB),
+    ):
+        if name in items:
+            prices[name] = Assumption.given(items.pop(name), default.unit, f"override (--set {name})")
+    return LineItems(
+        storage_tb=items.get("storage_tb"),
+        checkpoints_kept=items.get("checkpoints_kept"),
+        egress_tb_per_month=items.get("egress_tb_per_month"),
+        mlops_usd_per_month=items.get("mlops_usd_per_month"),
+        engineering_hours_per_month=items.get("engineering_hours_per_month"),
+        engineering_usd_per_hour=items.get("engineering_usd_per_hour"),
+        **prices,
+    )
+
+
+def _train_workload(model: str | None, given: dict[str, float | None], dtype: str) -> dict[str, Any]:
     from tco.presets import preset_workload
 
     if model is not None:
         row = preset_workload(model)
-    elif flops is not None:
-        row = {"workload": "custom", "kind": "flops", "workload_source": "given on the command line"}
-    elif samples is not None or epochs is not None:
-        row = {"workload": "custom", "kind": "samples", "workload_source": "given on the command line"}
-    elif params is not None or tokens is not None:
-        row = {"workload": "custom", "kind": "tokens", "workload_source": "given on the command line"}
     else:
-        raise TcoError(
-            "nothing to estimate",
-            hint="give --model PRESET, --params N --tokens D, "
-            "--samples N --epochs E, or --flops F (see `tco estimate models`)",
+        kind = (
+            "flops"
+            if given["train_flops"] is not None
+            else "samples"
+            if given["samples"] is not None or given["epochs"] is not None
+            else "tokens"
+            if given["params"] is not None or given["tokens"] is not None
+            else None
         )
-    given = {
-        "params": quantity(params, "--params"),
-        "active_params": quantity(active, "--active-params"),
-        "tokens": quantity(tokens, "--tokens"),
-        "train_flops": quantity(flops, "--flops"),
-        "samples": quantity(samples, "--samples"),
-        "epochs": epochs,
-        "samples_per_s_per_accelerator": samples_per_s,
-        "flops_per_sample": quantity(flops_per_sample, "--flops-per-sample"),
-        "layers": layers,
-        "hidden": hidden,
-        "heads": heads,
-        "seq_len": seq_len,
-        "global_batch_tokens": quantity(batch_tokens, "--global-batch-tokens"),
-    }
-    overridden = [k for k, v in given.items() if v is not None]
-    row.update({k: float(v) for k, v in given.items() if v is not None})
+        if kind is None:
+            raise TcoError(
+                "nothing to estimate",
+                hint="give --model PRESET, --params N --tokens D, "
+                "--samples N --epochs E, or --flops F (presets: `tco estimate models`)",
+            )
+        row = {"workload": "custom", "kind": kind, "workload_source": "given on the command line"}
+    overridden = {k: float(v) for k, v in given.items() if v is not None}
+    row.update(overridden)
     if model is not None and overridden:
         row["workload_source"] += "; overridden: " + ", ".join(overridden)
-    if flops is not None:
+    if given["train_flops"] is not None:
         row["kind"] = "flops"
     row["dtype"] = dtype
     return row
@@ -360,89 +362,71 @@ def _train_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
         ("Instance", "left"),
         ("Region", "left"),
         ("Pricing", "left"),
-        ("Acc", "right"),
-        ("Framework: rate source", "left"),
-        ("MFU", "right"),
+        ("Accelerators", "right"),
+        ("Rate (source)", "left"),
         ("Scale", "right"),
         ("Wall", "right"),
         ("Acc-hours", "right"),
         ("$/acc-h", "right"),
         ("$/run", "right"),
-        ("range", "right"),
+        ("low-high", "right"),
         ("$/month", "right"),
     ]
-    body = []
-    for i, r in enumerate(rows.to_dict("records"), start=1):
-        body.append(
-            [
-                str(i),
-                str(r["provider"]),
-                f"{r['instance_type']}",
-                str(r["region"]),
-                str(r["pricing_model"]).replace("_", "-"),
-                f"{r['accelerator_count']:g} {r['accelerator']}",
-                f"{r['framework']}: {r['throughput_source']}",
-                number(r["mfu"], 2),
-                number(r["scaling_efficiency"], 2),
-                _human_hours(r["wall_hours"]),
-                number(r["accelerator_hours"], 0),
-                number(r["effective_usd_per_accelerator_hour"], 2),
-                _money(r["cost_usd_per_run"]),
-                f"{_money(r['cost_usd_low'])}-{_money(r['cost_usd_high'])}",
-                _money(r["cost_usd_per_month"]),
-            ]
-        )
+    body = [
+        [
+            str(i),
+            str(r["provider"]),
+            str(r["instance_type"]),
+            str(r["region"]),
+            str(r["pricing_model"]).replace("_", "-"),
+            f"{r['accelerator_count']:g} x {r['accelerator']}",
+            f"MFU {number(r['mfu'], 2)} ({r['throughput_source']}"
+            + ("" if r["framework"] == "any" else f", {r['framework']}")
+            + ")",
+            number(r["scaling_efficiency"], 2),
+            _human_hours(r["wall_hours"]),
+            number(r["accelerator_hours"], 0),
+            number(r["effective_usd_per_accelerator_hour"], 2),
+            _money(r["cost_usd_per_run"]),
+            f"{_money(r['cost_usd_low'])}-{_money(r['cost_usd_high'])}",
+            _money(r["cost_usd_per_month"]),
+        ]
+        for i, r in enumerate(rows.to_dict("records"), start=1)
+    ]
     return table(title, columns, body, caption)
 
 
 @app.command("train")
 def train(
     ctx: typer.Context,
-    model: str | None = typer.Option(None, "--model", "-m", help="A preset (see `tco estimate models`)."),
-    params: str | None = typer.Option(None, "--params", help="Parameters N (7e9, 6.7B).", show_default=False),
+    model: str | None = typer.Option(None, "--model", "-m", help="A preset (`tco estimate models`)."),
+    params: str | None = typer.Option(None, "--params", help="Parameters N (7e9, 6.7B)."),
     active_params: str | None = typer.Option(
         None, "--active-params", help="MoE: parameters active per token."
     ),
     tokens: str | None = typer.Option(None, "--tokens", help="Training tokens D (2e12, 2T)."),
     flops: str | None = typer.Option(None, "--flops", help="Raw training FLOPs instead of N and D."),
-    samples: str | None = typer.Option(
-        None, "--samples", help="Examples per epoch (samples x epochs workloads)."
-    ),
+    samples: str | None = typer.Option(None, "--samples", help="Examples per epoch (with --epochs)."),
     epochs: float | None = typer.Option(None, "--epochs", help="Epochs over --samples."),
     samples_per_s: float | None = typer.Option(
-        None, "--samples-per-s", help="Measured examples/s per accelerator (samples workloads)."
-    ),
-    flops_per_sample: str | None = typer.Option(
-        None, "--flops-per-sample", help="Forward+backward FLOPs/example."
+        None, "--samples-per-s", help="Measured examples/s per accelerator."
     ),
     layers: int | None = typer.Option(None, "--layers", min=1, help="Layers L (adds the attention term)."),
     hidden: int | None = typer.Option(None, "--hidden", min=1, help="Hidden size h."),
     heads: int | None = typer.Option(None, "--heads", min=1, help="Attention heads."),
     seq_len: int | None = typer.Option(None, "--seq-len", min=1, help="Sequence length s."),
-    global_batch_tokens: str | None = typer.Option(
-        None, "--global-batch-tokens", help="Tokens per optimizer step."
-    ),
-    dtype: str = typer.Option("bf16", "--dtype", help="Compute precision: bf16, fp16, fp8, tf32, fp32."),
+    dtype: str = typer.Option("bf16", "--dtype", help="bf16, fp16, fp8, tf32 or fp32."),
     accelerator: list[str] | None = typer.Option(
-        None, "--accelerator", "-a", help="Canonical name or alias (default: every priced one)."
+        None, "--accelerator", "-a", help="Name or alias [default: all]."
     ),
     count: list[str] | None = typer.Option(
         None, "--count", "-n", help=f"Accelerator counts [default: {DEFAULT_COUNTS}]."
     ),
     framework: str = typer.Option("all", "--framework", help="torch, jax, tensorflow or all."),
-    mfu: float | None = typer.Option(None, "--mfu", help="Steady MFU (0-1], replaces every rate source."),
-    goodput: float | None = typer.Option(None, "--goodput", help="End-to-end goodput (0-1] [default 0.85]."),
+    mfu: float | None = typer.Option(None, "--mfu", help="Steady MFU (0-1]: replaces every rate source."),
+    goodput: float | None = typer.Option(None, "--goodput", help="End-to-end goodput (0-1] [default: 0.85]."),
     scaling_efficiency: float | None = typer.Option(
-        None, "--scaling-efficiency", help="(0-1], replaces the comm model."
-    ),
-    dp_overlap: float | None = typer.Option(
-        None, "--dp-overlap", help="Share of backward hiding gradient traffic."
-    ),
-    peak_tflops: float | None = typer.Option(
-        None, "--peak-tflops", help="Dense peak per accelerator for --dtype."
-    ),
-    inter_node_gb_s: float | None = typer.Option(
-        None, "--inter-node-gb-s", help="Inter-node GB/s per accelerator."
+        None, "--scaling-efficiency", help="(0-1]: replaces the comm model."
     ),
     provider: list[str] | None = typer.Option(None, "--provider", "-p", help="aws, gcp, azure."),
     region: list[str] | None = typer.Option(None, "--region", "-r", help="Only these regions."),
@@ -453,55 +437,25 @@ def train(
         False, "--all-regions", help="Every region, not the cheapest per instance."
     ),
     runs_per_month: list[str] | None = typer.Option(
-        None, "--runs-per-month", help="Runs per month [default 1]."
+        None, "--runs-per-month", help="Runs per month [default: 1]."
     ),
-    price_usd_per_hour: float | None = typer.Option(
-        None,
-        "--price-usd-per-hour",
-        "--price-usd-per-accelerator-hour",
-        help="Price per ACCELERATOR-hour instead of the catalog.",
-    ),
-    accelerators_per_instance: float = typer.Option(
-        8, "--accelerators-per-instance", min=1, help="Instance size for --price-usd-per-hour."
-    ),
-    spot_interruptions_per_day: float | None = typer.Option(
-        None, "--spot-interruptions-per-day", help="Reclaims per instance-day [default 1]."
-    ),
-    checkpoint_interval_hours: float | None = typer.Option(None, "--checkpoint-interval-hours"),
-    restart_hours: float | None = typer.Option(None, "--restart-hours"),
-    capex_usd_per_accelerator: float | None = typer.Option(
-        None, "--capex-usd-per-accelerator", help="Owned: purchase price per accelerator."
-    ),
-    electricity_usd_per_kwh: float | None = typer.Option(None, "--electricity-usd-per-kwh"),
-    pue: float | None = typer.Option(None, "--pue"),
-    life_years: float | None = typer.Option(None, "--life-years"),
-    storage_tb: float | None = typer.Option(None, "--storage-tb", help="Line item: TB stored (data, etc.)."),
-    checkpoints_kept: float | None = typer.Option(
-        None, "--checkpoints-kept", help="Line item: checkpoints stored."
-    ),
-    egress_tb_per_month: float | None = typer.Option(
-        None, "--egress-tb-per-month", help="Line item: egress."
-    ),
-    mlops_usd_per_month: float | None = typer.Option(
-        None, "--mlops-usd-per-month", help="Line item: tooling."
-    ),
-    engineering_hours_per_month: float | None = typer.Option(None, "--engineering-hours-per-month"),
-    engineering_usd_per_hour: float | None = typer.Option(None, "--engineering-usd-per-hour"),
+    price_usd_per_hour: float | None = PRICE_OPTION,
+    sets: list[str] | None = SET_OPTION,
     sort: str = typer.Option("cost", "--sort", help="cost (per run) or time (wall)."),
-    top: int = typer.Option(15, "--top", min=0, help="Show the K cheapest (0: all)."),
-    include_infeasible: bool = typer.Option(False, "--include-infeasible", help="Also rows that cannot run."),
+    top: int = typer.Option(15, "--top", min=0, help="Show the K best (0: all)."),
+    include_infeasible: bool = typer.Option(
+        False, "--include-infeasible", help="Also options that cannot run."
+    ),
     explain: bool = typer.Option(False, "--explain", help="Every formula input and its source, per row."),
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
-    """Estimate what a training run costs: every cloud offer x count x purchase option, cheapest first."""
+    """What a training run costs on every offer, count and purchase option, cheapest first."""
     import pandas as pd
 
-    from pricing.accelerators import resolve_many
-    from pricing.catalog import check_provider
     from tco.calibrations import load_calibrations
     from tco.model.assumptions import TrainingAssumptions
-    from tco.model.overheads import LineItems
+    from tco.model.settings import parse_settings
     from tco.model.training import project_training
     from tco.model.work import validate_training_workloads
     from tco.presets import load_mfu_defaults
@@ -509,75 +463,61 @@ def train(
     target = output_target(ctx, fmt, output)
     if sort not in ("cost", "time"):
         raise TcoError(f"--sort must be cost or time, got {sort!r}")
-    workload = pd.DataFrame(
-        [
-            _train_workload(
-                model,
-                params,
-                active_params,
-                tokens,
-                flops,
-                samples,
-                epochs,
-                samples_per_s,
-                flops_per_sample,
-                layers,
-                hidden,
-                heads,
-                seq_len,
-                global_batch_tokens,
-                dtype,
-            )
-        ]
-    )
+    settings = parse_settings(sets or [])
+    given = {
+        "params": quantity(params, "--params"),
+        "active_params": quantity(active_params, "--active-params"),
+        "tokens": quantity(tokens, "--tokens"),
+        "train_flops": quantity(flops, "--flops"),
+        "samples": quantity(samples, "--samples"),
+        "epochs": epochs,
+        "samples_per_s_per_accelerator": samples_per_s,
+        "layers": layers,
+        "hidden": hidden,
+        "heads": heads,
+        "seq_len": seq_len,
+        "global_batch_tokens": settings.get("global_batch_tokens"),
+        "flops_per_sample": settings.get("flops_per_sample"),
+    }
+    workload = pd.DataFrame([_train_workload(model, given, dtype)])
     validate_training_workloads(workload)
+    per_day = settings.get("spot_interruptions_per_day")
     assumptions = TrainingAssumptions().with_overrides(
         goodput=goodput,
-        dp_overlap=dp_overlap,
-        checkpoint_interval_hours=checkpoint_interval_hours,
-        restart_hours=restart_hours,
         mfu_override=mfu,
         scaling_efficiency_override=scaling_efficiency,
-        spot_interruptions_per_instance_hour=None
-        if spot_interruptions_per_day is None
-        else spot_interruptions_per_day / 24.0,
+        spot_interruptions_per_instance_hour=None if per_day is None else per_day / 24.0,
+        **{
+            k: v
+            for k, v in settings.group("training").items()
+            if k not in ("global_batch_tokens", "flops_per_sample")
+        },
+        **{k: v for k, v in settings.group("spot").items() if k != "spot_interruptions_per_day"},
     )
-    items = LineItems(
-        storage_tb=storage_tb,
-        checkpoints_kept=checkpoints_kept,
-        egress_tb_per_month=egress_tb_per_month,
-        mlops_usd_per_month=mlops_usd_per_month,
-        engineering_hours_per_month=engineering_hours_per_month,
-        engineering_usd_per_hour=engineering_usd_per_hour,
-    )
-    counts = _counts(count, DEFAULT_COUNTS, "--count")
+    line_items = _line_items(settings)
     runs = [quantity(r, "--runs-per-month") or 0.0 for r in (_split(runs_per_month) or ["1"])]
-    accelerators = resolve_many(_split(accelerator)) if accelerator else ()
-    providers = tuple(dict.fromkeys(check_provider(p) for p in _split(provider)))
     options, catalog = _options(
         ctx,
-        accelerators=accelerators,
-        providers=providers,
-        regions=tuple(_split(region)),
-        models=_pricing_models(pricing_model),
+        accelerator=accelerator,
+        provider=provider,
+        region=region,
+        pricing_model=pricing_model,
         all_regions=all_regions,
         price_override=price_usd_per_hour,
-        per_instance=accelerators_per_instance,
-        capex=capex_usd_per_accelerator,
-        ownership={"electricity_usd_per_kwh": electricity_usd_per_kwh, "pue": pue, "life_years": life_years},
+        settings=settings,
     )
     names = list(dict.fromkeys(options["accelerator"]))
     frame = project_training(
         workload,
         options,
-        _hardware(names, dtype, peak_tflops, inter_node_gb_s),
-        counts=counts,
+        _hardware(names, dtype, settings),
+        counts=_counts(count, DEFAULT_COUNTS, "--count"),
         frameworks=_frameworks(framework),
         runs_per_month=runs,
         mfu_defaults=load_mfu_defaults(),
         calibrations=load_calibrations(state(ctx).home_dir),
         assumptions=assumptions,
-        line_items=items,
+        line_items=line_items,
     )
     shown = _select(
         frame,
@@ -586,105 +526,56 @@ def train(
         include_infeasible=include_infeasible,
         what="training option",
     )
-    w = workload.iloc[0]
     first = shown.iloc[0]
     title = (
-        f"Training {w['workload']}: {first['train_flops']:.3g} FLOP ({first['work_formula']}), "
-        f"goodput {first['goodput']:g}, {', '.join(f'{r:g}' for r in runs)} run(s)/month"
+        f"Training {first['workload']}: {first['train_flops']:.3g} FLOP ({first['work_formula']}), goodput "
+        f"{first['goodput']:g}, {', '.join(f'{r:g}' for r in runs)} run(s)/month"
     )
     caption = (
-        "$/acc-h is effective (commitments and owned hardware at their utilisation); range = low-high from "
-        "the efficiency assumptions; Scale = scaling efficiency. --explain or --format json for every source."
+        "$/acc-h is effective (commitments and owned hardware at their utilisation). low-high: the "
+        "efficiency assumptions' ranges. Scale: scaling efficiency. Sources: --explain or --format json."
     )
-    if items.any:
-        caption += " Line items per month (other_usd_per_month) are in --format json/csv."
+    if line_items.any:
+        caption += " Line items beyond compute: --format json/csv (other_usd_per_month)."
+    explained = None
     if explain:
         from tco.model.explain import train_explain
 
         shown = shown.assign(explain=train_explain(shown))
-    main = _train_table(shown, title, caption)
-    _emit_with_explain(target, shown, main, _explain_table(shown, assumptions.items()) if explain else None)
-    if catalog is not None or price_usd_per_hour is not None:
-        _report_prices(catalog, shown)
-
-
-def _explain_table(rows: pd.DataFrame, items: Any) -> Table:
-    from rich.markup import escape
-
-    from tco.cli.render import table
-
-    body = [[escape(text)] for text in rows["explain"]]
-    body.append(
-        [
-            escape(
-                "assumptions (name, value, range, unit, source):\n"
-                + "\n".join(
-                    "  " + " | ".join(cell for cell in row if cell) for row in _assumption_rows(list(items))
-                )
-            )
-        ]
-    )
-    return table("How each number was made", [("", "left")], body)
+        explained = _explain_table(shown, list(assumptions.items()))
+    _emit(target, shown, _train_table(shown, title, caption), explained)
+    _report_prices(catalog, shown)
 
 
 # --- serve ---------------------------------------------------------------------------------------------
 
 
-def _serve_workload(
-    model: str | None,
-    params: str | None,
-    active: str | None,
-    layers: int | None,
-    hidden: int | None,
-    heads: int | None,
-    kv_heads: int | None,
-    prompt_tokens: float,
-    output_tokens: float,
-    requests_per_s: float,
-    ttft_s: float,
-    tpot_s: float,
-    weight_dtype: str,
-    kv_dtype: str,
-    hours_per_day: float,
-    dtype: str,
-) -> dict[str, Any]:
+def _serve_workload(model: str | None, given: dict[str, Any]) -> dict[str, Any]:
     from tco.model.units import DTYPE_BYTES
     from tco.presets import find_model
 
     if model is not None:
         record = find_model(model)
         if record["family"] == "cnn":
-            raise TcoError(f"{record['name']} is not a transformer: serving projects LLM decode")
+            raise TcoError(f"{record['name']} is not a transformer: serving projects LLM prefill and decode")
         row: dict[str, Any] = {
             k: record.get(k) for k in ("params", "active_params", "layers", "hidden", "heads", "kv_heads")
         }
         row.update(workload=record["name"], workload_source=f"preset {record['name']}: {record['source']}")
-    elif params is not None:
+    elif given["params"] is not None:
         row = {"workload": "custom", "workload_source": "given on the command line"}
     else:
         raise TcoError("nothing to serve", hint="give --model PRESET or --params N --layers --hidden --heads")
-    given = {
-        "params": quantity(params, "--params"),
-        "active_params": quantity(active, "--active-params"),
-        "layers": layers,
-        "hidden": hidden,
-        "heads": heads,
-        "kv_heads": kv_heads,
-    }
-    row.update({k: float(v) for k, v in given.items() if v is not None})
-    for name, value in (("--weight-dtype", weight_dtype), ("--kv-dtype", kv_dtype)):
-        if value not in DTYPE_BYTES:
-            raise TcoError(f"{name}: unknown dtype {value!r}", hint=f"one of {', '.join(DTYPE_BYTES)}")
+    for name in ("weight_dtype", "kv_dtype"):
+        if given[name] not in DTYPE_BYTES:
+            raise TcoError(
+                f"--{name.replace('_', '-')}: unknown dtype {given[name]!r}",
+                hint=f"one of {', '.join(DTYPE_BYTES)}",
+            )
+    row.update({k: v for k, v in given.items() if v is not None and k not in ("weight_dtype", "kv_dtype")})
     row.update(
-        prompt_tokens=prompt_tokens,
-        output_tokens=output_tokens,
-        requests_per_s=requests_per_s,
-        ttft_s=ttft_s,
-        tpot_s=tpot_s,
-        weight_bytes_per_param=DTYPE_BYTES[weight_dtype],
-        kv_bytes_per_element=DTYPE_BYTES[kv_dtype],
-        hours_per_day=hours_per_day,
-        dtype=dtype,
+        weight_bytes_per_param=DTYPE_BYTES[given["weight_dtype"]],
+        kv_bytes_per_element=DTYPE_BYTES[given["kv_dtype"]],
     )
     for column in ("params", "active_params", "layers", "hidden", "heads", "kv_heads"):
         number = row.get(column)
@@ -710,38 +601,37 @@ def _serve_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
         ("TPOT ms", "right"),
         ("tok/s/replica", "right"),
         ("$/1M out", "right"),
-        ("range", "right"),
+        ("low-high", "right"),
         ("$/1k req", "right"),
         ("$/month", "right"),
     ]
-    body = []
-    for i, r in enumerate(rows.to_dict("records"), start=1):
-        body.append(
-            [
-                str(i),
-                str(r["provider"]),
-                str(r["instance_type"]),
-                str(r["region"]),
-                str(r["pricing_model"]).replace("_", "-"),
-                f"{r['accelerators_per_replica']:g} {r['accelerator']}",
-                number(r["replicas"], 0),
-                number(r["batch_size"], 0),
-                number(r["ttft_s"], 3),
-                number(r["tpot_s"] * 1000.0, 1),
-                number(r["tokens_per_s_per_replica"], 0),
-                _money(r["cost_usd_per_1m_output_tokens"]),
-                f"{_money(r['cost_usd_per_1m_output_tokens_low'])}-{_money(r['cost_usd_per_1m_output_tokens_high'])}",
-                _money(r["cost_usd_per_1k_requests"]),
-                _money(r["cost_usd_per_month"]),
-            ]
-        )
+    body = [
+        [
+            str(i),
+            str(r["provider"]),
+            str(r["instance_type"]),
+            str(r["region"]),
+            str(r["pricing_model"]).replace("_", "-"),
+            f"{r['accelerators_per_replica']:g} x {r['accelerator']}",
+            number(r["replicas"], 0),
+            number(r["batch_size"], 0),
+            number(r["ttft_s"], 3),
+            number(r["tpot_s"] * 1000.0, 1),
+            number(r["tokens_per_s_per_replica"], 0),
+            _money(r["cost_usd_per_1m_output_tokens"]),
+            f"{_money(r['cost_usd_per_1m_output_tokens_low'])}-{_money(r['cost_usd_per_1m_output_tokens_high'])}",
+            _money(r["cost_usd_per_1k_requests"]),
+            _money(r["cost_usd_per_month"]),
+        ]
+        for i, r in enumerate(rows.to_dict("records"), start=1)
+    ]
     return table(title, columns, body, caption)
 
 
 @app.command("serve")
 def serve(
     ctx: typer.Context,
-    model: str | None = typer.Option(None, "--model", "-m", help="A preset (see `tco estimate models`)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="A preset (`tco estimate models`)."),
     params: str | None = typer.Option(None, "--params", help="Parameters N."),
     active_params: str | None = typer.Option(
         None, "--active-params", help="MoE: active parameters per token."
@@ -755,19 +645,16 @@ def serve(
     requests_per_s: float = typer.Option(1.0, "--requests-per-s", help="Request rate to serve."),
     ttft_s: float = typer.Option(1.0, "--ttft-s", help="Time-to-first-token target (s)."),
     tpot_s: float = typer.Option(0.05, "--tpot-s", help="Time-per-output-token target (s)."),
-    weight_dtype: str = typer.Option("bf16", "--weight-dtype", help="bf16, fp8, int8, int4."),
+    weight_dtype: str = typer.Option("bf16", "--weight-dtype", help="bf16, fp8, int8 or int4."),
     kv_dtype: str = typer.Option("bf16", "--kv-dtype", help="KV-cache precision."),
-    dtype: str = typer.Option("bf16", "--dtype", help="Compute precision for prefill peaks."),
+    dtype: str = typer.Option("bf16", "--dtype", help="Compute precision (prefill peak)."),
     hours_per_day: float = typer.Option(24.0, "--hours-per-day", help="Hours served per day."),
-    headroom: float | None = typer.Option(
-        None, "--headroom", help="Spare capacity over the rate [default 0.2]."
-    ),
-    mbu: float | None = typer.Option(None, "--mbu", help="Memory-bandwidth utilisation (0-1]."),
+    mbu: float | None = typer.Option(None, "--mbu", help="Memory-bandwidth utilisation (0-1] [default 0.8]."),
     prefill_efficiency: float | None = typer.Option(
         None, "--prefill-efficiency", help="Prefill FLOP efficiency."
     ),
     accelerator: list[str] | None = typer.Option(
-        None, "--accelerator", "-a", help="Canonical name or alias."
+        None, "--accelerator", "-a", help="Name or alias [default: all]."
     ),
     count: list[str] | None = typer.Option(
         None, "--count", "-n", help=f"Accelerators per replica [default: {DEFAULT_REPLICA_SIZES}]."
@@ -777,74 +664,59 @@ def serve(
     region: list[str] | None = typer.Option(None, "--region", "-r"),
     pricing_model: list[str] | None = typer.Option(None, "--pricing-model"),
     all_regions: bool = typer.Option(False, "--all-regions"),
-    price_usd_per_hour: float | None = typer.Option(
-        None,
-        "--price-usd-per-hour",
-        "--price-usd-per-accelerator-hour",
-        help="Price per ACCELERATOR-hour instead of the catalog.",
-    ),
-    accelerators_per_instance: float = typer.Option(8, "--accelerators-per-instance", min=1),
-    capex_usd_per_accelerator: float | None = typer.Option(None, "--capex-usd-per-accelerator"),
-    top: int = typer.Option(15, "--top", min=0),
+    price_usd_per_hour: float | None = PRICE_OPTION,
+    sets: list[str] | None = SET_OPTION,
+    top: int = typer.Option(15, "--top", min=0, help="Show the K cheapest per 1M output tokens (0: all)."),
     include_infeasible: bool = typer.Option(False, "--include-infeasible"),
-    explain: bool = typer.Option(False, "--explain"),
+    explain: bool = typer.Option(False, "--explain", help="Every formula input and its source, per row."),
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
-    """Estimate what serving an LLM costs: replicas, batch, latency, $ per 1M tokens / 1k requests / month."""
+    """What serving an LLM costs: replicas, batch, latency, $ per 1M tokens, per 1k requests, per month."""
     import pandas as pd
 
-    from pricing.accelerators import resolve_many
-    from pricing.catalog import check_provider
     from tco.calibrations import load_calibrations
     from tco.model.assumptions import ServingAssumptions, check_fraction
     from tco.model.serving import project_serving, validate_serving_workloads
+    from tco.model.settings import parse_settings
     from tco.model.throughput import resolve_serving_efficiency
 
     target = output_target(ctx, fmt, output)
     check_fraction("MBU", mbu)
     check_fraction("prefill efficiency", prefill_efficiency)
-    workload = pd.DataFrame(
-        [
-            _serve_workload(
-                model,
-                params,
-                active_params,
-                layers,
-                hidden,
-                heads,
-                kv_heads,
-                prompt_tokens,
-                output_tokens,
-                requests_per_s,
-                ttft_s,
-                tpot_s,
-                weight_dtype,
-                kv_dtype,
-                hours_per_day,
-                dtype,
-            )
-        ]
-    )
+    settings = parse_settings(sets or [])
+    given = {
+        "params": quantity(params, "--params"),
+        "active_params": quantity(active_params, "--active-params"),
+        "layers": layers,
+        "hidden": hidden,
+        "heads": heads,
+        "kv_heads": kv_heads,
+        "prompt_tokens": prompt_tokens,
+        "output_tokens": output_tokens,
+        "requests_per_s": requests_per_s,
+        "ttft_s": ttft_s,
+        "tpot_s": tpot_s,
+        "hours_per_day": hours_per_day,
+        "dtype": dtype,
+        "weight_dtype": weight_dtype,
+        "kv_dtype": kv_dtype,
+    }
+    workload = pd.DataFrame([_serve_workload(model, given)])
     validate_serving_workloads(workload)
-    assumptions = ServingAssumptions().with_overrides(headroom=headroom)
-    accelerators = resolve_many(_split(accelerator)) if accelerator else ()
-    providers = tuple(dict.fromkeys(check_provider(p) for p in _split(provider)))
+    a = ServingAssumptions().with_overrides(**settings.group("serving"))
     options, catalog = _options(
         ctx,
-        accelerators=accelerators,
-        providers=providers,
-        regions=tuple(_split(region)),
-        models=_pricing_models(pricing_model),
+        accelerator=accelerator,
+        provider=provider,
+        region=region,
+        pricing_model=pricing_model,
         all_regions=all_regions,
         price_override=price_usd_per_hour,
-        per_instance=accelerators_per_instance,
-        capex=capex_usd_per_accelerator,
-        ownership={},
+        settings=settings,
     )
     names = list(dict.fromkeys(options["accelerator"]))
-    hardware = _hardware(names, dtype, None, None)
-    a = assumptions
+    hardware = _hardware(names, dtype, settings)
     efficiencies = resolve_serving_efficiency(
         names,
         _frameworks(framework),
@@ -867,7 +739,7 @@ def serve(
         hardware,
         efficiencies,
         replica_sizes=_counts(count, DEFAULT_REPLICA_SIZES, "--count"),
-        assumptions=assumptions,
+        assumptions=a,
     )
     shown = _select(
         frame,
@@ -883,19 +755,20 @@ def serve(
         f"{w['hours_per_day']:g} h/day"
     )
     caption = (
-        "Replica = accelerators per model copy (tensor parallel); range = low-high $/1M output tokens from "
-        "the MBU and prefill-efficiency ranges; --explain or --format json for every source."
+        "Replica: accelerators per model copy (tensor parallel). low-high: $/1M output tokens over the MBU "
+        "and prefill-efficiency ranges. Sources: --explain or --format json."
     )
+    explained = None
     if explain:
         from tco.model.explain import serve_explain
 
         shown = shown.assign(explain=serve_explain(shown))
-    main = _serve_table(shown, title, caption)
-    _emit_with_explain(target, shown, main, _explain_table(shown, assumptions.items()) if explain else None)
+        explained = _explain_table(shown, list(a.items()))
+    _emit(target, shown, _serve_table(shown, title, caption), explained)
     _report_prices(catalog, shown)
 
 
-# --- presets -------------------------------------------------------------------------------------------
+# --- reference tables ----------------------------------------------------------------------------------
 
 
 @app.command("models")
@@ -925,21 +798,57 @@ def models(
             ]
             for r in frame.to_dict("records")
         ]
+        columns = [
+            ("Name", "left"),
+            ("Family", "left"),
+            ("B params", "right"),
+            ("Layers", "right"),
+            ("Hidden", "right"),
+            ("Heads", "right"),
+            ("KV", "right"),
+            ("Seq", "right"),
+            ("B tokens", "right"),
+            ("Source (all: --format json)", "left"),
+        ]
+        return table("Model presets (--model)", columns, rows)
+
+    emit(target, frame, build)
+
+
+@app.command("assumptions")
+def assumptions(
+    ctx: typer.Context, fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION
+) -> None:
+    """Every named default (--set NAME=VALUE), its unit and where it comes from."""
+    import pandas as pd
+
+    from tco.cli.render import emit, table
+    from tco.model.settings import SETTINGS
+
+    target = output_target(ctx, fmt, output)
+    frame = pd.DataFrame(
+        [
+            {"name": s.name, "group": s.group, "unit": s.unit, "meaning": s.meaning, "default": s.default}
+            for s in SETTINGS.values()
+        ]
+    )
+
+    def build() -> Table:
+        rows = [
+            [r["name"], r["group"], r["unit"], r["meaning"], r["default"]] for r in frame.to_dict("records")
+        ]
         return table(
-            "Model presets (--model)",
+            "Named defaults (tco estimate train|serve --set NAME=VALUE)",
             [
                 ("Name", "left"),
-                ("Family", "left"),
-                ("B params", "right"),
-                ("Layers", "right"),
-                ("Hidden", "right"),
-                ("Heads", "right"),
-                ("KV", "right"),
-                ("Seq", "right"),
-                ("B tokens", "right"),
-                ("Source (--format json: all)", "left"),
+                ("Group", "left"),
+                ("Unit", "left"),
+                ("Meaning", "left"),
+                ("Default and source", "left"),
             ],
             rows,
+            caption="Also options: --mfu, --goodput, --scaling-efficiency, --mbu, --prefill-efficiency. "
+            "Assumed MFU per accelerator: tco/data/mfu_defaults.csv.",
         )
 
     emit(target, frame, build)

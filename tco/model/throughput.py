@@ -77,9 +77,7 @@ def empty_calibrations() -> pd.DataFrame:
     """A calibration frame with no rows (the store does not exist yet)."""
     import pandas as pd
 
-    return pd.DataFrame(
-        {c: pd.Series(dtype="float64" if c in _NUMERIC else "object") for c in CALIBRATION_COLUMNS}
-    )
+    return pd.DataFrame(columns=list(CALIBRATION_COLUMNS))
 
 
 _NUMERIC: Final = frozenset(
@@ -128,23 +126,16 @@ def _peak_lookup(hardware: pd.DataFrame) -> pd.DataFrame:
 
 def _mfu_defaults_for(keys: pd.DataFrame, mfu_defaults: pd.DataFrame) -> pd.DataFrame:
     """Default MFU, range and source per (accelerator, dtype) key row: exact match, else the ``*`` row."""
+    import pandas as pd
+
     columns = ["mfu", "mfu_low", "mfu_high", "source"]
-    exact = keys.merge(mfu_defaults, on=["accelerator", "dtype"], how="left")
-    generic = mfu_defaults[(mfu_defaults["accelerator"] == "*") & (mfu_defaults["dtype"] == "*")]
-    out = exact[["accelerator", "dtype", *columns]].copy()
+    table = mfu_defaults.set_index(["accelerator", "dtype"])[columns]
+    out = table.reindex(pd.MultiIndex.from_frame(keys[["accelerator", "dtype"]]))
+    generic = mfu_defaults[mfu_defaults["accelerator"].eq("*") & mfu_defaults["dtype"].eq("*")]
     if not generic.empty:
-        fallback = generic.iloc[0]
-        missing = out["mfu"].isna()
-        for column in columns:
-            out.loc[missing, column] = fallback[column]
-    return out.rename(
-        columns={
-            "mfu": "default_mfu",
-            "mfu_low": "default_mfu_low",
-            "mfu_high": "default_mfu_high",
-            "source": "default_mfu_source",
-        }
-    )
+        out = out.fillna({column: generic[column].iloc[0] for column in columns})
+    out.columns = ["default_mfu", "default_mfu_low", "default_mfu_high", "default_mfu_source"]
+    return out.reset_index()
 
 
 def resolve_training_throughput(
@@ -187,66 +178,8 @@ def resolve_training_throughput(
     defaults = _mfu_defaults_for(base[["accelerator", "dtype"]].drop_duplicates(), mfu_defaults)
     base = base.merge(defaults, on=["accelerator", "dtype"], how="left")
 
-    cal = _usable(calibrations)
-    cal = cal.merge(
-        peaks.rename(columns={"peak_tflops": "source_peak_tflops"}), on=["accelerator", "dtype"], how="left"
-    )
-    # Compute kernels run on one device (calibrate.kernels): their throughput is per device, whatever
-    # device_count says (the devices visible on the host); only allreduce spans devices.
-    per_device_tflops = cal["achieved_tflop_per_s"]
-    cal["measured_mfu"] = cal["utilisation"].where(
-        cal["utilisation"] > 0, per_device_tflops / cal["source_peak_tflops"]
-    )
-    cal["measured_tflops"] = per_device_tflops.fillna(cal["measured_mfu"] * cal["source_peak_tflops"])
-    cal["measured_sps"] = cal["throughput"].where(cal["throughput_unit"] == "samples_per_s")
-
-    # Transformer FLOP-rate calibrations (tokens and flops workloads): keyed by framework and dtype.
-    # A measured FLOP rate is usable on its own accelerator even where no peak is known (no MFU then).
-    flop_cal = cal[
-        (cal["kernel"] == "train_transformer")
-        & (cal["measured_mfu"].notna() | cal["measured_tflops"].notna())
-    ]
-    flop_cols = [
-        "framework",
-        "dtype",
-        "accelerator",
-        "run_id",
-        "measured_mfu",
-        "measured_tflops",
-        "spread_low",
-        "spread_high",
-        "measured_at",
-        "source_peak_tflops",
-    ]
-    flop_cal = flop_cal[flop_cols].rename(columns={"accelerator": "cal_accelerator"})
-    # Per-sample calibrations (samples workloads): keyed by framework, dtype and the model variant.
-    sample_cal = cal[cal["kernel"].isin(["train_cnn", "train_transformer"]) & cal["measured_sps"].notna()]
-    sample_cols = [
-        "framework",
-        "dtype",
-        "variant",
-        "accelerator",
-        "run_id",
-        "measured_sps",
-        "spread_low",
-        "spread_high",
-        "measured_at",
-        "source_peak_tflops",
-    ]
-    sample_cal = sample_cal[sample_cols].rename(
-        columns={"accelerator": "cal_accelerator", "variant": "calibration_variant"}
-    )
-
     base["_row"] = np.arange(len(base))
-    flop_pick = _pick_calibration(base[base["kind"] != "samples"], flop_cal, ["framework", "dtype"])
-    sample_pick = _pick_calibration(
-        base[base["kind"] == "samples"], sample_cal, ["framework", "dtype", "calibration_variant"]
-    )
-    picked = pd.concat([flop_pick, sample_pick], ignore_index=True)
-    picked = picked.reindex(columns=["_row", *_PICKED_COLUMNS]).set_index("_row")
-    base = base.join(picked, on="_row")
-    for column in ("cal_accelerator", "run_id"):
-        base[column] = base[column].astype(object)
+    base = _attach_calibrations(base, calibrations, peaks)
 
     def col(name: str) -> np.ndarray:
         return np.asarray(base[name], dtype="float64")
@@ -335,6 +268,78 @@ def resolve_training_throughput(
     return _collapse_frameworks(out)
 
 
+def _attach_calibrations(base: pd.DataFrame, calibrations: pd.DataFrame, peaks: pd.DataFrame) -> pd.DataFrame:
+    """Join to each (workload, accelerator, framework) row the calibration it would use, if any."""
+    import numpy as np
+    import pandas as pd
+
+    if calibrations.empty:  # the common case: no store yet
+        return base.assign(**{c: np.nan for c in _PICKED_COLUMNS}).astype(
+            {"cal_accelerator": object, "run_id": object}
+        )
+    cal = _usable(calibrations)
+    cal = cal.merge(
+        peaks.rename(columns={"peak_tflops": "source_peak_tflops"}), on=["accelerator", "dtype"], how="left"
+    )
+    # Compute kernels run on one device (calibrate.kernels): their throughput is per device, whatever
+    # device_count says (the devices visible on the host); only allreduce spans devices.
+    per_device_tflops = cal["achieved_tflop_per_s"]
+    cal["measured_mfu"] = cal["utilisation"].where(
+        cal["utilisation"] > 0, per_device_tflops / cal["source_peak_tflops"]
+    )
+    cal["measured_tflops"] = per_device_tflops.fillna(cal["measured_mfu"] * cal["source_peak_tflops"])
+    cal["measured_sps"] = cal["throughput"].where(cal["throughput_unit"] == "samples_per_s")
+
+    # Transformer FLOP-rate calibrations (tokens and flops workloads): keyed by framework and dtype.
+    # A measured FLOP rate is usable on its own accelerator even where no peak is known (no MFU then).
+    flop_cal = cal[
+        (cal["kernel"] == "train_transformer")
+        & (cal["measured_mfu"].notna() | cal["measured_tflops"].notna())
+    ]
+    flop_cols = [
+        "framework",
+        "dtype",
+        "accelerator",
+        "run_id",
+        "measured_mfu",
+        "measured_tflops",
+        "spread_low",
+        "spread_high",
+        "measured_at",
+        "source_peak_tflops",
+    ]
+    flop_cal = flop_cal[flop_cols].rename(columns={"accelerator": "cal_accelerator"})
+    # Per-sample calibrations (samples workloads): keyed by framework, dtype and the model variant.
+    sample_cal = cal[cal["kernel"].isin(["train_cnn", "train_transformer"]) & cal["measured_sps"].notna()]
+    sample_cols = [
+        "framework",
+        "dtype",
+        "variant",
+        "accelerator",
+        "run_id",
+        "measured_sps",
+        "spread_low",
+        "spread_high",
+        "measured_at",
+        "source_peak_tflops",
+    ]
+    sample_cal = sample_cal[sample_cols].rename(
+        columns={"accelerator": "cal_accelerator", "variant": "calibration_variant"}
+    )
+
+    flop_pick = _pick_calibration(base[base["kind"] != "samples"], flop_cal, ["framework", "dtype"])
+    sample_pick = _pick_calibration(
+        base[base["kind"] == "samples"], sample_cal, ["framework", "dtype", "calibration_variant"]
+    )
+    picked = pd.concat([flop_pick, sample_pick], ignore_index=True)
+    picked = picked.reindex(columns=["_row", *_PICKED_COLUMNS]).set_index("_row")
+    base = base.join(picked, on="_row")
+    for column in ("cal_accelerator", "run_id"):
+        base[column] = base[column].astype(object)
+
+    return base
+
+
 _PICKED_COLUMNS: Final = (
     "cal_accelerator",
     "run_id",
@@ -365,7 +370,7 @@ def _pick_calibration(targets: pd.DataFrame, calibrations: pd.DataFrame, keys: l
 
 
 def _detail(base: pd.DataFrame, source: pd.Series, peak_ratio: pd.Series) -> pd.Series:
-    """A human line per row naming the exact input behind the rate."""
+    """A human line per row naming the exact input behind the rate (only the branches in use are built)."""
     import numpy as np
     import pandas as pd
 
@@ -373,69 +378,82 @@ def _detail(base: pd.DataFrame, source: pd.Series, peak_ratio: pd.Series) -> pd.
         # Text for provenance only, over the small resolver table (never the scenario grid).
         return values.astype("float64").map("{:.3g}".format).replace("nan", "n/a")
 
-    run = "run " + base["run_id"].fillna("?").astype(str) + " (" + base["framework"].astype(str) + ")"
-    measured = pd.Series(
-        np.where(
-            base["kind"].eq("samples"),
-            fmt(base["measured_sps"]) + " samples/s per accelerator",
-            "MFU " + fmt(base["measured_mfu"]),
+    def text(column: str) -> pd.Series:
+        return base[column].fillna("").astype(str)
+
+    def calibration(on: pd.Series, suffix: pd.Series | str) -> pd.Series:
+        measured = pd.Series(
+            np.where(
+                base["kind"].eq("samples"),
+                fmt(base["measured_sps"]) + " samples/s per accelerator",
+                "MFU " + fmt(base["measured_mfu"]),
+            ),
+            index=base.index,
+        ).astype(str)
+        return (
+            "calibration run "
+            + text("run_id")
+            + " ("
+            + text("framework")
+            + ") on "
+            + on
+            + ": "
+            + measured
+            + suffix
+        )
+
+    def none() -> pd.Series:
+        variant = text("calibration_variant")
+        return pd.Series(
+            np.where(
+                base["kind"].eq("samples"),
+                "no per-sample throughput: no calibration of this model"
+                + np.where(variant != "", " (variant " + variant + ")", "")
+                + " and no --samples-per-s (measure one: `tco calibrate`, or pass --samples-per-s)",
+                "no dense peak for "
+                + text("accelerator")
+                + " "
+                + text("dtype")
+                + " and no calibration (calibrate it with `tco calibrate`, or pass --peak-tflops)",
+            ),
+            index=base.index,
+        )
+
+    branches = {
+        SOURCE_OVERRIDE: lambda: pd.Series("MFU given with --mfu", index=base.index),
+        SOURCE_GIVEN: lambda: (
+            fmt(base["sps_given"]) + " samples/s per accelerator given with --samples-per-s"
         ),
-        index=base.index,
-    ).astype(str)
-    calibration = "calibration " + run + " on " + base["accelerator"].astype(str) + ": " + measured
-    transferred = (
-        "calibration "
-        + run
-        + " on "
-        + base["cal_accelerator"].fillna("?").astype(str)
-        + ": "
-        + measured
-        + ", scaled by the peak ratio "
-        + fmt(peak_ratio)
-        + " (compute-bound)"
-    )
-    assumed = (
-        "MFU "
-        + fmt(base["default_mfu"])
-        + " (range "
-        + fmt(base["default_mfu_low"])
-        + "-"
-        + fmt(base["default_mfu_high"])
-        + "): "
-        + base["default_mfu_source"].fillna("").astype(str)
-    )
-    no_peak = "no dense peak for " + base["accelerator"].astype(str) + " " + base["dtype"].astype(str)
-    variant = base["calibration_variant"].fillna("").astype(str)
-    none = np.where(
-        base["kind"].eq("samples"),
-        "no per-sample throughput: no calibration of this model"
-        + np.where(variant != "", " (variant " + variant + ")", "")
-        + " and no --samples-per-s (measure one: `tco calibrate`, or pass --samples-per-s)",
-        no_peak + " and no calibration (calibrate it with `tco calibrate`, or pass --peak-tflops)",
-    )
-    text = np.select(
-        [
-            source.eq(SOURCE_OVERRIDE),
-            source.eq(SOURCE_GIVEN),
-            source.eq(SOURCE_CALIBRATION),
-            source.eq(SOURCE_TRANSFERRED),
-            source.eq(SOURCE_ASSUMED),
-        ],
-        [
-            "MFU given with --mfu",
-            fmt(base["sps_given"]) + " samples/s per accelerator given with --samples-per-s",
-            calibration,
-            transferred,
-            assumed,
-        ],
-        default=none,
-    )
-    return pd.Series(text, index=base.index)
+        SOURCE_CALIBRATION: lambda: calibration(text("accelerator"), ""),
+        SOURCE_TRANSFERRED: lambda: calibration(
+            text("cal_accelerator"), ", scaled by the peak ratio " + fmt(peak_ratio) + " (compute-bound)"
+        ),
+        SOURCE_ASSUMED: lambda: (
+            "MFU "
+            + fmt(base["default_mfu"])
+            + " (range "
+            + fmt(base["default_mfu_low"])
+            + "-"
+            + fmt(base["default_mfu_high"])
+            + "): "
+            + text("default_mfu_source")
+        ),
+        SOURCE_NONE: none,
+    }
+    out = pd.Series("", index=base.index, dtype=object)
+    for name, build in branches.items():
+        rows = source.eq(name)
+        if rows.any():
+            out[rows] = build()[rows]
+    return out
 
 
 def _collapse_frameworks(frame: pd.DataFrame) -> pd.DataFrame:
     """Frameworks share one row named ``any`` on an accelerator where no framework has a calibration."""
     calibrated = frame["throughput_source"].isin(CALIBRATED_SOURCES)
+    if not calibrated.any():
+        out = frame.drop_duplicates(["workload", "accelerator"], keep="first").assign(framework=ANY_FRAMEWORK)
+        return out.reset_index(drop=True)
     any_calibrated = calibrated.groupby([frame["workload"], frame["accelerator"]]).transform("any")
     keep = any_calibrated | ~frame.duplicated(["workload", "accelerator"], keep="first")
     out = frame[keep].copy()

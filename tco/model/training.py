@@ -191,15 +191,26 @@ def training_performance(
     perf = work.drop(columns=["samples_per_s_per_accelerator"]).merge(
         rates.drop(columns=["dtype"]), on="workload", how="inner"
     )
-    perf = perf.merge(
-        node_sizes[["accelerator", "accelerators_per_instance"]].drop_duplicates(), on="accelerator"
+    # (accelerator, instance size, count) triples where the count fills whole instances.
+    sizes = node_sizes[["accelerator", "accelerators_per_instance"]].drop_duplicates()
+    count_values = np.asarray(counts, dtype="float64")
+    per_instance = np.repeat(sizes["accelerators_per_instance"].to_numpy(dtype="float64"), count_values.size)
+    tiled = np.tile(count_values, len(sizes))
+    whole = np.mod(tiled, per_instance) == 0
+    scales = pd.DataFrame(
+        {
+            "accelerator": np.repeat(sizes["accelerator"].to_numpy(), count_values.size)[whole],
+            "accelerators_per_instance": per_instance[whole],
+            "accelerator_count": tiled[whole],
+        }
     )
-    perf = perf.merge(pd.DataFrame({"accelerator_count": np.asarray(counts, dtype="float64")}), how="cross")
-    perf = perf[np.mod(perf["accelerator_count"], perf["accelerators_per_instance"]) == 0]
+    perf = perf.merge(scales, on="accelerator")
     hw = hardware.drop(columns=["peak_tflops"]).drop_duplicates(["accelerator", "dtype"])
     perf = perf.merge(hw, on=["accelerator", "dtype"], how="left")
-    bus = measured_bus_bandwidth(cal)
-    perf = perf.merge(bus, on="accelerator", how="left")
+    if not cal.empty:
+        perf = perf.merge(measured_bus_bandwidth(cal), on="accelerator", how="left")
+    else:
+        perf = perf.assign(measured_busbw_gb_s=np.nan, allreduce_run=None)
     # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention).
     peak_intra = perf["interconnect_gb_s"] / 2.0
     perf["intra_node_gb_s"] = perf["measured_busbw_gb_s"].fillna(peak_intra)
@@ -292,13 +303,17 @@ def join_indices(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndar
 
 
 def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
-    """Columns of ``frame`` at ``index`` as arrays; text columns become categoricals (cheap to copy)."""
+    """Columns of ``frame`` at ``index`` as arrays; in large grids text columns become categoricals (cheap
+    to copy, categories sorted so that the output does not depend on the input's row order)."""
     import pandas as pd
 
     out: dict[str, object] = {}
+    small = len(index) < 50_000
     for column in frame.columns:
         series = frame[column]
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+        if small:
+            out[column] = series.to_numpy()[index]
+        elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
             # Sorted categories: the output does not depend on the order of the input rows.
             codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
             out[column] = pd.Categorical.from_codes(codes[index], categories=pd.Index(uniques).astype(object))

@@ -82,14 +82,11 @@ NUMERIC_COLUMNS: Final = (
 
 def complete_workloads(workloads: pd.DataFrame) -> pd.DataFrame:
     """The workload frame with every contract column present (missing numbers NaN, missing text empty)."""
-    import numpy as np
-
-    out = workloads.copy()
-    for column in WORKLOAD_COLUMNS:
-        if column not in out.columns:
-            out[column] = np.nan if column in NUMERIC_COLUMNS else ""
-    for column in NUMERIC_COLUMNS:
-        out[column] = out[column].astype("float64")
+    extra = [c for c in workloads.columns if c not in WORKLOAD_COLUMNS]
+    out = workloads.reindex(columns=[*WORKLOAD_COLUMNS, *extra])
+    out = out.astype(dict.fromkeys(NUMERIC_COLUMNS, "float64"))
+    text = [c for c in WORKLOAD_COLUMNS if c not in NUMERIC_COLUMNS]
+    out[text] = out[text].astype(object).fillna("")
     out["dtype"] = out["dtype"].where(out["dtype"].astype(bool), "bf16")
     return out
 

@@ -140,7 +140,7 @@ def test_explain_lists_every_input_and_source(cli: Any) -> None:
         "goodput: 0.85",
         "llm-foundry",
         "skypilot-catalog",
-        "assumptions (name, value, range, unit, source)",
+        "assumptions (override with --set NAME=VALUE",
     ):
         assert fragment in text, fragment
     rows = cli(
@@ -190,6 +190,9 @@ def test_explain_lists_every_input_and_source(cli: Any) -> None:
         (("--params", "7x", "--tokens", "1T"), "cannot read '7x'"),
         (("--model", "gpt2", "-a", "h100"), "needs tokens"),
         (("--model", "llama-2-7b", "--pricing-model", "owned", "-a", "l4"), "no owned-hardware capex"),
+        (("--model", "llama-2-7b", "--set", "pue=high"), "not a number"),
+        (("--model", "llama-2-7b", "--set", "pew=1.3"), "did you mean pue"),
+        (("--model", "llama-2-7b", "--set", "engineering_hours_per_month=10"), "needs both hours"),
     ],
 )
 def test_invalid_workloads_fail_with_one_line(cli: Any, args: tuple[str, ...], message: str) -> None:
@@ -276,10 +279,10 @@ def test_frequencies_line_items_and_output_file(cli: Any, tmp_path: Path) -> Non
         "on_demand",
         "--runs-per-month",
         "0.5,2",
-        "--checkpoints-kept",
-        "3",
-        "--mlops-usd-per-month",
-        "1000",
+        "--set",
+        "checkpoints_kept=3",
+        "--set",
+        "mlops_usd_per_month=1000",
         "-f",
         "json",
         "-o",

@@ -1,0 +1,248 @@
+"""``--set NAME=VALUE``: every named default of the projections, overridable by name.
+
+The common inputs have their own command-line options (``--mfu``, ``--goodput``, ...); the long tail of
+assumptions (spot interruptions, ownership costs, network bandwidth, non-compute line items, ...) is set by
+name. :data:`SETTINGS` lists every name with its unit, what it changes and where its default comes from;
+``tco estimate assumptions`` prints it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Final
+
+from tco.errors import TcoError
+from tco.model import assumptions as A
+from tco.model import overheads as L
+from tco.model import ownership as O
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    group: str  # training | spot | hardware | ownership | line_items | serving
+    unit: str
+    meaning: str
+    default: str  # the default value and its source, as text
+
+
+def _from(assumption: A.Assumption) -> str:
+    spread = f" (range {assumption.low:g}-{assumption.high:g})" if assumption.low != assumption.high else ""
+    return f"{assumption.value:g}{spread}: {assumption.source}"
+
+
+SETTINGS: Final[dict[str, Setting]] = {
+    s.name: s
+    for s in (
+        Setting(
+            "dp_overlap",
+            "training",
+            "fraction",
+            "share of the backward pass hiding gradient traffic",
+            _from(A.DP_OVERLAP),
+        ),
+        Setting(
+            "global_batch_tokens",
+            "training",
+            "tokens",
+            "tokens per optimizer step (sets step time, micro-batches and the pipeline bubble)",
+            "the preset's batch, else " + _from(A.GLOBAL_BATCH_TOKENS),
+        ),
+        Setting(
+            "flops_per_sample",
+            "training",
+            "FLOP",
+            "forward+backward FLOPs per example (samples workloads; MFU reporting)",
+            "the preset's figure",
+        ),
+        Setting(
+            "state_bytes_per_param",
+            "training",
+            "bytes",
+            "training state per parameter",
+            _from(A.STATE_BYTES_PER_PARAM),
+        ),
+        Setting(
+            "memory_usable_fraction",
+            "training",
+            "fraction",
+            "share of accelerator memory usable",
+            _from(A.MEMORY_USABLE_FRACTION),
+        ),
+        Setting(
+            "spot_interruptions_per_day",
+            "spot",
+            "per instance-day",
+            "spot/low-priority reclaims",
+            "1 (range 0.25-4): " + A.SPOT_INTERRUPTIONS_PER_INSTANCE_HOUR.source,
+        ),
+        Setting(
+            "checkpoint_interval_hours",
+            "spot",
+            "hours",
+            "time between checkpoints",
+            _from(A.CHECKPOINT_INTERVAL_HOURS),
+        ),
+        Setting(
+            "restart_hours",
+            "spot",
+            "hours",
+            "lost per interruption besides the work since the checkpoint",
+            _from(A.RESTART_HOURS),
+        ),
+        Setting(
+            "peak_tflops",
+            "hardware",
+            "TFLOP/s",
+            "dense peak per accelerator for --dtype",
+            "calibrate/data/accelerator_peaks.csv",
+        ),
+        Setting(
+            "inter_node_gb_s",
+            "hardware",
+            "GB/s per accelerator",
+            "bus bandwidth between instances",
+            "tco/data/network_defaults.csv",
+        ),
+        Setting(
+            "accelerators_per_instance",
+            "hardware",
+            "accelerators",
+            "instance size for --price-usd-per-hour",
+            "8 (llm-analysis NUM_GPUS_PER_NODE)",
+        ),
+        Setting(
+            "capex_usd_per_accelerator",
+            "ownership",
+            "USD",
+            "purchase price per accelerator incl. its host share",
+            "tco/data/ownership_defaults.csv (H100 only)",
+        ),
+        Setting(
+            "network_capex_fraction",
+            "ownership",
+            "fraction",
+            "network capex on top",
+            _from(O.NETWORK_CAPEX_FRACTION),
+        ),
+        Setting("life_years", "ownership", "years", "depreciation life", _from(O.LIFE_YEARS)),
+        Setting(
+            "residual_fraction",
+            "ownership",
+            "fraction",
+            "resale value at end of life",
+            _from(O.RESIDUAL_FRACTION),
+        ),
+        Setting(
+            "discount_rate",
+            "ownership",
+            "per year",
+            "cost of capital (0 = straight line)",
+            _from(O.DISCOUNT_RATE),
+        ),
+        Setting("pue", "ownership", "ratio", "power usage effectiveness", _from(O.PUE)),
+        Setting(
+            "electricity_usd_per_kwh",
+            "ownership",
+            "USD/kWh",
+            "energy price",
+            _from(O.ELECTRICITY_USD_PER_KWH),
+        ),
+        Setting(
+            "colocation_usd_per_kw_month",
+            "ownership",
+            "USD per kW-month",
+            "colocation per contracted kW",
+            _from(O.COLOCATION_USD_PER_KW_MONTH),
+        ),
+        Setting(
+            "maintenance_fraction_per_year",
+            "ownership",
+            "fraction",
+            "support contracts and spares",
+            _from(O.MAINTENANCE_FRACTION_PER_YEAR),
+        ),
+        Setting(
+            "staff_usd_per_accelerator_year",
+            "ownership",
+            "USD",
+            "operations staff share",
+            _from(O.STAFF_USD_PER_ACCELERATOR_YEAR),
+        ),
+        Setting(
+            "idle_power_fraction",
+            "ownership",
+            "fraction",
+            "idle draw / loaded draw",
+            _from(O.IDLE_POWER_FRACTION),
+        ),
+        Setting("storage_tb", "line_items", "TB", "data and artefacts stored", "not budgeted"),
+        Setting(
+            "checkpoints_kept",
+            "line_items",
+            "checkpoints",
+            "checkpoints stored (state bytes x parameters each)",
+            "not budgeted",
+        ),
+        Setting(
+            "storage_usd_per_tb_month",
+            "line_items",
+            "USD per TB-month",
+            "storage price",
+            _from(L.STORAGE_USD_PER_TB_MONTH),
+        ),
+        Setting("egress_tb_per_month", "line_items", "TB", "data transferred out", "not budgeted"),
+        Setting("egress_usd_per_gb", "line_items", "USD per GB", "egress price", _from(L.EGRESS_USD_PER_GB)),
+        Setting("mlops_usd_per_month", "line_items", "USD", "MLOps tooling", "not budgeted"),
+        Setting("engineering_hours_per_month", "line_items", "hours", "engineering time", "not budgeted"),
+        Setting("engineering_usd_per_hour", "line_items", "USD", "loaded engineering rate", "no default"),
+        Setting(
+            "headroom",
+            "serving",
+            "fraction",
+            "spare replica capacity over the request rate",
+            _from(A.HEADROOM),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Parsed ``--set`` values, by group."""
+
+    values: dict[str, float] = field(default_factory=dict)
+
+    def group(self, name: str) -> dict[str, float]:
+        return {k: v for k, v in self.values.items() if SETTINGS[k].group == name}
+
+    def get(self, name: str) -> float | None:
+        return self.values.get(name)
+
+
+def parse_settings(items: list[str] | tuple[str, ...]) -> Settings:
+    """``["pue=1.3", "life_years=5,restart_hours=0.5"]`` -> :class:`Settings`; unknown names and non-numbers
+    raise :class:`TcoError` with suggestions."""
+    values: dict[str, float] = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            name, sep, text = part.partition("=")
+            key = name.strip().lower().replace("-", "_")
+            if not sep:
+                raise TcoError(f"--set {part.strip()!r}: expected NAME=VALUE", hint="e.g. --set pue=1.3")
+            if key not in SETTINGS:
+                close = difflib.get_close_matches(key, list(SETTINGS), n=3, cutoff=0.5)
+                hint = f"did you mean {', '.join(close)}?" if close else "see `tco estimate assumptions`"
+                raise TcoError(f"--set: unknown name {name.strip()!r}", hint=hint)
+            try:
+                number = float(text.strip())
+            except ValueError:
+                raise TcoError(f"--set {key}: {text.strip()!r} is not a number") from None
+            if math.isnan(number) or math.isinf(number) or number < 0:
+                raise TcoError(f"--set {key}: must be a finite number >= 0, got {text.strip()}")
+            values[key] = number
+    return Settings(values)
