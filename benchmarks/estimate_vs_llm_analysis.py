@@ -8,8 +8,8 @@ paper (reference §1.7). llm-analysis lives in its own throwaway virtualenv, nev
     python3 -m venv /tmp/llmvenv && /tmp/llmvenv/bin/pip install llm-analysis
 
 Each command runs in a fresh process with output to a pipe, after one warm-up run that fills the OS page
-cache and the bytecode cache; the two tools alternate so that background load hits both alike. Prints median and p90 wall time,
-the ratio tco / llm-analysis, and both tools' GPU-hours for the estimate.
+cache and the bytecode cache; the two tools alternate so that background load hits both alike. Prints
+median and p90 wall time, the ratio tco / llm-analysis, and both tools' GPU-hours for the estimate.
 """
 
 from __future__ import annotations
@@ -26,10 +26,31 @@ import time
 from pathlib import Path
 
 LLM_ARGS = [
-    "-m", "llm_analysis.analysis", "train", "--model_name", "decapoda-research_llama-7b-hf",
-    "--gpu_name", "a100-sxm-80gb", "--total_num_tokens", "1000000000000", "--total_num_gpus", "2048",
-    "--global_batch_size", "2048", "--seq_len", "2048", "--tp_size", "8", "--flops_efficiency", "0.5",
-    "--hbm_memory_efficiency", "0.9", "--activation_recomputation", "1", "--log_level", "WARNING",
+    "-m",
+    "llm_analysis.analysis",
+    "train",
+    "--model_name",
+    "decapoda-research_llama-7b-hf",
+    "--gpu_name",
+    "a100-sxm-80gb",
+    "--total_num_tokens",
+    "1000000000000",
+    "--total_num_gpus",
+    "2048",
+    "--global_batch_size",
+    "2048",
+    "--seq_len",
+    "2048",
+    "--tp_size",
+    "8",
+    "--flops_efficiency",
+    "0.5",
+    "--hbm_memory_efficiency",
+    "0.9",
+    "--activation_recomputation",
+    "1",
+    "--log_level",
+    "WARNING",
 ]
 TCO_TABLE = ["estimate", "train", "--model", "llama-7b", "-a", "a100-80", "--count", "2048"]
 TCO_JSON = [*TCO_TABLE, "--top", "1", "--format", "json"]
@@ -55,8 +76,10 @@ def main() -> None:
     parser.add_argument("--llm-python", default="/tmp/llmvenv/bin/python")
     args = parser.parse_args()
     if not Path(args.llm_python).exists():
-        raise SystemExit(f"{args.llm_python} not found: python3 -m venv /tmp/llmvenv && "
-                         "/tmp/llmvenv/bin/pip install llm-analysis")
+        raise SystemExit(
+            f"{args.llm_python} not found: python3 -m venv /tmp/llmvenv && "
+            "/tmp/llmvenv/bin/pip install llm-analysis"
+        )
     commands = {
         "tco estimate train (table)": tco_executable() + TCO_TABLE,
         "tco estimate train --format json": tco_executable() + TCO_JSON,
@@ -84,9 +107,11 @@ def main() -> None:
         print(f"ratio {label} / llm-analysis: {medians[label] / reference:.2f}")
     tco_row = json.loads(outputs["tco estimate train --format json"])[0]
     llm = json.loads(outputs["llm-analysis train"])
-    print(f"GPU-hours for the estimate: tco {tco_row['accelerator_hours']:,.0f} (cheapest option: "
-          f"{tco_row['provider']} {tco_row['instance_type']} {tco_row['pricing_model']}, "
-          f"${tco_row['cost_usd_per_run']:,.0f}); llm-analysis {llm['gpu_hours']:,.0f}; LLaMA paper 82,432")
+    print(
+        f"GPU-hours for the estimate: tco {tco_row['accelerator_hours']:,.0f} (cheapest option: "
+        f"{tco_row['provider']} {tco_row['instance_type']} {tco_row['pricing_model']}, "
+        f"${tco_row['cost_usd_per_run']:,.0f}); llm-analysis {llm['gpu_hours']:,.0f}; LLaMA paper 82,432"
+    )
 
 
 if __name__ == "__main__":

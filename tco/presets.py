@@ -15,7 +15,9 @@ the network defaults into the frame :mod:`tco.model` expects. Reading package da
 
 from __future__ import annotations
 
+import csv
 import difflib
+import math
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -35,12 +37,30 @@ def _read(name: str) -> pd.DataFrame:
         return pd.read_csv(handle, keep_default_na=False, na_values=[""])
 
 
+def _cell(text: str) -> float | str:
+    """A CSV cell: empty is NaN (missing stays missing), numbers are floats, anything else is text."""
+    if text == "":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 @cache
+def _model_records() -> tuple[dict[str, Any], ...]:
+    """The presets as plain records (read with the csv module: a lookup needs no pandas)."""
+    with resources.files("tco").joinpath("data/models.csv").open("r", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    text = {"name", "aliases", "family", "calibration_variant", "source"}
+    return tuple({k: (v if k in text else _cell(v)) for k, v in row.items()} for row in rows)
+
+
 def load_models() -> pd.DataFrame:
     """The model presets, one row per model (``tco/data/models.csv``)."""
-    frame = _read("models.csv")
-    frame["aliases"] = frame["aliases"].fillna("")
-    return frame
+    import pandas as pd
+
+    return pd.DataFrame(list(_model_records()))
 
 
 def _key(text: str) -> str:
@@ -48,17 +68,16 @@ def _key(text: str) -> str:
 
 
 def model_names() -> list[str]:
-    return [str(n) for n in load_models()["name"]]
+    return [str(r["name"]) for r in _model_records()]
 
 
 def find_model(name: str) -> dict[str, Any]:
     """The preset named ``name`` (or one of its aliases), as a dict; unknown names raise with suggestions."""
-    models = load_models()
     wanted = _key(name)
-    for record in models.to_dict("records"):
+    for record in _model_records():
         keys = [_key(str(record["name"]))] + [_key(a) for a in str(record["aliases"]).split(";") if a]
         if wanted in keys:
-            return {str(k): v for k, v in record.items()}
+            return dict(record)
     close = difflib.get_close_matches(name.lower(), model_names(), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(model_names())}"
     raise TcoError(f"unknown model preset {name!r}", hint=hint)
@@ -66,7 +85,6 @@ def find_model(name: str) -> dict[str, Any]:
 
 def preset_workload(name: str) -> dict[str, Any]:
     """A workload row (see :data:`tco.model.work.WORKLOAD_COLUMNS`) from a preset."""
-    import math
 
     record = find_model(name)
     kind = "samples" if record["family"] == "cnn" else "tokens"
@@ -120,7 +138,6 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
     """The model's hardware frame (:data:`tco.model.training.HARDWARE_COLUMNS`): one row per accelerator and
     dtype with a dense peak, memory, bandwidths, TDP and the sources. Accelerators without a peak row are
     present with NaN figures (missing stays missing)."""
-    import math
 
     import pandas as pd
 
@@ -162,7 +179,6 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
 
 
 def _num(value: float | None) -> float:
-    import math
 
     return float(value) if value is not None else math.nan
 

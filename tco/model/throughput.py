@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 #: The calibration result columns this module reads (``calibrate.store.ResultStore.results()``).
@@ -120,22 +121,52 @@ def _usable(calibrations: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("measured_at", kind="stable")
 
 
+def lookup(table: pd.DataFrame, frame: pd.DataFrame, keys: list[str], column: str) -> np.ndarray:
+    """``table[column]`` for each row of ``frame``, matched on ``keys`` (NaN where absent): a vectorised
+    left join of one column without a merge."""
+    import numpy as np
+    import pandas as pd
+
+    index = pd.MultiIndex.from_frame(table[keys]) if len(keys) > 1 else pd.Index(table[keys[0]])
+    wanted = pd.MultiIndex.from_frame(frame[keys]) if len(keys) > 1 else pd.Index(frame[keys[0]])
+    position = index.get_indexer(wanted)
+    values = table[column].to_numpy()
+    out = values[np.maximum(position, 0)]
+    if (position < 0).any():
+        out = out.astype(float if values.dtype.kind in "fiu" else object)
+        out[position < 0] = np.nan
+    return np.asarray(out)
+
+
 def _peak_lookup(hardware: pd.DataFrame) -> pd.DataFrame:
     return hardware[["accelerator", "dtype", "peak_tflops"]].drop_duplicates(["accelerator", "dtype"])
 
 
-def _mfu_defaults_for(keys: pd.DataFrame, mfu_defaults: pd.DataFrame) -> pd.DataFrame:
+def _mfu_defaults_for(keys: pd.DataFrame, mfu_defaults: pd.DataFrame) -> dict[str, np.ndarray]:
     """Default MFU, range and source per (accelerator, dtype) key row: exact match, else the ``*`` row."""
+    import numpy as np
     import pandas as pd
 
-    columns = ["mfu", "mfu_low", "mfu_high", "source"]
-    table = mfu_defaults.set_index(["accelerator", "dtype"])[columns]
-    out = table.reindex(pd.MultiIndex.from_frame(keys[["accelerator", "dtype"]]))
-    generic = mfu_defaults[mfu_defaults["accelerator"].eq("*") & mfu_defaults["dtype"].eq("*")]
-    if not generic.empty:
-        out = out.fillna({column: generic[column].iloc[0] for column in columns})
-    out.columns = ["default_mfu", "default_mfu_low", "default_mfu_high", "default_mfu_source"]
-    return out.reset_index()
+    position = pd.MultiIndex.from_frame(mfu_defaults[["accelerator", "dtype"]]).get_indexer(
+        pd.MultiIndex.from_frame(keys[["accelerator", "dtype"]])
+    )
+    star = np.flatnonzero(
+        mfu_defaults["accelerator"].eq("*").to_numpy() & mfu_defaults["dtype"].eq("*").to_numpy()
+    )
+    position = np.where(position < 0, star[0] if star.size else -1, position)
+    out: dict[str, np.ndarray] = {}
+    for column, name in (
+        ("mfu", "default_mfu"),
+        ("mfu_low", "default_mfu_low"),
+        ("mfu_high", "default_mfu_high"),
+        ("source", "default_mfu_source"),
+    ):
+        values = mfu_defaults[column].to_numpy()[np.maximum(position, 0)]
+        if (position < 0).any():  # no exact row and no "*" row: missing stays missing
+            values = values.astype(object if column == "source" else "float64")
+            values[position < 0] = None if column == "source" else np.nan
+        out[name] = values
+    return out
 
 
 def resolve_training_throughput(
@@ -161,22 +192,24 @@ def resolve_training_throughput(
     import numpy as np
     import pandas as pd
 
-    base = workloads[
-        [
-            "workload",
-            "kind",
-            "dtype",
-            "calibration_variant",
-            "flops_per_sample",
-            "samples_per_s_per_accelerator",
-        ]
-    ].rename(columns={"samples_per_s_per_accelerator": "sps_given"})
-    base = base.merge(pd.DataFrame({"accelerator": list(accelerators)}), how="cross")
-    base = base.merge(pd.DataFrame({"framework": list(frameworks)}), how="cross")
+    columns = [
+        "workload",
+        "kind",
+        "dtype",
+        "calibration_variant",
+        "flops_per_sample",
+        "samples_per_s_per_accelerator",
+    ]
+    # workloads x accelerators x frameworks, built by index arithmetic (no cross merges).
+    n_work, n_acc, n_fw = len(workloads), len(accelerators), len(frameworks)
+    base = workloads[columns].iloc[np.repeat(np.arange(n_work), n_acc * n_fw)].reset_index(drop=True)
+    base = base.rename(columns={"samples_per_s_per_accelerator": "sps_given"})
+    base["accelerator"] = np.tile(np.repeat(np.asarray(accelerators, dtype=object), n_fw), n_work)
+    base["framework"] = np.tile(np.asarray(frameworks, dtype=object), n_work * n_acc)
     peaks = _peak_lookup(hardware)
-    base = base.merge(peaks, on=["accelerator", "dtype"], how="left")
-    defaults = _mfu_defaults_for(base[["accelerator", "dtype"]].drop_duplicates(), mfu_defaults)
-    base = base.merge(defaults, on=["accelerator", "dtype"], how="left")
+    base["peak_tflops"] = lookup(peaks, base, ["accelerator", "dtype"], "peak_tflops")
+    for column, values in _mfu_defaults_for(base[["accelerator", "dtype"]], mfu_defaults).items():
+        base[column] = values
 
     base["_row"] = np.arange(len(base))
     base = _attach_calibrations(base, calibrations, peaks)
@@ -274,9 +307,13 @@ def _attach_calibrations(base: pd.DataFrame, calibrations: pd.DataFrame, peaks: 
     import pandas as pd
 
     if calibrations.empty:  # the common case: no store yet
-        return base.assign(**{c: np.nan for c in _PICKED_COLUMNS}).astype(
-            {"cal_accelerator": object, "run_id": object}
-        )
+        for column in _PICKED_COLUMNS:
+            base[column] = np.full(
+                len(base),
+                None if column in ("cal_accelerator", "run_id") else np.nan,
+                dtype=object if column in ("cal_accelerator", "run_id") else "float64",
+            )
+        return base
     cal = _usable(calibrations)
     cal = cal.merge(
         peaks.rename(columns={"peak_tflops": "source_peak_tflops"}), on=["accelerator", "dtype"], how="left"

@@ -413,86 +413,70 @@ def training_costs(
     right = np.repeat(right, runs.size)
     freq = np.tile(runs, len(left) // runs.size if runs.size else 0)
 
-    columns = _take(perf[[c for c in _PERF_COLUMNS if c in perf.columns]], left)
-    columns.update(_take(opts[list(_OPTION_COLUMNS)], right))
-    n = np.asarray(columns["accelerator_count"], dtype="float64")
-    per_instance = np.asarray(columns["accelerators_per_instance"], dtype="float64")
-    fixed = np.asarray(columns["fixed_usd_per_accelerator_year"], dtype="float64")
-    variable = np.asarray(columns["variable_usd_per_accelerator_hour"], dtype="float64")
-    interruptible = np.asarray(columns["interruptible"], dtype=bool)
+    def perf_col(name: str) -> np.ndarray:
+        return np.asarray(perf[name].to_numpy(dtype="float64")[left])
+
+    def option_col(name: str, dtype: str = "float64") -> np.ndarray:
+        return np.asarray(opts[name].to_numpy(dtype=dtype)[right])
+
+    n = perf_col("accelerator_count")
+    per_instance = perf_col("accelerators_per_instance")
+    fixed = option_col("fixed_usd_per_accelerator_year")
+    variable = option_col("variable_usd_per_accelerator_hour")
+    interruptible = option_col("interruptible", "bool")
     rate = params.spot_interruptions_per_instance_hour
     spot = {
         "checkpoint_interval_hours": params.checkpoint_interval_hours.value,
         "restart_hours": params.restart_hours.value,
     }
-    expected = run_costs(
-        np.asarray(columns["uninterrupted_wall_hours"], dtype="float64"),
-        n,
-        per_instance,
-        fixed,
-        variable,
-        interruptible,
-        freq,
-        interruptions_per_instance_hour=rate.value,
-        **spot,
-    )
-    low = run_costs(
-        np.asarray(columns["uninterrupted_wall_hours_low"], dtype="float64"),
-        n,
-        per_instance,
-        fixed,
-        variable,
-        interruptible,
-        freq,
-        interruptions_per_instance_hour=rate.low,
-        **spot,
-    )
-    high = run_costs(
-        np.asarray(columns["uninterrupted_wall_hours_high"], dtype="float64"),
-        n,
-        per_instance,
-        fixed,
-        variable,
-        interruptible,
-        freq,
-        interruptions_per_instance_hour=rate.high,
-        **spot,
-    )
-    reason = columns.pop("reason")
-    params_col = np.asarray(columns.pop("params"), dtype="float64")
-    for name in (
-        "uninterrupted_wall_hours_low",
-        "uninterrupted_wall_hours_high",
-        "fixed_usd_per_accelerator_year",
-        "variable_usd_per_accelerator_hour",
-        "interruptible",
+    priced: dict[str, np.ndarray] = {}
+    for label, wall_column, interruptions in (
+        ("low", "uninterrupted_wall_hours_low", rate.low),
+        ("high", "uninterrupted_wall_hours_high", rate.high),
+        ("expected", "uninterrupted_wall_hours", rate.value),
     ):
-        columns.pop(name)
-    wall = expected["paid_wall_hours"]
-    columns.update(
-        instances=expected["instances"],
-        wall_hours=wall,
-        wall_hours_low=low["paid_wall_hours"],
-        wall_hours_high=high["paid_wall_hours"],
-        accelerator_hours=expected["accelerator_hours"],
-        effective_usd_per_accelerator_hour=expected["effective_usd_per_accelerator_hour"],
-        utilisation=expected["utilisation"],
-        clusters_held=expected["clusters_held"],
-        interruption_factor=expected["interruption_factor"],
-        cost_usd_per_run=expected["cost_usd_per_run"],
-        cost_usd_low=low["cost_usd_per_run"],
-        cost_usd_high=high["cost_usd_per_run"],
-        runs_per_month=freq,
-        cost_usd_per_month=expected["cost_usd_per_month"],
-        cost_usd_per_year=expected["cost_usd_per_year"],
-        cost_usd_per_month_low=low["cost_usd_per_month"],
-        cost_usd_per_month_high=high["cost_usd_per_month"],
-        feasible=~np.isnan(wall),
-        reason=reason,
-    )
-    frame = pd.DataFrame(columns)
-    ordered = [c for c in TRAINING_COLUMNS if c in frame.columns]
-    frame = frame[ordered]
+        costs = run_costs(
+            perf_col(wall_column),
+            n,
+            per_instance,
+            fixed,
+            variable,
+            interruptible,
+            freq,
+            interruptions_per_instance_hour=interruptions,
+            **spot,
+        )
+        if label == "expected":
+            priced.update(costs)
+        else:  # keep only what the output reports; the rest is freed at once
+            priced[f"wall_hours_{label}"] = costs["paid_wall_hours"]
+            priced[f"cost_usd_{label}"] = costs["cost_usd_per_run"]
+            priced[f"cost_usd_per_month_{label}"] = costs["cost_usd_per_month"]
+        del costs
+    del fixed, variable, interruptible
+    wall = priced.pop("paid_wall_hours")
+    computed: dict[str, object] = {
+        **priced,
+        "accelerator_count": n,
+        "accelerators_per_instance": per_instance,
+        "wall_hours": wall,
+        "runs_per_month": freq,
+        "feasible": ~np.isnan(wall),
+    }
+    wanted = set(TRAINING_COLUMNS) | ({"params"} if line_items is not None and line_items.any else set())
+    gathered_perf = [c for c in _PERF_COLUMNS if c in perf.columns and c in wanted and c not in computed]
+    gathered_options = [c for c in _OPTION_COLUMNS if c in wanted and c not in computed]
+    perf_taken = _take(perf[gathered_perf], left)
+    option_taken = _take(opts[gathered_options], right)
+    columns: dict[str, object] = {}
+    for name in TRAINING_COLUMNS:
+        for source in (computed, perf_taken, option_taken):
+            if name in source:
+                columns[name] = source[name]
+                break
+    # One frame over the arrays as they are (no consolidation copy of a million-row grid).
+    frame = pd.DataFrame(columns, copy=False)
+    params_col = np.asarray(perf_taken.get("params", np.full(len(left), np.nan)), dtype="float64")
     if line_items is not None and line_items.any:
         from tco.model.overheads import line_items as compute_line_items
 
