@@ -222,7 +222,17 @@ def _report_prices(catalog: Catalog | None, shown: pd.DataFrame) -> None:
         warn(f"prices older than 30 days ({ages}); `tco prices pull` refreshes them")
 
 
-def _select(frame: pd.DataFrame, *, sort: str, top: int, include_infeasible: bool, what: str) -> pd.DataFrame:
+def _select(
+    frame: pd.DataFrame,
+    *,
+    sort: list[str],
+    top: int,
+    include_infeasible: bool,
+    what: str,
+    best_of: list[str] | None = None,
+) -> pd.DataFrame:
+    """The rows to show: feasible ones (unless asked), the cheapest instance per ``best_of`` group (so each
+    provider, pricing model and count appears once), ordered by ``sort``, the first ``top``."""
     from tco.cli.render import note
 
     feasible = frame["feasible"].astype(bool)
@@ -230,13 +240,18 @@ def _select(frame: pd.DataFrame, *, sort: str, top: int, include_infeasible: boo
         reasons = [r for r in dict.fromkeys(frame["reason"].astype(str)) if r]
         raise TcoError(f"no feasible {what}: " + ("; ".join(reasons[:3]) or "no options"))
     chosen = frame if include_infeasible else frame[feasible]
-    ordered = chosen.sort_values(
-        [sort, "accelerator_count" if "accelerator_count" in chosen else sort],
-        kind="stable",
-        na_position="last",
-    )
-    dropped = int((~feasible).sum())
     messages = []
+    if best_of:
+        cheapest = chosen.sort_values(sort[-1:], kind="stable", na_position="last")
+        kept = cheapest.drop_duplicates(best_of, keep="first")
+        if len(kept) < len(chosen):
+            messages.append(
+                f"cheapest instance type per {', '.join(c.replace('_', ' ') for c in best_of)} "
+                f"({len(chosen) - len(kept)} more: --all-instances)"
+            )
+        chosen = kept
+    ordered = chosen.sort_values(sort, kind="stable", na_position="last")
+    dropped = int((~feasible).sum())
     if dropped and not include_infeasible:
         why = "; ".join(r for r in dict.fromkeys(frame.loc[~feasible, "reason"]) if r)
         messages.append(
@@ -441,8 +456,11 @@ def train(
     ),
     price_usd_per_hour: float | None = PRICE_OPTION,
     sets: list[str] | None = SET_OPTION,
-    sort: str = typer.Option("cost", "--sort", help="cost (per run) or time (wall)."),
-    top: int = typer.Option(15, "--top", min=0, help="Show the K best (0: all)."),
+    sort: str = typer.Option("count", "--sort", help="count (then cost), cost (per run) or time (wall)."),
+    all_instances: bool = typer.Option(
+        False, "--all-instances", help="Every instance type, not the cheapest per provider/pricing/count."
+    ),
+    top: int = typer.Option(30, "--top", min=0, help="Show at most K rows (0: all)."),
     include_infeasible: bool = typer.Option(
         False, "--include-infeasible", help="Also options that cannot run."
     ),
@@ -461,8 +479,13 @@ def train(
     from tco.presets import load_mfu_defaults
 
     target = output_target(ctx, fmt, output)
-    if sort not in ("cost", "time"):
-        raise TcoError(f"--sort must be cost or time, got {sort!r}")
+    orders = {
+        "count": ["accelerator_count", "cost_usd_per_run"],
+        "cost": ["cost_usd_per_run", "wall_hours"],
+        "time": ["wall_hours", "cost_usd_per_run"],
+    }
+    if sort not in orders:
+        raise TcoError(f"--sort must be count, cost or time, got {sort!r}")
     settings = parse_settings(sets or [])
     given = {
         "params": quantity(params, "--params"),
@@ -519,12 +542,18 @@ def train(
         assumptions=assumptions,
         line_items=line_items,
     )
+    best_of = (
+        None
+        if all_instances
+        else ["provider", "pricing_model", "accelerator", "accelerator_count", "framework", "runs_per_month"]
+    )
     shown = _select(
         frame,
-        sort="cost_usd_per_run" if sort == "cost" else "wall_hours",
+        sort=orders[sort],
         top=top,
         include_infeasible=include_infeasible,
         what="training option",
+        best_of=best_of,
     )
     first = shown.iloc[0]
     title = (
@@ -666,7 +695,10 @@ def serve(
     all_regions: bool = typer.Option(False, "--all-regions"),
     price_usd_per_hour: float | None = PRICE_OPTION,
     sets: list[str] | None = SET_OPTION,
-    top: int = typer.Option(15, "--top", min=0, help="Show the K cheapest per 1M output tokens (0: all)."),
+    all_instances: bool = typer.Option(
+        False, "--all-instances", help="Every instance type, not the cheapest per provider/pricing/replica."
+    ),
+    top: int = typer.Option(20, "--top", min=0, help="Show the K cheapest per 1M output tokens (0: all)."),
     include_infeasible: bool = typer.Option(False, "--include-infeasible"),
     explain: bool = typer.Option(False, "--explain", help="Every formula input and its source, per row."),
     fmt: Format | None = FORMAT_OPTION,
@@ -741,12 +773,18 @@ def serve(
         replica_sizes=_counts(count, DEFAULT_REPLICA_SIZES, "--count"),
         assumptions=a,
     )
+    best_of = (
+        None
+        if all_instances
+        else ["provider", "pricing_model", "accelerator", "accelerators_per_replica", "framework"]
+    )
     shown = _select(
         frame,
-        sort="cost_usd_per_1m_output_tokens",
+        sort=["cost_usd_per_1m_output_tokens"],
         top=top,
         include_infeasible=include_infeasible,
         what="serving option",
+        best_of=best_of,
     )
     w = workload.iloc[0]
     title = (

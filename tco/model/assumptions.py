@@ -139,6 +139,14 @@ CHECKPOINT_INTERVAL_HOURS: Final = Assumption(
     "hours",
     "tco assumption: a checkpoint every hour of training (override --checkpoint-interval-hours)",
 )
+MAX_INTERRUPTION_FACTOR: Final = Assumption(
+    3.0,
+    3.0,
+    3.0,
+    "x uninterrupted wall time",
+    "tco assumption: a spot/low-priority plan whose expected interruptions stretch the run more than 3x is "
+    "reported infeasible (checkpoint more often or use fewer instances)",
+)
 RESTART_HOURS: Final = Assumption(
     0.25,
     0.25,
@@ -163,6 +171,7 @@ class TrainingAssumptions:
     spot_interruptions_per_instance_hour: Assumption = SPOT_INTERRUPTIONS_PER_INSTANCE_HOUR
     checkpoint_interval_hours: Assumption = CHECKPOINT_INTERVAL_HOURS
     restart_hours: Assumption = RESTART_HOURS
+    max_interruption_factor: Assumption = MAX_INTERRUPTION_FACTOR
     #: --mfu: replaces every throughput source (steady model-FLOPs utilisation, a fraction of the dense peak).
     mfu_override: float | None = None
     #: --scaling-efficiency: replaces the communication model.

@@ -93,6 +93,13 @@ SETTINGS: Final[dict[str, Setting]] = {
             _from(A.RESTART_HOURS),
         ),
         Setting(
+            "max_interruption_factor",
+            "spot",
+            "x wall time",
+            "spot plans stretched more than this by interruptions are infeasible",
+            _from(A.MAX_INTERRUPTION_FACTOR),
+        ),
+        Setting(
             "peak_tflops",
             "hardware",
             "TFLOP/s",

@@ -455,13 +455,15 @@ def training_costs(
         del costs
     del fixed, variable, interruptible
     wall = priced.pop("paid_wall_hours")
+    # Interruptions that stretch a run beyond the named limit make the spot plan infeasible (not just slow).
+    stalled = priced["interruption_factor"] > params.max_interruption_factor.value
     computed: dict[str, object] = {
         **priced,
         "accelerator_count": n,
         "accelerators_per_instance": per_instance,
         "wall_hours": wall,
         "runs_per_month": freq,
-        "feasible": ~np.isnan(wall),
+        "feasible": ~np.isnan(wall) & ~stalled,
     }
     wanted = set(TRAINING_COLUMNS) | ({"params"} if line_items is not None and line_items.any else set())
     gathered_perf = [c for c in _PERF_COLUMNS if c in perf.columns and c in wanted and c not in computed]
@@ -474,6 +476,14 @@ def training_costs(
             if name in source:
                 columns[name] = source[name]
                 break
+    if stalled.any():
+        reason = np.asarray(columns["reason"], dtype=object)
+        limit = params.max_interruption_factor.value
+        reason[stalled] = (
+            f"spot: expected interruptions stretch the run more than {limit:g}x "
+            "(--set checkpoint_interval_hours or fewer instances)"
+        )
+        columns["reason"] = reason
     # One frame over the arrays as they are (no consolidation copy of a million-row grid).
     frame = pd.DataFrame(columns, copy=False)
     params_col = np.asarray(perf_taken.get("params", np.full(len(left), np.nan)), dtype="float64")

@@ -62,9 +62,32 @@ def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
         assert row["throughput_source"] == "assumed MFU" and row["mfu"] == 0.4
         assert "§8" in row["throughput_detail"] and row["goodput_source"] and row["scaling_source"]
         assert row["price_source"] and (row["price_date"] or row["provider"] == "owned")
-    costs = [r["cost_usd_per_run"] for r in rows]
-    assert costs == sorted(costs)
+    # Default order: by count, cheapest first within a count; one row per provider, pricing model and count.
+    keys = [(r["accelerator_count"], r["cost_usd_per_run"]) for r in rows]
+    assert keys == sorted(keys)
+    groups = [(r["provider"], r["pricing_model"], r["accelerator_count"]) for r in rows]
+    assert len(groups) == len(set(groups))
     assert "prices: aws embedded" in result.stderr
+    every = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "h100",
+        "--count",
+        "8,64",
+        "--top",
+        "0",
+        "--all-instances",
+        "--sort",
+        "cost",
+        "-f",
+        "json",
+    ).json()
+    assert len(every) > len(rows)
+    costs = [r["cost_usd_per_run"] for r in every]
+    assert costs == sorted(costs)
 
 
 def test_train_golden_through_the_cli(cli: Any) -> None:
@@ -347,3 +370,116 @@ def test_models_lists_presets_with_sources(cli: Any) -> None:
     assert {"gpt2", "bert-large", "resnet-50", "llama-2-7b", "llama-2-70b"} <= names
     assert all(r["source"] for r in rows)
     assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r.values())
+
+
+def test_spot_plans_stalled_by_interruptions_are_infeasible(cli: Any) -> None:
+    """1024 H100s on 128 spot instances at one reclaim per instance-day with hourly checkpoints: the expected
+    time is ~90x the uninterrupted run, beyond the named 3x limit; on-demand rows are unaffected."""
+    result = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "h100",
+        "--count",
+        "1024",
+        "--provider",
+        "aws",
+        "--pricing-model",
+        "spot,on_demand",
+        "--top",
+        "0",
+        "--include-infeasible",
+        "-f",
+        "json",
+    )
+    rows = result.json()
+    spot = [r for r in rows if r["pricing_model"] == "spot"]
+    assert spot and all(not r["feasible"] and "more than 3x" in r["reason"] for r in spot)
+    assert all(r["feasible"] for r in rows if r["pricing_model"] == "on_demand")
+    relaxed = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "h100",
+        "--count",
+        "1024",
+        "--provider",
+        "aws",
+        "--pricing-model",
+        "spot",
+        "--set",
+        "checkpoint_interval_hours=0.05",
+        "-f",
+        "json",
+    ).json()
+    assert relaxed and all(r["interruption_factor"] < 3 for r in relaxed)
+
+
+def test_calibration_store_file_name_matches_calibrate() -> None:
+    store = pytest.importorskip("calibrate.store")
+    from tco.calibrations import STORE_FILENAME
+
+    assert store.ResultStore.DEFAULT_FILENAME == STORE_FILENAME
+
+
+def test_assumptions_lists_every_settable_name(cli: Any) -> None:
+    rows = cli("estimate", "assumptions", "-f", "json").json()
+    names = {r["name"] for r in rows}
+    assert {
+        "pue",
+        "spot_interruptions_per_day",
+        "capex_usd_per_accelerator",
+        "headroom",
+        "dp_overlap",
+    } <= names
+    assert all(r["default"] for r in rows)
+
+
+def test_calibrations_are_read_from_the_real_store(cli: Any, tco_home: Path) -> None:
+    """A row written through calibrate's own store is picked up by `tco estimate train`."""
+    store_module = pytest.importorskip("calibrate.store")
+    tco_home.mkdir(parents=True, exist_ok=True)
+    store = store_module.ResultStore.in_home(tco_home)
+    store.add(
+        {
+            "result_id": "r-1",
+            "run_id": "run-42",
+            "framework": "torch",
+            "accelerator": "H100-80GB",
+            "device_count": 1,
+            "kernel": "train_transformer",
+            "variant": "small",
+            "dtype": "bf16",
+            "median_s": 0.5,
+            "p10_s": 0.48,
+            "p90_s": 0.55,
+            "throughput": 1e5,
+            "throughput_unit": "tokens_per_s",
+            "achieved_tflop_per_s": 445.05,
+            "utilisation": 0.45,
+            "measured_at": "2026-11-01T00:00:00Z",
+            "status": "ok",
+        }
+    )
+    rows = cli(
+        "estimate",
+        "train",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "h100",
+        "--count",
+        "64",
+        "--framework",
+        "torch",
+        "--pricing-model",
+        "on_demand",
+        "-f",
+        "json",
+    ).json()
+    assert rows and all(r["throughput_source"] == "calibration" and r["framework"] == "torch" for r in rows)
+    assert rows[0]["mfu"] == pytest.approx(0.45) and "run run-42" in rows[0]["throughput_detail"]
