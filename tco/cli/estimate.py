@@ -110,8 +110,12 @@ def _options(
     all_regions: bool,
     price_override: float | None,
     settings: Settings,
+    interruptible_by_default: bool = True,
 ) -> tuple[pd.DataFrame, Catalog | None]:
-    """The purchase options for the requested accelerators; an accelerator without any is an error."""
+    """The purchase options for the requested accelerators; an accelerator without any is an error.
+
+    With ``interruptible_by_default=False`` (serving) spot/low-priority capacity is left out unless
+    ``--pricing-model`` names it: an endpoint on reclaimable capacity is a choice, not a default."""
     import pandas as pd
 
     from pricing.accelerators import resolve_many
@@ -142,6 +146,8 @@ def _options(
         offers = offers.iloc[0:0]
     options = purchase_options(offers)
     options = options[options["price_usd_per_accelerator_hour"].notna()]
+    if not interruptible_by_default and not models:
+        options = options[~options["interruptible"].astype(bool)]
     options = options if all_regions else cheapest_regions(options)
     if not models or "owned" in models:
         names = accelerators or tuple(dict.fromkeys(options["accelerator"]))
@@ -746,6 +752,7 @@ def serve(
         all_regions=all_regions,
         price_override=price_usd_per_hour,
         settings=settings,
+        interruptible_by_default=False,
     )
     names = list(dict.fromkeys(options["accelerator"]))
     hardware = _hardware(names, dtype, settings)
@@ -793,8 +800,9 @@ def serve(
         f"{w['hours_per_day']:g} h/day"
     )
     caption = (
-        "Replica: accelerators per model copy (tensor parallel). low-high: $/1M output tokens over the MBU "
-        "and prefill-efficiency ranges. Sources: --explain or --format json."
+        "Replica: accelerators per model copy (tensor parallel). Spot capacity only with --pricing-model "
+        "spot. low-high: $/1M output tokens over the MBU and prefill-efficiency ranges. Sources: --explain "
+        "or --format json."
     )
     explained = None
     if explain:
