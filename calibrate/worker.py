@@ -24,6 +24,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import IO, Any, Final
 
 from calibrate.errors import CalibrationError
@@ -52,6 +53,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="kernels that also run the second variant: comma-separated, all, none "
         "(default: the profile's choice)",
     )
+    parser.add_argument("--dtypes", default="", help="only the tasks in these dtypes (comma-separated)")
     return parser.parse_args(argv)
 
 
@@ -113,6 +115,9 @@ def _run(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> in
             chosen if chosen is not None else frozenset(resolve_kernels(args.alternates.split(",")))
         )
     plan = backend.plan(kernels, profile, device)
+    if args.dtypes:
+        wanted = {d for d in args.dtypes.split(",") if d}
+        plan = replace(plan, tasks=tuple(t for t in plan.tasks if t.dtype in wanted))
     ctx = RunContext(
         run_id=args.run_id,
         framework=backend.info.name,
