@@ -438,14 +438,14 @@ def train(
     seq_len: int | None = typer.Option(None, "--seq-len", min=1, help="Sequence length s."),
     dtype: str = typer.Option("bf16", "--dtype", help="bf16, fp16, fp8, tf32 or fp32."),
     accelerator: list[str] | None = typer.Option(
-        None, "--accelerator", "-a", help="Name or alias [default: all]."
+        None, "--accelerator", "-a", help="Name or alias (default: all)."
     ),
     count: list[str] | None = typer.Option(
-        None, "--count", "-n", help=f"Accelerator counts [default: {DEFAULT_COUNTS}]."
+        None, "--count", "-n", help=f"Accelerator counts (default: {DEFAULT_COUNTS})."
     ),
     framework: str = typer.Option("all", "--framework", help="torch, jax, tensorflow or all."),
     mfu: float | None = typer.Option(None, "--mfu", help="Steady MFU (0-1]: replaces every rate source."),
-    goodput: float | None = typer.Option(None, "--goodput", help="End-to-end goodput (0-1] [default: 0.85]."),
+    goodput: float | None = typer.Option(None, "--goodput", help="End-to-end goodput (0-1] (default: 0.85)."),
     scaling_efficiency: float | None = typer.Option(
         None, "--scaling-efficiency", help="(0-1]: replaces the comm model."
     ),
@@ -458,7 +458,7 @@ def train(
         False, "--all-regions", help="Every region, not the cheapest per instance."
     ),
     runs_per_month: list[str] | None = typer.Option(
-        None, "--runs-per-month", help="Runs per month [default: 1]."
+        None, "--runs-per-month", help="Runs per month (default: 1)."
     ),
     price_usd_per_hour: float | None = PRICE_OPTION,
     sets: list[str] | None = SET_OPTION,
@@ -674,7 +674,7 @@ def serve(
     layers: int | None = typer.Option(None, "--layers", min=1),
     hidden: int | None = typer.Option(None, "--hidden", min=1),
     heads: int | None = typer.Option(None, "--heads", min=1),
-    kv_heads: int | None = typer.Option(None, "--kv-heads", min=1, help="KV heads (GQA) [default: heads]."),
+    kv_heads: int | None = typer.Option(None, "--kv-heads", min=1, help="KV heads (GQA) (default: heads)."),
     prompt_tokens: float = typer.Option(512, "--prompt-tokens", help="Mean prompt tokens per request."),
     output_tokens: float = typer.Option(256, "--output-tokens", help="Mean output tokens per request."),
     requests_per_s: float = typer.Option(1.0, "--requests-per-s", help="Request rate to serve."),
@@ -684,15 +684,15 @@ def serve(
     kv_dtype: str = typer.Option("bf16", "--kv-dtype", help="KV-cache precision."),
     dtype: str = typer.Option("bf16", "--dtype", help="Compute precision (prefill peak)."),
     hours_per_day: float = typer.Option(24.0, "--hours-per-day", help="Hours served per day."),
-    mbu: float | None = typer.Option(None, "--mbu", help="Memory-bandwidth utilisation (0-1] [default 0.8]."),
+    mbu: float | None = typer.Option(None, "--mbu", help="Memory-bandwidth utilisation (0-1] (default: 0.8)."),
     prefill_efficiency: float | None = typer.Option(
         None, "--prefill-efficiency", help="Prefill FLOP efficiency."
     ),
     accelerator: list[str] | None = typer.Option(
-        None, "--accelerator", "-a", help="Name or alias [default: all]."
+        None, "--accelerator", "-a", help="Name or alias (default: all)."
     ),
     count: list[str] | None = typer.Option(
-        None, "--count", "-n", help=f"Accelerators per replica [default: {DEFAULT_REPLICA_SIZES}]."
+        None, "--count", "-n", help=f"Accelerators per replica (default: {DEFAULT_REPLICA_SIZES})."
     ),
     framework: str = typer.Option("all", "--framework", help="torch, jax, tensorflow or all."),
     provider: list[str] | None = typer.Option(None, "--provider", "-p"),
