@@ -161,3 +161,33 @@ def test_spot_and_commitments_in_one_grid() -> None:
         frame.loc["on_demand", "wall_hours"] / 730
     )
     assert frame.loc["reserved_1y", "cost_usd_per_run"] == pytest.approx(8 * 2.0 * 730)
+
+
+def test_measured_allreduce_bandwidth_replaces_the_peak_figure() -> None:
+    """An `allreduce` calibration (nccl-tests busbw) replaces interconnect/2 for traffic in an instance."""
+    workload = token_workload(
+        params=1e9, layers=24.0, hidden=2048.0, heads=16.0, seq_len=2048.0, global_batch_tokens=32768.0
+    )
+    slow_link = pd.DataFrame(
+        [
+            {
+                "run_id": "ar1",
+                "framework": "torch",
+                "accelerator": "X1",
+                "device_count": 8.0,
+                "kernel": "allreduce",
+                "variant": "",
+                "dtype": "fp32",
+                "throughput": 1.0,
+                "throughput_unit": "gb_per_s",
+                "status": "ok",
+                "measured_at": "2026-01-01",
+            }
+        ]
+    )
+    common = {"counts": [8], "frameworks": ["torch"], "mfu_defaults": mfu_defaults()}
+    peak = project_training(workload, options(), hardware(), **common).iloc[0]
+    measured = project_training(workload, options(), hardware(), calibrations=slow_link, **common).iloc[0]
+    assert "measured" in measured["scaling_source"] and "ar1" in measured["scaling_source"]
+    assert measured["scaling_efficiency"] < peak["scaling_efficiency"]
+    assert measured["wall_hours"] > peak["wall_hours"]
