@@ -684,7 +684,9 @@ def serve(
     kv_dtype: str = typer.Option("bf16", "--kv-dtype", help="KV-cache precision."),
     dtype: str = typer.Option("bf16", "--dtype", help="Compute precision (prefill peak)."),
     hours_per_day: float = typer.Option(24.0, "--hours-per-day", help="Hours served per day."),
-    mbu: float | None = typer.Option(None, "--mbu", help="Memory-bandwidth utilisation (0-1] (default: 0.8)."),
+    mbu: float | None = typer.Option(
+        None, "--mbu", help="Memory-bandwidth utilisation (0-1] (default: 0.8)."
+    ),
     prefill_efficiency: float | None = typer.Option(
         None, "--prefill-efficiency", help="Prefill FLOP efficiency."
     ),
@@ -780,6 +782,17 @@ def serve(
         replica_sizes=_counts(count, DEFAULT_REPLICA_SIZES, "--count"),
         assumptions=a,
     )
+    line_items = _line_items(settings)
+    if line_items.any:
+        from tco.model.assumptions import STATE_BYTES_PER_PARAM
+        from tco.model.overheads import line_items as compute_line_items
+
+        params_column = pd.Series(workload["params"].iloc[0], index=frame.index).to_numpy(dtype="float64")
+        items = compute_line_items(
+            params_column, line_items, state_bytes_per_param=STATE_BYTES_PER_PARAM.value
+        )
+        frame = frame.assign(**items)
+        frame["total_usd_per_month"] = frame["cost_usd_per_month"] + frame["other_usd_per_month"].fillna(0.0)
     best_of = (
         None
         if all_instances

@@ -483,3 +483,24 @@ def test_calibrations_are_read_from_the_real_store(cli: Any, tco_home: Path) -> 
     ).json()
     assert rows and all(r["throughput_source"] == "calibration" and r["framework"] == "torch" for r in rows)
     assert rows[0]["mfu"] == pytest.approx(0.45) and "run run-42" in rows[0]["throughput_detail"]
+
+
+def test_serve_line_items_are_summed_separately(cli: Any) -> None:
+    rows = cli(
+        "estimate",
+        "serve",
+        "--model",
+        "llama-2-7b",
+        "-a",
+        "l4",
+        "--top",
+        "1",
+        "--set",
+        "mlops_usd_per_month=500,egress_tb_per_month=2",
+        "-f",
+        "json",
+    ).json()
+    row = rows[0]
+    assert row["egress_usd_per_month"] == pytest.approx(2 * 1000 * 0.09)
+    assert row["other_usd_per_month"] == pytest.approx(680.0)
+    assert row["total_usd_per_month"] == pytest.approx(row["cost_usd_per_month"] + 680.0)
