@@ -35,13 +35,19 @@ COMPARISON_COLUMNS: Final = (
     "build_variant",
     "compile_cache",
     "matmul_fp32_tflop_per_s",
+    "matmul_fp32_tflop_per_s_low",
+    "matmul_fp32_tflop_per_s_high",
     "matmul_bf16_tflop_per_s",
     "matmul_fp32_utilisation",
     "membw_triad_gb_per_s",
     "membw_utilisation",
     "train_cnn_samples_per_s",
+    "train_cnn_samples_per_s_low",
+    "train_cnn_samples_per_s_high",
     "train_cnn_variant",
     "train_transformer_tokens_per_s",
+    "train_transformer_tokens_per_s_low",
+    "train_transformer_tokens_per_s_high",
     "train_transformer_variant",
     "train_transformer_mfu",
     "compile_speedup",
@@ -105,7 +111,16 @@ def comparison(frame: pd.DataFrame) -> pd.DataFrame:
     def pick(mask: pd.Series, column: str = "throughput", by: str = "throughput") -> pd.Series:
         return _best(ok[mask], by)[column] if mask.any() else pd.Series(dtype="float64")
 
+    def spread(mask: pd.Series, name: str) -> None:
+        """``name``_low/_high: the throughput at the p90 and p10 step times of the picked row."""
+        if not mask.any():
+            return
+        best = _best(ok[mask])
+        out[f"{name}_low"] = best["throughput"] * best["median_s"] / best["p90_s"]
+        out[f"{name}_high"] = best["throughput"] * best["median_s"] / best["p10_s"]
+
     out["matmul_fp32_tflop_per_s"] = pick((ok["kernel"] == "matmul") & (ok["dtype"] == "fp32"))
+    spread((ok["kernel"] == "matmul") & (ok["dtype"] == "fp32"), "matmul_fp32_tflop_per_s")
     out["matmul_fp32_utilisation"] = pick((ok["kernel"] == "matmul") & (ok["dtype"] == "fp32"), "utilisation")
     out["matmul_bf16_tflop_per_s"] = pick((ok["kernel"] == "matmul") & (ok["dtype"] == "bf16"))
     triad = (ok["kernel"] == "membw") & (ok["metric"] == "triad")
@@ -113,9 +128,11 @@ def comparison(frame: pd.DataFrame) -> pd.DataFrame:
     out["membw_utilisation"] = pick(triad, "utilisation")
     cnn = ok["kernel"] == "train_cnn"
     out["train_cnn_samples_per_s"] = pick(cnn)
+    spread(cnn, "train_cnn_samples_per_s")
     out["train_cnn_variant"] = pick(cnn, "variant")
     gpt = ok["kernel"] == "train_transformer"
     out["train_transformer_tokens_per_s"] = pick(gpt)
+    spread(gpt, "train_transformer_tokens_per_s")
     out["train_transformer_variant"] = pick(gpt, "variant")
     out["train_transformer_mfu"] = pick(gpt, "utilisation")
 

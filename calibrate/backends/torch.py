@@ -248,7 +248,11 @@ class TorchBackend:
         torch = _torch()
         dtype = getattr(torch, _DTYPES[task.dtype])
         if self._kind != "cpu":
-            torch.backends.cuda.matmul.allow_tf32 = task.dtype == "tf32"
+            matmul_flags = torch.backends.cuda.matmul
+            if hasattr(matmul_flags, "fp32_precision"):  # torch >= 2.9; mixing it with allow_tf32 is refused
+                matmul_flags.fp32_precision = "tf32" if task.dtype == "tf32" else "ieee"
+            else:
+                matmul_flags.allow_tf32 = task.dtype == "tf32"
 
         def run_size(n: int) -> SizePoint:
             gen = self._generator()

@@ -7,6 +7,7 @@ results are stored in ``<home>/calibration.sqlite`` as each kernel finishes.
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
 
     from calibrate.runner import Event
     from calibrate.store import ResultStore
+
+
+class Device(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    tpu = "tpu"
+
 
 app = typer.Typer(
     help="Measure PyTorch, JAX and TensorFlow throughput on this machine.", no_args_is_help=True
@@ -56,70 +65,84 @@ def _pct(value: Any) -> str:
     return f"{float(value) * 100:.0f}%"
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _rate(r: dict[str, Any], name: str, scale: float = 1.0, digits: int = 0) -> str:
+    """A throughput with its p90..p10 range where known: ``212 (162-215)``."""
+    from tco.cli.render import number
+
+    value, low, high = (_scaled(r.get(f"{name}{end}"), scale) for end in ("", "_low", "_high"))
+    text = number(value, digits)
+    if value is not None and low is not None and high is not None:
+        text += f" ({number(low, digits)}-{number(high, digits)})"
+    return text
+
+
 def _comparison_table(summary: pd.DataFrame, title: str) -> Table:
+    """The seed page's comparison, measured: one column per framework and device, one row per figure."""
     from tco.cli.render import NA, number, table
 
-    rows = []
-    for r in summary.to_dict("records"):
-        build = NA
-        if r["build_s"] is not None and not (isinstance(r["build_s"], float) and math.isnan(r["build_s"])):
-            cache = f", {r['compile_cache']}" if isinstance(r["compile_cache"], str) else ""
-            build = f"{r['build_s']:.1f} s ({r['build_variant']}{cache})"
-        speedup = number(r["compile_speedup"], 2)
-        rows.append(
-            [
-                f"{r['framework']} {r['framework_version'] or ''}".strip(),
-                f"{r['accelerator'] or r['device_kind']} ({r['device_name']})",
-                _mb(r["installed_bytes"]),
-                number(r["import_s"], 1),
-                build,
-                speedup + ("x" if speedup != NA else ""),
-                number(
-                    r["matmul_fp32_tflop_per_s"] * 1e3 if r["matmul_fp32_tflop_per_s"] is not None else None,
-                    0,
-                ),
-                number(
-                    r["matmul_bf16_tflop_per_s"] * 1e3 if r["matmul_bf16_tflop_per_s"] is not None else None,
-                    0,
-                ),
-                number(r["membw_triad_gb_per_s"], 1),
-                number(r["train_cnn_samples_per_s"], 0),
-                number(r["train_transformer_tokens_per_s"], 0)
-                + (
-                    f" ({_pct(r['train_transformer_mfu'])} MFU)"
-                    if _pct(r["train_transformer_mfu"]) != NA
-                    else ""
-                ),
-                f"{_ms(r['infer_latency_p50_s'])} / {_ms(r['infer_latency_p99_s'])}",
-                _mb(r["peak_memory_bytes"]),
-                number(r["allreduce_busbw_gb_per_s"], 2),
-                f"{r['ok_rows']}" + (f" ({r['failed_rows']} failed)" if r["failed_rows"] else ""),
-            ]
-        )
-    columns = [
-        ("Framework", "left"),
-        ("Device", "left"),
-        ("Install MB", "right"),
-        ("Import s", "right"),
-        ("Build (1st step)", "left"),
-        ("Compiled speed-up", "right"),
-        ("fp32 GFLOP/s", "right"),
-        ("bf16 GFLOP/s", "right"),
-        ("Triad GB/s", "right"),
-        ("CNN train samples/s", "right"),
-        ("GPT train tokens/s", "right"),
-        ("Infer p50/p99 ms", "right"),
-        ("Peak mem MB", "right"),
-        ("All-reduce busbw GB/s", "right"),
-        ("Rows", "right"),
+    def build(r: dict[str, Any]) -> str:
+        if _missing(r["build_s"]):
+            return NA
+        cache = f", {r['compile_cache']} cache" if isinstance(r["compile_cache"], str) else ""
+        return f"{r['build_s']:.1f} s ({r['build_variant']}{cache})"
+
+    def speedup(r: dict[str, Any]) -> str:
+        text = number(r["compile_speedup"], 2)
+        return f"{text}x" if text != NA else NA
+
+    def gpt(r: dict[str, Any]) -> str:
+        mfu = _pct(r["train_transformer_mfu"])
+        return _rate(r, "train_transformer_tokens_per_s") + (f", {mfu} MFU" if mfu != NA else "")
+
+    def matmul(r: dict[str, Any]) -> str:
+        util = _pct(r["matmul_fp32_utilisation"])
+        return _rate(r, "matmul_fp32_tflop_per_s", 1e3) + (f", {util} of peak" if util != NA else "")
+
+    def membw(r: dict[str, Any]) -> str:
+        util = _pct(r["membw_utilisation"])
+        return number(r["membw_triad_gb_per_s"], 1) + (f", {util} of peak" if util != NA else "")
+
+    lines: list[tuple[str, Any]] = [
+        ("Device", lambda r: f"{r['accelerator'] or r['device_kind']}: {r['device_name']}"),
+        ("Version", lambda r: str(r["framework_version"] or NA)),
+        ("Installed size MB", lambda r: _mb(r["installed_bytes"])),
+        ("Import s", lambda r: number(r["import_s"], 1)),
+        ("Build: 1st compiled step", build),
+        ("Compiled vs plain step", speedup),
+        ("matmul fp32 GFLOP/s", matmul),
+        ("matmul bf16 GFLOP/s", lambda r: number(_scaled(r["matmul_bf16_tflop_per_s"], 1e3), 0)),
+        ("Memory triad GB/s", membw),
+        ("CNN training samples/s", lambda r: _rate(r, "train_cnn_samples_per_s")),
+        ("Transformer training tokens/s", gpt),
+        (
+            "Inference p50 / p99 ms (batch 1)",
+            lambda r: f"{_ms(r['infer_latency_p50_s'])} / {_ms(r['infer_latency_p99_s'])}",
+        ),
+        ("Inference tokens/s (batched)", lambda r: number(r["infer_tokens_per_s"], 0)),
+        ("Peak memory MB (training)", lambda r: _mb(r["peak_memory_bytes"])),
+        ("All-reduce bus GB/s", lambda r: number(r["allreduce_busbw_gb_per_s"], 2)),
+        ("Rows ok / failed", lambda r: f"{r['ok_rows']} / {r['failed_rows']}"),
+        ("Measured", lambda r: f"{r['measured_at']} on {r['host']} ({r['profile']})"),
     ]
+    records = summary.to_dict("records")
+    columns = [("", "left")] + [(str(r["framework"]), "right") for r in records]
+    rows = [[label, *(str(render(r)) for r in records)] for label, render in lines]
     caption = (
-        "Build: first training step of the transformer in the compiled variant (torch.compile cold/warm "
-        "cache, jax.jit, tf XLA); speed-up: plain step time / compiled; matmul: best of the size sweep; "
-        "infer: transformer prefill at batch 1; peak memory: training (RSS on CPU); n/a: not measured. "
-        "Every row: tco calibrate show --format json"
+        "Build: the transformer's first training step in the framework's compiled variant (torch.compile "
+        "with its cache cold or warm, jax.jit, TensorFlow XLA); compiled vs plain: eager or tf.function step "
+        "time over the compiled one; ranges: throughput at the p90-p10 step times; matmul: the best size of "
+        "the sweep; inference: transformer prefill; peak memory: the worker's RSS on CPU, the allocator's "
+        "peak on accelerators; n/a: not measured (a CPU has no sourced peak). Every row: --format json."
     )
     return table(title, columns, rows, caption)
+
+
+def _scaled(value: Any, scale: float) -> float | None:
+    return None if _missing(value) else float(value) * scale
 
 
 def _detail_table(frame: pd.DataFrame, title: str) -> Table:
@@ -232,7 +255,9 @@ def run(
         "-F",
         help="torch, jax, tensorflow or all (repeat or comma-separate; default all).",
     ),
-    device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda (NVIDIA or ROCm) or tpu."),
+    device: Device = typer.Option(
+        Device.auto, "--device", "-d", help="auto, cpu, cuda (NVIDIA or ROCm) or tpu.", case_sensitive=False
+    ),
     kernels: list[str] | None = typer.Option(
         None,
         "--kernels",
@@ -266,7 +291,7 @@ def run(
     names = _split(framework)
     request = RunRequest(
         frameworks=tuple(names),
-        device=device.lower(),
+        device=device.value,
         kernels=tuple(_split(kernels)),
         profile=profile or ("quick" if quick else "full" if full else "standard"),
         explicit=bool(names) and "all" not in [n.lower() for n in names],

@@ -43,7 +43,14 @@ def calibrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_run_all_frameworks_prints_the_comparison(calibrated: dict[str, Any]) -> None:
     assert calibrated["exit_code"] == 0, calibrated["stderr"]
     out = calibrated["stdout"]
-    for name in ("torch", "jax", "tensorflow", "fp32 GFLOP/s", "Install MB", "Build"):
+    for name in (
+        "torch",
+        "jax",
+        "tensorflow",
+        "matmul fp32 GFLOP/s",
+        "Installed size MB",
+        "Build: 1st compiled",
+    ):
         assert name in out
     assert "stored" in calibrated["stderr"]  # notes and progress go to stderr
     assert "tensorflow allreduce" not in calibrated["stderr"]  # not requested, so not reported as skipped
@@ -117,6 +124,8 @@ def test_run_json_output_and_failure_exit(cli: Any) -> None:
 def test_usage_and_domain_errors(cli: Any, tmp_path: Path) -> None:
     both = cli("calibrate", "run", "--quick", "--full")
     assert both.exit_code == 2 and "choose one of --quick and --full" in both.stderr
+    device = cli("calibrate", "run", "--device", "gpu")
+    assert device.exit_code == 2 and "gpu" in device.stderr
     unknown = cli("calibrate", "run", "--framework", "pytorhc")
     assert unknown.exit_code == 1
     assert unknown.stderr.strip() == "error: unknown framework 'pytorhc' (did you mean 'pytorch'?)"
