@@ -4,8 +4,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The main job, on the embedded price snapshot: no credentials, no network.
-RUN_ARGS ?= prices list --accelerator h100 --cheapest
+# The main job: what training Llama-2-7B on H100s costs across clouds, counts and purchase options,
+# on the embedded price snapshot and named default assumptions (no credentials, no network).
+RUN_ARGS ?= estimate train --model llama-2-7b --accelerator h100 --count 64,256,1024
 
 .PHONY: run test venv deps-test lint clean
 
