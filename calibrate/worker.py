@@ -96,6 +96,9 @@ def _run(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> in
     backend = get_backend(args.framework)
     kernels = resolve_kernels([k for k in args.kernels.split(",") if k])
     threads = args.threads or usable_cpus()
+    if threads < usable_cpus() and hasattr(os, "sched_setaffinity"):
+        # Pin to that many CPUs too: JAX's XLA:CPU has no thread-count setting, but follows the affinity.
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     started = time.perf_counter()
     try:
         device = backend.setup(args.device, threads)

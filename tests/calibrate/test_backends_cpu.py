@@ -21,33 +21,37 @@ FRAMEWORKS = ("torch", "jax", "tensorflow")
 VARIANTS = {"torch": {"eager", "compile"}, "jax": {"jit"}, "tensorflow": {"xla", "function"}}
 ALTERNATES = "train_transformer,infer_cnn"
 
-_runs: dict[str, WorkerRun] = {}
-
 
 def test_every_registered_backend_is_exercised() -> None:
     assert set(FRAMEWORKS) == set(BACKENDS)
 
 
-@pytest.fixture(scope="module", params=FRAMEWORKS)
-def run(request: pytest.FixtureRequest) -> WorkerRun:
-    framework = request.param
-    if framework not in _runs:
-        args = [
-            "--framework",
-            framework,
-            "--device",
-            "cpu",
-            "--profile",
-            "tiny",
-            "--run-id",
-            "test",
-            "--alternates",
-            ALTERNATES,
-        ]
-        if framework == "jax":
-            args += ["--host-devices", "2"]  # two XLA CPU devices, so that psum really runs
-        _runs[framework] = run_worker(*args, timeout=600)
-    return _runs[framework]
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_every_kernel_on_cpu(framework: str) -> None:
+    """One worker per framework (one subprocess each, also under pytest-xdist); every check below."""
+    args = [
+        "--framework",
+        framework,
+        "--device",
+        "cpu",
+        "--profile",
+        "tiny",
+        "--run-id",
+        "test",
+        "--alternates",
+        ALTERNATES,
+    ]
+    if framework == "jax":
+        args += ["--host-devices", "2"]  # two XLA CPU devices, so that psum really runs
+    run = run_worker(*args, timeout=600)
+    check_worker_finishes_and_every_task_is_ok(run)
+    check_rows_carry_versions_device_and_positive_figures(run)
+    check_every_variant_runs(run)
+    check_matmul_sweeps_dtypes_and_checks_each_size(run)
+    check_memory_bandwidth_scale_and_triad(run)
+    check_training_loss_fell_and_units(run)
+    check_inference_latency_and_throughput_rows(run)
+    check_allreduce_is_real(run)
 
 
 def _details(row: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +59,7 @@ def _details(row: dict[str, Any]) -> dict[str, Any]:
     return details
 
 
-def test_worker_finishes_and_every_task_is_ok(run: WorkerRun) -> None:
+def check_worker_finishes_and_every_task_is_ok(run: WorkerRun) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.events[-1] == {"event": "done"}
     failed = [(r["kernel"], r["variant"], r["dtype"], r["error"]) for r in run.rows if r["status"] != "ok"]
@@ -68,7 +72,7 @@ def test_worker_finishes_and_every_task_is_ok(run: WorkerRun) -> None:
         assert [k for k, _ in run.plan["skipped"]] == ["allreduce"]
 
 
-def test_rows_carry_versions_device_and_positive_figures(run: WorkerRun) -> None:
+def check_rows_carry_versions_device_and_positive_figures(run: WorkerRun) -> None:
     for row in run.rows:
         assert row["framework_version"]
         assert row["device_kind"] == "cpu" and row["accelerator"] == "CPU" and row["device_name"]
@@ -84,7 +88,7 @@ def test_rows_carry_versions_device_and_positive_figures(run: WorkerRun) -> None
         assert _details(row)["framework_import_s"] > 0
 
 
-def test_every_variant_runs(run: WorkerRun) -> None:
+def check_every_variant_runs(run: WorkerRun) -> None:
     framework = run.plan["framework"]
     assert {r["variant"] for r in run.rows} == VARIANTS[framework]
     for kernel in ALTERNATES.split(","):
@@ -94,7 +98,7 @@ def test_every_variant_runs(run: WorkerRun) -> None:
         assert compiled and all(r["compile_cache"] in ("cold", "warm", "partial") for r in compiled)
 
 
-def test_matmul_sweeps_dtypes_and_checks_each_size(run: WorkerRun) -> None:
+def check_matmul_sweeps_dtypes_and_checks_each_size(run: WorkerRun) -> None:
     rows = run.ok("matmul")
     assert {r["dtype"] for r in rows} == {"fp32", "bf16", "fp16"}
     for row in rows:
@@ -105,13 +109,13 @@ def test_matmul_sweeps_dtypes_and_checks_each_size(run: WorkerRun) -> None:
         assert row["shape"] == f"m={details['best_n']},n={details['best_n']},k={details['best_n']}"
 
 
-def test_memory_bandwidth_scale_and_triad(run: WorkerRun) -> None:
+def check_memory_bandwidth_scale_and_triad(run: WorkerRun) -> None:
     rows = run.ok("membw")
     assert sorted(r["metric"] for r in rows) == ["scale", "triad"]
     assert all(r["throughput_unit"] == "gb_per_s" and r["achieved_tflop_per_s"] is None for r in rows)
 
 
-def test_training_loss_fell_and_units(run: WorkerRun) -> None:
+def check_training_loss_fell_and_units(run: WorkerRun) -> None:
     for kernel, unit in (("train_cnn", "samples_per_s"), ("train_transformer", "tokens_per_s")):
         for row in run.ok(kernel):
             details = _details(row)
@@ -122,7 +126,7 @@ def test_training_loss_fell_and_units(run: WorkerRun) -> None:
     assert _details(gpt)["tokens_per_s"] == pytest.approx(_details(gpt)["samples_per_s"] * 16)
 
 
-def test_inference_latency_and_throughput_rows(run: WorkerRun) -> None:
+def check_inference_latency_and_throughput_rows(run: WorkerRun) -> None:
     for kernel in ("infer_cnn", "infer_transformer"):
         rows = run.ok(kernel)
         assert {r["metric"] for r in rows} == {"latency", "throughput"}
@@ -132,9 +136,10 @@ def test_inference_latency_and_throughput_rows(run: WorkerRun) -> None:
         assert all(_details(r)["check_error"] < 5e-3 for r in rows)
 
 
-def test_allreduce_is_real(run: WorkerRun) -> None:
+def check_allreduce_is_real(run: WorkerRun) -> None:
     if run.plan["framework"] == "tensorflow":
-        pytest.skip("TensorFlow does not measure all-reduce (torch and jax do)")
+        assert not run.ok("allreduce")  # TensorFlow does not measure all-reduce (torch and jax do)
+        return
     (row,) = run.ok("allreduce")
     assert row["device_count"] == 2
     assert row["metric"] == "busbw" and row["throughput_unit"] == "gb_per_s"
