@@ -191,8 +191,10 @@ def main() -> int:
         )
     print("target: tco/best >= 0.9 (best = the faster of numpy and the framework's own plain matmul)")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load average at the end: {load} on {os.cpu_count()} CPUs (other work on the machine halves "
-          "a 2-thread BLAS: compare figures from quiet moments)")
+    print(
+        f"load average at the end: {load} on {os.cpu_count()} CPUs (other work on the machine halves "
+        "a 2-thread BLAS: compare figures from quiet moments)"
+    )
     return 0 if failures == 0 else 1
 
 
