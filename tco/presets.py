@@ -27,7 +27,7 @@ from tco.errors import TcoError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tco.model.ownership import OwnershipParams
+    from tco.model.ownership import OwnedServer, OwnershipParams
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -223,3 +223,44 @@ def ownership_params(
     )
     node = int(record["accelerators_per_node"]) if record is not None else 8
     return params.with_overrides(**overrides), node
+
+
+#: Names ``--set`` and scenario ``[ownership]`` tables accept besides :class:`OwnershipParams`' fields.
+SERVER_KEYS = ("accelerators_per_server",)
+
+
+def owned_server(accelerator: str, overrides: dict[str, float] | None = None) -> OwnedServer:
+    """The owned-node defaults for ``accelerator`` (:func:`ownership_params`) with ``overrides`` (any
+    :class:`OwnershipParams` field, or ``accelerators_per_server``) applied and validated.
+
+    Raises :class:`TcoError` when no capex is sourced and none is given, or a name is unknown."""
+    from dataclasses import fields
+
+    from tco.model.ownership import OwnedServer, OwnershipParams
+
+    values = dict(overrides or {})
+    known = [f.name for f in fields(OwnershipParams)] + list(SERVER_KEYS)
+    for key in values:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=2)
+            hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+            raise TcoError(f"unknown ownership assumption {key!r}", hint=hint)
+    per_server = values.pop("accelerators_per_server", None)
+    capex = values.pop("capex_usd_per_accelerator", None)
+    found = ownership_params(accelerator, capex_usd_per_accelerator=capex, **values)
+    if found is None:
+        raise TcoError(
+            f"no owned-hardware capex is sourced for {accelerator}",
+            hint="give one: --set capex_usd_per_accelerator=USD (and accelerators_per_server=N)",
+        )
+    params, node = found
+    table = load_ownership_defaults()
+    sourced = table["accelerator"].eq(accelerator).any()
+    if per_server is not None:
+        return OwnedServer(accelerator, params, float(per_server), "override (accelerators_per_server)")
+    source = (
+        "tco/data/ownership_defaults.csv (accelerators_per_node)"
+        if sourced
+        else "assumption: 8-accelerator node (llm-analysis NUM_GPUS_PER_NODE)"
+    )
+    return OwnedServer(accelerator, params, float(node), source)

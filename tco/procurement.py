@@ -1,36 +1,35 @@
 """Procurement comparison: cloud on-demand, spot, commitments and buying servers, for a sustained demand.
 
-Pure functions over frames. Units in names; formulas (projection_model.md §5.1):
-    pay-per-use (on_demand, spot)   usd_per_month = demand_acc_h_per_month · price
-    commitment (reserved/committed) you hold demand / (730·u) accelerators all month:
-                                    usd_per_month = demand · price / u          (effective = price / u)
-    owned                           servers = ceil(demand / (acc_per_server · 730 · u))
-                                    cost per year = servers · (capex / life + opex_per_year)
-                                    cash flow: servers · capex in year 1 and at each replacement, plus opex
-    break-even utilisation (owned vs best cloud) = owned_usd_per_year_per_server
-                                                   / (acc_per_server · 8760 · best_cloud_price)
-    break-even month (owned vs best cloud)       = servers · capex
-                                                   / (best_cloud_usd_per_month − opex_per_month)
-Costs over 1/3/5 years rank options; for owned hardware they are annualised (capex straight-line over its
-life), the cash-flow table shows when the money actually leaves.
+Pure functions over frames. Owned hardware is priced by the one ownership model,
+:mod:`tco.model.ownership` (capex with network share annualised by the capital recovery factor, energy at the
+fleet's utilisation with idle draw, colocation per contracted kW, maintenance, staff; every default named,
+sourced and overridable). Units in names; formulas:
+
+    pay-per-use (on_demand, spot)   usd_per_month = demand_acc_h_per_month * price
+    commitment (reserved/committed) you hold demand / (730 u) accelerators all month:
+                                    usd_per_month = demand * price / u          (effective = price / u)
+    owned                           servers = ceil(demand / (acc_per_server * 730 * u))
+                                    fleet utilisation u_f = min(1, demand / (servers * acc_per_server * 730))
+                                    usd_per_year = servers * acc_per_server * total_usd_per_year(u_f)
+                                    cash flow: capex (with network) in year 1 and at each replacement + opex
+    break-even utilisation (owned vs best cloud)  = fixed / (8760 * (best cloud $/acc-h - variable $/acc-h))
+                                                    (:func:`tco.model.ownership.breakeven_utilisation`)
+    break-even month (owned vs best cloud)        = capex / (best cloud monthly - owned opex monthly)
+                                                    (:func:`tco.model.ownership.breakeven_months`)
+Costs over 1/3/5 years rank options; for owned hardware they are annualised, the cash-flow table shows when
+the money actually leaves.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
-from tco.ownership_defaults import (
-    HOURS_PER_MONTH,
-    HOURS_PER_YEAR,
-    RANGES,
-    SOURCES,
-    Ownership,
-    opex_usd_per_year,
-    owned_usd_per_year,
-)
+from tco.model.assumptions import Assumption
+from tco.model.ownership import OwnedServer, ownership_costs
+from tco.model.units import HOURS_PER_MONTH, MONTHS_PER_YEAR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,13 +46,24 @@ COMMITMENTS: Final = (
 YEARS: Final = (1, 3, 5)
 #: The cloud price scale used in the tornado (no reference range; a named, symmetric assumption).
 CLOUD_PRICE_RANGE: Final = (0.75, 1.25)
+CLOUD_PRICE_SOURCE: Final = "tco assumption: best cloud price +/-25% (no reference range)"
+#: Sustained utilisation swept by the tornado (the model's default has no range of its own).
+UTILISATION_RANGE: Final = Assumption(
+    0.7,
+    0.5,
+    0.9,
+    "fraction of hours",
+    "tco assumption: sustained utilisation 0.5-0.9 around reference §8's 0.7",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
     demand_acc_hours_per_month: float
-    ownership: Ownership
+    server: OwnedServer
     servers: int
+    #: fleet utilisation (used share of the owned accelerator-hours)
+    fleet_utilisation: float
     #: rank, option, kind, provider, region, pricing_model, instance_type, usd_per_acc_hour,
     #: effective_usd_per_acc_hour, usd_per_month, cost_1y_usd, cost_3y_usd, cost_5y_usd,
     #: breakeven_utilisation, breakeven_month, source, assumed
@@ -62,10 +72,16 @@ class Comparison:
     cashflow: pd.DataFrame
     #: input, low, high, gap_low_usd, gap_high_usd, swing_usd, winner_low, winner_high, source
     tornado: pd.DataFrame
-    #: name, value, source (the ownership assumptions in force)
+    #: name, value, unit, source (the ownership assumptions in force)
     assumptions: pd.DataFrame
+    #: the ownership cost breakdown per accelerator at the fleet utilisation (one row)
+    owned_costs: pd.DataFrame
     notes: tuple[str, ...]
     recommendation: str
+
+    @property
+    def accelerator(self) -> str:
+        return self.server.accelerator
 
 
 def cloud_offers(
@@ -138,60 +154,38 @@ def cloud_offers(
     return frame.reset_index(drop=True), tuple(notes)
 
 
-def _owned_year_cost(frame: pd.DataFrame) -> pd.Series:
-    """Vectorised owned_usd_per_year over columns named like :class:`Ownership`'s fields."""
-    f = frame
+def _fleet_costs(server: OwnedServer, servers: Any, demand: Any) -> pd.DataFrame:
+    """Ownership cost breakdown per accelerator (model columns) at the fleet's utilisation, one row per
+    fleet size (vectorised)."""
+    import numpy as np
+
+    per = server.accelerators_per_server
+    n = np.atleast_1d(np.asarray(servers, dtype="float64"))
+    used = np.minimum(1.0, np.asarray(demand, dtype="float64") / (n * per * HOURS_PER_MONTH))
+    frame = server.params.to_frame().iloc[np.zeros(len(n), dtype=int)].reset_index(drop=True)
+    return ownership_costs(frame.assign(utilisation=used))
+
+
+def _opex_per_year(costs: pd.DataFrame) -> pd.Series:
     result: pd.Series = (
-        f["capex_usd_per_server"] / f["life_years"]
-        + f["server_kw"] * f["load_factor"] * f["pue"] * HOURS_PER_YEAR * f["usd_per_kwh"]
-        + f["server_kw"] * f["colo_usd_per_kw_month"] * 12.0
-        + f["maintenance_fraction_per_year"] * f["capex_usd_per_server"]
-        + f["staff_usd_per_server_year"]
+        costs["energy_usd_per_year"]
+        + costs["colocation_usd_per_year"]
+        + costs["maintenance_usd_per_year"]
+        + costs["staff_usd_per_year"]
     )
     return result
 
 
-def _rank_frame(cloud: pd.DataFrame, demand: float, own: Ownership, servers: int) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
-    u = own.utilisation
-    commit = cloud["pricing_model"].isin(COMMITMENTS)
-    effective = np.where(commit, cloud["usd_per_acc_hour"] / u, cloud["usd_per_acc_hour"])
-    rows = cloud.assign(
-        kind=np.where(commit, "commitment", "pay-per-use"),
-        option=cloud["provider"] + " " + cloud["region"] + " " + cloud["pricing_model"],
-        effective_usd_per_acc_hour=effective,
-        usd_per_month=demand * effective,
-    )
-    year_cost = servers * owned_usd_per_year(own)
-    owned = pd.DataFrame(
-        [
-            {
-                "provider": "owned",
-                "region": "colo",
-                "pricing_model": "owned",
-                "instance_type": f"{servers} x {own.accelerators_per_server:g}x{own.accelerator} server",
-                "usd_per_acc_hour": owned_usd_per_year(own) / (own.accelerators_per_server * HOURS_PER_YEAR),
-                "source": "ownership assumptions (see the assumptions table)",
-                "assumed": True,
-                "kind": "owned",
-                "option": f"buy {servers} server{'s' if servers != 1 else ''}",
-                "effective_usd_per_acc_hour": year_cost / (demand * 12.0),
-                "usd_per_month": year_cost / 12.0,
-            }
-        ]
-    )
-    rows = pd.concat([rows, owned], ignore_index=True)
-    for years in YEARS:
-        rows[f"cost_{years}y_usd"] = rows["usd_per_month"] * 12.0 * years
-    return rows
+def fleet_size(demand: float, server: OwnedServer) -> int:
+    """Servers needed to deliver ``demand`` acc-h/month at the stated utilisation."""
+    per_server_month = server.accelerators_per_server * HOURS_PER_MONTH * server.params.utilisation.value
+    return max(1, math.ceil(demand / per_server_month))
 
 
 def compare_procurement(
     cloud: pd.DataFrame,
     demand_acc_hours_per_month: float,
-    ownership: Ownership,
+    server: OwnedServer,
     *,
     servers: int | None = None,
     notes: tuple[str, ...] = (),
@@ -200,67 +194,133 @@ def compare_procurement(
     import numpy as np
     import pandas as pd
 
+    from tco.model.ownership import breakeven_months, breakeven_utilisation
+
     demand = demand_acc_hours_per_month
     if not demand > 0 or math.isinf(demand):
         raise TcoError(f"demand must be a positive number of accelerator-hours per month, got {demand!r}")
-    ownership.validate()
-    own = ownership
-    n = servers or math.ceil(demand / (own.accelerators_per_server * HOURS_PER_MONTH * own.utilisation))
-    capacity = n * own.accelerators_per_server * HOURS_PER_MONTH
+    if cloud.empty:
+        raise TcoError("no cloud option to compare with")
+    own = server.params
+    per = server.accelerators_per_server
+    u = own.utilisation.value
+    n = servers or fleet_size(demand, server)
+    capacity = n * per * HOURS_PER_MONTH
     extra = list(notes)
     if demand > capacity:
         extra.append(
             f"{n} servers deliver at most {capacity:,.0f} acc-h/month, less than the demand {demand:,.0f}"
         )
-    rows = _rank_frame(cloud, demand, own, n)
+    costs = _fleet_costs(server, n, demand)
+    c = costs.iloc[0]
+    fleet_u = float(c["utilisation"])
+    year_cost = n * per * float(c["total_usd_per_year"])
+
+    commit = cloud["pricing_model"].isin(COMMITMENTS)
+    effective = np.where(commit, cloud["usd_per_acc_hour"] / u, cloud["usd_per_acc_hour"])
+    rows = cloud.assign(
+        kind=np.where(commit, "commitment", "pay-per-use"),
+        option=cloud["provider"] + " " + cloud["region"] + " " + cloud["pricing_model"],
+        effective_usd_per_acc_hour=effective,
+        usd_per_month=demand * effective,
+    )
+    owned = pd.DataFrame(
+        [
+            {
+                "provider": "owned",
+                "region": "colo",
+                "pricing_model": "owned",
+                "instance_type": f"{n} x {per:g}x{server.accelerator} server",
+                "usd_per_acc_hour": float(c["owned_usd_per_accelerator_hour"]),
+                "source": "ownership model (tco.model.ownership; see the assumptions table)",
+                "assumed": True,
+                "kind": "owned",
+                "option": f"buy {n} server{'s' if n != 1 else ''}",
+                "effective_usd_per_acc_hour": year_cost / (demand * MONTHS_PER_YEAR),
+                "usd_per_month": year_cost / MONTHS_PER_YEAR,
+            }
+        ]
+    )
+    rows = pd.concat([rows, owned], ignore_index=True)
+    for years in YEARS:
+        rows[f"cost_{years}y_usd"] = rows["usd_per_month"] * MONTHS_PER_YEAR * years
     rows = rows.sort_values(["cost_3y_usd", "option"], kind="stable").reset_index(drop=True)
     cloud_rows = rows[rows["kind"] != "owned"]
-    if cloud_rows.empty:
-        raise TcoError("no cloud option to compare with")
     # owned capacity is not interruptible: compare it with the best non-spot cloud option when there is one
     steady = cloud_rows[~cloud_rows["pricing_model"].isin(("spot", "low_priority"))]
     best = (steady if len(steady) else cloud_rows).iloc[0]
     best_price = float(best["effective_usd_per_acc_hour"])
 
-    owned_year_per_server = owned_usd_per_year(own)
-    breakeven_u = np.where(
+    owned_breakeven = float(
+        breakeven_utilisation(
+            c["fixed_usd_per_accelerator_year"], c["variable_usd_per_accelerator_hour"], best_price
+        )
+    )
+    rows["breakeven_utilisation"] = np.where(
         rows["kind"] == "owned",
-        owned_year_per_server / (own.accelerators_per_server * HOURS_PER_YEAR * best_price),
+        owned_breakeven,
         np.where(rows["kind"] == "commitment", rows["usd_per_acc_hour"] / best_price, np.nan),
     )
-    rows["breakeven_utilisation"] = breakeven_u
-    monthly_opex = n * opex_usd_per_year(own) / 12.0
-    margin = float(best["usd_per_month"]) - monthly_opex
-    owned_month = n * own.capex_usd_per_server / margin if margin > 0 else math.inf
-    rows["breakeven_month"] = np.where(rows["kind"] == "owned", owned_month, np.nan)
+    month = float(breakeven_months(costs, best_price)[0])
+    rows["breakeven_month"] = np.where(
+        rows["kind"] == "owned", month if math.isfinite(month) else math.inf, np.nan
+    )
     rows.insert(0, "rank", np.arange(1, len(rows) + 1))
 
     # cash flow per year: cloud pays as it goes; owned pays capex up front and at each replacement
     year = np.arange(1, max(YEARS) + 1)
     flows = rows[["option", "kind", "usd_per_month"]].merge(pd.DataFrame({"year": year}), how="cross")
-    replacement = ((flows["year"] - 1) % max(1, round(own.life_years))) == 0
-    owned_cash = n * opex_usd_per_year(own) + np.where(replacement, n * own.capex_usd_per_server, 0.0)
-    flows["cash_usd"] = np.where(flows["kind"] == "owned", owned_cash, flows["usd_per_month"] * 12.0)
+    replacement = ((flows["year"] - 1) % max(1, round(own.life_years.value))) == 0
+    fleet = n * per
+    owned_cash = fleet * float(_opex_per_year(costs).iloc[0]) + np.where(
+        replacement, fleet * float(c["capex_usd"]), 0.0
+    )
+    flows["cash_usd"] = np.where(
+        flows["kind"] == "owned", owned_cash, flows["usd_per_month"] * MONTHS_PER_YEAR
+    )
     cashflow = flows[["option", "year", "cash_usd"]]
 
-    tornado = _tornado(own, n, demand, best_price)
-    assumptions = pd.DataFrame(
-        [{"name": name, "value": getattr(own, name), "source": source} for name, source in SOURCES.items()]
-    )
+    tornado = _tornado(server, n, demand, best_price)
+    assumptions = ownership_table(server)
     owned_row = rows[rows["kind"] == "owned"].iloc[0]
-    recommendation = _recommend(rows, best, owned_row, own, n, demand, tornado, extra)
-    return Comparison(demand, own, n, rows, cashflow, tornado, assumptions, tuple(extra), recommendation)
+    recommendation = _recommend(rows, best, owned_row, server, n, fleet_u, demand, tornado, extra)
+    return Comparison(
+        demand, server, n, fleet_u, rows, cashflow, tornado, assumptions, costs, tuple(extra), recommendation
+    )
 
 
-def _tornado(own: Ownership, servers: int, demand: float, best_price: float) -> pd.DataFrame:
-    """Swing of the 3-year gap (owned − best cloud) when one input moves across its range."""
+def ownership_table(server: OwnedServer) -> pd.DataFrame:
+    """name, value, unit, source of every ownership input in force (the node size included)."""
+    import pandas as pd
+
+    rows = [
+        {"name": name, "value": a.value, "unit": a.unit, "source": a.source}
+        for name, a in server.params.items()
+    ]
+    rows.append(
+        {
+            "name": "accelerators_per_server",
+            "value": server.accelerators_per_server,
+            "unit": "accelerators",
+            "source": server.server_source,
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def _tornado(server: OwnedServer, servers: int, demand: float, best_price: float) -> pd.DataFrame:
+    """Swing of the 3-year gap (owned - best cloud) when one input moves across its stated range."""
     import numpy as np
     import pandas as pd
 
-    base = {f: getattr(own, f) for f in SOURCES}
+    own = server.params
+    per = server.accelerators_per_server
+    base = {str(k): v for k, v in own.to_frame().iloc[0].to_dict().items()}
+    ranged: list[tuple[str, Assumption]] = [(k, a) for k, a in own.items() if a.low < a.high]
+    ranged = [(k, a) for k, a in ranged if k != "utilisation"] + [("utilisation", UTILISATION_RANGE)]
     variants: list[dict[str, Any]] = []
-    for name, (low, high) in RANGES.items():
-        for end, value in (("low", low), ("high", high)):
+    for name, a in ranged:
+        for end, value in (("low", a.low), ("high", a.high)):
             variants.append(
                 {**base, name: value, "input": name, "end": end, "value": value, "cloud_scale": 1.0}
             )
@@ -268,10 +328,12 @@ def _tornado(own: Ownership, servers: int, demand: float, best_price: float) -> 
         variants.append({**base, "input": "cloud_price", "end": end, "value": scale, "cloud_scale": scale})
     v = pd.DataFrame(variants)
     # the fleet is re-sized when utilisation moves (fewer busy hours per server need more servers)
-    fleet = np.ceil(demand / (v["accelerators_per_server"] * HOURS_PER_MONTH * v["utilisation"]))
-    fleet = np.where(v["input"] == "utilisation", fleet, float(servers))
-    owned_3y = fleet * _owned_year_cost(v) * 3.0
-    cloud_3y = demand * 12.0 * 3.0 * best_price * v["cloud_scale"]
+    resized = np.maximum(1.0, np.ceil(demand / (per * HOURS_PER_MONTH * v["utilisation"])))
+    fleet = np.where(v["input"] == "utilisation", resized, float(servers))
+    v["utilisation"] = np.minimum(1.0, demand / (fleet * per * HOURS_PER_MONTH))
+    costs = ownership_costs(v)
+    owned_3y = fleet * per * costs["total_usd_per_year"] * 3.0
+    cloud_3y = demand * MONTHS_PER_YEAR * 3.0 * best_price * v["cloud_scale"]
     v["gap_usd"] = owned_3y - cloud_3y
     wide = v.pivot_table(
         index="input", columns="end", values=["value", "gap_usd"], aggfunc="first", sort=False
@@ -288,9 +350,8 @@ def _tornado(own: Ownership, servers: int, demand: float, best_price: float) -> 
     out["swing_usd"] = (out["gap_high_usd"] - out["gap_low_usd"]).abs()
     out["winner_low"] = np.where(out["gap_low_usd"] < 0, "owned", "cloud")
     out["winner_high"] = np.where(out["gap_high_usd"] < 0, "owned", "cloud")
-    out["source"] = out["input"].map(
-        lambda k: SOURCES.get(k, "assumption: best cloud price +/-25% (no reference range)")
-    )
+    sources = {k: a.source for k, a in ranged} | {"cloud_price": CLOUD_PRICE_SOURCE}
+    out["source"] = out["input"].map(sources)
     return out.sort_values("swing_usd", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -298,43 +359,49 @@ def _recommend(
     rows: pd.DataFrame,
     best: pd.Series,
     owned: pd.Series,
-    own: Ownership,
+    server: OwnedServer,
     servers: int,
+    fleet_u: float,
     demand: float,
     tornado: pd.DataFrame,
     notes: list[str],
 ) -> str:
+    own = server.params
     top = rows.iloc[0]
-    owned_wins = top["kind"] == "owned"
+    plural = "s" if servers != 1 else ""
     month = owned["breakeven_month"]
     when = f"after about {month:.0f} months" if math.isfinite(month) else "never at these prices"
     first, second = tornado["input"].iloc[0], tornado["input"].iloc[1]
     verdict = (
-        f"buy {servers} server{'s' if servers != 1 else ''}"
-        if owned_wins
+        f"buy {servers} server{plural}"
+        if top["kind"] == "owned"
         else f"use {top['option']} ({top['instance_type']})"
     )
+    breakeven = owned["breakeven_utilisation"]
+    need = (
+        f"at least {breakeven:.0%} utilisation"
+        if math.isfinite(breakeven)
+        else "a cloud price above its running cost"
+    )
     text = (
-        f"For a sustained {demand:,.0f} {own.accelerator} accelerator-hours a month, the cheapest choice "
+        f"For a sustained {demand:,.0f} {server.accelerator} accelerator-hours a month, the cheapest choice "
         "over "
         f"three years is to {verdict}: ${top['cost_3y_usd']:,.0f} in total, "
-        f"${top['effective_usd_per_acc_hour']:.2f} "
-        f"per delivered accelerator-hour. The best non-interruptible cloud option is {best['option']} at "
-        f"${best['effective_usd_per_acc_hour']:.2f}/acc-h; owning {servers} "
-        f"server{'s' if servers != 1 else ''} costs "
-        f"${owned['effective_usd_per_acc_hour']:.2f}/acc-h at {own.utilisation:.0%} utilisation, would "
-        "need at least "
-        f"{owned['breakeven_utilisation']:.0%} utilisation to match it, and recovers its capex {when}. "
-        f"Key assumptions: ${own.capex_usd_per_server:,.0f} per "
-        f"{own.accelerators_per_server:g}-accelerator server "
-        f"over {own.life_years:g} years with no resale value, {own.server_kw:g} kW at "
-        f"{own.load_factor:.0%} load, "
-        f"PUE {own.pue:g}, ${own.usd_per_kwh:g}/kWh, colo ${own.colo_usd_per_kw_month:g}/kW-month, "
-        "maintenance "
-        f"{own.maintenance_fraction_per_year:.0%}/yr, staff "
-        f"${own.staff_usd_per_server_year:,.0f}/server-yr; spot "
-        f"prices assume interruptions cost nothing extra. The answer moves most with {first} and {second} "
-        "(see the sensitivity table)."
+        f"${top['effective_usd_per_acc_hour']:.2f} per delivered accelerator-hour. The best "
+        "non-interruptible "
+        f"cloud option is {best['option']} at ${best['effective_usd_per_acc_hour']:.2f}/acc-h; "
+        f"owning {servers} "
+        f"server{plural} costs ${owned['effective_usd_per_acc_hour']:.2f}/acc-h at {fleet_u:.0%} fleet "
+        f"utilisation, would need {need} to match it, and recovers its capex {when}. Key assumptions: "
+        f"${own.capex_usd_per_accelerator.value:,.0f} per accelerator plus "
+        f"{own.network_capex_fraction.value:.1%} network, {server.accelerators_per_server:g} per server, "
+        f"over {own.life_years.value:g} years with {own.residual_fraction.value:.0%} resale value, "
+        f"{own.it_kw_per_accelerator.value:g} kW IT per accelerator, PUE {own.pue.value:g}, "
+        f"${own.electricity_usd_per_kwh.value:g}/kWh, "
+        f"colo ${own.colocation_usd_per_kw_month.value:g}/kW-month, "
+        f"maintenance {own.maintenance_fraction_per_year.value:.0%}/yr, staff "
+        f"${own.staff_usd_per_accelerator_year.value:,.0f}/accelerator-yr; spot prices assume interruptions "
+        f"cost nothing extra. The answer moves most with {first} and {second} (see the sensitivity table)."
     )
     if any("no reserved/committed" in n for n in notes):
         text += (
@@ -350,11 +417,12 @@ def scale_curve(
     import numpy as np
     import pandas as pd
 
-    own = comparison.ownership
-    per_server = own.accelerators_per_server
-    top = max_accelerators or int(max(per_server * comparison.servers * 2, per_server * 4))
+    server = comparison.server
+    per = server.accelerators_per_server
+    u = server.params.utilisation.value
+    top = max_accelerators or int(max(per * comparison.servers * 2, per * 4))
     count = np.arange(1, top + 1, dtype=float)
-    busy_hours = count * HOURS_PER_MONTH * own.utilisation
+    busy_hours = count * HOURS_PER_MONTH * u
     cloud = comparison.ranking[comparison.ranking["kind"] != "owned"]
     shown = cloud.drop_duplicates("pricing_model").head(cloud_options)
     parts = [
@@ -367,13 +435,14 @@ def scale_curve(
         )
         for rec in shown.to_dict("records")
     ]
-    servers = np.ceil(count / per_server)
+    servers = np.ceil(count / per)
+    costs = _fleet_costs(server, servers, busy_hours)
     parts.append(
         pd.DataFrame(
             {
                 "option": "owned",
                 "accelerators": count,
-                "usd_per_month": servers * owned_usd_per_year(own) / 12.0,
+                "usd_per_month": servers * per * costs["total_usd_per_year"].to_numpy() / MONTHS_PER_YEAR,
             }
         )
     )
@@ -385,15 +454,17 @@ def cumulative_curve(comparison: Comparison, months: int = 60) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    own = comparison.ownership
-    n = comparison.servers
+    server = comparison.server
+    fleet = comparison.servers * server.accelerators_per_server
     m = np.arange(0, months + 1, dtype=float)
     cloud = comparison.ranking[comparison.ranking["kind"] != "owned"]
     steady = cloud[~cloud["pricing_model"].isin(("spot", "low_priority"))]
     best = (steady if len(steady) else cloud).iloc[0]
-    life_months = max(1, round(own.life_years * 12))
+    life_months = max(1, round(server.params.life_years.value * MONTHS_PER_YEAR))
     purchases = np.floor(np.maximum(m - 1, 0) / life_months) + 1
-    owned = n * own.capex_usd_per_server * purchases + n * opex_usd_per_year(own) / 12.0 * m
+    costs = comparison.owned_costs.iloc[0]
+    opex_month = float(_opex_per_year(comparison.owned_costs).iloc[0]) / MONTHS_PER_YEAR
+    owned = fleet * float(costs["capex_usd"]) * purchases + fleet * opex_month * m
     return pd.concat(
         [
             pd.DataFrame(
@@ -403,21 +474,41 @@ def cumulative_curve(comparison: Comparison, months: int = 60) -> pd.DataFrame:
                     "cumulative_usd": m * best["usd_per_month"],
                 }
             ),
-            pd.DataFrame({"option": f"owned: {n} servers", "month": m, "cumulative_usd": owned}),
+            pd.DataFrame(
+                {"option": f"owned: {comparison.servers} servers", "month": m, "cumulative_usd": owned}
+            ),
         ],
         ignore_index=True,
     )
 
 
-def with_overrides(own: Ownership, pairs: list[str]) -> Ownership:
-    """``["pue=1.4", "usd_per_kwh=0.08"]`` applied to ``own`` (validated)."""
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, float]:
+    """``["pue=1.4", "electricity_usd_per_kwh=0.08"]`` -> {name: value} (names checked by
+    :func:`tco.presets.owned_server`)."""
     values: dict[str, float] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep:
-            raise TcoError(f"--set {pair!r}: expected NAME=VALUE", hint=f"names: {', '.join(SOURCES)}")
-        try:
-            values[key.strip()] = float(text)
-        except ValueError as exc:
-            raise TcoError(f"--set {pair!r}: {text!r} is not a number") from exc
-    return replace(own).with_overrides(values)
+    for item in pairs:
+        for pair in item.split(","):
+            if not pair.strip():
+                continue
+            key, sep, text = pair.partition("=")
+            if not sep:
+                raise TcoError(f"--set {pair!r}: expected NAME=VALUE", hint="e.g. --set pue=1.4")
+            try:
+                values[key.strip().replace("-", "_")] = float(text)
+            except ValueError as exc:
+                raise TcoError(f"--set {pair!r}: {text!r} is not a number") from exc
+    return values
+
+
+def demand_from_plan(result: Any, accelerator: str) -> float:
+    """Accelerator-hours per month the plan's cheapest option puts on ``accelerator`` (horizon mean)."""
+    hours = result.acc_hours
+    rows = hours[(hours["option"] == str(result.best["option"])) & (hours["accelerator"] == accelerator)]
+    if rows.empty:
+        raise TcoError(
+            f"the scenario's cheapest plan uses no {accelerator}",
+            hint="pick --accelerator among: " + ", ".join(sorted(set(hours["accelerator"]))),
+        )
+    months = float(result.scenario.horizon_months)
+    total = float(rows["acc_hours"].sum())
+    return total / months

@@ -25,8 +25,15 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 @app.command("procurement")
 def procurement(
     ctx: typer.Context,
-    acc_hours: float = typer.Option(
-        ..., "--acc-hours", help="Sustained demand: accelerator-hours per month.", show_default=False
+    acc_hours: float | None = typer.Option(
+        None, "--acc-hours", help="Sustained demand: accelerator-hours per month.", show_default=False
+    ),
+    scenario: Path | None = typer.Option(
+        None,
+        "--scenario",
+        help="Demand from a scenario file: the accelerator-hours per month its cheapest plan puts on "
+        "--accelerator (mean over the horizon).",
+        show_default=False,
     ),
     accelerator: str = typer.Option("H100-80GB", "--accelerator", "-a", help="Canonical accelerator name."),
     provider: list[str] | None = typer.Option(None, "--provider", "-p", help="aws, gcp, azure (repeatable)."),
@@ -35,7 +42,10 @@ def procurement(
         None, "--servers", min=1, help="Servers to buy (default: sized to demand)."
     ),
     sets: list[str] | None = typer.Option(
-        None, "--set", help="Override an ownership assumption, NAME=VALUE (e.g. pue=1.4, usd_per_kwh=0.08)."
+        None,
+        "--set",
+        help="Override an ownership assumption, NAME=VALUE (e.g. pue=1.4, electricity_usd_per_kwh=0.08, "
+        "capex_usd_per_accelerator=40000, accelerators_per_server=8, utilisation=0.8).",
     ),
     discounts: list[str] | None = typer.Option(
         None,
@@ -53,8 +63,8 @@ def procurement(
     from pricing.catalog import load_catalog
     from tco.cli.prices import price_store
     from tco.cli.render import emit, emit_bytes, note, warn
-    from tco.ownership_defaults import default_for
-    from tco.procurement import cloud_offers, compare_procurement, with_overrides
+    from tco.presets import owned_server
+    from tco.procurement import cloud_offers, compare_procurement, parse_overrides
 
     target = output_target(ctx, fmt, output)
     if plot is not None:
@@ -66,7 +76,20 @@ def procurement(
             assumed[model.strip()] = float(value) if sep else float("nan")
         except ValueError as exc:
             raise TcoError(f"--assume-discount {pair!r}: expected MODEL=FRACTION") from exc
-    own = with_overrides(default_for(accelerator), list(sets or []))
+    if (acc_hours is None) == (scenario is None):
+        raise TcoError("give the demand: --acc-hours N or --scenario FILE (one of them)")
+    if acc_hours is not None and not acc_hours > 0:
+        raise TcoError(f"--acc-hours must be > 0, got {acc_hours:g}")
+    server = owned_server(accelerator, parse_overrides(list(sets or [])))
+    if scenario is not None:
+        from tco.cli.plan import compute
+        from tco.procurement import demand_from_plan
+
+        plan_result = compute(ctx, scenario, 1)
+        acc_hours = demand_from_plan(plan_result, accelerator)
+        note(
+            f"demand from {scenario.name}: {acc_hours:,.0f} {accelerator} acc-h/month (mean over the horizon)"
+        )
     providers = _split(provider)
     catalog = load_catalog(price_store(ctx), providers or ("aws", "gcp", "azure"))
     labels = {p: info.label for p, info in catalog.snapshots.items()}
@@ -78,7 +101,9 @@ def procurement(
         assumed_discounts=assumed,
         price_labels=labels,
     )
-    result = compare_procurement(cloud, acc_hours, own, servers=servers, notes=notes)
+    if acc_hours is None:  # unreachable: one of the two was checked above
+        raise TcoError("no demand")
+    result = compare_procurement(cloud, acc_hours, server, servers=servers, notes=notes)
     for line in result.notes:
         warn(line)
     if target.fmt is Format.xlsx:
@@ -95,7 +120,8 @@ def procurement(
             scale_curve(result),
             cumulative_curve(result),
             plot,
-            title=f"{accelerator}: {acc_hours:,.0f} acc-h/month at {own.utilisation:.0%} utilisation",
+            title=f"{accelerator}: {acc_hours:,.0f} acc-h/month at "
+            f"{result.fleet_utilisation:.0%} utilisation",
             accelerator=accelerator,
         )
         note(f"wrote {plot}")
@@ -111,7 +137,7 @@ def _procurement_tables(result: Comparison, top: int) -> Any:
     r = result.ranking
     shown = r[(r["rank"] <= top) | (r["kind"] == "owned")]
     ranking = table(
-        f"Procurement ranking for {result.demand_acc_hours_per_month:,.0f} {result.ownership.accelerator} "
+        f"Procurement ranking for {result.demand_acc_hours_per_month:,.0f} {result.accelerator} "
         f"acc-h/month (by 3-year cost)",
         [
             ("#", "right"),
@@ -179,9 +205,9 @@ def _procurement_tables(result: Comparison, top: int) -> Any:
     )
     assumptions = table(
         "Ownership assumptions (override with --set NAME=VALUE)",
-        [("Name", "left"), ("Value", "right"), ("Source", "left")],
+        [("Name", "left"), ("Value", "right"), ("Unit", "left"), ("Source", "left")],
         (
-            [str(a["name"]), f"{a['value']:g}", str(a["source"])]
+            [str(a["name"]), f"{a['value']:g}", str(a["unit"]), escape(str(a["source"]))]
             for a in result.assumptions.to_dict("records")
         ),
     )
@@ -209,10 +235,9 @@ def frameworks(
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Measured PyTorch, JAX and TensorFlow side by side on one target, with the cost each implies."""
-    import pandas as pd
 
     from pricing.catalog import load_catalog
-    from tco.cli.plan import load_calibration
+    from tco.calibrations import load_calibrations
     from tco.cli.prices import price_store
     from tco.cli.render import emit, emit_bytes, note
     from tco.frameworks import compare_frameworks
@@ -220,9 +245,8 @@ def frameworks(
     target = output_target(ctx, fmt, output)
     if work <= 0:
         raise TcoError(f"--work must be > 0, got {work:g}")
-    results = load_calibration(state(ctx).home_dir)
-    if results is None:
-        results = pd.DataFrame()
+    results = load_calibrations(state(ctx).home_dir)
+    if results.empty:
         note("no calibration results found (run `tco calibrate ...` first); every framework shows n/a")
     providers = _split(provider)
     catalog = load_catalog(price_store(ctx), providers or ("aws", "gcp", "azure"))

@@ -11,8 +11,6 @@ from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, 
 from tco.errors import TcoError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from tco.plan.budget import PlanResult
 
 HELP = (
@@ -22,33 +20,23 @@ HELP = (
 )
 
 
-def load_calibration(home: Path) -> pd.DataFrame | None:
-    """Calibration results from the local store, when the calibrate package provides one and it exists."""
-    try:
-        from calibrate.store import ResultStore  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    path = home / ResultStore.DEFAULT_FILENAME
-    if not path.exists():
-        return None
-    frame: pd.DataFrame = ResultStore(path).results()
-    return frame
-
-
 def compute(ctx: typer.Context, scenario_path: Path, keep: int) -> PlanResult:
     from calibrate.peaks import load_peaks
     from pricing.catalog import load_catalog
+    from tco.calibrations import load_calibrations
     from tco.cli.prices import price_store
     from tco.plan.budget import build_plan
     from tco.plan.scenario import load_scenario
 
-    peaks = load_peaks()
-    scenario = load_scenario(scenario_path, accelerators=set(peaks))
+    scenario = load_scenario(scenario_path, accelerators=set(load_peaks()))
     catalog = load_catalog(price_store(ctx), scenario.options.providers)
     labels = {p: info.label for p, info in catalog.snapshots.items()}
-    calibration = load_calibration(state(ctx).home_dir)
     return build_plan(
-        scenario, catalog.offers, peaks, price_labels=labels, calibration=calibration, keep_options=keep
+        scenario,
+        catalog.offers,
+        price_labels=labels,
+        calibrations=load_calibrations(state(ctx).home_dir),
+        keep_options=keep,
     )
 
 

@@ -426,6 +426,8 @@ def procurement_workbook(comparison: Any) -> bytes:
     import pandas as pd
     from openpyxl import Workbook
 
+    from tco.model.ownership import total_usd_per_year_formula
+
     c = comparison
     rows: list[dict[str, Any]] = [
         {
@@ -449,9 +451,9 @@ def procurement_workbook(comparison: Any) -> bytes:
         {
             "key": f"own.{rec['name']}",
             "section": "Owned",
-            "description": rec["name"].replace("_", " "),
+            "description": str(rec["name"]).replace("_", " "),
             "value": float(rec["value"]),
-            "unit": "",
+            "unit": rec["unit"],
             "source": rec["source"],
         }
         for rec in c.assumptions.to_dict("records")
@@ -475,12 +477,11 @@ def procurement_workbook(comparison: Any) -> bytes:
     ws = wb.active
     ws.title = "Ranking"
     refs = write_assumptions(wb, frame)
-    k = {name: "{own." + name + "}" for name in c.assumptions["name"]}
-    owned_year = (
-        f"({k['capex_usd_per_server']}/{k['life_years']}+{k['server_kw']}*{k['load_factor']}*{k['pue']}*8760"
-        f"*{k['usd_per_kwh']}+{k['server_kw']}*{k['colo_usd_per_kw_month']}*12"
-        f"+{k['maintenance_fraction_per_year']}*{k['capex_usd_per_server']}+{k['staff_usd_per_server_year']})"
-    )
+    k = {str(name): "{own." + str(name) + "}" for name in c.assumptions["name"]}
+    per = k["accelerators_per_server"]
+    used = f"MIN(1,{{demand}}/({{servers}}*{per}*730))"
+    # the ownership model's total per accelerator-year (tco.model.ownership), at the fleet's utilisation
+    owned_year = total_usd_per_year_formula(k, used)
     header = [
         "Rank (at tco's prices)",
         "Option",
@@ -502,9 +503,9 @@ def procurement_workbook(comparison: Any) -> bytes:
         put_text(ws.cell(row=row, column=3), rec["kind"])
         put_text(ws.cell(row=row, column=4), rec["instance_type"])
         if rec["kind"] == "owned":
-            list_price = f"{owned_year}/({k['accelerators_per_server']}*8760)"
-            monthly = f"{{servers}}*{owned_year}/12"
-            effective = f"{{servers}}*{owned_year}/({{demand}}*12)"
+            list_price = f"{owned_year}/(8760*{used})"
+            monthly = f"{{servers}}*{per}*{owned_year}/12"
+            effective = f"{monthly}/{{demand}}"
         else:
             list_price = f"{{price.{i}}}"
             divide = f"/{k['utilisation']}" if rec["kind"] == "commitment" else ""

@@ -230,6 +230,38 @@ class OwnershipParams:
         return {name: a.source for name, a in self.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class OwnedServer:
+    """Owned nodes of one accelerator type: the per-accelerator parameters and the node size."""
+
+    accelerator: str
+    params: OwnershipParams
+    accelerators_per_server: float
+    server_source: str
+
+    def __post_init__(self) -> None:
+        check_positive("accelerators per server", self.accelerators_per_server)
+
+
+def total_usd_per_year_formula(ref: dict[str, str], utilisation: str) -> str:
+    """:func:`ownership_costs`' ``total_usd_per_year`` as a spreadsheet expression (live formulas).
+
+    ``ref`` maps each name of :data:`PARAM_COLUMNS` but ``utilisation`` to a cell reference (or a
+    ``{key}`` template); ``utilisation`` is the expression of the used fraction of the year's hours.
+    """
+    k = ref
+    capex = f"{k['capex_usd_per_accelerator']}*(1+{k['network_capex_fraction']})"
+    rate, life = k["discount_rate"], k["life_years"]
+    crf = f"IF({rate}>0,{rate}/(1-(1+{rate})^(-{life})),1/{life})"
+    annual = f"({capex}-{capex}*{k['residual_fraction']}/(1+{rate})^{life})*{crf}"
+    power = f"{k['it_kw_per_accelerator']}*{k['pue']}*{k['electricity_usd_per_kwh']}"
+    idle = k["idle_power_fraction"]
+    energy = f"{power}*{HOURS_PER_YEAR:g}*({idle}+(1-{idle})*({utilisation}))"
+    colo = f"{k['contracted_kw_per_accelerator']}*{k['colocation_usd_per_kw_month']}*{MONTHS_PER_YEAR:g}"
+    maintenance = f"{k['maintenance_fraction_per_year']}*{capex}"
+    return f"({annual}+{energy}+{colo}+{maintenance}+{k['staff_usd_per_accelerator_year']})"
+
+
 def capital_recovery_factor(
     rate: np.ndarray | pd.Series | float, years: np.ndarray | pd.Series | float
 ) -> np.ndarray:

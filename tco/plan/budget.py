@@ -1,26 +1,36 @@
 """The month-by-month budget of a scenario, per option, and the cheapest plan meeting its constraints.
 
 An *option* is a (provider, region) relationship; within it each workload takes the cheapest feasible
-(accelerator, purchase model) its scenario allows (owned servers included when ``options.owned``). Serving
-never lands on spot unless the endpoint says ``interruptible = true``.
+(accelerator, instance, purchase model) its scenario allows (owned servers included when ``options.owned``).
+Serving never lands on spot unless the endpoint says ``interruptible = true``.
 
-Formulas (units in the names; every input is a row of the assumptions frame, with its source):
-    training   acc_hours_per_run   = 6 · parameters · tokens / (peak_tflops · 1e12 · mfu · 3600)
-               cost(m)             = runs_per_month · (1+growth)^(m-1) · acc_hours_per_run · usd_per_acc_hour
-               wall_days           = acc_hours_per_run / accelerator_count / 24          (<= max_days)
-    serving    replica_accs        = ROUNDUP(parameters · bytes_per_param · 1.2 / (memory_gb · 1e9))
-               latency_ms          = parameters · bytes_per_param · 1e3
-                                     / (replica_accs · hbm_tb_s · 1e12 · bw_eff)
-               tokens_per_s_per_acc= peak_tflops · 1e12 · flops_eff / (2 · parameters)
-               replicas(m)         = MAX(min_replicas, ROUNDUP(requests_per_s · output_tokens
-                                          · (1+growth)^(m-1) / (tokens_per_s_per_acc · replica_accs)))
-               cost(m)             = replicas(m) · replica_accs · hours_per_month · usd_per_acc_hour
-    fixed      storage(m) = storage_tb · (1+growth)^(m-1) · usd_per_tb_month
-               egress(m)  = egress_tb · 1000 · (1+growth)^(m-1) · usd_per_gb
-               tooling(m) = tooling_usd_per_month;   people(m) = fte · usd_per_fte_year / 12
+The plan has no throughput or ownership model of its own: every number comes from :mod:`tco.model`, the
+same functions ``tco estimate`` uses, so the two agree for the same workload, price and count:
 
-The same formulas are emitted as templates (``{key}`` = an assumption, ``{m}`` = the month number) so that
-the XLSX export holds live formulas; tests recalculate them in LibreOffice and compare with these numbers.
+* training: :func:`tco.model.training.training_performance` (work from :mod:`tco.model.work`, MFU from
+  calibrations or ``tco/data/mfu_defaults.csv`` via :mod:`tco.model.throughput`, scaling efficiency from the
+  communication model, goodput), then per month::
+
+      acc_hours_per_run = train_flops / (peak_tflops * 1e12 * mfu * scaling_efficiency * goodput * 3600)
+      cost(m)           = runs_per_month * (1+growth)^(m-1) * acc_hours_per_run [* spot_time_factor] * price
+
+  (``acc_hours_per_run`` = accelerators x the model's wall hours; the spot factor is
+  :func:`tco.model.purchase.spot_time_factor`);
+* serving: :func:`tco.model.serving.project_serving` sizes a replica (tensor parallel size, batch, tokens/s
+  per replica under the TTFT/TPOT targets), then per month::
+
+      replicas(m)  = MAX(min_replicas, ROUNDUP(requests_per_s * (1+growth)^(m-1) * (1+headroom)
+                                               * output_tokens / tokens_per_s_per_replica))
+      instances(m) = ROUNDUP(replicas(m) / replicas_per_instance);
+      cost(m)      = instances(m) * accelerators_per_instance * hours_per_month * price
+
+* owned hardware: :mod:`tco.model.ownership` at its stated utilisation (``owned_usd_per_accelerator_hour``);
+* fixed items: storage(m) = storage_tb * (1+growth)^(m-1) * usd_per_tb_month; egress(m) = egress_tb * 1000 *
+  (1+growth)^(m-1) * usd_per_gb; tooling(m) = tooling_usd_per_month; people(m) = fte * usd_per_fte_year / 12.
+
+The derived quantities (FLOPs, MFU with its source, scaling efficiency, goodput, tokens/s per replica, ...)
+become named assumptions and the formulas above are emitted as templates (``{key}`` = an assumption, ``{m}``
+= the month number) so that the XLSX export stays live; tests recalculate it in LibreOffice.
 """
 
 from __future__ import annotations
@@ -30,30 +40,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
-from tco.ownership_defaults import SOURCES as OWN_SOURCES
-from tco.ownership_defaults import owned_usd_per_accelerator_hour
 from tco.plan.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from calibrate.peaks import Peak
-
-MEMORY_HEADROOM: Final = 1.2
-MEMORY_HEADROOM_SOURCE: Final = "assumption: weights x1.2 for KV cache and activations"
-#: Recommended steady MFU when neither the scenario nor a calibration gives one (projection_model.md §8).
-DEFAULT_MFU: Final = {"A100-40GB": 0.50, "A100-80GB": 0.50, "A100-80GB-PCIe": 0.50}
-DEFAULT_MFU_OTHER: Final = 0.40
-MFU_SOURCE: Final = (
-    "assumption: recommended steady MFU (A100 0.50, H100 and others 0.40; projection_model.md §8)"
-)
-BYTES_PER_PARAM: Final = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0}
 FIXED_ITEMS: Final = ("storage", "egress", "tooling", "people")
-FRAMEWORK_ALIASES: Final = {
-    "pytorch": ("pytorch", "torch"),
-    "jax": ("jax",),
-    "tensorflow": ("tensorflow", "tf"),
-}
+#: Scenario framework names -> the model's.
+FRAMEWORK_NAMES: Final = {"pytorch": "torch", "jax": "jax", "tensorflow": "tensorflow"}
+#: Replica sizes (tensor parallel) tried for serving, as ``tco estimate serve``'s default.
+REPLICA_SIZES: Final = (1, 2, 4, 8)
+#: Attention head dimension when a serving endpoint names only its parameter count.
+HEAD_DIM: Final = 128.0
+HEAD_DIM_SOURCE: Final = "head dimension 128 (LLaMA family; reference §2.2)"
 GROWTH = "(1+{growth_per_month})^({m}-1)"
 
 
@@ -67,12 +66,14 @@ class PlanResult:
     #: rank, provider, region, total_usd, month1_usd, feasible workloads ...
     options: pd.DataFrame
     #: provider, region, workload, kind, accelerator, pricing_model, instance_type, usd_per_acc_hour,
-    #: price_key, template (cost in month {m}), total_usd, throughput_source, price_source, price_date
+    #: price_key, template (cost in month {m}), total_usd, throughput_source, price_source, price_date, ...
     choices: pd.DataFrame
     #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
     budget: pd.DataFrame
     #: option label, month, total_usd (every kept option; for charts)
     option_months: pd.DataFrame
+    #: option, month, workload, accelerator, pricing_model, acc_hours (every kept option's choices)
+    acc_hours: pd.DataFrame
     #: fixed item -> template for month {m}
     fixed_templates: dict[str, str]
     #: notes for the reader (missing offers, dropped workloads)
@@ -87,354 +88,301 @@ def _key(*parts: Any) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def _mfu(
-    scenario_mfu: float | None, framework: str, accelerator: str, calibration: pd.DataFrame | None
-) -> tuple[float, str]:
-    if scenario_mfu is not None:
-        return scenario_mfu, "scenario file (mfu)"
-    if calibration is not None and len(calibration):
-        rows = calibration[
-            calibration["framework"].str.lower().isin(FRAMEWORK_ALIASES.get(framework, (framework,)))
-            & (calibration["accelerator"] == accelerator)
-            & (calibration["kernel"] == "train_transformer")
-            & calibration["utilisation"].notna()
-        ]
-        if len(rows):
-            value = float(rows["utilisation"].median())
-            versions = ", ".join(sorted({str(v) for v in rows["framework_version"].dropna()}))
-            return (
-                value,
-                f"calibration: {framework} {versions} train_transformer on {accelerator} "
-                f"(median of {len(rows)})",
+def _candidates(
+    s: Scenario, offers: pd.DataFrame, wanted: list[str], labels: dict[str, str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Purchase options (model contract, :data:`tco.model.offers.OPTION_COLUMNS`) the scenario allows."""
+    import pandas as pd
+
+    from pricing.catalog import OfferFilter, filter_offers
+    from tco.model.offers import OPTION_COLUMNS, purchase_options
+
+    notes: list[str] = []
+    spec = OfferFilter(
+        providers=s.options.providers,
+        regions=s.options.regions,
+        accelerators=tuple(wanted),
+        pricing_models=s.options.pricing_models,
+    )
+    cloud = purchase_options(filter_offers(offers, spec))
+    cloud = cloud[cloud["price_usd_per_accelerator_hour"].notna()].copy()
+    cloud["price_source"] = cloud["price_source"] + cloud["provider"].map(
+        lambda p: f" [{labels[p]}]" if p in labels else ""
+    )
+    missing = sorted(set(s.options.pricing_models) - set(cloud["pricing_model"]))
+    if missing:
+        notes.append(
+            f"no {', '.join(missing)} prices in the price snapshot for these accelerators "
+            "(the embedded snapshot has on_demand and spot only; `tco prices pull` adds committed prices)"
+        )
+    if s.options.owned and len(cloud):
+        from tco.model.ownership import ownership_costs
+
+        regions = cloud[["provider", "region"]].drop_duplicates()
+        rows = []
+        for a, server in s.ownership.items():
+            if a not in wanted:
+                continue
+            price = float(ownership_costs(server.params.to_frame())["owned_usd_per_accelerator_hour"].iloc[0])
+            per = server.accelerators_per_server
+            rows.append(
+                {
+                    "instance_type": f"owned {per:g}x{a} server",
+                    "accelerator": a,
+                    "accelerators_per_instance": per,
+                    "pricing_model": "owned",
+                    "billing": "owned",
+                    "interruptible": False,
+                    "price_usd_per_hour": price * per,
+                    "price_usd_per_accelerator_hour": price,
+                    # the plan prices owned capacity per used hour at the ownership model's utilisation
+                    "fixed_usd_per_accelerator_year": 0.0,
+                    "variable_usd_per_accelerator_hour": price,
+                    "price_source": "ownership model (tco.model.ownership) at "
+                    f"{server.params.utilisation.value:.0%} utilisation",
+                    "price_date": "",
+                }
             )
-    return DEFAULT_MFU.get(accelerator, DEFAULT_MFU_OTHER), MFU_SOURCE
+        if rows:
+            owned = regions.merge(pd.DataFrame(rows), how="cross")[list(OPTION_COLUMNS)]
+            cloud = pd.concat([cloud, owned], ignore_index=True)
+    return cloud.reset_index(drop=True), notes
+
+
+def _training_rows(
+    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: Any
+) -> pd.DataFrame:
+    """One row per (training workload, option) from the projection model."""
+    import numpy as np
+    import pandas as pd
+
+    from tco.model.purchase import spot_time_factor
+    from tco.model.training import training_performance
+    from tco.presets import hardware_table, load_mfu_defaults
+
+    parts = []
+    for i, t in enumerate(s.training, start=1):
+        opts = options[options["accelerator"].isin(t.accelerators)]
+        if opts.empty:
+            continue
+        workload = pd.DataFrame(
+            [
+                {
+                    "workload": t.name,
+                    "kind": "tokens",
+                    "params": t.parameters,
+                    "tokens": t.tokens,
+                    "dtype": t.dtype,
+                    "workload_source": f"scenario {s.path.name}",
+                }
+            ]
+        )
+        params = assumptions.with_overrides(mfu_override=t.mfu)
+        perf = training_performance(
+            workload,
+            opts[["accelerator", "accelerators_per_instance"]].drop_duplicates(),
+            hardware_table(list(t.accelerators)),
+            counts=[t.accelerator_count],
+            frameworks=[FRAMEWORK_NAMES[t.framework]],
+            mfu_defaults=load_mfu_defaults(),
+            calibrations=calibrations,
+            assumptions=params,
+        )
+        perf = perf.assign(prefix=f"t{i}", kind="training", runs=t.runs_per_month)
+        joined = perf.merge(opts, on=["accelerator", "accelerators_per_instance"])
+        joined = joined[joined["interruptible"].eq(False) | t.interruptible]
+        wall = joined["uninterrupted_wall_hours"].to_numpy(dtype="float64")
+        instances = joined["accelerator_count"] / joined["accelerators_per_instance"]
+        factor = spot_time_factor(
+            wall,
+            instances.to_numpy(dtype="float64"),
+            params.spot_interruptions_per_instance_hour.value,
+            params.checkpoint_interval_hours.value,
+            params.restart_hours.value,
+        )
+        joined["spot_time_factor"] = np.where(joined["interruptible"].astype(bool), factor, 1.0)
+        joined["acc_hours_per_run"] = joined["accelerator_count"] * joined["uninterrupted_wall_hours"]
+        wall_days = wall * joined["spot_time_factor"] / 24.0
+        usable = np.isfinite(joined["peak_tflops"]) & np.isfinite(joined["mfu"]) & joined["reason"].eq("")
+        reason = np.where(
+            joined["reason"].ne(""),
+            joined["reason"],
+            np.where(usable, "", "no dense peak for " + joined["accelerator"] + " " + joined["dtype"]),
+        )
+        if t.max_days is not None:
+            late = usable & (wall_days > t.max_days)
+            reason = np.where(
+                late,
+                wall_days.round(1).astype(str)
+                + f" days on {t.accelerator_count}x"
+                + joined["accelerator"]
+                + f" > max_days {t.max_days:g}",
+                reason,
+            )
+        stalled = joined["spot_time_factor"] > params.max_interruption_factor.value
+        reason = np.where(stalled & (reason == ""), "spot interruptions stretch the run too much", reason)
+        joined["reason"] = reason
+        joined["feasible"] = joined["reason"].eq("")
+        parts.append(joined)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _serving_rows(
+    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: Any
+) -> pd.DataFrame:
+    """One row per (serving endpoint, option, replica size, framework) from the projection model."""
+    import pandas as pd
+
+    from tco.model.assumptions import TrainingAssumptions
+    from tco.model.scaling import infer_shape
+    from tco.model.serving import project_serving
+    from tco.model.throughput import FRAMEWORKS, resolve_serving_efficiency
+    from tco.model.units import DTYPE_BYTES, HOURS_PER_DAY, HOURS_PER_MONTH
+    from tco.presets import hardware_table
+
+    aspect = TrainingAssumptions().aspect_ratio.value
+    parts = []
+    for j, v in enumerate(s.serving, start=1):
+        opts = options[options["accelerator"].isin(v.accelerators)]
+        if not v.interruptible:
+            opts = opts[~opts["interruptible"].astype(bool)]
+        if opts.empty:
+            continue
+        layers, hidden = infer_shape(pd.Series([v.parameters]), aspect)
+        workload = pd.DataFrame(
+            [
+                {
+                    "workload": v.name,
+                    "params": v.parameters,
+                    "active_params": v.parameters,
+                    "layers": float(layers.iloc[0]),
+                    "hidden": float(hidden.iloc[0]),
+                    "heads": max(1.0, float(hidden.iloc[0]) / HEAD_DIM),
+                    "kv_heads": math.nan,
+                    "prompt_tokens": v.prompt_tokens_per_request,
+                    "output_tokens": v.output_tokens_per_request,
+                    "requests_per_s": v.requests_per_s,
+                    "ttft_s": v.ttft_s,
+                    "tpot_s": (v.latency_ms_per_token or math.inf) / 1000.0,
+                    "weight_bytes_per_param": DTYPE_BYTES[v.dtype],
+                    "kv_bytes_per_element": DTYPE_BYTES[v.dtype],
+                    "hours_per_day": v.hours_per_month * HOURS_PER_DAY / HOURS_PER_MONTH,
+                    "dtype": v.dtype,
+                    "workload_source": f"scenario {s.path.name}; shape inferred from the parameter count "
+                    f"(h/L = {aspect:g}, {HEAD_DIM_SOURCE})",
+                }
+            ]
+        )
+        accelerators = list(dict.fromkeys(opts["accelerator"]))
+        hardware = hardware_table(accelerators)
+        a = assumptions
+        efficiencies = resolve_serving_efficiency(
+            accelerators,
+            list(FRAMEWORKS),
+            hardware,
+            calibrations,
+            dtype=v.dtype,
+            mbu_default=(a.mbu.value, a.mbu.low, a.mbu.high, a.mbu.source),
+            flops_default=(
+                a.prefill_flops_efficiency.value,
+                a.prefill_flops_efficiency.low,
+                a.prefill_flops_efficiency.high,
+                a.prefill_flops_efficiency.source,
+            ),
+            mbu_override=v.bandwidth_efficiency,
+            flops_override=v.flops_efficiency,
+        )
+        frame = project_serving(
+            workload, opts, hardware, efficiencies, replica_sizes=REPLICA_SIZES, assumptions=a
+        )
+        frame = frame.assign(
+            prefix=f"s{j}",
+            kind="serving",
+            min_replicas=float(v.min_replicas),
+            hours_per_month=v.hours_per_month,
+            replicas_per_instance=(frame["accelerators_per_instance"] // frame["accelerators_per_replica"]),
+            accelerator_count=frame["accelerators_per_replica"],
+        )
+        frame["reason"] = frame["reason"].fillna("").astype(str)
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def build_plan(
     scenario: Scenario,
     offers: pd.DataFrame,
-    peaks: dict[str, Peak],
     *,
     price_labels: dict[str, str] | None = None,
-    calibration: pd.DataFrame | None = None,
+    calibrations: pd.DataFrame | None = None,
     keep_options: int = 10,
 ) -> PlanResult:
     """Budget ``scenario`` over every (provider, region) option in ``offers``; rank; keep the top ones.
 
-    ``offers``: the catalog's offer table. ``peaks``: canonical accelerator -> peak figures.
-    ``calibration``: optional calibration results (framework, accelerator, kernel, utilisation, ...).
+    ``offers``: the catalog's offer table. ``calibrations``: calibration results (may be empty or None).
     """
     import numpy as np
     import pandas as pd
 
+    from tco.model.assumptions import ServingAssumptions, TrainingAssumptions
+    from tco.model.throughput import empty_calibrations
+
     s = scenario
-    assumptions: list[dict[str, Any]] = []
-    seen: set[str] = set()
-
-    def add(
-        key: str,
-        section: str,
-        description: str,
-        value: Any,
-        unit: str,
-        source: str,
-        formula: str | None = None,
-    ) -> str:
-        if key not in seen:
-            seen.add(key)
-            assumptions.append(
-                {
-                    "key": key,
-                    "section": section,
-                    "description": description,
-                    "value": value,
-                    "unit": unit,
-                    "source": source,
-                    "formula": formula,
-                }
-            )
-        return key
-
-    src = f"scenario {s.path.name}"
-    add("horizon_months", "Scenario", "planning horizon", s.horizon_months, "months", src)
-    add(
-        "growth_per_month",
-        "Scenario",
-        "growth of runs, traffic, storage and egress per month",
-        s.growth_per_month,
-        "fraction",
-        src,
+    cal = empty_calibrations() if calibrations is None else calibrations
+    training_assumptions = TrainingAssumptions()
+    serving_assumptions = ServingAssumptions()
+    wanted = sorted(
+        {a for t in s.training for a in t.accelerators} | {a for v in s.serving for a in v.accelerators}
     )
-
-    # ----------------------------------------------------------------- per workload x accelerator
-    rows: list[dict[str, Any]] = []
-    for i, t in enumerate(s.training, start=1):
-        p = f"t{i}"
-        add(_key(p, "parameters"), t.name, "model parameters", t.parameters, "parameters", src)
-        add(_key(p, "tokens"), t.name, "training tokens per run", t.tokens, "tokens", src)
-        add(_key(p, "runs_per_month"), t.name, "runs per month (month 1)", t.runs_per_month, "runs", src)
-        for a in t.accelerators:
-            peak = peaks[a].tflops_for(t.dtype)
-            if peak is None:
-                rows.append(
-                    {
-                        "workload": t.name,
-                        "kind": "training",
-                        "accelerator": a,
-                        "feasible": False,
-                        "reason": f"no {t.dtype} peak for {a}",
-                    }
-                )
-                continue
-            mfu, mfu_src = _mfu(t.mfu, t.framework, a, calibration)
-            pk = add(
-                _key("peak", a, t.dtype),
-                "Accelerators",
-                f"{a} dense {t.dtype} peak",
-                peak,
-                "TFLOP/s",
-                peaks[a].source,
-            )
-            mk = add(
-                _key(p, a, "mfu"),
-                t.name,
-                f"model FLOPs utilisation on {a} ({t.framework})",
-                mfu,
-                "fraction",
-                mfu_src,
-            )
-            hours = 6.0 * t.parameters * t.tokens / (peak * 1e12 * mfu * 3600.0)
-            hk = add(
-                _key(p, a, "acc_hours_per_run"),
-                t.name,
-                f"accelerator-hours per run on {a} (6·N·D / (peak·MFU))",
-                hours,
-                "acc-h",
-                "derived",
-                f"6*{{{p}.parameters}}*{{{p}.tokens}}/({{{pk}}}*1e12*{{{mk}}}*3600)",
-            )
-            wall_days = hours / t.accelerator_count / 24.0
-            ok = t.max_days is None or wall_days <= t.max_days
-            rows.append(
-                {
-                    "workload": t.name,
-                    "kind": "training",
-                    "accelerator": a,
-                    "feasible": ok,
-                    "reason": ""
-                    if ok
-                    else f"{wall_days:.1f} days on {t.accelerator_count}x{a} > max_days {t.max_days:g}",
-                    "acc_hours_per_run": hours,
-                    "runs": t.runs_per_month,
-                    "interruptible": t.interruptible,
-                    "min_instance_accs": float(min(t.accelerator_count, 8)),
-                    "throughput_source": mfu_src,
-                    "template": f"{{{p}.runs_per_month}}*{GROWTH}*{{{hk}}}*{{PRICE}}",
-                }
-            )
-    for j, v in enumerate(s.serving, start=1):
-        p = f"s{j}"
-        add(_key(p, "parameters"), v.name, "model parameters", v.parameters, "parameters", src)
-        add(
-            _key(p, "requests_per_s"), v.name, "requests per second (month 1)", v.requests_per_s, "req/s", src
-        )
-        add(
-            _key(p, "output_tokens_per_request"),
-            v.name,
-            "generated tokens per request",
-            v.output_tokens_per_request,
-            "tokens",
-            src,
-        )
-        add(_key(p, "hours_per_month"), v.name, "hours served per month", v.hours_per_month, "h", src)
-        add(_key(p, "min_replicas"), v.name, "minimum replicas", v.min_replicas, "replicas", src)
-        add(
-            _key(p, "flops_efficiency"),
-            v.name,
-            "decode FLOPs efficiency",
-            v.flops_efficiency,
-            "fraction",
-            src if v.flops_efficiency != 0.7 else "assumption: 0.7 (projection_model.md §8)",
-        )
-        bpp = BYTES_PER_PARAM[v.dtype]
-        for a in v.accelerators:
-            pe = peaks[a]
-            peak = pe.tflops_for(v.dtype)
-            if peak is None or pe.memory_gb is None or pe.memory_bandwidth_tb_s is None:
-                rows.append(
-                    {
-                        "workload": v.name,
-                        "kind": "serving",
-                        "accelerator": a,
-                        "feasible": False,
-                        "reason": f"no {v.dtype} peak, memory or bandwidth figure for {a}",
-                    }
-                )
-                continue
-            pk = add(
-                _key("peak", a, v.dtype),
-                "Accelerators",
-                f"{a} dense {v.dtype} peak",
-                peak,
-                "TFLOP/s",
-                pe.source,
-            )
-            memk = add(
-                _key("peak", a, "memory_gb"), "Accelerators", f"{a} memory", pe.memory_gb, "GB", pe.source
-            )
-            replica = math.ceil(v.parameters * bpp * MEMORY_HEADROOM / (pe.memory_gb * 1e9))
-            rk = add(
-                _key(p, a, "replica_accelerators"),
-                v.name,
-                f"accelerators per replica on {a} (weights x1.2 / memory)",
-                replica,
-                "acc",
-                MEMORY_HEADROOM_SOURCE,
-                f"ROUNDUP({{{p}.parameters}}*{bpp}*{MEMORY_HEADROOM}/({{{memk}}}*1e9),0)",
-            )
-            tps = peak * 1e12 * v.flops_efficiency / (2.0 * v.parameters)
-            tk = add(
-                _key(p, a, "tokens_per_s_per_acc"),
-                v.name,
-                f"decode tokens/s per {a} (peak·eff / 2N)",
-                tps,
-                "tokens/s",
-                "derived",
-                f"{{{pk}}}*1e12*{{{p}.flops_efficiency}}/(2*{{{p}.parameters}})",
-            )
-            latency = (
-                v.parameters
-                * bpp
-                / (replica * pe.memory_bandwidth_tb_s * 1e12 * v.bandwidth_efficiency)
-                * 1e3
-            )
-            ok = v.latency_ms_per_token is None or latency <= v.latency_ms_per_token
-            rows.append(
-                {
-                    "workload": v.name,
-                    "kind": "serving",
-                    "accelerator": a,
-                    "feasible": ok,
-                    "reason": ""
-                    if ok
-                    else f"{latency:.1f} ms/token on {a} > target {v.latency_ms_per_token:g}",
-                    "replica": float(replica),
-                    "min_instance_accs": float(replica),
-                    "min_replicas": float(v.min_replicas),
-                    "tps": tps,
-                    "demand_tokens_s": v.requests_per_s * v.output_tokens_per_request,
-                    "hours_per_month": v.hours_per_month,
-                    "interruptible": v.interruptible,
-                    "throughput_source": (
-                        f"peak x {v.flops_efficiency:g} flops efficiency (latency {latency:.1f} ms/token)"
-                    ),
-                    "template": (
-                        f"MAX({{{p}.min_replicas}},ROUNDUP({{{p}.requests_per_s}}"
-                        f"*{{{p}.output_tokens_per_request}}*{GROWTH}"
-                        f"/({{{tk}}}*{{{rk}}}),0))*{{{rk}}}*{{{p}.hours_per_month}}*{{PRICE}}"
-                    ),
-                }
-            )
-    work = pd.DataFrame(rows)
-    notes: list[str] = [
-        f"{r.workload} on {r.accelerator}: {r.reason}" for r in work.itertuples() if not r.feasible
-    ]
-    work = work[work["feasible"]]
-    for name in s.workloads:
-        if name not in set(work["workload"]):
-            raise TcoError(
-                f"workload {name!r} fits none of its accelerators: "
-                + "; ".join(n for n in notes if n.startswith(name))
-            )
-
-    # ----------------------------------------------------------------- candidate prices
-    wanted = sorted(set(work["accelerator"]))
-    o = offers
-    mask = o["provider"].isin(s.options.providers) & o["accelerator"].isin(wanted)
-    mask &= o["pricing_model"].isin(s.options.pricing_models) & o["price_usd_per_accelerator_hour"].notna()
-    if "flags" in o:
-        from pricing.schema import EXCLUDING_FLAGS
-
-        bad = o["flags"].fillna("").str.split(";").map(lambda fs: bool(EXCLUDING_FLAGS.intersection(fs)))
-        mask &= ~bad.astype(bool)
-    if s.options.regions:
-        mask &= o["region"].isin(s.options.regions)
-    cloud = o[mask]
-    missing_models = sorted(set(s.options.pricing_models) - set(cloud["pricing_model"]))
-    if missing_models:
-        notes.append(
-            f"no {', '.join(missing_models)} prices in the price snapshot for these accelerators "
-            "(the embedded snapshot has on_demand and spot only; `tco prices pull` adds committed prices)"
-        )
-    cloud = cloud.sort_values(["price_usd_per_accelerator_hour", "instance_type"], kind="stable")
-    cloud = cloud.drop_duplicates(["provider", "region", "accelerator", "accelerator_count", "pricing_model"])
-    date = (
-        cloud["effective_date"].fillna(cloud["fetched_at"])
-        if "effective_date" in cloud
-        else cloud["fetched_at"]
-    )
-    labels = price_labels or {}
-    cand = pd.DataFrame(
-        {
-            "provider": cloud["provider"],
-            "region": cloud["region"],
-            "accelerator": cloud["accelerator"],
-            "pricing_model": cloud["pricing_model"],
-            "instance_type": cloud["instance_type"],
-            "instance_accs": cloud["accelerator_count"].astype(float),
-            "usd_per_acc_hour": cloud["price_usd_per_accelerator_hour"].astype(float),
-            "price_source": cloud["source"].astype(str)
-            + cloud["provider"].map(lambda p: f" [{labels[p]}]" if p in labels else ""),
-            "price_date": date.astype(str),
-        }
-    )
-    if s.options.owned and len(cand):
-        regions = cand[["provider", "region"]].drop_duplicates()
-        owned = [
-            {
-                "accelerator": a,
-                "pricing_model": "owned",
-                "instance_type": f"owned {own.accelerators_per_server:g}x{a} server",
-                "instance_accs": own.accelerators_per_server,
-                "usd_per_acc_hour": owned_usd_per_accelerator_hour(own),
-                "price_source": "derived from the ownership assumptions",
-                "price_date": "",
-            }
-            for a, own in s.ownership.items()
-            if a in wanted
-        ]
-        if owned:
-            cand = pd.concat([cand, regions.merge(pd.DataFrame(owned), how="cross")], ignore_index=True)
-    if cand.empty:
+    options, notes = _candidates(s, offers, wanted, price_labels or {})
+    if options.empty:
         raise TcoError(
             "no prices for the scenario's accelerators with these options",
             hint=f"providers {', '.join(s.options.providers)}, models {', '.join(s.options.pricing_models)}, "
             f"accelerators {', '.join(wanted)}",
         )
+    train = _training_rows(s, options, cal, training_assumptions)
+    serve = _serving_rows(s, options, cal, serving_assumptions)
+    pairs = pd.concat([f for f in (train, serve) if len(f)], ignore_index=True)
+    bad = pairs[~pairs["feasible"].astype(bool)]
+    for name in s.workloads:
+        ok = pairs["workload"].eq(name) & pairs["feasible"].astype(bool)
+        if not ok.any():
+            why = sorted(set(bad.loc[bad["workload"] == name, "reason"].astype(str)))[:3]
+            raise TcoError(
+                f"workload {name!r} fits none of its accelerators: " + "; ".join(why or ["no offer"])
+            )
+    for (w, a), reasons in bad.groupby(["workload", "accelerator"])["reason"]:
+        if not pairs[(pairs["workload"] == w) & (pairs["accelerator"] == a)]["feasible"].astype(bool).any():
+            notes.append(f"{w} on {a}: {sorted(set(reasons.astype(str)))[0]}")
+    pairs = pairs[pairs["feasible"].astype(bool)].reset_index(drop=True)
+    pairs["pair"] = np.arange(len(pairs))
 
     # ----------------------------------------------------------------- cost of every candidate, every month
-    pairs = work.merge(cand, on="accelerator")
-    pairs = pairs[pairs["interruptible"].astype(bool) | (pairs["pricing_model"] != "spot")]
-    # a job runs on whole instances big enough for it: a replica on one instance, training on full nodes
-    pairs = pairs[pairs["instance_accs"] >= pairs["min_instance_accs"]]
-    pairs = pairs.sort_values("usd_per_acc_hour", kind="stable").drop_duplicates(
-        ["provider", "region", "workload", "accelerator", "pricing_model"]
-    )
     months = pd.DataFrame({"month": np.arange(1, s.horizon_months + 1, dtype=float)})
     months["factor"] = (1.0 + s.growth_per_month) ** (months["month"] - 1.0)
     grid = pairs.merge(months, how="cross")
-    train = grid["kind"] == "training"
-    train_cost = grid["runs"] * grid["factor"] * grid["acc_hours_per_run"] * grid["usd_per_acc_hour"]
-    replicas = np.maximum(
-        grid["min_replicas"],
-        np.ceil(grid["demand_tokens_s"] * grid["factor"] / (grid["tps"] * grid["replica"])),
-    )
-    serve_cost = replicas * grid["replica"] * grid["hours_per_month"] * grid["usd_per_acc_hour"]
-    grid["cost_usd"] = np.where(train, train_cost, serve_cost)
-    cand_keys = ["provider", "region", "workload", "accelerator", "pricing_model"]
-    totals = grid.groupby(cand_keys, sort=False)["cost_usd"].sum().rename("total_usd").reset_index()
-    pairs = pairs.merge(totals, on=cand_keys)
-    pairs = pairs.sort_values(["total_usd", "accelerator", "pricing_model"], kind="stable")
+    price = grid["price_usd_per_accelerator_hour"]
+    is_train = grid["kind"].eq("training")
+    train_hours = grid["runs"] * grid["factor"] * grid["acc_hours_per_run"] * grid["spot_time_factor"]
+    headroom = serving_assumptions.headroom.value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicas = np.maximum(
+            grid["min_replicas"],
+            np.ceil(
+                grid["requests_per_s"]
+                * grid["factor"]
+                * (1 + headroom)
+                * grid["output_tokens"]
+                / grid["tokens_per_s_per_replica"]
+            ),
+        )
+        instances = np.ceil(replicas / grid["replicas_per_instance"])
+    serve_hours = instances * grid["accelerators_per_instance"] * grid["hours_per_month"]
+    grid["acc_hours"] = np.where(is_train, train_hours, serve_hours)
+    grid["cost_usd"] = grid["acc_hours"] * price
+    totals = grid.groupby("pair")["cost_usd"].sum()
+    pairs["total_usd"] = pairs["pair"].map(totals)
+    pairs = pairs.sort_values(["total_usd", "accelerator", "pricing_model", "instance_type"], kind="stable")
     chosen = pairs.drop_duplicates(["provider", "region", "workload"])
     complete = chosen.groupby(["provider", "region"])["workload"].transform("nunique") == len(s.workloads)
     dropped = chosen.loc[~complete, ["provider", "region"]].drop_duplicates()
@@ -449,23 +397,30 @@ def build_plan(
             f"{len(dropped)} (provider, region) options lack an offer for some workload and are left out"
         )
 
-    # ----------------------------------------------------------------- fixed costs
+    # ----------------------------------------------------------------- assumptions and fixed costs
+    book = _Book()
+    src = f"scenario {s.path.name}"
+    book.add("horizon_months", "Scenario", "planning horizon", s.horizon_months, "months", src)
+    book.add(
+        "growth_per_month",
+        "Scenario",
+        "growth of runs, traffic, storage and egress per month",
+        s.growth_per_month,
+        "fraction",
+        src,
+    )
     c = s.costs
-    fixed_specs = {
-        "storage": (
-            ("storage_tb", "stored data (month 1)", "TB"),
-            ("storage_usd_per_tb_month", "storage price", "$/TB-month"),
-        ),
-        "egress": (
-            ("egress_tb_per_month", "egress (month 1)", "TB/month"),
-            ("egress_usd_per_gb", "egress price", "$/GB"),
-        ),
-        "tooling": (("tooling_usd_per_month", "tooling and services", "$/month"),),
-        "people": (("people_fte", "people", "FTE"), ("usd_per_fte_year", "loaded cost per FTE", "$/year")),
-    }
-    for specs in fixed_specs.values():
-        for name, desc, unit in specs:
-            add(_key("costs", name), "Fixed costs", desc, float(getattr(c, name)), unit, src)
+    fixed_specs = (
+        ("storage_tb", "stored data (month 1)", "TB"),
+        ("storage_usd_per_tb_month", "storage price", "$/TB-month"),
+        ("egress_tb_per_month", "egress (month 1)", "TB/month"),
+        ("egress_usd_per_gb", "egress price", "$/GB"),
+        ("tooling_usd_per_month", "tooling and services", "$/month"),
+        ("people_fte", "people", "FTE"),
+        ("usd_per_fte_year", "loaded cost per FTE", "$/year"),
+    )
+    for name, desc, unit in fixed_specs:
+        book.add(_key("costs", name), "Fixed costs", desc, float(getattr(c, name)), unit, src)
     fixed_templates = {
         "storage": f"{{costs.storage_tb}}*{GROWTH}*{{costs.storage_usd_per_tb_month}}",
         "egress": f"{{costs.egress_tb_per_month}}*1000*{GROWTH}*{{costs.egress_usd_per_gb}}",
@@ -498,34 +453,36 @@ def build_plan(
     kept = ranked.head(keep_options)
     chosen = kept[["provider", "region", "option", "rank"]].merge(chosen, on=["provider", "region"])
     chosen = chosen.sort_values(["rank", "kind", "workload"], kind="stable").reset_index(drop=True)
-    picks = chosen.pivot_table(index="option", columns="workload", values="accelerator", aggfunc="first")
-    models = chosen.pivot_table(index="option", columns="workload", values="pricing_model", aggfunc="first")
+    label = chosen["accelerator"] + " " + chosen["pricing_model"]
     for name in s.workloads:
-        kept = kept.assign(**{f"{name} choice": kept["option"].map(picks[name] + " " + models[name])})
-
-    # prices of the kept choices become assumptions; templates get their price key
-    price_keys: list[str] = []
-    for r in chosen.itertuples():
-        if r.pricing_model == "owned":
-            key = _owned_assumptions(add, s, str(r.accelerator))
-        else:
-            key = add(
-                _key("price", r.provider, r.region, r.instance_type, r.pricing_model),
-                "Prices",
-                f"{r.provider} {r.region} {r.instance_type} {r.pricing_model} "
-                f"per accelerator-hour ({r.accelerator})",
-                float(r.usd_per_acc_hour),  # type: ignore[arg-type]
-                "$/acc-h",
-                f"{r.price_source}; as of {r.price_date}",
+        picks = dict(
+            zip(
+                chosen.loc[chosen["workload"] == name, "option"],
+                label[chosen["workload"] == name],
+                strict=True,
             )
-        price_keys.append(key)
+        )
+        kept = kept.assign(**{f"{name} choice": kept["option"].map(picks)})
+
+    goodput = training_assumptions.goodput
+    templates, price_keys = [], []
+    for rec in chosen.to_dict("records"):
+        r = {str(k): v for k, v in rec.items()}
+        price_key = _price_key(book, s, r)
+        price_keys.append(price_key)
+        if r["kind"] == "training":
+            templates.append(_training_template(book, s, r, goodput, price_key))
+        else:
+            templates.append(_serving_template(book, s, r, serving_assumptions, price_key))
     chosen["price_key"] = price_keys
-    chosen["template"] = [
-        t.replace("{PRICE}", "{" + k + "}") for t, k in zip(chosen["template"], price_keys, strict=True)
-    ]
+    chosen["template"] = templates
+    chosen["usd_per_acc_hour"] = chosen["price_usd_per_accelerator_hour"]
 
     # month-by-month: every kept option (for charts) and the cheapest one per workload (the budget)
-    kept_grid = chosen[["option", *cand_keys]].merge(grid[[*cand_keys, "month", "cost_usd"]], on=cand_keys)
+    kept_grid = chosen[["option", "pair"]].merge(
+        grid[["pair", "month", "workload", "accelerator", "pricing_model", "acc_hours", "cost_usd"]],
+        on="pair",
+    )
     option_months = kept_grid.groupby(["option", "month"], sort=False)["cost_usd"].sum().reset_index()
     option_months = option_months.merge(
         fixed.assign(fixed_usd=fixed[list(FIXED_ITEMS)].sum(axis=1))[["month", "fixed_usd"]], on="month"
@@ -540,66 +497,252 @@ def build_plan(
     for item in FIXED_ITEMS:
         budget[f"{item}_usd"] = fixed[item].to_numpy()
     budget["total_usd"] = budget[[f"{n}_usd" for n in (*s.workloads, *FIXED_ITEMS)]].sum(axis=1)
+    acc_hours = kept_grid[["option", "month", "workload", "accelerator", "pricing_model", "acc_hours"]]
 
-    frame = pd.DataFrame(
-        assumptions, columns=["key", "section", "description", "value", "unit", "source", "formula"]
-    )
-    choices = chosen[
-        [
-            "rank",
-            "option",
-            "provider",
-            "region",
-            "workload",
-            "kind",
-            "accelerator",
-            "pricing_model",
-            "instance_type",
-            "usd_per_acc_hour",
-            "price_key",
-            "template",
-            "total_usd",
-            "throughput_source",
-            "price_source",
-            "price_date",
-        ]
+    columns = [
+        "rank",
+        "option",
+        "provider",
+        "region",
+        "workload",
+        "kind",
+        "accelerator",
+        "accelerator_count",
+        "accelerators_per_instance",
+        "pricing_model",
+        "instance_type",
+        "usd_per_acc_hour",
+        "price_key",
+        "template",
+        "total_usd",
+        "acc_hours_per_run",
+        "tokens_per_s_per_replica",
+        "throughput_source",
+        "price_source",
+        "price_date",
     ]
+    for column in columns:
+        if column not in chosen:
+            chosen[column] = np.nan
     return PlanResult(
-        s, frame, kept.reset_index(drop=True), choices, budget, option_months, fixed_templates, tuple(notes)
+        s,
+        book.frame(),
+        kept.reset_index(drop=True),
+        chosen[columns],
+        budget,
+        option_months,
+        acc_hours.reset_index(drop=True),
+        fixed_templates,
+        tuple(notes),
     )
 
 
-def _owned_assumptions(add: Any, s: Scenario, accelerator: str) -> str:
-    """The owned $/acc-h as a formula over the ownership inputs (so the workbook reacts to PUE, $/kWh ...)."""
-    own = s.ownership[accelerator]
-    base = _key("own", accelerator)
-    for name, source in OWN_SOURCES.items():
-        value = getattr(own, name)
-        add(
-            _key(base, name),
-            "Owned hardware",
-            f"{accelerator} server: {name.replace('_', ' ')}",
-            value,
-            "",
-            source,
+class _Book:
+    """The Assumptions sheet being built: one row per key (first writer wins)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.seen: set[str] = set()
+
+    def add(
+        self,
+        key: str,
+        section: str,
+        description: str,
+        value: Any,
+        unit: str,
+        source: str,
+        formula: str | None = None,
+    ) -> str:
+        if key not in self.seen:
+            self.seen.add(key)
+            self.rows.append(
+                {
+                    "key": key,
+                    "section": section,
+                    "description": description,
+                    "value": value,
+                    "unit": unit,
+                    "source": source,
+                    "formula": formula,
+                }
+            )
+        return key
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            self.rows, columns=["key", "section", "description", "value", "unit", "source", "formula"]
         )
-    k = {name: "{" + _key(base, name) + "}" for name in OWN_SOURCES}
-    formula = (
-        f"({k['capex_usd_per_server']}/{k['life_years']}"
-        f"+{k['server_kw']}*{k['load_factor']}*{k['pue']}*8760*{k['usd_per_kwh']}"
-        f"+{k['server_kw']}*{k['colo_usd_per_kw_month']}*12"
-        f"+{k['maintenance_fraction_per_year']}*{k['capex_usd_per_server']}"
-        f"+{k['staff_usd_per_server_year']})"
-        f"/({k['accelerators_per_server']}*8760*{k['utilisation']})"
-    )
-    return str(
-        add(
-            _key(base, "usd_per_acc_hour"),
-            "Owned hardware",
-            f"owned {accelerator} effective cost per accelerator-hour",
-            owned_usd_per_accelerator_hour(own),
+
+
+def _price_key(book: _Book, s: Scenario, r: dict[str, Any]) -> str:
+    if r["pricing_model"] != "owned":
+        return book.add(
+            _key("price", r["provider"], r["region"], r["instance_type"], r["pricing_model"]),
+            "Prices",
+            f"{r['provider']} {r['region']} {r['instance_type']} {r['pricing_model']} per accelerator-hour "
+            f"({r['accelerator']})",
+            float(r["price_usd_per_accelerator_hour"]),
             "$/acc-h",
-            "derived (projection_model.md §5.1)",
-            formula,
+            f"{r['price_source']}; as of {r['price_date']}",
         )
+    from tco.model.ownership import total_usd_per_year_formula
+
+    server = s.ownership[str(r["accelerator"])]
+    base = _key("own", r["accelerator"])
+    refs: dict[str, str] = {}
+    for name, a in server.params.items():
+        refs[name] = (
+            "{"
+            + book.add(
+                _key(base, name),
+                "Owned hardware",
+                f"{r['accelerator']}: {name.replace('_', ' ')}",
+                a.value,
+                a.unit,
+                a.source,
+            )
+            + "}"
+        )
+    u = refs["utilisation"]
+    formula = f"{total_usd_per_year_formula(refs, u)}/(8760*{u})"
+    return book.add(
+        _key(base, "usd_per_acc_hour"),
+        "Owned hardware",
+        f"owned {r['accelerator']} cost per used accelerator-hour",
+        float(r["price_usd_per_accelerator_hour"]),
+        "$/acc-h",
+        "derived: tco.model.ownership.ownership_costs (reference §5.1)",
+        formula,
     )
+
+
+def _training_template(book: _Book, s: Scenario, r: dict[str, Any], goodput: Any, price_key: str) -> str:
+    p = str(r["prefix"])
+    t = s.training[int(p[1:]) - 1]
+    a, per = r["accelerator"], f"x{r['accelerators_per_instance']:g}"
+    src = f"scenario {s.path.name}"
+    book.add(_key(p, "runs_per_month"), t.name, "runs per month (month 1)", t.runs_per_month, "runs", src)
+    flops = book.add(
+        _key(p, "train_flops"),
+        t.name,
+        "training FLOPs per run",
+        float(r["train_flops"]),
+        "FLOP",
+        f"tco.model.work: {r['work_formula']} ({r['workload_source']})",
+    )
+    peak = book.add(
+        _key("peak", a, r["dtype"]),
+        "Accelerators",
+        f"{a} dense {r['dtype']} peak",
+        float(r["peak_tflops"]),
+        "TFLOP/s",
+        str(r["peak_source"]),
+    )
+    mfu = book.add(
+        _key(p, a, "mfu"),
+        t.name,
+        f"model FLOPs utilisation on {a} ({r['framework']})",
+        float(r["mfu"]),
+        "fraction",
+        f"{r['throughput_source']}: {r['throughput_detail']}",
+    )
+    scaling = book.add(
+        _key(p, a, per, "scaling_efficiency"),
+        t.name,
+        f"scaling efficiency at {r['accelerator_count']:g} x {a} ({per} instances; {r['parallelism']})",
+        float(r["scaling_efficiency"]),
+        "fraction",
+        str(r["scaling_source"]),
+    )
+    gk = book.add(
+        "goodput", "Model", "goodput (restarts, evals, stragglers)", goodput.value, "fraction", goodput.source
+    )
+    hours = book.add(
+        _key(p, a, per, "acc_hours_per_run"),
+        t.name,
+        f"accelerator-hours per run on {a}",
+        float(r["acc_hours_per_run"]),
+        "acc-h",
+        "derived: FLOPs / (peak x MFU x scaling x goodput)",
+        f"{{{flops}}}/({{{peak}}}*1e12*{{{mfu}}}*{{{scaling}}}*{{{gk}}}*3600)",
+    )
+    template = f"{{{p}.runs_per_month}}*{GROWTH}*{{{hours}}}"
+    if r["spot_time_factor"] != 1.0:
+        spot = book.add(
+            _key(p, a, per, r["pricing_model"], "spot_time_factor"),
+            t.name,
+            f"{r['pricing_model']} time factor (interruptions and restarts)",
+            float(r["spot_time_factor"]),
+            "x",
+            "tco.model.purchase.spot_time_factor (Daly 2006) at the named spot assumptions "
+            "(tco estimate assumptions)",
+        )
+        template += f"*{{{spot}}}"
+    return template + f"*{{{price_key}}}"
+
+
+def _serving_template(book: _Book, s: Scenario, r: dict[str, Any], a: Any, price_key: str) -> str:
+    p = str(r["prefix"])
+    v = s.serving[int(p[1:]) - 1]
+    acc, t, per = (
+        r["accelerator"],
+        f"t{r['accelerators_per_replica']:g}",
+        f"x{r['accelerators_per_instance']:g}",
+    )
+    src = f"scenario {s.path.name}"
+    book.add(
+        _key(p, "requests_per_s"), v.name, "requests per second (month 1)", v.requests_per_s, "req/s", src
+    )
+    book.add(
+        _key(p, "output_tokens_per_request"),
+        v.name,
+        "generated tokens per request",
+        v.output_tokens_per_request,
+        "tokens",
+        src,
+    )
+    book.add(_key(p, "hours_per_month"), v.name, "hours served per month", v.hours_per_month, "h", src)
+    book.add(_key(p, "min_replicas"), v.name, "minimum replicas", float(v.min_replicas), "replicas", src)
+    book.add(
+        "headroom",
+        "Model",
+        "spare replica capacity over the request rate",
+        a.headroom.value,
+        "fraction",
+        a.headroom.source,
+    )
+    tps = book.add(
+        _key(p, acc, t, "tokens_per_s_per_replica"),
+        v.name,
+        f"output tokens/s per {r['accelerators_per_replica']:g} x {acc} replica (batch {r['batch_size']:g}, "
+        f"TTFT {r['ttft_s']:.3g} s, TPOT {r['tpot_s'] * 1000:.3g} ms)",
+        float(r["tokens_per_s_per_replica"]),
+        "tokens/s",
+        f"tco.model.serving ({r['throughput_source']}; MBU {r['mbu']:g}: {r['mbu_source']}; "
+        "prefill efficiency "
+        f"{r['prefill_flops_efficiency']:g}: {r['prefill_flops_efficiency_source']})",
+    )
+    rpi = book.add(
+        _key(p, acc, t, per, "replicas_per_instance"),
+        v.name,
+        f"replicas per {per} instance",
+        float(r["replicas_per_instance"]),
+        "replicas",
+        "instance accelerators / replica accelerators (whole replicas per instance)",
+    )
+    apx = book.add(
+        _key("instance", acc, per),
+        "Accelerators",
+        f"{acc} per instance",
+        float(r["accelerators_per_instance"]),
+        "accelerators",
+        "price offer (instance size)",
+    )
+    replicas = (
+        f"MAX({{{p}.min_replicas}},ROUNDUP({{{p}.requests_per_s}}*{GROWTH}*(1+{{headroom}})"
+        f"*{{{p}.output_tokens_per_request}}/{{{tps}}},0))"
+    )
+    return f"ROUNDUP({replicas}/{{{rpi}}},0)*{{{apx}}}*{{{p}.hours_per_month}}*{{{price_key}}}"

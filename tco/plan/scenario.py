@@ -13,13 +13,14 @@ Format (see ``examples/*.toml``)::
     [[training]] name, parameters, tokens, accelerators, accelerator_count, runs_per_month,
                  framework, dtype, mfu (optional), max_days (optional), interruptible (spot allowed)
     [[serving]]  name, parameters, requests_per_s, output_tokens_per_request, accelerators,
-                 latency_ms_per_token (optional), hours_per_month, interruptible, min_replicas,
-                 flops_efficiency, bandwidth_efficiency
+                 latency_ms_per_token (optional: the TPOT target), prompt_tokens_per_request (512),
+                 ttft_s (1.0), hours_per_month, interruptible, min_replicas,
+                 flops_efficiency, bandwidth_efficiency (optional: else calibrations or the model's defaults)
     [costs]      storage_tb, storage_usd_per_tb_month, egress_tb_per_month, egress_usd_per_gb,
                  tooling_usd_per_month, people_fte, usd_per_fte_year
     [options]    providers, regions, pricing_models, owned
-    [ownership]  any field of tco.ownership_defaults.Ownership (overrides), per accelerator:
-                 [ownership.H100-80GB] capex_usd_per_server = ...
+    [ownership]  any field of tco.model.ownership.OwnershipParams (or accelerators_per_server) shared by
+                 every server; per accelerator: [ownership.H100-80GB] pue = 1.3 (defaults: tco.presets)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from tco.errors import TcoError
-from tco.ownership_defaults import Ownership
+from tco.model.ownership import OwnedServer
 
 FRAMEWORKS: Final = ("pytorch", "jax", "tensorflow")
 DTYPES: Final = ("bf16", "fp16", "fp8", "tf32", "fp32")
@@ -72,8 +73,12 @@ class Serving:
     interruptible: bool = False
     min_replicas: int = 1
     dtype: str = "bf16"
-    flops_efficiency: float = 0.7
-    bandwidth_efficiency: float = 0.8
+    #: None: a calibration, else the model's default (tco.model.assumptions PREFILL_FLOPS_EFFICIENCY, MBU)
+    flops_efficiency: float | None = None
+    bandwidth_efficiency: float | None = None
+    #: as ``tco estimate serve``'s defaults (--prompt-tokens, --ttft-s)
+    prompt_tokens_per_request: float = 512.0
+    ttft_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,7 @@ class Scenario:
     serving: tuple[Serving, ...]
     costs: Costs = field(default_factory=Costs)
     options: Options = field(default_factory=Options)
-    ownership: Mapping[str, Ownership] = field(default_factory=dict)
+    ownership: Mapping[str, OwnedServer] = field(default_factory=dict)
     start: str | None = None
 
     @property
@@ -389,12 +394,14 @@ def parse_scenario(
                 interruptible=r.boolean("interruptible", False),
                 min_replicas=r.number("min_replicas", required=False, default=1, integer=True, minimum=1),
                 dtype=r.string("dtype", required=False, default="bf16", choices=("bf16", "fp16", "fp8")),
-                flops_efficiency=r.number(
-                    "flops_efficiency", required=False, default=0.7, strict_min=True, maximum=1.0
-                ),
+                flops_efficiency=r.number("flops_efficiency", required=False, strict_min=True, maximum=1.0),
                 bandwidth_efficiency=r.number(
-                    "bandwidth_efficiency", required=False, default=0.8, strict_min=True, maximum=1.0
+                    "bandwidth_efficiency", required=False, strict_min=True, maximum=1.0
                 ),
+                prompt_tokens_per_request=r.number(
+                    "prompt_tokens_per_request", required=False, default=512.0, strict_min=True
+                ),
+                ttft_s=r.number("ttft_s", required=False, default=1.0, strict_min=True),
             )
         )
     if not training and not serving:
@@ -462,16 +469,18 @@ def _ownership(
     value: Any,
     accelerators: Collection[str],
     accel_check: Callable[[str], str | None],
-) -> dict[str, Ownership]:
-    """``[ownership]`` shared overrides plus ``[ownership.<accelerator>]`` servers."""
-    from tco.ownership_defaults import SERVER_DEFAULTS, default_for
+) -> dict[str, OwnedServer]:
+    """``[ownership]`` shared overrides plus ``[ownership.<accelerator>]`` servers (the ownership model's
+    defaults from :func:`tco.presets.owned_server`, overridden by name)."""
+    from tco.model.ownership import OwnershipParams
+    from tco.presets import SERVER_KEYS, owned_server
 
     if value is None:
         return {}
     r = _Reader(path, text, value if isinstance(value, dict) else {}, "ownership", None)
     if not isinstance(value, dict):
         raise TcoError(f"{path.name}: ownership: expected a table [ownership]")
-    scalar_fields = [f.name for f in fields(Ownership) if f.name != "accelerator"]
+    scalar_fields = [f.name for f in fields(OwnershipParams)] + list(SERVER_KEYS)
     shared: dict[str, float] = {}
     servers: dict[str, dict[str, Any]] = {}
     for key, item in value.items():
@@ -484,23 +493,13 @@ def _ownership(
             shared[key] = r.number(key)
         else:
             r.unknown_keys(scalar_fields)
-    out: dict[str, Ownership] = {}
+    out: dict[str, OwnedServer] = {}
     for accelerator, table in servers.items():
         sr = _Reader(path, text, table, f"ownership.{accelerator}", None)
         sr.unknown_keys(scalar_fields)
         given = {k: sr.number(k) for k in table}
-        if accelerator not in SERVER_DEFAULTS:
-            for needed in ("capex_usd_per_server", "server_kw", "accelerators_per_server"):
-                if needed not in given:
-                    raise TcoError(
-                        f"{sr.where(None)}: missing required key {needed!r} (tco has no default server for "
-                        f"{accelerator})"
-                    )
-            base = Ownership(accelerator=accelerator)
-        else:
-            base = default_for(accelerator)
         try:
-            out[accelerator] = base.with_overrides({**shared, **given})
+            out[accelerator] = owned_server(accelerator, {**shared, **given})
         except TcoError as exc:
             raise TcoError(f"{sr.where(None)}: {exc}") from exc
     return out

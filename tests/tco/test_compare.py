@@ -9,12 +9,16 @@ import pytest
 
 from pricing.catalog import load_catalog
 from tco.frameworks import compare_frameworks
-from tco.ownership_defaults import default_for, owned_usd_per_year
+from tco.presets import owned_server
 from tco.procurement import cloud_offers, compare_procurement
 
 
 def test_owned_breakeven_matches_hand_computation() -> None:
-    own = default_for("H100-80GB")
+    """H100 defaults through the one ownership model (tco.model.ownership), by hand:
+    capex $40,625/acc + 12.5% network = $45,703.125, 4 years straight line; IT 0.775 kW (700 W TDP + 75 W
+    host share) x PUE 1.2 x $0.10/kWh = $0.093/h, idle draw 20%; colo 1.275 kW x $200 x 12; maintenance
+    10% of capex; staff $1,250/acc-yr. One 8-GPU server busy 70% of the time."""
+    server = owned_server("H100-80GB")
     cloud = pd.DataFrame(
         {
             "provider": ["x"],
@@ -26,19 +30,43 @@ def test_owned_breakeven_matches_hand_computation() -> None:
             "assumed": [False],
         }
     )
-    result = compare_procurement(cloud, 8 * 730 * 0.7, own)
+    result = compare_procurement(cloud, 8 * 730 * 0.7, server)
     assert result.servers == 1
-    year = owned_usd_per_year(own)
-    # by hand: 81,250 capex/yr + 6,433.34 energy + 24,480 colo + 32,500 maint + 10,000 staff
-    assert year == pytest.approx(325000 / 4 + 10.2 * 0.6 * 1.2 * 8760 * 0.1 + 10.2 * 200 * 12 + 32500 + 10000)
+    assert result.fleet_utilisation == pytest.approx(0.7)
+    capex = 40625 * 1.125
+    energy = 0.775 * 1.2 * 0.10 * 8760 * (0.2 + 0.8 * 0.7)
+    colo, maintenance, staff = 1.275 * 200 * 12, 0.10 * capex, 1250.0
+    year = capex / 4 + energy + colo + maintenance + staff  # $20,925.25 per accelerator-year
+    assert year == pytest.approx(20925.25055)
     owned = result.ranking[result.ranking["kind"] == "owned"].iloc[0]
-    assert owned["breakeven_utilisation"] == pytest.approx(year / (8 * 8760 * 4.0))
-    opex_month = (year - 325000 / 4) / 12
-    assert owned["breakeven_month"] == pytest.approx(325000 / (8 * 730 * 0.7 * 4.0 - opex_month))
+    assert owned["usd_per_month"] == pytest.approx(8 * year / 12)
+    assert owned["effective_usd_per_acc_hour"] == pytest.approx(year / (8760 * 0.7))
+    fixed = capex / 4 + 0.775 * 1.2 * 0.10 * 8760 * 0.2 + colo + maintenance + staff
+    variable = 0.775 * 1.2 * 0.10 * 0.8
+    assert owned["breakeven_utilisation"] == pytest.approx(fixed / (8760 * (4.0 - variable)))
+    opex_month = (energy + colo + maintenance + staff) / 12
+    assert owned["breakeven_month"] == pytest.approx(capex / (4.0 * 730 * 0.7 - opex_month))
+    cash = result.cashflow[result.cashflow["option"] == owned["option"]].set_index("year")["cash_usd"]
+    assert cash[1] == pytest.approx(8 * (capex + energy + colo + maintenance + staff))
+    assert cash[2] == pytest.approx(8 * (energy + colo + maintenance + staff))
+    assert cash[5] == pytest.approx(cash[1])  # replaced after its 4-year life
     assert set(result.cashflow["year"]) == {1, 2, 3, 4, 5}
     assert list(result.tornado.columns[:3]) == ["input", "low", "high"]
     assert result.tornado["swing_usd"].is_monotonic_decreasing
+    assert {"capex_usd_per_accelerator", "utilisation", "cloud_price"} <= set(result.tornado["input"])
     assert "three years" in result.recommendation
+
+
+def test_ownership_overrides_are_named_and_checked() -> None:
+    from tco.errors import TcoError
+
+    server = owned_server("H100-80GB", {"pue": 1.4, "accelerators_per_server": 4})
+    assert server.params.pue.value == 1.4 and server.params.pue.source == "override"
+    assert server.accelerators_per_server == 4
+    with pytest.raises(TcoError, match="did you mean pue"):
+        owned_server("H100-80GB", {"pues": 1.4})
+    with pytest.raises(TcoError, match="capex"):
+        owned_server("L4")
 
 
 def test_commitments_absent_are_said_not_invented() -> None:

@@ -64,7 +64,7 @@ def test_locate_finds_keys_in_arrays_of_tables() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_budget_is_consistent(path: Path) -> None:
     peaks = load_peaks()
-    result = build_plan(load_scenario(path, accelerators=set(peaks)), load_catalog().offers, peaks)
+    result = build_plan(load_scenario(path, accelerators=set(peaks)), load_catalog().offers)
     budget = result.budget
     assert len(budget) == result.scenario.horizon_months
     parts = [c for c in budget.columns if c not in ("month", "total_usd")]
@@ -78,7 +78,7 @@ def test_examples_budget_is_consistent(path: Path) -> None:
 def test_growth_scales_training_cost_geometrically() -> None:
     peaks = load_peaks()
     scenario = load_scenario(ROOT / "examples" / "llm_team.toml", accelerators=set(peaks))
-    budget = build_plan(scenario, load_catalog().offers, peaks).budget
+    budget = build_plan(scenario, load_catalog().offers).budget
     ratio = budget["fine-tunes_usd"].iloc[1] / budget["fine-tunes_usd"].iloc[0]
     assert ratio == pytest.approx(1 + scenario.growth_per_month)
 
