@@ -343,6 +343,12 @@ def build_plan(
     train = _training_rows(s, options, cal, training_assumptions)
     serve = _serving_rows(s, options, cal, serving_assumptions)
     pairs = pd.concat([f for f in (train, serve) if len(f)], ignore_index=True)
+    for column in (
+        "runs", "acc_hours_per_run", "spot_time_factor", "min_replicas", "requests_per_s", "output_tokens",
+        "tokens_per_s_per_replica", "replicas_per_instance", "hours_per_month",
+    ):  # fmt: skip
+        if column not in pairs:
+            pairs[column] = np.nan  # a plan with only training (or only serving) workloads
     bad = pairs[~pairs["feasible"].astype(bool)]
     for name in s.workloads:
         ok = pairs["workload"].eq(name) & pairs["feasible"].astype(bool)

@@ -127,3 +127,25 @@ def test_frameworks_cli_without_calibration_says_so(cli) -> None:
     result = cli("compare", "frameworks", "-a", "H100-80GB", "--work", "1e9", "--format", "csv")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count("no calibration of") == 3
+
+
+def test_procurement_demand_from_a_scenario(cli) -> None:
+    from pathlib import Path
+
+    from calibrate.peaks import load_peaks
+    from tco.plan.budget import build_plan
+    from tco.plan.scenario import load_scenario
+    from tco.procurement import demand_from_plan
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "llm_team.toml"
+    plan = build_plan(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    demand = demand_from_plan(plan, "H100-80GB")
+    hours = plan.acc_hours[(plan.acc_hours["option"] == plan.best["option"])]
+    assert demand == pytest.approx(hours.loc[hours["accelerator"] == "H100-80GB", "acc_hours"].sum() / 12)
+    result = cli("compare", "procurement", "--scenario", str(path), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert f"{demand:,.0f} H100-80GB acc-h/month" in result.stderr
+    owned = [r for r in result.json() if r["kind"] == "owned"][0]
+    assert owned["effective_usd_per_acc_hour"] * demand == pytest.approx(owned["usd_per_month"])
+    both = cli("compare", "procurement", "--scenario", str(path), "--acc-hours", "10")
+    assert both.exit_code == 1 and "one of them" in both.stderr

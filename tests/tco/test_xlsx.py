@@ -139,7 +139,18 @@ def test_libreoffice_totals_equal_tco_to_the_cent_also_after_edits(tmp_path: Pat
         training=(replace(scenario.training[0], runs_per_month=7.0),),
     )
 
-    recalc = recalculate([*files, edited, runs], tmp_path)
+    # edit 3: an efficiency, the MFU of the cheapest option's fine-tune accelerator, x0.8 (acc-h ~ 1/MFU)
+    tune = base.choices[(base.choices["rank"] == 1) & (base.choices["workload"] == "fine-tunes")].iloc[0]
+    mfu_edit = tmp_path / "mfu_edit.xlsx"
+    wb = openpyxl.load_workbook(tmp_path / "llm_team.xlsx")
+    sheet = wb["Assumptions"]
+    row = next(c.row for c in sheet["A"] if c.value == f"t2.{tune['accelerator']}.mfu")
+    old_mfu = float(sheet.cell(row=row, column=4).value)
+    sheet.cell(row=row, column=4).value = old_mfu * 0.8
+    wb.save(mfu_edit)
+    tune_cost = float(base.budget["fine-tunes_usd"].sum())
+
+    recalc = recalculate([*files, edited, runs, mfu_edit], tmp_path)
     for path in recalc[: len(files)]:
         result = results[path.stem]
         grand, options, monthly = totals(path)
@@ -156,6 +167,11 @@ def test_libreoffice_totals_equal_tco_to_the_cent_also_after_edits(tmp_path: Pat
     option = str(vision.best["option"])
     expected = more.options.set_index("option")["total_usd"][option]
     assert grand == pytest.approx(float(expected), abs=0.005)
+
+    grand, _, _ = totals(recalc[len(files) + 2])
+    expected = base.budget["total_usd"].sum() - tune_cost + tune_cost / 0.8
+    assert grand == pytest.approx(float(expected), abs=0.005)
+    assert grand > base.budget["total_usd"].sum() + 1.0
 
 
 def test_hyperlink_instance_name_reaches_no_cell_as_a_formula(tmp_path: Path) -> None:
@@ -192,3 +208,37 @@ def test_plain_xlsx_render_keeps_numbers_and_missing(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(path)["Data"]
     assert ws["A2"].value == "'" + EVIL and ws["A2"].data_type == "s"
     assert ws["B2"].value == 1.5 and ws["B3"].value is None
+
+
+@libreoffice
+def test_procurement_workbook_recalculates_to_the_cent_also_after_a_price_edit(tmp_path: Path) -> None:
+    from tco.export.xlsx import procurement_workbook
+    from tco.presets import owned_server
+    from tco.procurement import cloud_offers, compare_procurement
+
+    offers = load_catalog().offers
+    cloud, notes = cloud_offers(offers, "H100-80GB", assumed_discounts={"committed_1y": 0.3})
+    result = compare_procurement(cloud, 20_000.0, owned_server("H100-80GB"), notes=notes)
+    base = tmp_path / "procurement.xlsx"
+    base.write_bytes(procurement_workbook(result))
+    wb = openpyxl.load_workbook(base)
+    sheet = wb["Assumptions"]
+    ranking = result.ranking
+    first = ranking[ranking["kind"] != "owned"].index[0]
+    row = next(c.row for c in sheet["A"] if c.value == f"price.{first}")
+    sheet.cell(row=row, column=4).value = float(sheet.cell(row=row, column=4).value) * 2
+    edited = tmp_path / "procurement_edit.xlsx"
+    wb.save(edited)
+    recalc = recalculate([base, edited], tmp_path)
+
+    def read(path: Path) -> list[list[float]]:
+        ws = openpyxl.load_workbook(path, data_only=True)["Ranking"]
+        return [[float(r[c].value) for c in range(4, 10)] for r in ws.iter_rows(min_row=2)]
+
+    got = read(recalc[0])
+    columns = ["usd_per_acc_hour", "effective_usd_per_acc_hour", "usd_per_month", "cost_1y_usd"]
+    expected = ranking[[*columns, "cost_3y_usd", "cost_5y_usd"]].to_numpy().tolist()
+    for have, want in zip(got, expected, strict=True):
+        assert have == pytest.approx(want, abs=0.005)
+    doubled = read(recalc[1])[first]
+    assert doubled[5] == pytest.approx(2 * float(ranking.loc[first, "cost_5y_usd"]), abs=0.005)
