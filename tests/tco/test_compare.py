@@ -145,7 +145,7 @@ def test_procurement_demand_from_a_scenario(cli) -> None:
     result = cli("compare", "procurement", "--scenario", str(path), "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert f"{demand:,.0f} H100-80GB acc-h/month" in result.stderr
-    owned = [r for r in result.json() if r["kind"] == "owned"][0]
+    owned = next(r for r in result.json() if r["kind"] == "owned")
     assert owned["effective_usd_per_acc_hour"] * demand == pytest.approx(owned["usd_per_month"])
     both = cli("compare", "procurement", "--scenario", str(path), "--acc-hours", "10")
     assert both.exit_code == 1 and "one of them" in both.stderr
