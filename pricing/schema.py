@@ -47,6 +47,10 @@ EXTRA_COLUMNS: Final = ("price_usd_per_accelerator_hour", "flags", "note", "snap
 
 ALL_COLUMNS: Final = OFFER_COLUMNS + EXTRA_COLUMNS
 
+#: What a provider parser emits per offer: the contract columns plus flags and note (the catalog derives
+#: the per-accelerator price and stamps the snapshot).
+PARSED_OFFER_COLUMNS: Final = (*OFFER_COLUMNS, "flags", "note")
+
 FLOAT_COLUMNS: Final = (
     "accelerator_count",
     "accelerator_memory_gib",

@@ -45,7 +45,7 @@ from pricing.providers.base import (
     utc_now_iso,
     with_retries,
 )
-from pricing.schema import HOURS_PER_YEAR
+from pricing.schema import HOURS_PER_YEAR, PARSED_OFFER_COLUMNS
 
 if TYPE_CHECKING:
     pass
@@ -116,27 +116,8 @@ PAYMENT_OPTIONS: Final = {
 }
 LEASE_YEARS: Final = {"1yr": 1, "3yr": 3}
 
-#: Column order of the tuples the parser builds.
-ROW_COLUMNS: Final = (
-    "provider",
-    "region",
-    "zone",
-    "instance_type",
-    "accelerator",
-    "accelerator_count",
-    "accelerator_memory_gib",
-    "vcpus",
-    "memory_gib",
-    "pricing_model",
-    "price_usd_per_hour",
-    "currency_original",
-    "source",
-    "source_sku",
-    "effective_date",
-    "fetched_at",
-    "flags",
-    "note",
-)
+#: Column order of the tuples the parser builds: the contract columns, then flags and note.
+ROW_COLUMNS: Final = PARSED_OFFER_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

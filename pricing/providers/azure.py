@@ -48,7 +48,7 @@ from pricing.providers.base import (
     utc_now_iso,
     with_retries,
 )
-from pricing.schema import HOURS_PER_YEAR
+from pricing.schema import HOURS_PER_YEAR, PARSED_OFFER_COLUMNS
 
 ENDPOINT_ENV: Final = "TCO_AZURE_PRICES_ENDPOINT"
 DEFAULT_ENDPOINT: Final = "https://prices.azure.com/api/retail/prices"
@@ -58,26 +58,8 @@ SKU_PREFIX: Final = "Standard_N"
 WINDOWS: Final = re.compile(r"\bWin(?:dows)?\b")
 RESERVATION_YEARS: Final = {"1 Year": 1, "3 Years": 3}
 SAVINGS_PLAN_YEARS: Final = {"1 Year": 1, "3 Years": 3}
-ROW_COLUMNS: Final = (
-    "provider",
-    "region",
-    "zone",
-    "instance_type",
-    "accelerator",
-    "accelerator_count",
-    "accelerator_memory_gib",
-    "vcpus",
-    "memory_gib",
-    "pricing_model",
-    "price_usd_per_hour",
-    "currency_original",
-    "source",
-    "source_sku",
-    "effective_date",
-    "fetched_at",
-    "flags",
-    "note",
-)
+#: Column order of the tuples the parser builds: the contract columns, then flags and note.
+ROW_COLUMNS: Final = PARSED_OFFER_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

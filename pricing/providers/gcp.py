@@ -52,6 +52,7 @@ from pricing.providers.base import (
     utc_now_iso,
     with_retries,
 )
+from pricing.schema import PARSED_OFFER_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,26 +134,8 @@ USAGE_MODELS: Final = {
 }
 #: usage unit -> the base-unit conversion factor that makes it hourly (per vCPU/GPU/chip, per GiB).
 HOURLY_UNITS: Final = {"h": 3600.0, "GiBy.h": 3600.0 * 2**30}
-ROW_COLUMNS: Final = (
-    "provider",
-    "region",
-    "zone",
-    "instance_type",
-    "accelerator",
-    "accelerator_count",
-    "accelerator_memory_gib",
-    "vcpus",
-    "memory_gib",
-    "pricing_model",
-    "price_usd_per_hour",
-    "currency_original",
-    "source",
-    "source_sku",
-    "effective_date",
-    "fetched_at",
-    "flags",
-    "note",
-)
+#: Column order of the tuples the parser builds: the contract columns, then flags and note.
+ROW_COLUMNS: Final = PARSED_OFFER_COLUMNS
 COMPONENT_COLUMNS: Final = ("kind", "key", "model", "region", "price", "sku", "effective", "n_regions")
 
 
