@@ -26,40 +26,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from calibrate.results import COLUMNS as RESULT_COLUMNS
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-#: The calibration result columns this module reads (``calibrate.store.ResultStore.results()``).
-CALIBRATION_COLUMNS: Final = (
-    "run_id",
-    "framework",
-    "framework_version",
-    "device_kind",
-    "device_name",
-    "accelerator",
-    "device_count",
-    "kernel",
-    "variant",
-    "dtype",
-    "shape",
-    "compile_s",
-    "median_s",
-    "p10_s",
-    "p90_s",
-    "repeats",
-    "throughput",
-    "throughput_unit",
-    "achieved_tflop_per_s",
-    "utilisation",
-    "peak_memory_bytes",
-    "installed_bytes",
-    "host",
-    "measured_at",
-    "tool_version",
-    "status",
-    "error",
-)
+#: The calibration result columns (``calibrate.store.ResultStore.results()``), from the contract's owner.
+CALIBRATION_COLUMNS: Final = RESULT_COLUMNS
 
 FRAMEWORKS: Final = ("torch", "jax", "tensorflow")
 ANY_FRAMEWORK: Final = "any"
