@@ -6,10 +6,14 @@ blocks for ``--explain`` and puts them in an ``explain`` column for CSV/JSON.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import string
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+_FIELDS = string.Formatter()
 
 
 def _fmt(values: pd.Series, spec: str) -> pd.Series:
@@ -22,279 +26,101 @@ def _text(values: pd.Series) -> pd.Series:
     return values.fillna("").astype(str)
 
 
-def _date(values: pd.Series) -> pd.Series:
-    text = _text(values)
-    return text.where(text == "", ", " + text)
+def _render(rows: pd.DataFrame, template: str) -> pd.Series:
+    """``template`` filled in per row, vectorised: ``{column:spec}`` formats a number (NaN -> n/a),
+    ``{column}`` inserts text, ``{column:date}`` inserts ``", <date>"`` when there is one.
+    """
+    import pandas as pd
+
+    out = pd.Series("", index=rows.index, dtype=object)
+    for literal, field, spec, _ in _FIELDS.parse(template):
+        out = out + literal
+        if field is None:
+            continue
+        if spec == "date":
+            text = _text(rows[field])
+            out = out + text.where(text == "", ", " + text)
+        elif spec:
+            out = out + _fmt(rows[field], spec)
+        else:
+            out = out + _text(rows[field])
+    return out
+
+
+def _block(rows: pd.DataFrame, lines: tuple[str, ...]) -> pd.Series:
+    rendered = [_render(rows, line) for line in lines]
+    joined: pd.Series = rendered[0]
+    for line in rendered[1:]:
+        joined = joined + "\n" + line
+    return joined
+
+
+_PRICE = (
+    "  price: ${price_usd_per_accelerator_hour:.4g} per accelerator-hour ({billing}; {price_source}"
+    "{price_date:date})"
+)
+
+TRAIN_LINES: Final = (
+    "#{_number} {provider} {instance_type} {region} {pricing_model}: "
+    "{accelerator_count:g} x {accelerator} in {instances:g} instance(s)",
+    "  work: train_flops = {work_formula} = {train_flops:.4g} FLOP ({workload_source})",
+    "  rate: n x R x scaling x goodput; R = {_rate}, scaling {scaling_efficiency:.3f}, goodput {goodput:g}",
+    "    R ({framework}, {throughput_source}): peak {peak_tflops:g} TFLOP/s x MFU {mfu:.3f}; "
+    "{throughput_detail}",
+    "    peak: {peak_source}",
+    "    scaling: {parallelism}, {scaling_source}; network: {network_source}",
+    "    goodput: {goodput:g} (range {goodput_low:g}-{goodput_high:g}): {goodput_source}",
+    "  wall: {uninterrupted_wall_hours:,.1f} h x interruption factor {interruption_factor:.3f} = "
+    "{wall_hours:,.1f} h (low {wall_hours_low:,.1f}, high {wall_hours_high:,.1f})",
+    _PRICE,
+    "  cost: {accelerator_hours:,.0f} accelerator-hours at an effective "
+    "${effective_usd_per_accelerator_hour:.4g} (utilisation {utilisation:.0%}) = "
+    "${cost_usd_per_run:,.0f} per run; x {runs_per_month:g} run(s)/month = "
+    "${cost_usd_per_month:,.0f}/month, ${cost_usd_per_year:,.0f}/year",
+)
+
+SERVE_LINES: Final = (
+    "#{_number} {provider} {instance_type} {region} {pricing_model}: "
+    "replicas of {accelerators_per_replica:g} x {accelerator} ({workload_source})",
+    "  memory: weights {weights_gb:.1f} GB; KV cache {_kv_kb_per_token:.1f} kB/token, "
+    "{kv_cache_gb:.2f} GB at batch {batch_size:g} (batch limited by: {limit})",
+    "  decode: memory-bound at MBU {mbu:.2f} of {memory_bandwidth_tb_s:g} TB/s ({mbu_detail})",
+    "  prefill: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s "
+    "({prefill_flops_efficiency_detail})",
+    "    peak: {peak_source}",
+    "  latency: TTFT {ttft_s:.3f} s, TPOT {_tpot_ms:.1f} ms (with interleaved prefill); "
+    "{tokens_per_s_per_replica:,.0f} output tokens/s = {requests_per_s_per_replica:.3g} req/s per replica",
+    "  replicas: ceil({requests_per_s:g} req/s x (1 + headroom {headroom:g}) / "
+    "{requests_per_s_per_replica:.3g}) = {replicas:g} in {instances:g} instance(s); "
+    "utilisation {utilisation:.0%}",
+    _PRICE,
+    "  cost: ${cost_usd_per_month:,.0f}/month at {hours_per_day:g} h/day -> "
+    "${cost_usd_per_1m_output_tokens:.4g} per 1M output tokens, ${cost_usd_per_1m_tokens:.4g} per 1M tokens "
+    "(in+out), ${cost_usd_per_1k_requests:.4g} per 1k requests",
+)
+
+
+def _numbered(rows: pd.DataFrame) -> pd.DataFrame:
+    import numpy as np
+
+    return rows.assign(_number=np.arange(1, len(rows) + 1).astype(str))
 
 
 def train_explain(rows: pd.DataFrame) -> pd.Series:
     """One block per training row: work, rate, scaling, goodput, wall time, price and cost, with sources."""
     import numpy as np
-    import pandas as pd
 
-    r = rows
-    number = pd.Series(np.arange(1, len(r) + 1), index=r.index).astype(str)
-    samples = r["work_formula"].astype(str).str.startswith("samples")
-    rate = pd.Series(
-        np.where(
-            samples,
-            "samples/s per accelerator (FLOP rate " + _fmt(r["achieved_tflop_per_s"], ".4g") + " TFLOP/s)",
-            _fmt(r["achieved_tflop_per_s"], ".4g") + " TFLOP/s",
-        ),
-        index=r.index,
-    ).astype(str)
-    header = (
-        "#"
-        + number
-        + " "
-        + _text(r["provider"])
-        + " "
-        + _text(r["instance_type"])
-        + " "
-        + _text(r["region"])
-        + " "
-        + _text(r["pricing_model"])
-        + ": "
-        + _fmt(r["accelerator_count"], "g")
-        + " x "
-        + _text(r["accelerator"])
-        + " in "
-        + _fmt(r["instances"], "g")
-        + " instance(s)"
+    samples = rows["work_formula"].astype(str).str.startswith("samples")
+    tflops = _fmt(rows["achieved_tflop_per_s"], ".4g")
+    rate = np.where(
+        samples, "samples/s per accelerator (FLOP rate " + tflops + " TFLOP/s)", tflops + " TFLOP/s"
     )
-    work = (
-        "  work: train_flops = "
-        + _text(r["work_formula"])
-        + " = "
-        + _fmt(r["train_flops"], ".4g")
-        + " FLOP ("
-        + _text(r["workload_source"])
-        + ")"
-    )
-    speed = (
-        "  rate: n x R x scaling x goodput; R = "
-        + rate
-        + ", scaling "
-        + _fmt(r["scaling_efficiency"], ".3f")
-        + ", goodput "
-        + _fmt(r["goodput"], "g")
-    )
-    source = (
-        "    R ("
-        + _text(r["framework"])
-        + ", "
-        + _text(r["throughput_source"])
-        + "): peak "
-        + _fmt(r["peak_tflops"], "g")
-        + " TFLOP/s x MFU "
-        + _fmt(r["mfu"], ".3f")
-        + "; "
-        + _text(r["throughput_detail"])
-    )
-    peak = "    peak: " + _text(r["peak_source"])
-    scaling = (
-        "    scaling: "
-        + _text(r["parallelism"])
-        + ", "
-        + _text(r["scaling_source"])
-        + "; network: "
-        + _text(r["network_source"])
-    )
-    goodput = (
-        "    goodput: "
-        + _fmt(r["goodput"], "g")
-        + " (range "
-        + _fmt(r["goodput_low"], "g")
-        + "-"
-        + _fmt(r["goodput_high"], "g")
-        + "): "
-        + _text(r["goodput_source"])
-    )
-    wall = (
-        "  wall: "
-        + _fmt(r["uninterrupted_wall_hours"], ",.1f")
-        + " h x interruption factor "
-        + _fmt(r["interruption_factor"], ".3f")
-        + " = "
-        + _fmt(r["wall_hours"], ",.1f")
-        + " h (low "
-        + _fmt(r["wall_hours_low"], ",.1f")
-        + ", high "
-        + _fmt(r["wall_hours_high"], ",.1f")
-        + ")"
-    )
-    price = (
-        "  price: $"
-        + _fmt(r["price_usd_per_accelerator_hour"], ".4g")
-        + " per accelerator-hour ("
-        + _text(r["billing"])
-        + "; "
-        + _text(r["price_source"])
-        + _date(r["price_date"])
-        + ")"
-    )
-    cost = (
-        "  cost: "
-        + _fmt(r["accelerator_hours"], ",.0f")
-        + " accelerator-hours at an effective $"
-        + _fmt(r["effective_usd_per_accelerator_hour"], ".4g")
-        + " (utilisation "
-        + _fmt(r["utilisation"], ".0%")
-        + ") = $"
-        + _fmt(r["cost_usd_per_run"], ",.0f")
-        + " per run; x "
-        + _fmt(r["runs_per_month"], "g")
-        + " run(s)/month = $"
-        + _fmt(r["cost_usd_per_month"], ",.0f")
-        + "/month, $"
-        + _fmt(r["cost_usd_per_year"], ",.0f")
-        + "/year"
-    )
-    return (
-        header
-        + "\n"
-        + work
-        + "\n"
-        + speed
-        + "\n"
-        + source
-        + "\n"
-        + peak
-        + "\n"
-        + scaling
-        + "\n"
-        + goodput
-        + "\n"
-        + wall
-        + "\n"
-        + price
-        + "\n"
-        + cost
-    )
+    return _block(_numbered(rows).assign(_rate=rate), TRAIN_LINES)
 
 
 def serve_explain(rows: pd.DataFrame) -> pd.Series:
     """One block per serving row: memory, decode and prefill rates, latency, replicas, price and cost."""
-    import numpy as np
-    import pandas as pd
-
-    r = rows
-    number = pd.Series(np.arange(1, len(r) + 1), index=r.index).astype(str)
-    header = (
-        "#"
-        + number
-        + " "
-        + _text(r["provider"])
-        + " "
-        + _text(r["instance_type"])
-        + " "
-        + _text(r["region"])
-        + " "
-        + _text(r["pricing_model"])
-        + ": replicas of "
-        + _fmt(r["accelerators_per_replica"], "g")
-        + " x "
-        + _text(r["accelerator"])
-        + " ("
-        + _text(r["workload_source"])
-        + ")"
+    prepared = _numbered(rows).assign(
+        _kv_kb_per_token=rows["kv_bytes_per_token"] / 1e3, _tpot_ms=rows["tpot_s"] * 1000.0
     )
-    memory = (
-        "  memory: weights "
-        + _fmt(r["weights_gb"], ".1f")
-        + " GB; KV cache "
-        + _fmt(r["kv_bytes_per_token"] / 1e3, ".1f")
-        + " kB/token, "
-        + _fmt(r["kv_cache_gb"], ".2f")
-        + " GB at batch "
-        + _fmt(r["batch_size"], "g")
-        + " (batch limited by: "
-        + _text(r["limit"])
-        + ")"
-    )
-    decode = (
-        "  decode: memory-bound at MBU "
-        + _fmt(r["mbu"], ".2f")
-        + " of "
-        + _fmt(r["memory_bandwidth_tb_s"], "g")
-        + " TB/s ("
-        + _text(r["mbu_detail"])
-        + ")"
-    )
-    prefill = (
-        "  prefill: "
-        + _fmt(r["prefill_flops_efficiency"], ".2f")
-        + " of "
-        + _fmt(r["peak_tflops"], "g")
-        + " TFLOP/s ("
-        + _text(r["prefill_flops_efficiency_detail"])
-        + ")"
-    )
-    peak = "    peak: " + _text(r["peak_source"])
-    latency = (
-        "  latency: TTFT "
-        + _fmt(r["ttft_s"], ".3f")
-        + " s, TPOT "
-        + _fmt(r["tpot_s"] * 1000.0, ".1f")
-        + " ms (with interleaved prefill); "
-        + _fmt(r["tokens_per_s_per_replica"], ",.0f")
-        + " output tokens/s = "
-        + _fmt(r["requests_per_s_per_replica"], ".3g")
-        + " req/s per replica"
-    )
-    replicas = (
-        "  replicas: ceil("
-        + _fmt(r["requests_per_s"], "g")
-        + " req/s x (1 + headroom "
-        + _fmt(r["headroom"], "g")
-        + ") / "
-        + _fmt(r["requests_per_s_per_replica"], ".3g")
-        + ") = "
-        + _fmt(r["replicas"], "g")
-        + " in "
-        + _fmt(r["instances"], "g")
-        + " instance(s); utilisation "
-        + _fmt(r["utilisation"], ".0%")
-    )
-    price = (
-        "  price: $"
-        + _fmt(r["price_usd_per_accelerator_hour"], ".4g")
-        + " per accelerator-hour ("
-        + _text(r["billing"])
-        + "; "
-        + _text(r["price_source"])
-        + _date(r["price_date"])
-        + ")"
-    )
-    cost = (
-        "  cost: $"
-        + _fmt(r["cost_usd_per_month"], ",.0f")
-        + "/month at "
-        + _fmt(r["hours_per_day"], "g")
-        + " h/day -> $"
-        + _fmt(r["cost_usd_per_1m_output_tokens"], ".4g")
-        + " per 1M output tokens, $"
-        + _fmt(r["cost_usd_per_1m_tokens"], ".4g")
-        + " per 1M tokens (in+out), $"
-        + _fmt(r["cost_usd_per_1k_requests"], ".4g")
-        + " per 1k requests"
-    )
-    return (
-        header
-        + "\n"
-        + memory
-        + "\n"
-        + decode
-        + "\n"
-        + prefill
-        + "\n"
-        + peak
-        + "\n"
-        + latency
-        + "\n"
-        + replicas
-        + "\n"
-        + price
-        + "\n"
-        + cost
-    )
+    return _block(prepared, SERVE_LINES)
