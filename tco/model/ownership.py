@@ -243,11 +243,12 @@ class OwnedServer:
         check_positive("accelerators per server", self.accelerators_per_server)
 
 
-def total_usd_per_year_formula(ref: dict[str, str], utilisation: str) -> str:
-    """:func:`ownership_costs`' ``total_usd_per_year`` as a spreadsheet expression (live formulas).
+def fixed_usd_per_accelerator_year_formula(ref: dict[str, str]) -> str:
+    """:func:`ownership_costs`' ``fixed_usd_per_accelerator_year`` (paid whether used or not: annualised
+    capex, idle power, colocation, maintenance, staff) as a spreadsheet expression.
 
-    ``ref`` maps each name of :data:`PARAM_COLUMNS` but ``utilisation`` to a cell reference (or a
-    ``{key}`` template); ``utilisation`` is the expression of the used fraction of the year's hours.
+    ``ref`` maps each name of :data:`PARAM_COLUMNS` but ``utilisation`` to a cell reference (or a ``{key}``
+    template).
     """
     k = ref
     capex = f"{k['capex_usd_per_accelerator']}*(1+{k['network_capex_fraction']})"
@@ -255,11 +256,30 @@ def total_usd_per_year_formula(ref: dict[str, str], utilisation: str) -> str:
     crf = f"IF({rate}>0,{rate}/(1-(1+{rate})^(-{life})),1/{life})"
     annual = f"({capex}-{capex}*{k['residual_fraction']}/(1+{rate})^{life})*{crf}"
     power = f"{k['it_kw_per_accelerator']}*{k['pue']}*{k['electricity_usd_per_kwh']}"
-    idle = k["idle_power_fraction"]
-    energy = f"{power}*{HOURS_PER_YEAR:g}*({idle}+(1-{idle})*({utilisation}))"
+    idle = f"{power}*{k['idle_power_fraction']}*{HOURS_PER_YEAR:g}"
     colo = f"{k['contracted_kw_per_accelerator']}*{k['colocation_usd_per_kw_month']}*{MONTHS_PER_YEAR:g}"
     maintenance = f"{k['maintenance_fraction_per_year']}*{capex}"
-    return f"({annual}+{energy}+{colo}+{maintenance}+{k['staff_usd_per_accelerator_year']})"
+    return f"({annual}+{idle}+{colo}+{maintenance}+{k['staff_usd_per_accelerator_year']})"
+
+
+def variable_usd_per_accelerator_hour_formula(ref: dict[str, str]) -> str:
+    """:func:`ownership_costs`' ``variable_usd_per_accelerator_hour`` (power above idle per used hour) as a
+    spreadsheet expression (``ref`` as :func:`fixed_usd_per_accelerator_year_formula`)."""
+    k = ref
+    power = f"{k['it_kw_per_accelerator']}*{k['pue']}*{k['electricity_usd_per_kwh']}"
+    return f"({power}*(1-{k['idle_power_fraction']}))"
+
+
+def total_usd_per_year_formula(ref: dict[str, str], utilisation: str) -> str:
+    """:func:`ownership_costs`' ``total_usd_per_year`` as a spreadsheet expression (live formulas):
+    fixed + variable x 8760 x utilisation.
+
+    ``ref`` maps each name of :data:`PARAM_COLUMNS` but ``utilisation`` to a cell reference (or a
+    ``{key}`` template); ``utilisation`` is the expression of the used fraction of the year's hours.
+    """
+    fixed = fixed_usd_per_accelerator_year_formula(ref)
+    variable = variable_usd_per_accelerator_hour_formula(ref)
+    return f"({fixed}+{variable}*{HOURS_PER_YEAR:g}*({utilisation}))"
 
 
 def capital_recovery_factor(

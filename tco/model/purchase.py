@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from tco.model.units import HOURS_PER_MONTH, MONTHS_PER_YEAR
+from tco.model.units import HOURS_PER_MONTH, HOURS_PER_YEAR, MONTHS_PER_YEAR
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,3 +134,87 @@ def run_costs(
         "cost_usd_per_year": month * MONTHS_PER_YEAR,
         "effective_usd_per_accelerator_hour": effective,
     }
+
+
+# --- the same formulas as spreadsheet expressions (live XLSX exports; tests recalculate them) ------------
+
+
+def spot_time_factor_formula(
+    wall_hours: str,
+    instances: str,
+    interruptions_per_instance_hour: str,
+    checkpoint_interval_hours: str,
+    restart_hours: str,
+) -> str:
+    """:func:`spot_time_factor` as a spreadsheet expression over cell references (or ``{key}`` templates)."""
+    rate = f"({interruptions_per_instance_hour})*({instances})"
+    x = f"MIN({rate}*MIN({checkpoint_interval_hours},{wall_hours}),{_MAX_EXPONENT:g})"
+    growth = f"IF({x}>0,(EXP({x})-1)/({x}),1)"
+    return f"((1+{rate}*({restart_hours}))*{growth})"
+
+
+def billed_accelerators_formula(accelerator_count: str, accelerators_per_instance: str) -> str:
+    """Whole instances x accelerators per instance (:func:`run_costs`' ``billed_accelerators``)."""
+    return f"(ROUNDUP(({accelerator_count})/({accelerators_per_instance}),0)*({accelerators_per_instance}))"
+
+
+def month_cost_formula(
+    paid_wall_hours: str,
+    runs_per_month: str,
+    billed_accelerators: str,
+    fixed_usd_per_accelerator_year: str,
+    variable_usd_per_accelerator_hour: str,
+) -> str:
+    """:func:`run_costs`' ``cost_usd_per_month`` as a spreadsheet expression: the held clusters pay the fixed
+    price whether used or not (``MAX(1, ROUNDUP(hours/730))`` copies), used hours pay the variable price."""
+    hours = f"({paid_wall_hours})*({runs_per_month})"
+    clusters = f"MAX(1,ROUNDUP({hours}/{HOURS_PER_MONTH:g},0))"
+    year = f"({fixed_usd_per_accelerator_year})"
+    fixed = f"IF({year}>0,{clusters}*({billed_accelerators})*{year}/{MONTHS_PER_YEAR:g},0)"
+    variable = f"({variable_usd_per_accelerator_hour})*({billed_accelerators})*{hours}"
+    return f"({fixed}+{variable})"
+
+
+def held_month_cost_formula(
+    billed_accelerators: str,
+    hours_per_month: str,
+    fixed_usd_per_accelerator_year: str,
+    variable_usd_per_accelerator_hour: str,
+) -> str:
+    """:func:`held_month_cost` as a spreadsheet expression."""
+    return (
+        f"(({billed_accelerators})*(({fixed_usd_per_accelerator_year})/{MONTHS_PER_YEAR:g}"
+        f"+({variable_usd_per_accelerator_hour})*({hours_per_month})))"
+    )
+
+
+def held_month_cost(
+    billed_accelerators: np.ndarray,
+    hours_per_month: np.ndarray,
+    fixed_usd_per_accelerator_year: np.ndarray,
+    variable_usd_per_accelerator_hour: np.ndarray,
+) -> np.ndarray:
+    """A month of accelerators held for a service: the fixed price is paid for every held accelerator whether
+    used or not (commitments, owned hardware), the variable price per hour in use (on-demand, spot, owned
+    power above idle): ``billed * (fixed / 12 + variable * hours)``. NaN in, NaN out."""
+    import numpy as np
+
+    billed = np.asarray(billed_accelerators, dtype="float64")
+    fixed = np.asarray(fixed_usd_per_accelerator_year, dtype="float64")
+    variable = np.asarray(variable_usd_per_accelerator_hour, dtype="float64")
+    return np.asarray(
+        billed * (fixed / MONTHS_PER_YEAR + variable * np.asarray(hours_per_month, dtype="float64"))
+    )
+
+
+def fixed_and_variable(billing: str, price_usd_per_accelerator_hour: str) -> tuple[str, str]:
+    """The fixed ($/acc-year) and variable ($/acc-h) price expressions of a cloud list price by billing kind
+    (as :func:`tco.model.offers.purchase_options` splits it): a commitment is paid for every hour of the
+    year, usage only per used hour."""
+    if billing == "commitment":
+        return f"({price_usd_per_accelerator_hour})*{HOURS_PER_YEAR:g}", "0"
+    if billing == "usage":
+        return "0", f"({price_usd_per_accelerator_hour})"
+    from tco.errors import TcoError
+
+    raise TcoError(f"internal: no list-price split for billing {billing!r}")
