@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pricing.catalog import Catalog
     from tco.model.assumptions import Assumption
     from tco.model.overheads import LineItems
+    from tco.model.ownership import OwnershipParams
     from tco.model.settings import Settings
 
 app = typer.Typer(
@@ -167,16 +168,16 @@ def _options(
     return options, catalog
 
 
-def _owned_options(accelerators: tuple[str, ...], settings: Settings, required: bool) -> pd.DataFrame:
-    import pandas as pd
-
-    from tco.model.offers import OPTION_COLUMNS, owned_options
-    from tco.model.ownership import ownership_costs
+def _ownership(
+    accelerators: tuple[str, ...] | list[str], settings: Settings, required: bool = False
+) -> dict[str, tuple[OwnershipParams, float]]:
+    """Owned-hardware parameters and node size per accelerator (with --set overrides); accelerators without
+    a sourced capex are left out (an error when ``required``)."""
     from tco.presets import ownership_params
 
     overrides = settings.group("ownership")
     capex = overrides.pop("capex_usd_per_accelerator", None)
-    frames = []
+    out: dict[str, tuple[OwnershipParams, float]] = {}
     for name in accelerators:
         found = ownership_params(name, capex_usd_per_accelerator=capex, **overrides)
         if found is None:
@@ -187,15 +188,44 @@ def _owned_options(accelerators: tuple[str, ...], settings: Settings, required: 
                 )
             continue
         params, node = found
+        out[name] = (params, float(node))
+    return out
+
+
+def _owned_options(accelerators: tuple[str, ...], settings: Settings, required: bool) -> pd.DataFrame:
+    import pandas as pd
+
+    from tco.model.offers import OPTION_COLUMNS, owned_options
+    from tco.model.ownership import ownership_costs
+
+    frames = []
+    for name, (params, node) in _ownership(accelerators, settings, required).items():
         costs = ownership_costs(params.to_frame()).assign(
             accelerator=name,
-            accelerators_per_instance=float(node),
+            accelerators_per_instance=node,
             ownership_source="capex "
             + params.capex_usd_per_accelerator.source
             + "; other defaults reference §5/§8",
         )
         frames.append(owned_options(costs))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(OPTION_COLUMNS))
+
+
+def _need_file(target: Target) -> None:
+    if target.fmt is Format.xlsx and target.path is None:
+        raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
+
+
+def _workbook(target: Target, kind: str, shown: pd.DataFrame, assumptions: Any, settings: Settings) -> None:
+    """``--format xlsx``: the shown rows as a workbook of live formulas over an Assumptions sheet."""
+    from tco.cli.render import emit_bytes
+    from tco.export.xlsx import serving_workbook, training_workbook
+
+    _need_file(target)
+    owned = list(dict.fromkeys(shown.loc[shown["billing"].eq("owned"), "accelerator"]))
+    ownership = {name: p for name, (p, _) in _ownership(owned, settings, required=True).items()}
+    build = training_workbook if kind == "train" else serving_workbook
+    emit_bytes(target, build(shown, assumptions, ownership), f"a workbook of {len(shown)} options")
 
 
 def _hardware(accelerators: list[str], dtype: str, settings: Settings) -> pd.DataFrame:
@@ -485,6 +515,7 @@ def train(
     from tco.presets import load_mfu_defaults
 
     target = output_target(ctx, fmt, output)
+    _need_file(target)
     orders = {
         "count": ["accelerator_count", "cost_usd_per_run"],
         "cost": ["cost_usd_per_run", "wall_hours"],
@@ -578,7 +609,10 @@ def train(
 
         shown = shown.assign(explain=train_explain(shown))
         explained = _explain_table(shown, list(assumptions.items()))
-    _emit(target, shown, _train_table(shown, title, caption), explained)
+    if target.fmt is Format.xlsx:
+        _workbook(target, "train", shown, assumptions, settings)
+    else:
+        _emit(target, shown, _train_table(shown, title, caption), explained)
     _report_prices(catalog, shown)
 
 
@@ -722,6 +756,7 @@ def serve(
     from tco.model.throughput import resolve_serving_efficiency
 
     target = output_target(ctx, fmt, output)
+    _need_file(target)
     check_fraction("MBU", mbu)
     check_fraction("prefill efficiency", prefill_efficiency)
     settings = parse_settings(sets or [])
@@ -823,7 +858,10 @@ def serve(
 
         shown = shown.assign(explain=serve_explain(shown))
         explained = _explain_table(shown, list(a.items()))
-    _emit(target, shown, _serve_table(shown, title, caption), explained)
+    if target.fmt is Format.xlsx:
+        _workbook(target, "serve", shown, a, settings)
+    else:
+        _emit(target, shown, _serve_table(shown, title, caption), explained)
     _report_prices(catalog, shown)
 
 

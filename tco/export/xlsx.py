@@ -529,3 +529,514 @@ def procurement_workbook(comparison: Any) -> bytes:
     put_text(advice.cell(row=1, column=1), c.recommendation)
     advice.column_dimensions["A"].width = 160
     return _save(wb)
+
+
+# --------------------------------------------------------------------------------------------- estimate
+
+
+class _Inputs:
+    """The Assumptions sheet of an estimate being built: one row per key (first writer wins)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        key: str,
+        section: str,
+        description: str,
+        value: Any,
+        unit: str,
+        source: str,
+        formula: str | None = None,
+    ) -> str:
+        """Add an input (or a derived row with ``formula``); returns the ``{key}`` placeholder."""
+        if all(r["key"] != key for r in self.rows):
+            self.rows.append(
+                {
+                    "key": key,
+                    "section": section,
+                    "description": description,
+                    "value": value,
+                    "unit": unit,
+                    "source": source,
+                    "formula": formula,
+                }
+            )
+        return "{" + key + "}"
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            self.rows, columns=["key", "section", "description", "value", "unit", "source", "formula"]
+        )
+
+
+def _prices(book: _Inputs, i: int, rec: Mapping[str, Any], ownership: Mapping[str, Any]) -> tuple[str, str]:
+    """The row's fixed ($/acc-year) and variable ($/acc-h) price expressions over the assumptions: a cloud
+    list price (with source and date) split by billing kind, or the ownership model's inputs."""
+    from tco.model.ownership import (
+        fixed_usd_per_accelerator_year_formula,
+        variable_usd_per_accelerator_hour_formula,
+    )
+    from tco.model.purchase import fixed_and_variable
+
+    accelerator = str(rec["accelerator"])
+    if rec["billing"] != "owned":
+        date = str(rec.get("price_date") or "") or "n/a"
+        price = book.add(
+            f"price.{i}",
+            "Prices",
+            f"{rec['provider']} {rec['region']} {rec['instance_type']} {rec['pricing_model']} "
+            f"per accelerator-hour ({accelerator})",
+            float(rec["price_usd_per_accelerator_hour"]),
+            "$/acc-h",
+            f"{rec['price_source']}; as of {date}",
+        )
+        return fixed_and_variable(str(rec["billing"]), price)
+    params = ownership.get(accelerator)
+    if params is None:
+        raise TcoError(f"internal: owned {accelerator} row without ownership parameters")
+    refs = {
+        name: book.add(
+            f"own.{accelerator}.{name}",
+            "Owned hardware",
+            f"{accelerator}: {name.replace('_', ' ')}",
+            a.value,
+            a.unit,
+            a.source,
+        )
+        for name, a in params.items()
+        if name != "utilisation"
+    }
+    fixed = book.add(
+        f"own.{accelerator}.fixed_usd_per_accelerator_year",
+        "Owned hardware",
+        f"owned {accelerator}: paid whether used or not (capex, idle power, colocation, maintenance, staff)",
+        math.nan,
+        "$/acc-year",
+        "derived: tco.model.ownership.ownership_costs (reference §5.1)",
+        fixed_usd_per_accelerator_year_formula(refs),
+    )
+    variable = book.add(
+        f"own.{accelerator}.variable_usd_per_accelerator_hour",
+        "Owned hardware",
+        f"owned {accelerator}: power above idle per used accelerator-hour",
+        math.nan,
+        "$/acc-h",
+        "derived: tco.model.ownership.ownership_costs (reference §5.1)",
+        variable_usd_per_accelerator_hour_formula(refs),
+    )
+    return fixed, variable
+
+
+def _label(rec: Mapping[str, Any], size: str) -> str:
+    return f"{rec['provider']} {rec['instance_type']} {rec['pricing_model']} {size}"
+
+
+def _estimate_book(
+    book: _Inputs,
+    rows: pd.DataFrame,
+    columns: Sequence[tuple[str, str | None]],
+    cells: Sequence[Mapping[str, tuple[str, Any]]],
+    *,
+    title: str,
+    chart_column: str,
+    chart_title: str,
+    note: str,
+) -> bytes:
+    """Write Assumptions + the result sheet. ``columns``: (header, number format or None for text).
+    ``cells``: per row, header -> ("f", template) | ("v", value); templates may name same-row columns as
+    ``[header]``."""
+    from openpyxl import Workbook
+    from openpyxl.chart import Reference
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title
+    refs = write_assumptions(wb, book.frame())
+    headers = [h for h, _ in columns]
+    letters = {h: _col(j) for j, h in enumerate(headers, start=1)}
+    _header(ws, headers)
+    for i, row_cells in enumerate(cells):
+        r = i + 2
+        for j, (header, fmt) in enumerate(columns, start=1):
+            kind, content = row_cells.get(header, ("v", None))
+            cell = ws.cell(row=r, column=j)
+            if kind == "f":
+                text = str(content)
+                for name, letter in letters.items():
+                    text = text.replace(f"[{name}]", f"${letter}{r}")
+                put_formula(cell, resolve(text, refs), fmt)
+            elif fmt is None:
+                if content is not None:
+                    put_text(cell, content)
+            else:
+                put_value(cell, content, fmt)
+    _widths(ws, default=14.0, cap=40.0)
+    last = len(cells) + 1
+    notes_row = last + 2
+    put_text(ws.cell(row=notes_row, column=1), "How to use")
+    ws.cell(row=notes_row, column=1).font = Font(bold=True)
+    put_text(ws.cell(row=notes_row, column=2), note)
+    if cells:
+        chart = _bar_chart(chart_title, "cost (USD per month)", "option", stacked=False)
+        col = headers.index(chart_column) + 1
+        chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=2, min_row=2, max_row=last))
+        chart.legend = None
+        ws.add_chart(chart, f"B{notes_row + 2}")
+    del rows
+    return _save(wb)
+
+
+_NOTE: Final = (
+    "Yellow cells on the Assumptions sheet are inputs (prices with source and date, efficiencies, runs, "
+    "ownership inputs); grey cells there and every formula here update when one changes. Columns marked "
+    "'(value)' are tco's numbers at the stated inputs and do not recalculate."
+)
+
+
+def training_workbook(
+    rows: pd.DataFrame, assumptions: Any, ownership: Mapping[str, Any] | None = None
+) -> bytes:
+    """``tco estimate train`` rows as a workbook with live formulas over an Assumptions sheet.
+
+    Per row (the formulas of :mod:`tco.model.training` and :func:`tco.model.purchase.run_costs`)::
+
+        wall      = FLOPs / (count * peak * 1e12 * MFU * scaling * goodput * 3600)
+        paid wall = wall * spot time factor (spot_time_factor_formula; 1 off spot)
+        month     = month_cost_formula(paid wall, runs, billed, fixed, variable)
+        per run   = month / runs;  per year = month * 12
+
+    ``assumptions``: the run's :class:`~tco.model.assumptions.TrainingAssumptions` (goodput, spot).
+    ``ownership``: accelerator -> :class:`~tco.model.ownership.OwnershipParams` for owned rows.
+    Workloads given as samples x epochs keep the model's wall time as an input (no FLOP count to edit).
+    """
+    from tco.model.purchase import (
+        billed_accelerators_formula,
+        month_cost_formula,
+        spot_time_factor_formula,
+    )
+
+    book = _Inputs()
+    a = assumptions
+    goodput = book.add(
+        "goodput",
+        "Efficiency",
+        "goodput (restarts, evals, stragglers)",
+        a.goodput.value,
+        "fraction",
+        a.goodput.source,
+    )
+    runs_values = list(dict.fromkeys(float(v) for v in rows["runs_per_month"]))
+    spot_keys: tuple[str, str, str] | None = None
+    if rows["pricing_model"].isin(("spot", "low_priority")).any():
+        spot_keys = (
+            book.add(
+                "spot.interruptions_per_instance_hour",
+                "Spot",
+                "interruptions per instance-hour",
+                a.spot_interruptions_per_instance_hour.value,
+                "1/h",
+                a.spot_interruptions_per_instance_hour.source,
+            ),
+            book.add(
+                "spot.checkpoint_interval_hours",
+                "Spot",
+                "checkpoint interval",
+                a.checkpoint_interval_hours.value,
+                "h",
+                a.checkpoint_interval_hours.source,
+            ),
+            book.add(
+                "spot.restart_hours",
+                "Spot",
+                "time lost per restart",
+                a.restart_hours.value,
+                "h",
+                a.restart_hours.source,
+            ),
+        )
+    cells: list[dict[str, tuple[str, Any]]] = []
+    for i, raw in enumerate(rows.to_dict("records"), start=1):
+        rec = {str(k): v for k, v in raw.items()}
+        acc, n, per = (
+            str(rec["accelerator"]),
+            float(rec["accelerator_count"]),
+            rec["accelerators_per_instance"],
+        )
+        wl = str(rec["workload"])
+        runs_key = "runs_per_month" if len(runs_values) == 1 else f"runs_per_month.{rec['runs_per_month']:g}"
+        runs = book.add(
+            runs_key,
+            "Frequency",
+            f"training runs per month ({wl})",
+            float(rec["runs_per_month"]),
+            "runs/month",
+            "command line (--runs-per-month; default 1)",
+        )
+        wall_ok = not math.isnan(float(rec["wall_hours"]))
+        has_flops = not (math.isnan(float(rec["train_flops"])) or math.isnan(float(rec["mfu"])))
+        wall: tuple[str, Any]
+        if wall_ok and has_flops:
+            flops = book.add(
+                f"{wl}.train_flops",
+                "Workload",
+                f"training FLOPs per run ({wl})",
+                float(rec["train_flops"]),
+                "FLOP",
+                f"{rec['work_formula']} ({rec['workload_source']})",
+            )
+            peak = book.add(
+                f"peak.{acc}.{rec['dtype']}",
+                "Accelerators",
+                f"{acc} dense {rec['dtype']} peak",
+                float(rec["peak_tflops"]),
+                "TFLOP/s",
+                str(rec["peak_source"]),
+            )
+            mfu = book.add(
+                f"mfu.{acc}.{rec['framework']}",
+                "Efficiency",
+                f"model FLOPs utilisation on {acc} ({rec['framework']})",
+                float(rec["mfu"]),
+                "fraction",
+                f"{rec['throughput_source']}: {rec['throughput_detail']}",
+            )
+            scaling = book.add(
+                f"scaling.{acc}.n{n:g}.x{per:g}",
+                "Efficiency",
+                f"scaling efficiency at {n:g} x {acc} (x{per:g} instances; {rec['parallelism']})",
+                float(rec["scaling_efficiency"]),
+                "fraction",
+                str(rec["scaling_source"]),
+            )
+            wall = ("f", f"{flops}/([Accelerators]*{peak}*1e12*{mfu}*{scaling}*{goodput}*3600)")
+        elif wall_ok:
+            wall = (
+                "f",
+                book.add(
+                    f"wall.{i}",
+                    "Workload",
+                    f"row {i}: wall hours without interruptions",
+                    float(rec["uninterrupted_wall_hours"]),
+                    "h",
+                    f"tco.model.training ({rec['throughput_source']}: {rec['throughput_detail']})",
+                ),
+            )
+        else:
+            wall = ("v", math.nan)
+        fixed, variable = _prices(book, i, rec, ownership or {})
+        if spot_keys is not None and rec["pricing_model"] in ("spot", "low_priority"):
+            instances = "ROUNDUP([Accelerators]/[Per instance],0)"
+            factor = spot_time_factor_formula("[Wall h (uninterrupted)]", instances, *spot_keys)
+        else:
+            factor = "1"
+        live = wall[0] == "f"
+        month = month_cost_formula(
+            "[Wall h (paid)]",
+            "[Runs/month]",
+            "[Billed accelerators]",
+            "[Fixed $/acc-year]",
+            "[Variable $/acc-h]",
+        )
+
+        def f(template: str, ok: bool = live) -> tuple[str, Any]:
+            return ("f", template) if ok else ("v", math.nan)
+
+        cells.append(
+            {
+                "#": ("v", i),
+                "Option": ("v", _label(rec, f"{n:g}x{acc}")),
+                "Provider": ("v", rec["provider"]),
+                "Region": ("v", rec["region"]),
+                "Instance": ("v", rec["instance_type"]),
+                "Pricing": ("v", rec["pricing_model"]),
+                "Framework": ("v", rec["framework"]),
+                "Accelerator": ("v", acc),
+                "Accelerators": ("v", n),
+                "Per instance": ("v", float(per)),
+                "Throughput source": ("v", rec["throughput_source"]),
+                "Wall h (uninterrupted)": wall,
+                "Spot time factor": f(factor),
+                "Wall h (paid)": f("[Wall h (uninterrupted)]*[Spot time factor]"),
+                "Billed accelerators": ("f", billed_accelerators_formula("[Accelerators]", "[Per instance]")),
+                "Acc-hours per run": f("[Billed accelerators]*[Wall h (paid)]"),
+                "Fixed $/acc-year": ("f", fixed),
+                "Variable $/acc-h": ("f", variable),
+                "Runs/month": ("f", runs),
+                "Cost per month ($)": f(month),
+                "Cost per run ($)": f("[Cost per month ($)]/[Runs/month]"),
+                "Cost per year ($)": f("[Cost per month ($)]*12"),
+                "Effective $/acc-h": f("[Cost per month ($)]/([Acc-hours per run]*[Runs/month])"),
+                "Cost per run low ($) (value)": ("v", rec["cost_usd_low"]),
+                "Cost per run high ($) (value)": ("v", rec["cost_usd_high"]),
+                "Price source": ("v", rec["price_source"]),
+                "Price date": ("v", str(rec.get("price_date") or "") or "n/a"),
+            }
+        )
+    columns: list[tuple[str, str | None]] = [
+        ("#", "0"), ("Option", None), ("Provider", None), ("Region", None), ("Instance", None),
+        ("Pricing", None), ("Framework", None), ("Accelerator", None), ("Accelerators", "0"),
+        ("Per instance", "0"), ("Throughput source", None), ("Wall h (uninterrupted)", "#,##0.00"),
+        ("Spot time factor", "0.0000"), ("Wall h (paid)", "#,##0.00"), ("Billed accelerators", "0"),
+        ("Acc-hours per run", "#,##0.0"), ("Fixed $/acc-year", USD), ("Variable $/acc-h", '"$"#,##0.0000'),
+        ("Runs/month", NUMBER), ("Cost per month ($)", USD), ("Cost per run ($)", USD),
+        ("Cost per year ($)", USD), ("Effective $/acc-h", '"$"#,##0.0000'),
+        ("Cost per run low ($) (value)", USD), ("Cost per run high ($) (value)", USD),
+        ("Price source", None), ("Price date", None),
+    ]  # fmt: skip
+    return _estimate_book(
+        book,
+        rows,
+        columns,
+        cells,
+        title="Training",
+        chart_column="Cost per month ($)",
+        chart_title="Training cost per month by option",
+        note=_NOTE,
+    )
+
+
+def serving_workbook(
+    rows: pd.DataFrame, assumptions: Any, ownership: Mapping[str, Any] | None = None
+) -> bytes:
+    """``tco estimate serve`` rows as a workbook with live formulas over an Assumptions sheet.
+
+    Per row (the formulas of :mod:`tco.model.serving`)::
+
+        replicas  = ROUNDUP(requests_per_s * (1 + headroom) / requests_per_s_per_replica)
+        instances = ROUNDUP(replicas / FLOOR(per_instance / per_replica));  billed = instances * per_instance
+        month     = held_month_cost_formula(billed, hours_per_day * 730/24, fixed, variable)
+        $/1M output tokens = month / (requests_per_s * hours * 3600 * output_tokens) * 1e6
+
+    The requests per second one replica serves is the model's answer (batch, TTFT/TPOT targets, MBU,
+    prefill efficiency): an input here, with its source.
+    """
+    from tco.model.purchase import held_month_cost_formula
+    from tco.model.units import HOURS_PER_DAY, HOURS_PER_MONTH
+
+    book = _Inputs()
+    first = rows.iloc[0] if len(rows) else None
+    wl = str(first["workload"]) if first is not None else "workload"
+    rate = book.add(
+        "requests_per_s",
+        "Traffic",
+        f"requests per second ({wl})",
+        float(first["requests_per_s"]) if first is not None else math.nan,
+        "req/s",
+        "command line",
+    )
+    output = book.add(
+        "output_tokens",
+        "Traffic",
+        "output tokens per request",
+        float(first["output_tokens"]) if first is not None else math.nan,
+        "tokens",
+        "command line",
+    )
+    prompt = book.add(
+        "prompt_tokens",
+        "Traffic",
+        "prompt tokens per request",
+        float(first["prompt_tokens"]) if first is not None else math.nan,
+        "tokens",
+        "command line",
+    )
+    hours_day = book.add(
+        "hours_per_day",
+        "Traffic",
+        "hours served per day",
+        float(first["hours_per_day"]) if first is not None else math.nan,
+        "h/day",
+        "command line (--hours-per-day)",
+    )
+    headroom = book.add(
+        "headroom",
+        "Efficiency",
+        "spare replica capacity over the request rate",
+        assumptions.headroom.value,
+        "fraction",
+        assumptions.headroom.source,
+    )
+    cells: list[dict[str, tuple[str, Any]]] = []
+    for i, raw in enumerate(rows.to_dict("records"), start=1):
+        rec = {str(k): v for k, v in raw.items()}
+        acc, t = str(rec["accelerator"]), float(rec["accelerators_per_replica"])
+        live = not math.isnan(float(rec["requests_per_s_per_replica"]))
+        rps = book.add(
+            f"rps.{i}",
+            "Throughput",
+            f"row {i}: requests/s per {t:g} x {acc} replica (batch {rec['batch_size']:g}, "
+            f"{rec['tokens_per_s_per_replica']:,.0f} output tokens/s)",
+            float(rec["requests_per_s_per_replica"]),
+            "req/s",
+            f"tco.model.serving at these token counts ({rec['throughput_source']}; MBU "
+            f"{rec['mbu']:g}: {rec['mbu_source']}; prefill efficiency "
+            f"{rec['prefill_flops_efficiency']:g}: {rec['prefill_flops_efficiency_source']})",
+        )
+        fixed, variable = _prices(book, i, rec, ownership or {})
+
+        def f(template: str, ok: bool = live) -> tuple[str, Any]:
+            return ("f", template) if ok else ("v", math.nan)
+
+        volume = f"{rate}*[Hours/month]*3600"
+        cells.append(
+            {
+                "#": ("v", i),
+                "Option": ("v", _label(rec, f"{t:g}x{acc}/replica")),
+                "Provider": ("v", rec["provider"]),
+                "Region": ("v", rec["region"]),
+                "Instance": ("v", rec["instance_type"]),
+                "Pricing": ("v", rec["pricing_model"]),
+                "Framework": ("v", rec["framework"]),
+                "Accelerator": ("v", acc),
+                "Per replica": ("v", t),
+                "Per instance": ("v", float(rec["accelerators_per_instance"])),
+                "Throughput source": ("v", rec["throughput_source"]),
+                "Req/s per replica": ("f", rps),
+                "Replicas": f(f"ROUNDUP({rate}*(1+{headroom})/[Req/s per replica],0)"),
+                "Instances": f("ROUNDUP([Replicas]/FLOOR([Per instance]/[Per replica],1),0)"),
+                "Billed accelerators": f("[Instances]*[Per instance]"),
+                "Hours/month": ("f", f"{hours_day}*{HOURS_PER_MONTH:g}/{HOURS_PER_DAY:g}"),
+                "Fixed $/acc-year": ("f", fixed),
+                "Variable $/acc-h": ("f", variable),
+                "Cost per month ($)": f(
+                    held_month_cost_formula(
+                        "[Billed accelerators]", "[Hours/month]", "[Fixed $/acc-year]", "[Variable $/acc-h]"
+                    )
+                ),
+                "Cost per year ($)": f("[Cost per month ($)]*12"),
+                "$ per 1M output tokens": f(f"[Cost per month ($)]/({volume}*{output})*1e6"),
+                "$ per 1M tokens": f(f"[Cost per month ($)]/({volume}*({prompt}+{output}))*1e6"),
+                "$ per 1k requests": f(f"[Cost per month ($)]/({volume})*1e3"),
+                "Cost per month low ($) (value)": ("v", rec["cost_usd_per_month_low"]),
+                "Cost per month high ($) (value)": ("v", rec["cost_usd_per_month_high"]),
+                "Price source": ("v", rec["price_source"]),
+                "Price date": ("v", str(rec.get("price_date") or "") or "n/a"),
+            }
+        )
+    columns: list[tuple[str, str | None]] = [
+        ("#", "0"), ("Option", None), ("Provider", None), ("Region", None), ("Instance", None),
+        ("Pricing", None), ("Framework", None), ("Accelerator", None), ("Per replica", "0"),
+        ("Per instance", "0"), ("Throughput source", None), ("Req/s per replica", "0.000"), ("Replicas", "0"),
+        ("Instances", "0"), ("Billed accelerators", "0"), ("Hours/month", "#,##0.0"),
+        ("Fixed $/acc-year", USD), ("Variable $/acc-h", '"$"#,##0.0000'), ("Cost per month ($)", USD),
+        ("Cost per year ($)", USD), ("$ per 1M output tokens", '"$"#,##0.0000'),
+        ("$ per 1M tokens", '"$"#,##0.0000'), ("$ per 1k requests", '"$"#,##0.0000'),
+        ("Cost per month low ($) (value)", USD), ("Cost per month high ($) (value)", USD),
+        ("Price source", None), ("Price date", None),
+    ]  # fmt: skip
+    return _estimate_book(
+        book,
+        rows,
+        columns,
+        cells,
+        title="Serving",
+        chart_column="Cost per month ($)",
+        chart_title="Serving cost per month by option",
+        note=_NOTE,
+    )
