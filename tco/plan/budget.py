@@ -9,22 +9,30 @@ same functions ``tco estimate`` uses, so the two agree for the same workload, pr
 
 * training: :func:`tco.model.training.training_performance` (work from :mod:`tco.model.work`, MFU from
   calibrations or ``tco/data/mfu_defaults.csv`` via :mod:`tco.model.throughput`, scaling efficiency from the
-  communication model, goodput), then per month::
+  communication model, goodput), then per month :func:`tco.model.purchase.run_costs`, as ``tco estimate
+  train``, with the month's grown run count::
 
       acc_hours_per_run = train_flops / (peak_tflops * 1e12 * mfu * scaling_efficiency * goodput * 3600)
-      cost(m)           = runs_per_month * (1+growth)^(m-1) * acc_hours_per_run [* spot_time_factor] * price
+      runs(m)           = runs_per_month * (1+growth)^(m-1)
+      paid_hours        = acc_hours_per_run / accelerators [* spot_time_factor]
+      clusters(m)       = MAX(1, ROUNDUP(runs(m) * paid_hours / 730))      (commitments and owned only)
+      cost(m)           = clusters(m) * billed * fixed/12 + variable * billed * paid_hours * runs(m)
 
-  (``acc_hours_per_run`` = accelerators x the model's wall hours; the spot factor is
+  (``billed`` = whole instances x accelerators per instance; the spot factor is
   :func:`tco.model.purchase.spot_time_factor`);
 * serving: :func:`tco.model.serving.project_serving` sizes a replica (tensor parallel size, batch, tokens/s
-  per replica under the TTFT/TPOT targets), then per month::
+  per replica under the TTFT/TPOT targets), then per month :func:`tco.model.purchase.held_month_cost`::
 
       replicas(m)  = MAX(min_replicas, ROUNDUP(requests_per_s * (1+growth)^(m-1) * (1+headroom)
                                                * output_tokens / tokens_per_s_per_replica))
-      instances(m) = ROUNDUP(replicas(m) / replicas_per_instance);
-      cost(m)      = instances(m) * accelerators_per_instance * hours_per_month * price
+      held(m)      = ROUNDUP(replicas(m) / replicas_per_instance) * accelerators_per_instance
+      cost(m)      = held(m) * (fixed/12 + variable * hours_per_month)
 
-* owned hardware: :mod:`tco.model.ownership` at its stated utilisation (``owned_usd_per_accelerator_hour``);
+* prices: ``fixed`` ($/accelerator-year, paid whether used or not) and ``variable`` ($/used accelerator-hour)
+  are the model's split (:mod:`tco.model.offers`): on-demand and spot pay the list price per used hour,
+  commitments the list price for every hour of the year (:func:`tco.model.purchase.fixed_and_variable`),
+  owned servers their fixed and variable parts from :mod:`tco.model.ownership` (no stated utilisation: the
+  held servers and used hours decide it);
 * fixed items: storage(m) = storage_tb * (1+growth)^(m-1) * usd_per_tb_month; egress(m) = egress_tb * 1000 *
   (1+growth)^(m-1) * usd_per_gb; tooling(m) = tooling_usd_per_month; people(m) = fte * usd_per_fte_year / 12.
 
@@ -116,35 +124,25 @@ def _candidates(
             "(the embedded snapshot has on_demand and spot only; `tco prices pull` adds committed prices)"
         )
     if s.options.owned and len(cloud):
+        from tco.model.offers import owned_options
         from tco.model.ownership import ownership_costs
 
         regions = cloud[["provider", "region"]].drop_duplicates()
-        rows = []
-        for a, server in s.ownership.items():
-            if a not in wanted:
-                continue
-            price = float(ownership_costs(server.params.to_frame())["owned_usd_per_accelerator_hour"].iloc[0])
-            per = server.accelerators_per_server
-            rows.append(
-                {
-                    "instance_type": f"owned {per:g}x{a} server",
-                    "accelerator": a,
-                    "accelerators_per_instance": per,
-                    "pricing_model": "owned",
-                    "billing": "owned",
-                    "interruptible": False,
-                    "price_usd_per_hour": price * per,
-                    "price_usd_per_accelerator_hour": price,
-                    # the plan prices owned capacity per used hour at the ownership model's utilisation
-                    "fixed_usd_per_accelerator_year": 0.0,
-                    "variable_usd_per_accelerator_hour": price,
-                    "price_source": "ownership model (tco.model.ownership) at "
-                    f"{server.params.utilisation.value:.0%} utilisation",
-                    "price_date": "",
-                }
+        frames = [
+            ownership_costs(server.params.to_frame()).assign(
+                accelerator=a,
+                accelerators_per_instance=float(server.accelerators_per_server),
+                ownership_source=f"[ownership.{a}] of {s.path.name} over tco.presets defaults; fixed per "
+                "held accelerator-year + power per used hour",
             )
-        if rows:
-            owned = regions.merge(pd.DataFrame(rows), how="cross")[list(OPTION_COLUMNS)]
+            for a, server in s.ownership.items()
+            if a in wanted
+        ]
+        if frames:
+            # the same option rows as `tco estimate` (tco.model.offers.owned_options), offered within every
+            # (provider, region) relationship of the plan
+            owned = owned_options(pd.concat(frames, ignore_index=True)).drop(columns=["provider", "region"])
+            owned = regions.merge(owned, how="cross")[list(OPTION_COLUMNS)]
             cloud = pd.concat([cloud, owned], ignore_index=True)
     return cloud.reset_index(drop=True), notes
 
@@ -304,6 +302,12 @@ def _serving_rows(
             accelerator_count=frame["accelerators_per_replica"],
         )
         frame["reason"] = frame["reason"].fillna("").astype(str)
+        # the two prices tco.model.purchase charges (the serving output carries only the list price)
+        keys = ["provider", "region", "instance_type", "pricing_model", "accelerator"]
+        split = opts[
+            [*keys, "interruptible", "fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour"]
+        ]
+        frame = frame.merge(split.drop_duplicates(keys), on=keys, how="left", validate="many_to_one")
         parts.append(frame)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -324,6 +328,7 @@ def build_plan(
     import pandas as pd
 
     from tco.model.assumptions import ServingAssumptions, TrainingAssumptions
+    from tco.model.purchase import held_month_cost, run_costs
     from tco.model.throughput import empty_calibrations
 
     s = scenario
@@ -345,7 +350,7 @@ def build_plan(
     pairs = pd.concat([f for f in (train, serve) if len(f)], ignore_index=True)
     for column in (
         "runs", "acc_hours_per_run", "spot_time_factor", "min_replicas", "requests_per_s", "output_tokens",
-        "tokens_per_s_per_replica", "replicas_per_instance", "hours_per_month",
+        "tokens_per_s_per_replica", "replicas_per_instance", "hours_per_month", "uninterrupted_wall_hours",
     ):  # fmt: skip
         if column not in pairs:
             pairs[column] = np.nan  # a plan with only training (or only serving) workloads
@@ -367,9 +372,25 @@ def build_plan(
     months = pd.DataFrame({"month": np.arange(1, s.horizon_months + 1, dtype=float)})
     months["factor"] = (1.0 + s.growth_per_month) ** (months["month"] - 1.0)
     grid = pairs.merge(months, how="cross")
-    price = grid["price_usd_per_accelerator_hour"]
-    is_train = grid["kind"].eq("training")
-    train_hours = grid["runs"] * grid["factor"] * grid["acc_hours_per_run"] * grid["spot_time_factor"]
+    is_train = grid["kind"].eq("training").to_numpy()
+    fixed_year = grid["fixed_usd_per_accelerator_year"].to_numpy(dtype="float64")
+    variable_hour = grid["variable_usd_per_accelerator_hour"].to_numpy(dtype="float64")
+    # training: tco.model.purchase.run_costs, as `tco estimate train`, with the month's grown run count;
+    # commitments and owned hardware pay for the clusters held (max(1, ceil(hours/730))) whether used or not
+    trained = run_costs(
+        grid["uninterrupted_wall_hours"].to_numpy(dtype="float64"),
+        grid["accelerator_count"].to_numpy(dtype="float64"),
+        grid["accelerators_per_instance"].to_numpy(dtype="float64"),
+        fixed_year,
+        variable_hour,
+        grid["interruptible"].fillna(False).to_numpy(dtype=bool),
+        (grid["runs"] * grid["factor"]).to_numpy(dtype="float64"),
+        interruptions_per_instance_hour=training_assumptions.spot_interruptions_per_instance_hour.value,
+        checkpoint_interval_hours=training_assumptions.checkpoint_interval_hours.value,
+        restart_hours=training_assumptions.restart_hours.value,
+    )
+    train_hours = trained["accelerator_hours"] * (grid["runs"] * grid["factor"]).to_numpy(dtype="float64")
+    # serving: the month's replicas on whole instances, held all month (tco.model.purchase.held_month_cost)
     headroom = serving_assumptions.headroom.value
     with np.errstate(divide="ignore", invalid="ignore"):
         replicas = np.maximum(
@@ -383,9 +404,11 @@ def build_plan(
             ),
         )
         instances = np.ceil(replicas / grid["replicas_per_instance"])
-    serve_hours = instances * grid["accelerators_per_instance"] * grid["hours_per_month"]
-    grid["acc_hours"] = np.where(is_train, train_hours, serve_hours)
-    grid["cost_usd"] = grid["acc_hours"] * price
+    held = (instances * grid["accelerators_per_instance"]).to_numpy(dtype="float64")
+    serve_hours_per_month = grid["hours_per_month"].to_numpy(dtype="float64")
+    served = held_month_cost(held, serve_hours_per_month, fixed_year, variable_hour)
+    grid["acc_hours"] = np.where(is_train, train_hours, held * serve_hours_per_month)
+    grid["cost_usd"] = np.where(is_train, trained["cost_usd_per_month"], served)
     totals = grid.groupby("pair")["cost_usd"].sum()
     pairs["total_usd"] = pairs["pair"].map(totals)
     pairs = pairs.sort_values(["total_usd", "accelerator", "pricing_model", "instance_type"], kind="stable")
@@ -474,12 +497,12 @@ def build_plan(
     templates, price_keys = [], []
     for rec in chosen.to_dict("records"):
         r = {str(k): v for k, v in rec.items()}
-        price_key = _price_key(book, s, r)
-        price_keys.append(price_key)
+        prices = _prices(book, s, r)
+        price_keys.append(prices[0])
         if r["kind"] == "training":
-            templates.append(_training_template(book, s, r, goodput, price_key))
+            templates.append(_training_template(book, s, r, goodput, prices))
         else:
-            templates.append(_serving_template(book, s, r, serving_assumptions, price_key))
+            templates.append(_serving_template(book, s, r, serving_assumptions, prices))
     chosen["price_key"] = price_keys
     chosen["template"] = templates
     chosen["usd_per_acc_hour"] = chosen["price_usd_per_accelerator_hour"]
@@ -583,9 +606,14 @@ class _Book:
         )
 
 
-def _price_key(book: _Book, s: Scenario, r: dict[str, Any]) -> str:
+def _prices(book: _Book, s: Scenario, r: dict[str, Any]) -> tuple[str, str, str]:
+    """The option's price key and its fixed ($/acc-year) and variable ($/acc-h) templates: a cloud list price
+    split by billing kind (:func:`tco.model.purchase.fixed_and_variable`), or the ownership model's parts
+    (:mod:`tco.model.ownership` formula twins) over the server's parameters."""
+    from tco.model.purchase import fixed_and_variable
+
     if r["pricing_model"] != "owned":
-        return book.add(
+        key = book.add(
             _key("price", r["provider"], r["region"], r["instance_type"], r["pricing_model"]),
             "Prices",
             f"{r['provider']} {r['region']} {r['instance_type']} {r['pricing_model']} per accelerator-hour "
@@ -594,12 +622,19 @@ def _price_key(book: _Book, s: Scenario, r: dict[str, Any]) -> str:
             "$/acc-h",
             f"{r['price_source']}; as of {r['price_date']}",
         )
-    from tco.model.ownership import total_usd_per_year_formula
+        return (key, *fixed_and_variable(str(r["billing"]), "{" + key + "}"))
+    from tco.model.ownership import (
+        fixed_usd_per_accelerator_year_formula,
+        variable_usd_per_accelerator_hour_formula,
+    )
+    from tco.model.units import HOURS_PER_YEAR
 
     server = s.ownership[str(r["accelerator"])]
     base = _key("own", r["accelerator"])
     refs: dict[str, str] = {}
     for name, a in server.params.items():
+        if name == "utilisation":  # held capacity and used hours decide the cost, not a stated utilisation
+            continue
         refs[name] = (
             "{"
             + book.add(
@@ -612,20 +647,43 @@ def _price_key(book: _Book, s: Scenario, r: dict[str, Any]) -> str:
             )
             + "}"
         )
-    u = refs["utilisation"]
-    formula = f"{total_usd_per_year_formula(refs, u)}/(8760*{u})"
-    return book.add(
+    derived = "derived: tco.model.ownership.ownership_costs (reference §5.1)"
+    fixed = book.add(
+        _key(base, "fixed_usd_per_accelerator_year"),
+        "Owned hardware",
+        f"owned {r['accelerator']}: paid per held accelerator-year whether used or not",
+        float(r["fixed_usd_per_accelerator_year"]),
+        "$/acc-year",
+        derived,
+        fixed_usd_per_accelerator_year_formula(refs),
+    )
+    variable = book.add(
+        _key(base, "variable_usd_per_accelerator_hour"),
+        "Owned hardware",
+        f"owned {r['accelerator']}: power above idle per used accelerator-hour",
+        float(r["variable_usd_per_accelerator_hour"]),
+        "$/acc-h",
+        derived,
+        variable_usd_per_accelerator_hour_formula(refs),
+    )
+    key = book.add(
         _key(base, "usd_per_acc_hour"),
         "Owned hardware",
-        f"owned {r['accelerator']} cost per used accelerator-hour",
+        f"owned {r['accelerator']} cost per accelerator-hour at 100% use (shown; the budget charges the "
+        "fixed part per held accelerator and the variable part per used hour)",
         float(r["price_usd_per_accelerator_hour"]),
         "$/acc-h",
-        "derived: tco.model.ownership.ownership_costs (reference §5.1)",
-        formula,
+        derived,
+        f"{{{fixed}}}/{HOURS_PER_YEAR:g}+{{{variable}}}",
     )
+    return key, "{" + fixed + "}", "{" + variable + "}"
 
 
-def _training_template(book: _Book, s: Scenario, r: dict[str, Any], goodput: Any, price_key: str) -> str:
+def _training_template(
+    book: _Book, s: Scenario, r: dict[str, Any], goodput: Any, prices: tuple[str, str, str]
+) -> str:
+    from tco.model.purchase import billed_accelerators_formula, month_cost_formula
+
     p = str(r["prefix"])
     t = s.training[int(p[1:]) - 1]
     a, per = r["accelerator"], f"x{r['accelerators_per_instance']:g}"
@@ -675,7 +733,24 @@ def _training_template(book: _Book, s: Scenario, r: dict[str, Any], goodput: Any
         "derived: FLOPs / (peak x MFU x scaling x goodput)",
         f"{{{flops}}}/({{{peak}}}*1e12*{{{mfu}}}*{{{scaling}}}*{{{gk}}}*3600)",
     )
-    template = f"{{{p}.runs_per_month}}*{GROWTH}*{{{hours}}}"
+    count = book.add(
+        _key(p, "accelerator_count"),
+        t.name,
+        "accelerators per run (the scaling efficiency is computed at this count)",
+        float(t.accelerator_count),
+        "accelerators",
+        src,
+    )
+    apx = book.add(
+        _key("instance", a, per),
+        "Accelerators",
+        f"{a} per instance",
+        float(r["accelerators_per_instance"]),
+        "accelerators",
+        "price offer (instance size)",
+    )
+    # paid wall hours per run = accelerator-hours / accelerators [x spot time factor]
+    paid = f"{{{hours}}}/{{{count}}}"
     if r["spot_time_factor"] != 1.0:
         spot = book.add(
             _key(p, a, per, r["pricing_model"], "spot_time_factor"),
@@ -686,11 +761,17 @@ def _training_template(book: _Book, s: Scenario, r: dict[str, Any], goodput: Any
             "tco.model.purchase.spot_time_factor (Daly 2006) at the named spot assumptions "
             "(tco estimate assumptions)",
         )
-        template += f"*{{{spot}}}"
-    return template + f"*{{{price_key}}}"
+        paid += f"*{{{spot}}}"
+    _, fixed, variable = prices
+    billed = billed_accelerators_formula(f"{{{count}}}", f"{{{apx}}}")
+    return month_cost_formula(paid, f"{{{p}.runs_per_month}}*{GROWTH}", billed, fixed, variable)
 
 
-def _serving_template(book: _Book, s: Scenario, r: dict[str, Any], a: Any, price_key: str) -> str:
+def _serving_template(
+    book: _Book, s: Scenario, r: dict[str, Any], a: Any, prices: tuple[str, str, str]
+) -> str:
+    from tco.model.purchase import held_month_cost_formula
+
     p = str(r["prefix"])
     v = s.serving[int(p[1:]) - 1]
     acc, t, per = (
@@ -751,4 +832,6 @@ def _serving_template(book: _Book, s: Scenario, r: dict[str, Any], a: Any, price
         f"MAX({{{p}.min_replicas}},ROUNDUP({{{p}.requests_per_s}}*{GROWTH}*(1+{{headroom}})"
         f"*{{{p}.output_tokens_per_request}}/{{{tps}}},0))"
     )
-    return f"ROUNDUP({replicas}/{{{rpi}}},0)*{{{apx}}}*{{{p}.hours_per_month}}*{{{price_key}}}"
+    _, fixed, variable = prices
+    held = f"ROUNDUP({replicas}/{{{rpi}}},0)*{{{apx}}}"
+    return held_month_cost_formula(held, f"{{{p}.hours_per_month}}", fixed, variable)

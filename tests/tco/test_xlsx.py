@@ -242,3 +242,41 @@ def test_procurement_workbook_recalculates_to_the_cent_also_after_a_price_edit(t
         assert have == pytest.approx(want, abs=0.005)
     doubled = read(recalc[1])[first]
     assert doubled[5] == pytest.approx(2 * float(ranking.loc[first, "cost_5y_usd"]), abs=0.005)
+
+
+@libreoffice
+def test_libreoffice_recalculates_committed_and_owned_plans_to_the_cent(tmp_path: Path) -> None:
+    """Held capacity in the workbook: the committed and owned month formulas (tco.model.purchase and
+    tco.model.ownership twins) recalculate to the plan's numbers, also where the clusters held change."""
+    from tests.tco.test_plan_estimate import committed_plan, owned_plan
+
+    plans = {"committed": committed_plan(tmp_path)[0], "owned": owned_plan(tmp_path)}
+    files = []
+    for name, plan in plans.items():
+        assert plan.choices.iloc[0]["pricing_model"] == ("committed_1y" if name == "committed" else "owned")
+        files.append(tmp_path / f"{name}.xlsx")
+        files[-1].write_bytes(plan_workbook(plan))
+    # edit: the owned capex x1.2 moves only the held (fixed) part; tco's own plan with the same capex agrees
+    owned = plans["owned"]
+    capex = tmp_path / "capex_edit.xlsx"
+    wb = openpyxl.load_workbook(files[1])
+    sheet = wb["Assumptions"]
+    row = next(c.row for c in sheet["A"] if c.value == "own.H100-80GB.capex_usd_per_accelerator")
+    new_capex = float(sheet.cell(row=row, column=4).value) * 1.2
+    sheet.cell(row=row, column=4).value = new_capex
+    wb.save(capex)
+    server = owned.scenario.ownership["H100-80GB"]
+    dearer = replace(server, params=server.params.with_overrides(capex_usd_per_accelerator=new_capex))
+    repriced = build_plan(replace(owned.scenario, ownership={"H100-80GB": dearer}), load_catalog().offers)
+    assert repriced.choices.iloc[0]["pricing_model"] == "owned"
+
+    recalc = recalculate([*files, capex], tmp_path)
+    for path, plan in zip(recalc, plans.values(), strict=False):
+        grand, options, monthly = totals(path)
+        assert monthly == pytest.approx(list(plan.budget["total_usd"]), abs=0.005)
+        assert grand == pytest.approx(plan.budget["total_usd"].sum(), abs=0.005)
+        assert options == pytest.approx(list(plan.options["total_usd"]), abs=0.005)
+    grand, _, _ = totals(recalc[2])
+    assert grand > owned.budget["total_usd"].sum() + 1.0
+    option = str(owned.best["option"])
+    assert grand == pytest.approx(float(repriced.options.set_index("option")["total_usd"][option]), abs=0.005)
