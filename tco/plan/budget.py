@@ -236,7 +236,7 @@ def _serving_rows(
     from tco.model.serving import project_serving
     from tco.model.throughput import FRAMEWORKS, resolve_serving_efficiency
     from tco.model.units import DTYPE_BYTES, HOURS_PER_DAY, HOURS_PER_MONTH
-    from tco.presets import hardware_table
+    from tco.presets import hardware_table, preset_workload
 
     aspect = TrainingAssumptions().aspect_ratio.value
     parts = []
@@ -246,17 +246,28 @@ def _serving_rows(
             opts = opts[~opts["interruptible"].astype(bool)]
         if opts.empty:
             continue
-        layers, hidden = infer_shape(pd.Series([v.parameters]), aspect)
+        if v.model is not None:  # the preset's shape (tco/data/models.csv)
+            preset = preset_workload(v.model)
+            shape = {
+                k: preset[k] for k in ("params", "active_params", "layers", "hidden", "heads", "kv_heads")
+            }
+            shape_source = f"model {preset['workload_source']}"
+        else:  # an assumption: the shape of a dense decoder of this size
+            layers, hidden = infer_shape(pd.Series([v.parameters]), aspect)
+            shape = {
+                "params": v.parameters,
+                "active_params": v.parameters,
+                "layers": float(layers.iloc[0]),
+                "hidden": float(hidden.iloc[0]),
+                "heads": max(1.0, float(hidden.iloc[0]) / HEAD_DIM),
+                "kv_heads": math.nan,
+            }
+            shape_source = f"shape inferred from the parameter count (h/L = {aspect:g}, {HEAD_DIM_SOURCE})"
         workload = pd.DataFrame(
             [
                 {
                     "workload": v.name,
-                    "params": v.parameters,
-                    "active_params": v.parameters,
-                    "layers": float(layers.iloc[0]),
-                    "hidden": float(hidden.iloc[0]),
-                    "heads": max(1.0, float(hidden.iloc[0]) / HEAD_DIM),
-                    "kv_heads": math.nan,
+                    **shape,
                     "prompt_tokens": v.prompt_tokens_per_request,
                     "output_tokens": v.output_tokens_per_request,
                     "requests_per_s": v.requests_per_s,
@@ -266,8 +277,7 @@ def _serving_rows(
                     "kv_bytes_per_element": DTYPE_BYTES[v.dtype],
                     "hours_per_day": v.hours_per_month * HOURS_PER_DAY / HOURS_PER_MONTH,
                     "dtype": v.dtype,
-                    "workload_source": f"scenario {s.path.name}; shape inferred from the parameter count "
-                    f"(h/L = {aspect:g}, {HEAD_DIM_SOURCE})",
+                    "workload_source": f"scenario {s.path.name}; {shape_source}",
                 }
             ]
         )
@@ -304,9 +314,8 @@ def _serving_rows(
         frame["reason"] = frame["reason"].fillna("").astype(str)
         # the two prices tco.model.purchase charges (the serving output carries only the list price)
         keys = ["provider", "region", "instance_type", "pricing_model", "accelerator"]
-        split = opts[
-            [*keys, "interruptible", "fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour"]
-        ]
+        wanted = ["interruptible", "fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour"]
+        split = opts[[*keys, *(c for c in wanted if c not in frame.columns)]]
         frame = frame.merge(split.drop_duplicates(keys), on=keys, how="left", validate="many_to_one")
         parts.append(frame)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -808,7 +817,8 @@ def _serving_template(
         f"TTFT {r['ttft_s']:.3g} s, TPOT {r['tpot_s'] * 1000:.3g} ms)",
         float(r["tokens_per_s_per_replica"]),
         "tokens/s",
-        f"tco.model.serving ({r['throughput_source']}; MBU {r['mbu']:g}: {r['mbu_source']}; "
+        f"tco.model.serving ({r['throughput_source']}; {r['workload_source']}; MBU {r['mbu']:g}: "
+        f"{r['mbu_source']}; "
         "prefill efficiency "
         f"{r['prefill_flops_efficiency']:g}: {r['prefill_flops_efficiency_source']})",
     )

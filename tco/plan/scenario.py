@@ -79,6 +79,8 @@ class Serving:
     #: as ``tco estimate serve``'s defaults (--prompt-tokens, --ttft-s)
     prompt_tokens_per_request: float = 512.0
     ttft_s: float = 1.0
+    #: a model preset (``tco/data/models.csv``) giving the shape; None: inferred from ``parameters``
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,10 +384,16 @@ def parse_scenario(
     for i, table in enumerate(_tables(path, text, data, "serving")):
         r = _Reader(path, text, table, "serving", i)
         r.unknown_keys({f.name for f in fields(Serving)})
+        model = _serving_model(r, r.string("model", required=False))
+        if model is not None and "parameters" in table:
+            raise r.fail(
+                "parameters", f"give model or parameters, not both (model {model[0]!r})", show_got=False
+            )
         serving.append(
             Serving(
                 name=unique(r, r.string("name")),
-                parameters=r.number("parameters", strict_min=True),
+                parameters=model[1] if model else r.number("parameters", strict_min=True),
+                model=model[0] if model else None,
                 requests_per_s=r.number("requests_per_s"),
                 output_tokens_per_request=r.number("output_tokens_per_request", strict_min=True),
                 accelerators=r.strings("accelerators", check=accel_check),
@@ -461,6 +469,25 @@ def parse_scenario(
         ownership=ownership,
         start=start,
     )
+
+
+def _serving_model(r: _Reader, name: str | None) -> tuple[str, float] | None:
+    """``model = "<preset>"``: the preset's name and parameter count (generative presets only)."""
+    from tco.presets import find_model
+
+    if name is None:
+        return None
+    try:
+        record = find_model(name)
+    except TcoError as exc:
+        raise TcoError(f"{r.where('model')}: {exc}") from exc
+    if record["family"] not in ("decoder", "moe"):
+        raise r.fail(
+            "model",
+            f"expected a generative (decoder) model preset, {record['name']} is {record['family']}",
+            show_got=False,
+        )
+    return str(record["name"]), float(record["params"])
 
 
 def _ownership(

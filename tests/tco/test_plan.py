@@ -95,3 +95,70 @@ def test_plan_csv_has_units_in_headers_and_all_months(cli) -> None:
 def test_plan_xlsx_needs_output(cli) -> None:
     result = cli("plan", str(ROOT / "examples" / "vision_startup.toml"), "--format", "xlsx")
     assert result.exit_code == 1 and "--output" in result.stderr
+
+
+SERVE = """[scenario]
+name = "chat"
+horizon_months = 1
+
+[[serving]]
+name = "chat"
+{model}
+requests_per_s = 5
+output_tokens_per_request = 200
+accelerators = ["H100-80GB"]
+
+[options]
+providers = ["aws"]
+pricing_models = ["on_demand"]
+"""
+
+
+def test_serving_model_preset_gives_the_shape(tmp_path: Path) -> None:
+    from tco.presets import find_model
+
+    path = tmp_path / "chat.toml"
+    path.write_text(SERVE.format(model='model = "Llama-3-8B"'))
+    scenario = load_scenario(path, accelerators=set(load_peaks()))
+    preset = find_model("llama-3-8b")
+    assert scenario.serving[0].model == "llama-3-8b"
+    assert scenario.serving[0].parameters == float(preset["params"])
+    result = build_plan(scenario, load_catalog().offers)
+    source = result.assumptions.set_index("key")["source"]
+    tps = [k for k in source.index if k.endswith("tokens_per_s_per_replica")]
+    assert tps and "model preset llama-3-8b" in source[tps[0]]
+    # without a preset the shape is inferred, and the workbook says so
+    path.write_text(SERVE.format(model="parameters = 8.03e9"))
+    inferred = build_plan(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    source = inferred.assumptions.set_index("key")["source"]
+    assert "shape inferred from the parameter count" in source[tps[0]]
+    # the preset's real shape (GQA: 8 KV heads) is not the inferred one: the throughput differs
+    a = result.choices["tokens_per_s_per_replica"].iloc[0]
+    b = inferred.choices["tokens_per_s_per_replica"].iloc[0]
+    assert a != pytest.approx(b, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        (
+            'model = "llama-3-8"',
+            "chat.toml:7: serving[1].model: unknown model preset 'llama-3-8' (did you mean",
+        ),
+        (
+            'model = "bert-base"',
+            "chat.toml:7: serving[1].model: expected a generative (decoder) model preset",
+        ),
+        (
+            'model = "llama-3-8b"\nparameters = 8e9',
+            "chat.toml:8: serving[1].parameters: give model or parameters, not both",
+        ),
+    ],
+)
+def test_serving_model_preset_errors(cli, tmp_path: Path, model: str, expected: str) -> None:
+    path = tmp_path / "chat.toml"
+    path.write_text(SERVE.format(model=model))
+    result = cli("plan", str(path))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: " + expected), result.stderr
