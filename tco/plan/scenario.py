@@ -12,7 +12,8 @@ Format (see ``examples/*.toml``)::
     [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM")
     [[training]] name, parameters, tokens, accelerators, accelerator_count, runs_per_month,
                  framework, dtype, mfu (optional), max_days (optional), interruptible (spot allowed)
-    [[serving]]  name, model (a preset of `tco estimate models`) or parameters, requests_per_s, output_tokens_per_request, accelerators,
+    [[serving]]  name, model (a preset of `tco estimate models`) or parameters, requests_per_s,
+                 output_tokens_per_request, accelerators,
                  latency_ms_per_token (optional: the TPOT target), prompt_tokens_per_request (512),
                  ttft_s (1.0), hours_per_month, interruptible, min_replicas,
                  flops_efficiency, bandwidth_efficiency (optional: else calibrations or the model's defaults)
