@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pricing.errors import PricingError
 from pricing.providers.base import (
     ClientOptions,
+    ErrorWording,
     FetchResult,
     PageError,
     ProgressCallback,
@@ -374,6 +375,15 @@ def convert_error(
         ReadTimeoutError,
     )
 
+    wording = ErrorWording(
+        "AWS",
+        PRICING_ENDPOINT_ENV,
+        "an AWS price list API",
+        what=what,
+        endpoint=endpoint,
+        timeout_s=timeout_s,
+        attempts=attempts,
+    )
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return PricingError(f"AWS credentials not found ({what})", hint=CREDENTIALS_HINT)
     if isinstance(exc, ClientError):
@@ -385,27 +395,15 @@ def convert_error(
             )
         verdict = classify(exc)
         if verdict is not None:
-            return PricingError(
-                f"AWS {what} failed after {attempts} attempts: {verdict.reason}: {message}",
-                hint="wait a minute and pull again, or raise --max-attempts",
-            )
+            return wording.gave_up(verdict.reason, message)
         return PricingError(f"AWS {what} failed: {code}: {message}", hint=f"endpoint {endpoint}")
     if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
-        return PricingError(
-            f"AWS {what} timed out after {timeout_s:g} s ({attempts} attempts) at {endpoint}",
-            hint="check the network or the endpoint, or raise --timeout",
-        )
+        return wording.timed_out()
     if isinstance(exc, EndpointConnectionError):
-        return PricingError(
-            f"cannot reach the AWS endpoint {endpoint} ({what}, {attempts} attempts)",
-            hint=f"check the network, or {PRICING_ENDPOINT_ENV} / --endpoint",
-        )
+        return wording.unreachable()
     if isinstance(exc, PageError):
-        return PricingError(
-            f"AWS {what}: malformed response after {attempts} attempts: {exc}",
-            hint="pull again later; if it persists, the endpoint is not an AWS price list API",
-        )
-    return PricingError(f"AWS {what} failed: {type(exc).__name__}: {exc}", hint=f"endpoint {endpoint}")
+        return wording.malformed(exc)
+    return wording.failed(exc)
 
 
 class AwsPrices:

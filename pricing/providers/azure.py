@@ -37,6 +37,7 @@ from typing import Any, Final
 from pricing.errors import PricingError
 from pricing.providers.base import (
     ClientOptions,
+    ErrorWording,
     FetchResult,
     PageError,
     ProgressCallback,
@@ -294,6 +295,15 @@ def convert_error(
     exc: BaseException, *, what: str, endpoint: str, timeout_s: float, attempts: int
 ) -> PricingError:
     """One PricingError that says what failed and how to fix it."""
+    wording = ErrorWording(
+        "Azure",
+        ENDPOINT_ENV,
+        "the Azure Retail Prices API",
+        what=what,
+        endpoint=endpoint,
+        timeout_s=timeout_s,
+        attempts=attempts,
+    )
     verdict = classify(exc)
     if isinstance(exc, urllib.error.HTTPError):
         body = ""
@@ -304,26 +314,14 @@ def convert_error(
                 f"Azure {what} failed: HTTP {exc.code} {exc.reason}: {body}".rstrip(": "),
                 hint=f"check the endpoint {endpoint} ({ENDPOINT_ENV} / --endpoint)",
             )
-        return PricingError(
-            f"Azure {what} failed after {attempts} attempts: {verdict.reason}",
-            hint="wait a minute and pull again, or raise --max-attempts",
-        )
+        return wording.gave_up(verdict.reason)
     if verdict is not None and verdict.reason == "timed out":
-        return PricingError(
-            f"Azure {what} timed out after {timeout_s:g} s ({attempts} attempts) at {endpoint}",
-            hint="check the network or the endpoint, or raise --timeout",
-        )
+        return wording.timed_out()
     if verdict is not None and verdict.reason == "connection failed":
-        return PricingError(
-            f"cannot reach the Azure endpoint {endpoint} ({what}, {attempts} attempts): {exc}",
-            hint=f"check the network, or {ENDPOINT_ENV} / --endpoint",
-        )
+        return wording.unreachable(exc)
     if isinstance(exc, PageError):
-        return PricingError(
-            f"Azure {what}: malformed response after {attempts} attempts: {exc}",
-            hint="pull again later; if it persists, the endpoint is not the Azure Retail Prices API",
-        )
-    return PricingError(f"Azure {what} failed: {type(exc).__name__}: {exc}", hint=f"endpoint {endpoint}")
+        return wording.malformed(exc)
+    return wording.failed(exc)
 
 
 class AzurePrices:

@@ -224,6 +224,54 @@ class PageError(Exception):
     """A page that arrived but cannot be used (not JSON, missing its list): retried, then reported."""
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorWording:
+    """How a provider's ``convert_error`` words the failures every provider reports alike: a timeout, an
+    endpoint it cannot reach, a malformed page, retries given up, and anything else."""
+
+    provider: str  # as users see it: AWS, Azure, GCP
+    endpoint_env: str  # the variable that overrides the endpoint
+    api: str  # what a malformed page says the endpoint is not: "the Cloud Billing API"
+    what: str  # the call that failed
+    endpoint: str
+    timeout_s: float
+    attempts: int
+
+    def timed_out(self) -> PricingError:
+        return PricingError(
+            f"{self.provider} {self.what} timed out after {self.timeout_s:g} s ({self.attempts} attempts)"
+            f" at {self.endpoint}",
+            hint="check the network or the endpoint, or raise --timeout",
+        )
+
+    def unreachable(self, detail: object = None) -> PricingError:
+        suffix = "" if detail is None else f": {detail}"
+        return PricingError(
+            f"cannot reach the {self.provider} endpoint {self.endpoint}"
+            f" ({self.what}, {self.attempts} attempts){suffix}",
+            hint=f"check the network, or {self.endpoint_env} / --endpoint",
+        )
+
+    def malformed(self, exc: BaseException) -> PricingError:
+        return PricingError(
+            f"{self.provider} {self.what}: malformed response after {self.attempts} attempts: {exc}",
+            hint=f"pull again later; if it persists, the endpoint is not {self.api}",
+        )
+
+    def gave_up(self, reason: str, detail: object = None) -> PricingError:
+        suffix = "" if detail is None else f": {detail}"
+        return PricingError(
+            f"{self.provider} {self.what} failed after {self.attempts} attempts: {reason}{suffix}",
+            hint="wait a minute and pull again, or raise --max-attempts",
+        )
+
+    def failed(self, exc: BaseException) -> PricingError:
+        return PricingError(
+            f"{self.provider} {self.what} failed: {type(exc).__name__}: {exc}",
+            hint=f"endpoint {self.endpoint}",
+        )
+
+
 # --- offer rows ----------------------------------------------------------------------------------------
 
 
@@ -266,6 +314,7 @@ __all__ = [
     "PROVIDER_CLIENTS",
     "ClientFactory",
     "ClientOptions",
+    "ErrorWording",
     "FetchResult",
     "PageError",
     "PriceClient",

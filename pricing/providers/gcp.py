@@ -41,6 +41,7 @@ from pricing.accelerators import BY_NAME
 from pricing.errors import PricingError
 from pricing.providers.base import (
     ClientOptions,
+    ErrorWording,
     FetchResult,
     PageError,
     ProgressCallback,
@@ -268,6 +269,15 @@ def convert_error(
     from google.auth import exceptions as auth_exc
     from google.protobuf import json_format
 
+    wording = ErrorWording(
+        "GCP",
+        ENDPOINT_ENV,
+        "the Cloud Billing API",
+        what=what,
+        endpoint=endpoint,
+        timeout_s=timeout_s,
+        attempts=attempts,
+    )
     if isinstance(exc, auth_exc.DefaultCredentialsError):
         return PricingError("GCP credentials not found", hint=CREDENTIALS_HINT)
     if isinstance(exc, (gexc.Unauthenticated, gexc.PermissionDenied, gexc.Forbidden, auth_exc.RefreshError)):
@@ -275,28 +285,16 @@ def convert_error(
         return PricingError(f"GCP rejected the credentials ({what}): {message}", hint=CREDENTIALS_HINT)
     verdict = classify_error(exc)
     if isinstance(exc, requests.exceptions.Timeout):
-        return PricingError(
-            f"GCP {what} timed out after {timeout_s:g} s ({attempts} attempts) at {endpoint}",
-            hint="check the network or the endpoint, or raise --timeout",
-        )
+        return wording.timed_out()
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return PricingError(
-            f"cannot reach the GCP endpoint {endpoint} ({what}, {attempts} attempts)",
-            hint=f"check the network, or {ENDPOINT_ENV} / --endpoint",
-        )
+        return wording.unreachable()
     if isinstance(exc, (json_format.ParseError, PageError)):
-        return PricingError(
-            f"GCP {what}: malformed response after {attempts} attempts: {exc}",
-            hint="pull again later; if it persists, the endpoint is not the Cloud Billing API",
-        )
+        return wording.malformed(exc)
     if verdict is not None:
-        return PricingError(
-            f"GCP {what} failed after {attempts} attempts: {verdict.reason}: {exc}",
-            hint="wait a minute and pull again, or raise --max-attempts",
-        )
+        return wording.gave_up(verdict.reason, exc)
     if isinstance(exc, gexc.GoogleAPICallError):
         return PricingError(f"GCP {what} failed: {exc}", hint=f"endpoint {endpoint}")
-    return PricingError(f"GCP {what} failed: {type(exc).__name__}: {exc}", hint=f"endpoint {endpoint}")
+    return wording.failed(exc)
 
 
 class ComponentTable:
