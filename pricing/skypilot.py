@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pricing.accelerators import BY_NAME
+from pricing.providers.gcp import ATTACHABLE as GCP_ATTACHABLE  # their rows price the GPU alone
 from pricing.schema import ALL_COLUMNS
 
 if TYPE_CHECKING:
@@ -66,14 +67,6 @@ GCP_HOST_ACCELERATORS: Final = {
     "g2-standard-24": ("L4", 2),
     "g2-standard-48": ("L4", 4),
     "g2-standard-96": ("L4", 8),
-}
-
-#: GPUs that GCP attaches to N1 hosts; their rows price the GPU alone.
-GCP_ATTACHABLE: Final = {
-    "T4": "nvidia-tesla-t4",
-    "V100": "nvidia-tesla-v100",
-    "P100": "nvidia-tesla-p100",
-    "P4": "nvidia-tesla-p4",
 }
 
 #: TPU generation -> (canonical name, chips per unit of the slice suffix).
