@@ -161,6 +161,32 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def timed_store(store_dir: Path, provider: str, frame: Any) -> float:
+    """Seconds to validate ``frame`` and write it as one snapshot (the store phase)."""
+    from pricing.pull import validate_offers
+    from pricing.store import PriceStore
+
+    start = time.perf_counter()
+    offers, _ = validate_offers(frame)
+    PriceStore(store_dir / f"{provider}.sqlite").write_snapshot(
+        provider, "bench", "2026-01-01T00:00:00Z", offers
+    )
+    return time.perf_counter() - start
+
+
+def timed_pull(store_dir: Path, provider: str, client: Any) -> tuple[int, float]:
+    """One whole pull with ``client`` into a fresh store: (offers stored, seconds)."""
+    from pricing.pull import pull_provider
+    from pricing.store import PriceStore
+
+    start = time.perf_counter()
+    summary = pull_provider(PriceStore(store_dir / f"{provider}-e2e.sqlite"), provider, client=client)
+    total_s = time.perf_counter() - start
+    if not summary.ok:
+        raise SystemExit(f"{provider} pull failed: {summary.error}")
+    return summary.offers, total_s
+
+
 def bench_aws(count: int, store_dir: Path) -> dict[str, Any]:
     import boto3
 
@@ -172,8 +198,6 @@ def bench_aws(count: int, store_dir: Path) -> dict[str, Any]:
         parse_products,
     )
     from pricing.providers.base import SkipCounter, offers_frame
-    from pricing.pull import pull_provider, validate_offers
-    from pricing.store import PriceStore
     from tests.pricing.servers.data import fast_options
 
     process, url, size = start_server(serve_aws, count)
@@ -216,28 +240,19 @@ def bench_aws(count: int, store_dir: Path) -> dict[str, Any]:
         frame = offers_frame(rows, ROW_COLUMNS)
         parse_s += time.perf_counter() - start
 
-        start = time.perf_counter()
-        offers, _ = validate_offers(frame)
-        PriceStore(store_dir / "aws.sqlite").write_snapshot("aws", "bench", "2026-01-01T00:00:00Z", offers)
-        store_s = time.perf_counter() - start
-        del rows, frame, offers
+        store_s = timed_store(store_dir, "aws", frame)
+        del rows, frame
 
-        start = time.perf_counter()
-        summary = pull_provider(
-            PriceStore(store_dir / "aws-e2e.sqlite"),
-            "aws",
-            client=AwsPrices(fast_options(url, timeout_s=120, spot=False)),
+        offers, total_s = timed_pull(
+            store_dir, "aws", AwsPrices(fast_options(url, timeout_s=120, spot=False))
         )
-        total_s = time.perf_counter() - start
-        if not summary.ok:
-            raise SystemExit(f"aws pull failed: {summary.error}")
     finally:
         process.terminate()
     return {
         "provider": "aws",
         "items": count,
         "bytes": size,
-        "offers": summary.offers,
+        "offers": offers,
         "fetch_s": fetch_s,
         "parse_s": parse_s,
         "store_s": store_s,
@@ -251,8 +266,6 @@ def bench_gcp(count: int, store_dir: Path) -> dict[str, Any]:
 
     from pricing.providers.base import SkipCounter
     from pricing.providers.gcp import ComponentTable, GcpPrices, compose_offers
-    from pricing.pull import pull_provider, validate_offers
-    from pricing.store import PriceStore
     from tests.pricing.servers.data import fast_options
 
     process, url, size = start_server(serve_gcp, count)
@@ -279,28 +292,19 @@ def bench_gcp(count: int, store_dir: Path) -> dict[str, Any]:
         frame = compose_offers(table.frame(skipped), "2026-01-01T00:00:00Z")
         parse_s = time.perf_counter() - start
 
-        start = time.perf_counter()
-        offers, _ = validate_offers(frame)
-        PriceStore(store_dir / "gcp.sqlite").write_snapshot("gcp", "bench", "2026-01-01T00:00:00Z", offers)
-        store_s = time.perf_counter() - start
-        del responses, frame, offers
+        store_s = timed_store(store_dir, "gcp", frame)
+        del responses, frame
 
-        start = time.perf_counter()
-        summary = pull_provider(
-            PriceStore(store_dir / "gcp-e2e.sqlite"),
-            "gcp",
-            client=GcpPrices(fast_options(url, timeout_s=120), credentials=AnonymousCredentials()),
+        offers, total_s = timed_pull(
+            store_dir, "gcp", GcpPrices(fast_options(url, timeout_s=120), credentials=AnonymousCredentials())
         )
-        total_s = time.perf_counter() - start
-        if not summary.ok:
-            raise SystemExit(f"gcp pull failed: {summary.error}")
     finally:
         process.terminate()
     return {
         "provider": "gcp",
         "items": count,
         "bytes": size,
-        "offers": summary.offers,
+        "offers": offers,
         "fetch_s": fetch_s,
         "parse_s": parse_s,
         "store_s": store_s,
