@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
 from tco.export.base import neutralise
+from tco.model.assumptions import AssumptionRows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -534,46 +535,9 @@ def procurement_workbook(comparison: Any) -> bytes:
 # --------------------------------------------------------------------------------------------- estimate
 
 
-class _Inputs:
-    """The Assumptions sheet of an estimate being built: one row per key (first writer wins)."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        key: str,
-        section: str,
-        description: str,
-        value: Any,
-        unit: str,
-        source: str,
-        formula: str | None = None,
-    ) -> str:
-        """Add an input (or a derived row with ``formula``); returns the ``{key}`` placeholder."""
-        if all(r["key"] != key for r in self.rows):
-            self.rows.append(
-                {
-                    "key": key,
-                    "section": section,
-                    "description": description,
-                    "value": value,
-                    "unit": unit,
-                    "source": source,
-                    "formula": formula,
-                }
-            )
-        return "{" + key + "}"
-
-    def frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(
-            self.rows, columns=["key", "section", "description", "value", "unit", "source", "formula"]
-        )
-
-
-def _prices(book: _Inputs, i: int, rec: Mapping[str, Any], ownership: Mapping[str, Any]) -> tuple[str, str]:
+def _prices(
+    book: AssumptionRows, i: int, rec: Mapping[str, Any], ownership: Mapping[str, Any]
+) -> tuple[str, str]:
     """The row's fixed ($/acc-year) and variable ($/acc-h) price expressions over the assumptions: a cloud
     list price (with source and date) split by billing kind, or the ownership model's inputs."""
     from tco.model.ownership import (
@@ -636,7 +600,7 @@ def _label(rec: Mapping[str, Any], size: str) -> str:
 
 
 def _estimate_book(
-    book: _Inputs,
+    book: AssumptionRows,
     rows: pd.DataFrame,
     columns: Sequence[tuple[str, str | None]],
     cells: Sequence[Mapping[str, tuple[str, Any]]],
@@ -721,7 +685,7 @@ def training_workbook(
         spot_time_factor_formula,
     )
 
-    book = _Inputs()
+    book = AssumptionRows(braced=True)
     a = assumptions
     goodput = book.add(
         "goodput",
@@ -919,7 +883,7 @@ def serving_workbook(
     from tco.model.purchase import held_month_cost_formula
     from tco.model.units import HOURS_PER_DAY, HOURS_PER_MONTH
 
-    book = _Inputs()
+    book = AssumptionRows(braced=True)
     first = rows.iloc[0] if len(rows) else None
     wl = str(first["workload"]) if first is not None else "workload"
     rate = book.add(

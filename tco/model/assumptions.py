@@ -14,9 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from tco.errors import TcoError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,3 +296,46 @@ def _override(params: _Params, values: dict[str, float | None]) -> _Params:
         else:
             raise TcoError(f"unknown assumption {name!r}")
     return replace(params, **changes)
+
+
+class AssumptionRows:
+    """The rows of an Assumptions sheet being built (plan or estimate workbook): one row per key, first
+    writer wins. ``add`` returns the key, or its ``{key}`` placeholder when ``braced``."""
+
+    def __init__(self, *, braced: bool = False) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.seen: set[str] = set()
+        self.braced = braced
+
+    def add(
+        self,
+        key: str,
+        section: str,
+        description: str,
+        value: Any,
+        unit: str,
+        source: str,
+        formula: str | None = None,
+    ) -> str:
+        """Add an input (or a derived row with ``formula``)."""
+        if key not in self.seen:
+            self.seen.add(key)
+            self.rows.append(
+                {
+                    "key": key,
+                    "section": section,
+                    "description": description,
+                    "value": value,
+                    "unit": unit,
+                    "source": source,
+                    "formula": formula,
+                }
+            )
+        return "{" + key + "}" if self.braced else key
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            self.rows, columns=["key", "section", "description", "value", "unit", "source", "formula"]
+        )

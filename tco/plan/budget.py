@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
+from tco.model.assumptions import AssumptionRows
 from tco.plan.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -436,7 +437,7 @@ def build_plan(
         )
 
     # ----------------------------------------------------------------- assumptions and fixed costs
-    book = _Book()
+    book = AssumptionRows()
     src = f"scenario {s.path.name}"
     book.add("horizon_months", "Scenario", "planning horizon", s.horizon_months, "months", src)
     book.add(
@@ -575,47 +576,7 @@ def build_plan(
     )
 
 
-class _Book:
-    """The Assumptions sheet being built: one row per key (first writer wins)."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.seen: set[str] = set()
-
-    def add(
-        self,
-        key: str,
-        section: str,
-        description: str,
-        value: Any,
-        unit: str,
-        source: str,
-        formula: str | None = None,
-    ) -> str:
-        if key not in self.seen:
-            self.seen.add(key)
-            self.rows.append(
-                {
-                    "key": key,
-                    "section": section,
-                    "description": description,
-                    "value": value,
-                    "unit": unit,
-                    "source": source,
-                    "formula": formula,
-                }
-            )
-        return key
-
-    def frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(
-            self.rows, columns=["key", "section", "description", "value", "unit", "source", "formula"]
-        )
-
-
-def _prices(book: _Book, s: Scenario, r: dict[str, Any]) -> tuple[str, str, str]:
+def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, str, str]:
     """The option's price key and its fixed ($/acc-year) and variable ($/acc-h) templates: a cloud list price
     split by billing kind (:func:`tco.model.purchase.fixed_and_variable`), or the ownership model's parts
     (:mod:`tco.model.ownership` formula twins) over the server's parameters."""
@@ -689,7 +650,7 @@ def _prices(book: _Book, s: Scenario, r: dict[str, Any]) -> tuple[str, str, str]
 
 
 def _training_template(
-    book: _Book, s: Scenario, r: dict[str, Any], goodput: Any, prices: tuple[str, str, str]
+    book: AssumptionRows, s: Scenario, r: dict[str, Any], goodput: Any, prices: tuple[str, str, str]
 ) -> str:
     from tco.model.purchase import billed_accelerators_formula, month_cost_formula
 
@@ -777,7 +738,7 @@ def _training_template(
 
 
 def _serving_template(
-    book: _Book, s: Scenario, r: dict[str, Any], a: Any, prices: tuple[str, str, str]
+    book: AssumptionRows, s: Scenario, r: dict[str, Any], a: Any, prices: tuple[str, str, str]
 ) -> str:
     from tco.model.purchase import held_month_cost_formula
 
