@@ -599,6 +599,36 @@ def _label(rec: Mapping[str, Any], size: str) -> str:
     return f"{rec['provider']} {rec['instance_type']} {rec['pricing_model']} {size}"
 
 
+# The leading and trailing columns of both estimate sheets: which option a row is, and whose price it uses.
+_OPTION_COLUMNS: Final[list[tuple[str, str | None]]] = [
+    ("#", "0"), ("Option", None), ("Provider", None), ("Region", None), ("Instance", None),
+    ("Pricing", None), ("Framework", None), ("Accelerator", None),
+]  # fmt: skip
+_PRICE_COLUMNS: Final[list[tuple[str, str | None]]] = [("Price source", None), ("Price date", None)]
+
+
+def _option_cells(i: int, rec: Mapping[str, Any], size: str) -> dict[str, tuple[str, Any]]:
+    """Row ``i``'s :data:`_OPTION_COLUMNS` cells; ``size`` ends the option's label."""
+    return {
+        "#": ("v", i),
+        "Option": ("v", _label(rec, size)),
+        "Provider": ("v", rec["provider"]),
+        "Region": ("v", rec["region"]),
+        "Instance": ("v", rec["instance_type"]),
+        "Pricing": ("v", rec["pricing_model"]),
+        "Framework": ("v", rec["framework"]),
+        "Accelerator": ("v", str(rec["accelerator"])),
+    }
+
+
+def _price_cells(rec: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The row's :data:`_PRICE_COLUMNS` cells."""
+    return {
+        "Price source": ("v", rec["price_source"]),
+        "Price date": ("v", str(rec.get("price_date") or "") or "n/a"),
+    }
+
+
 def _estimate_book(
     book: AssumptionRows,
     rows: pd.DataFrame,
@@ -813,14 +843,7 @@ def training_workbook(
 
         cells.append(
             {
-                "#": ("v", i),
-                "Option": ("v", _label(rec, f"{n:g}x{acc}")),
-                "Provider": ("v", rec["provider"]),
-                "Region": ("v", rec["region"]),
-                "Instance": ("v", rec["instance_type"]),
-                "Pricing": ("v", rec["pricing_model"]),
-                "Framework": ("v", rec["framework"]),
-                "Accelerator": ("v", acc),
+                **_option_cells(i, rec, f"{n:g}x{acc}"),
                 "Accelerators": ("v", n),
                 "Per instance": ("v", float(per)),
                 "Throughput source": ("v", rec["throughput_source"]),
@@ -838,20 +861,18 @@ def training_workbook(
                 "Effective $/acc-h": f("[Cost per month ($)]/([Acc-hours per run]*[Runs/month])"),
                 "Cost per run low ($) (value)": ("v", rec["cost_usd_low"]),
                 "Cost per run high ($) (value)": ("v", rec["cost_usd_high"]),
-                "Price source": ("v", rec["price_source"]),
-                "Price date": ("v", str(rec.get("price_date") or "") or "n/a"),
+                **_price_cells(rec),
             }
         )
     columns: list[tuple[str, str | None]] = [
-        ("#", "0"), ("Option", None), ("Provider", None), ("Region", None), ("Instance", None),
-        ("Pricing", None), ("Framework", None), ("Accelerator", None), ("Accelerators", "0"),
+        *_OPTION_COLUMNS, ("Accelerators", "0"),
         ("Per instance", "0"), ("Throughput source", None), ("Wall h (uninterrupted)", "#,##0.00"),
         ("Spot time factor", "0.0000"), ("Wall h (paid)", "#,##0.00"), ("Billed accelerators", "0"),
         ("Acc-hours per run", "#,##0.0"), ("Fixed $/acc-year", USD), ("Variable $/acc-h", '"$"#,##0.0000'),
         ("Runs/month", NUMBER), ("Cost per month ($)", USD), ("Cost per run ($)", USD),
         ("Cost per year ($)", USD), ("Effective $/acc-h", '"$"#,##0.0000'),
         ("Cost per run low ($) (value)", USD), ("Cost per run high ($) (value)", USD),
-        ("Price source", None), ("Price date", None),
+        *_PRICE_COLUMNS,
     ]  # fmt: skip
     return _estimate_book(
         book,
@@ -886,11 +907,15 @@ def serving_workbook(
     book = AssumptionRows(braced=True)
     first = rows.iloc[0] if len(rows) else None
     wl = str(first["workload"]) if first is not None else "workload"
+
+    def first_value(column: str) -> float:
+        return float(first[column]) if first is not None else math.nan
+
     rate = book.add(
         "requests_per_s",
         "Traffic",
         f"requests per second ({wl})",
-        float(first["requests_per_s"]) if first is not None else math.nan,
+        first_value("requests_per_s"),
         "req/s",
         "command line",
     )
@@ -898,7 +923,7 @@ def serving_workbook(
         "output_tokens",
         "Traffic",
         "output tokens per request",
-        float(first["output_tokens"]) if first is not None else math.nan,
+        first_value("output_tokens"),
         "tokens",
         "command line",
     )
@@ -906,7 +931,7 @@ def serving_workbook(
         "prompt_tokens",
         "Traffic",
         "prompt tokens per request",
-        float(first["prompt_tokens"]) if first is not None else math.nan,
+        first_value("prompt_tokens"),
         "tokens",
         "command line",
     )
@@ -914,7 +939,7 @@ def serving_workbook(
         "hours_per_day",
         "Traffic",
         "hours served per day",
-        float(first["hours_per_day"]) if first is not None else math.nan,
+        first_value("hours_per_day"),
         "h/day",
         "command line (--hours-per-day)",
     )
@@ -950,14 +975,7 @@ def serving_workbook(
         volume = f"{rate}*[Hours/month]*3600"
         cells.append(
             {
-                "#": ("v", i),
-                "Option": ("v", _label(rec, f"{t:g}x{acc}/replica")),
-                "Provider": ("v", rec["provider"]),
-                "Region": ("v", rec["region"]),
-                "Instance": ("v", rec["instance_type"]),
-                "Pricing": ("v", rec["pricing_model"]),
-                "Framework": ("v", rec["framework"]),
-                "Accelerator": ("v", acc),
+                **_option_cells(i, rec, f"{t:g}x{acc}/replica"),
                 "Per replica": ("v", t),
                 "Per instance": ("v", float(rec["accelerators_per_instance"])),
                 "Throughput source": ("v", rec["throughput_source"]),
@@ -979,20 +997,18 @@ def serving_workbook(
                 "$ per 1k requests": f(f"[Cost per month ($)]/({volume})*1e3"),
                 "Cost per month low ($) (value)": ("v", rec["cost_usd_per_month_low"]),
                 "Cost per month high ($) (value)": ("v", rec["cost_usd_per_month_high"]),
-                "Price source": ("v", rec["price_source"]),
-                "Price date": ("v", str(rec.get("price_date") or "") or "n/a"),
+                **_price_cells(rec),
             }
         )
     columns: list[tuple[str, str | None]] = [
-        ("#", "0"), ("Option", None), ("Provider", None), ("Region", None), ("Instance", None),
-        ("Pricing", None), ("Framework", None), ("Accelerator", None), ("Per replica", "0"),
+        *_OPTION_COLUMNS, ("Per replica", "0"),
         ("Per instance", "0"), ("Throughput source", None), ("Req/s per replica", "0.000"), ("Replicas", "0"),
         ("Instances", "0"), ("Billed accelerators", "0"), ("Hours/month", "#,##0.0"),
         ("Fixed $/acc-year", USD), ("Variable $/acc-h", '"$"#,##0.0000'), ("Cost per month ($)", USD),
         ("Cost per year ($)", USD), ("$ per 1M output tokens", '"$"#,##0.0000'),
         ("$ per 1M tokens", '"$"#,##0.0000'), ("$ per 1k requests", '"$"#,##0.0000'),
         ("Cost per month low ($) (value)", USD), ("Cost per month high ($) (value)", USD),
-        ("Price source", None), ("Price date", None),
+        *_PRICE_COLUMNS,
     ]  # fmt: skip
     return _estimate_book(
         book,
