@@ -39,30 +39,6 @@ from calibrate.peaks import load_peaks
 from calibrate.system import host_name, tool_version, utc_now
 from calibrate.timing import Timing
 
-TEXT_COLUMNS: Final = (
-    "result_id",
-    "run_id",
-    "framework",
-    "framework_version",
-    "device_kind",
-    "device_name",
-    "accelerator",
-    "kernel",
-    "variant",
-    "dtype",
-    "shape",
-    "metric",
-    "compile_cache",
-    "throughput_unit",
-    "peak_memory_source",
-    "host",
-    "measured_at",
-    "tool_version",
-    "profile",
-    "status",
-    "error",
-    "details",
-)
 FLOAT_COLUMNS: Final = (
     "device_count",
     "compile_s",
@@ -116,6 +92,8 @@ COLUMNS: Final = (
     "error",
     "details",
 )
+#: The columns that hold text (every column but the numeric ones), in column order.
+TEXT_COLUMNS: Final = tuple(c for c in COLUMNS if c not in FLOAT_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
