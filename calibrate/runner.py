@@ -204,6 +204,18 @@ def _run_framework(
     plan: list[str] | None = None
     plan_event: dict[str, Any] | None = None
     restarts = 0
+
+    def record_failure(task_id: str, error: str) -> None:
+        """Store and report a failed row for a task the worker did not finish."""
+        row = failed_row(
+            run_id=run_id, framework=framework, task=Task.parse(task_id), error=error, profile=request.profile
+        )
+        if plan_event is not None:
+            _fill_from_plan(row, plan_event)
+        store.add(row)
+        outcome.rows.append(row)
+        notify(Event("row", framework, task=task_id, row=row))
+
     while True:
         result = _run_worker(
             framework, request, store, notify, run_id, python, finished, outcome, plan is None
@@ -218,35 +230,13 @@ def _run_framework(
             notify(Event("framework_failed", framework, message=outcome.error))
             break
         if result.in_flight is not None and result.in_flight not in finished:
-            row = failed_row(
-                run_id=run_id,
-                framework=framework,
-                task=Task.parse(result.in_flight),
-                error=f"worker died: {result.error}",
-                profile=request.profile,
-            )
-            if plan_event is not None:
-                _fill_from_plan(row, plan_event)
-            store.add(row)
-            outcome.rows.append(row)
+            record_failure(result.in_flight, f"worker died: {result.error}")
             finished.append(result.in_flight)
-            notify(Event("row", framework, task=result.in_flight, row=row))
             notify(Event("task_end", framework, task=result.in_flight))
         left = [t for t in plan if t not in finished]
         if not left or restarts >= request.max_restarts:
             for task_id in left:
-                row = failed_row(
-                    run_id=run_id,
-                    framework=framework,
-                    task=Task.parse(task_id),
-                    error=f"not run: the worker died ({result.error})",
-                    profile=request.profile,
-                )
-                if plan_event is not None:
-                    _fill_from_plan(row, plan_event)
-                store.add(row)
-                outcome.rows.append(row)
-                notify(Event("row", framework, task=task_id, row=row))
+                record_failure(task_id, f"not run: the worker died ({result.error})")
             break
         restarts += 1
         notify(Event("worker_restart", framework, message=f"restarting after: {result.error}"))
