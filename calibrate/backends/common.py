@@ -19,6 +19,7 @@ from calibrate.kernels import (
 )
 from calibrate.profiles import Profile
 from calibrate.results import Measurement, Task
+from calibrate.system import PeakRss
 from calibrate.timing import Timing
 
 
@@ -28,6 +29,16 @@ class Memory:
 
     peak_bytes: float
     source: str
+
+
+def rss_memory(rss: PeakRss) -> Memory:
+    """The worker's peak RSS as a :class:`Memory` (on a CPU, or a device that reports no peak)."""
+    source = (
+        "peak RSS of the worker (VmHWM, reset per kernel)"
+        if rss.since_reset
+        else "peak RSS of the worker process"
+    )
+    return Memory(rss.peak_bytes(), source)
 
 
 @dataclass(frozen=True, slots=True)

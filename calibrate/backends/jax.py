@@ -26,6 +26,7 @@ from calibrate.backends.common import (
     infer_measurement,
     matmul_sweep,
     membw_measurement,
+    rss_memory,
     train_measurement,
 )
 from calibrate.devices import DeviceInfo, cpu_name
@@ -284,12 +285,7 @@ class JaxBackend:
             return Memory(
                 float(stats["peak_bytes_in_use"]), "Device.memory_stats peak_bytes_in_use (process)"
             )
-        source = (
-            "peak RSS of the worker (VmHWM, reset per kernel)"
-            if self._rss.since_reset
-            else "peak RSS of the worker process"
-        )
-        return Memory(self._rss.peak_bytes(), source)
+        return rss_memory(self._rss)
 
     def _key(self) -> Any:
         return _jax().random.key(seed())

@@ -25,6 +25,7 @@ from calibrate.backends.common import (
     infer_measurement,
     matmul_sweep,
     membw_measurement,
+    rss_memory,
     train_measurement,
 )
 from calibrate.devices import DeviceInfo, cpu_name
@@ -241,12 +242,7 @@ class TensorFlowBackend:
         if self._kind != "cpu":
             info = _tf().config.experimental.get_memory_info("GPU:0")
             return Memory(float(info["peak"]), "tf.config.experimental.get_memory_info peak")
-        source = (
-            "peak RSS of the worker (VmHWM, reset per kernel)"
-            if self._rss.since_reset
-            else "peak RSS of the worker process"
-        )
-        return Memory(self._rss.peak_bytes(), source)
+        return rss_memory(self._rss)
 
     def _dtype(self, name: str) -> Any:
         tf = _tf()

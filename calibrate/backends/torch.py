@@ -29,6 +29,7 @@ from calibrate.backends.common import (
     infer_measurement,
     matmul_sweep,
     membw_measurement,
+    rss_memory,
     train_measurement,
 )
 from calibrate.devices import DeviceInfo, cpu_name
@@ -212,12 +213,7 @@ class TorchBackend:
     def _memory(self) -> Memory:
         if self._kind != "cpu":
             return Memory(float(_torch().cuda.max_memory_allocated()), "torch.cuda.max_memory_allocated")
-        source = (
-            "peak RSS of the worker (VmHWM, reset per kernel)"
-            if self._rss.since_reset
-            else "peak RSS of the worker process"
-        )
-        return Memory(self._rss.peak_bytes(), source)
+        return rss_memory(self._rss)
 
     def _generator(self) -> Any:
         return _torch().Generator(device=self._device).manual_seed(seed())
