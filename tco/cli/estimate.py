@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import typer
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from pricing.catalog import Catalog
-    from tco.model.assumptions import Assumption
+    from tco.model.assumptions import Assumption, ServingAssumptions, TrainingAssumptions
     from tco.model.overheads import LineItems
     from tco.model.ownership import OwnershipParams
     from tco.model.settings import Settings
@@ -42,6 +43,9 @@ SET_OPTION = typer.Option(
     help="Override any named default, NAME=VALUE (list: `tco estimate assumptions`).",
     show_default=False,
 )
+ACCELERATOR_OPTION = typer.Option(None, "--accelerator", "-a", help="Name or alias (default: all).")
+FRAMEWORK_OPTION = typer.Option("all", "--framework", help="torch, jax, tensorflow or all.")
+EXPLAIN_OPTION = typer.Option(False, "--explain", help="Every formula input and its source, per row.")
 PRICE_OPTION = typer.Option(
     None,
     "--price-usd-per-hour",
@@ -226,6 +230,33 @@ def _workbook(target: Target, kind: str, shown: pd.DataFrame, assumptions: Any, 
     ownership = {name: p for name, (p, _) in _ownership(owned, settings, required=True).items()}
     build = training_workbook if kind == "train" else serving_workbook
     emit_bytes(target, build(shown, assumptions, ownership), f"a workbook of {len(shown)} options")
+
+
+def _render(
+    target: Target,
+    kind: Literal["train", "serve"],
+    shown: pd.DataFrame,
+    assumptions: TrainingAssumptions | ServingAssumptions,
+    settings: Settings,
+    catalog: Catalog | None,
+    explain: bool,
+    table: Callable[[pd.DataFrame, str, str], Table],
+    title: str,
+    caption: str,
+) -> None:
+    """Show the chosen rows: the table (with every formula input and its source under ``explain``) or the
+    ``--format`` export, then where the prices came from."""
+    explained = None
+    if explain:
+        from tco.model.explain import serve_explain, train_explain
+
+        shown = shown.assign(explain=(train_explain if kind == "train" else serve_explain)(shown))
+        explained = _explain_table(shown, list(assumptions.items()))
+    if target.fmt is Format.xlsx:
+        _workbook(target, kind, shown, assumptions, settings)
+    else:
+        _emit(target, shown, table(shown, title, caption), explained)
+    _report_prices(catalog, shown)
 
 
 def _hardware(accelerators: list[str], dtype: str, settings: Settings) -> pd.DataFrame:
@@ -467,13 +498,11 @@ def train(
     heads: int | None = typer.Option(None, "--heads", min=1, help="Attention heads."),
     seq_len: int | None = typer.Option(None, "--seq-len", min=1, help="Sequence length s."),
     dtype: str = typer.Option("bf16", "--dtype", help="bf16, fp16, fp8, tf32 or fp32."),
-    accelerator: list[str] | None = typer.Option(
-        None, "--accelerator", "-a", help="Name or alias (default: all)."
-    ),
+    accelerator: list[str] | None = ACCELERATOR_OPTION,
     count: list[str] | None = typer.Option(
         None, "--count", "-n", help=f"Accelerator counts (default: {DEFAULT_COUNTS})."
     ),
-    framework: str = typer.Option("all", "--framework", help="torch, jax, tensorflow or all."),
+    framework: str = FRAMEWORK_OPTION,
     mfu: float | None = typer.Option(None, "--mfu", help="Steady MFU (0-1]: replaces every rate source."),
     goodput: float | None = typer.Option(None, "--goodput", help="End-to-end goodput (0-1] (default: 0.85)."),
     scaling_efficiency: float | None = typer.Option(
@@ -500,7 +529,7 @@ def train(
     include_infeasible: bool = typer.Option(
         False, "--include-infeasible", help="Also options that cannot run."
     ),
-    explain: bool = typer.Option(False, "--explain", help="Every formula input and its source, per row."),
+    explain: bool = EXPLAIN_OPTION,
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
@@ -603,17 +632,7 @@ def train(
     )
     if line_items.any:
         caption += " Line items beyond compute: --format json/csv (other_usd_per_month)."
-    explained = None
-    if explain:
-        from tco.model.explain import train_explain
-
-        shown = shown.assign(explain=train_explain(shown))
-        explained = _explain_table(shown, list(assumptions.items()))
-    if target.fmt is Format.xlsx:
-        _workbook(target, "train", shown, assumptions, settings)
-    else:
-        _emit(target, shown, _train_table(shown, title, caption), explained)
-    _report_prices(catalog, shown)
+    _render(target, "train", shown, assumptions, settings, catalog, explain, _train_table, title, caption)
 
 
 # --- serve ---------------------------------------------------------------------------------------------
@@ -724,13 +743,11 @@ def serve(
     prefill_efficiency: float | None = typer.Option(
         None, "--prefill-efficiency", help="Prefill FLOP efficiency."
     ),
-    accelerator: list[str] | None = typer.Option(
-        None, "--accelerator", "-a", help="Name or alias (default: all)."
-    ),
+    accelerator: list[str] | None = ACCELERATOR_OPTION,
     count: list[str] | None = typer.Option(
         None, "--count", "-n", help=f"Accelerators per replica (default: {DEFAULT_REPLICA_SIZES})."
     ),
-    framework: str = typer.Option("all", "--framework", help="torch, jax, tensorflow or all."),
+    framework: str = FRAMEWORK_OPTION,
     provider: list[str] | None = typer.Option(None, "--provider", "-p"),
     region: list[str] | None = typer.Option(None, "--region", "-r"),
     pricing_model: list[str] | None = typer.Option(None, "--pricing-model"),
@@ -742,7 +759,7 @@ def serve(
     ),
     top: int = typer.Option(20, "--top", min=0, help="Show the K cheapest per 1M output tokens (0: all)."),
     include_infeasible: bool = typer.Option(False, "--include-infeasible"),
-    explain: bool = typer.Option(False, "--explain", help="Every formula input and its source, per row."),
+    explain: bool = EXPLAIN_OPTION,
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
@@ -852,17 +869,7 @@ def serve(
         "spot. low-high: $/1M output tokens over the MBU and prefill-efficiency ranges. Sources: --explain "
         "or --format json."
     )
-    explained = None
-    if explain:
-        from tco.model.explain import serve_explain
-
-        shown = shown.assign(explain=serve_explain(shown))
-        explained = _explain_table(shown, list(a.items()))
-    if target.fmt is Format.xlsx:
-        _workbook(target, "serve", shown, a, settings)
-    else:
-        _emit(target, shown, _serve_table(shown, title, caption), explained)
-    _report_prices(catalog, shown)
+    _render(target, "serve", shown, a, settings, catalog, explain, _serve_table, title, caption)
 
 
 # --- reference tables ----------------------------------------------------------------------------------
