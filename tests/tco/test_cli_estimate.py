@@ -10,6 +10,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+
+def argv(*lines: str) -> list[str]:
+    """The words of a command line, given as one or more strings (no argument here contains white space)."""
+    return [word for line in lines for word in line.split()]
+
+
 REQUIRED = (
     "accelerator",
     "accelerator_count",
@@ -37,20 +43,7 @@ REQUIRED = (
 
 
 def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
-    result = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "h100",
-        "--count",
-        "8,64",
-        "--top",
-        "0",
-        "-f",
-        "json",
-    )
+    result = cli(*argv("estimate train --model llama-2-7b -a h100 --count 8,64 --top 0 -f json"))
     assert result.exit_code == 0, result.stderr
     rows = result.json()
     assert len(rows) > 10
@@ -69,21 +62,10 @@ def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
     assert len(groups) == len(set(groups))
     assert "prices: aws embedded" in result.stderr
     every = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "h100",
-        "--count",
-        "8,64",
-        "--top",
-        "0",
-        "--all-instances",
-        "--sort",
-        "cost",
-        "-f",
-        "json",
+        *argv(
+            "estimate train --model llama-2-7b -a h100 --count 8,64 --top 0",
+            "--all-instances --sort cost -f json",
+        )
     ).json()
     assert len(every) > len(rows)
     costs = [r["cost_usd_per_run"] for r in every]
@@ -93,28 +75,11 @@ def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
 def test_train_golden_through_the_cli(cli: Any) -> None:
     """6 x 1e9 x 1e11 FLOP at 8 x 989 TFLOP/s x MFU 0.5 x scaling 1 x goodput 1, $2 per accelerator-hour."""
     result = cli(
-        "estimate",
-        "train",
-        "--params",
-        "1e9",
-        "--tokens",
-        "100B",
-        "-a",
-        "h100",
-        "--count",
-        "8",
-        "--mfu",
-        "0.5",
-        "--goodput",
-        "1",
-        "--scaling-efficiency",
-        "1",
-        "--price-usd-per-hour",
-        "2",
-        "--runs-per-month",
-        "2",
-        "-f",
-        "json",
+        *argv(
+            "estimate train --params 1e9 --tokens 100B -a h100 --count 8 --mfu 0.5",
+            "--goodput 1 --scaling-efficiency 1 --price-usd-per-hour 2",
+            "--runs-per-month 2 -f json",
+        )
     )
     assert result.exit_code == 0, result.stderr
     row = result.json()[0]
@@ -128,7 +93,7 @@ def test_train_golden_through_the_cli(cli: Any) -> None:
 
 
 def test_train_table_reads_at_a_glance(cli: Any) -> None:
-    result = cli("estimate", "train", "--model", "llama-2-7b", "-a", "h100", "--count", "8,64", "--top", "5")
+    result = cli(*argv("estimate train --model llama-2-7b -a h100 --count 8,64 --top 5"))
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     for header in ("Provider", "Instance", "Pricing", "Wall", "$/run", "range", "$/month"):
@@ -140,19 +105,7 @@ def test_train_table_reads_at_a_glance(cli: Any) -> None:
 
 def test_explain_lists_every_input_and_source(cli: Any) -> None:
     table = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "h100",
-        "--count",
-        "64",
-        "--provider",
-        "aws",
-        "--top",
-        "2",
-        "--explain",
+        *argv("estimate train --model llama-2-7b -a h100 --count 64 --provider aws", "--top 2 --explain")
     )
     assert table.exit_code == 0, table.stderr
     text = " ".join(table.stdout.split())
@@ -167,19 +120,7 @@ def test_explain_lists_every_input_and_source(cli: Any) -> None:
     ):
         assert fragment in text, fragment
     rows = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "h100",
-        "--count",
-        "64",
-        "--top",
-        "1",
-        "--explain",
-        "-f",
-        "json",
+        *argv("estimate train --model llama-2-7b -a h100 --count 64 --top 1 --explain", "-f json")
     ).json()
     assert "rate: n x R x scaling x goodput" in rows[0]["explain"]
 
@@ -228,7 +169,7 @@ def test_invalid_workloads_fail_with_one_line(cli: Any, args: tuple[str, ...], m
 
 def test_usage_errors_exit_2(cli: Any) -> None:
     assert cli("estimate", "train", "--bogus").exit_code == 2
-    assert cli("estimate", "train", "--top", "-1", "--model", "gpt2").exit_code == 2
+    assert cli(*argv("estimate train --top -1 --model gpt2")).exit_code == 2
 
 
 def test_calibration_of_one_framework_is_used_and_named(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,20 +197,10 @@ def test_calibration_of_one_framework_is_used_and_named(cli: Any, monkeypatch: p
     )
     monkeypatch.setattr("tco.calibrations.load_calibrations", lambda home: calibration)
     rows = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "a100-80,h100",
-        "--count",
-        "64",
-        "--top",
-        "0",
-        "--pricing-model",
-        "on_demand",
-        "-f",
-        "json",
+        *argv(
+            "estimate train --model llama-2-7b -a a100-80,h100 --count 64 --top 0",
+            "--pricing-model on_demand -f json",
+        )
     ).json()
     sources = {(r["accelerator"], r["framework"]): r["throughput_source"] for r in rows}
     assert sources[("A100-80GB", "jax")] == "calibration"
@@ -324,22 +255,10 @@ def test_frequencies_line_items_and_output_file(cli: Any, tmp_path: Path) -> Non
 
 def test_serve_json_and_table(cli: Any) -> None:
     result = cli(
-        "estimate",
-        "serve",
-        "--model",
-        "llama-2-70b",
-        "-a",
-        "h100",
-        "--requests-per-s",
-        "5",
-        "--prompt-tokens",
-        "1000",
-        "--output-tokens",
-        "300",
-        "--tpot-s",
-        "0.05",
-        "-f",
-        "json",
+        *argv(
+            "estimate serve --model llama-2-70b -a h100 --requests-per-s 5",
+            "--prompt-tokens 1000 --output-tokens 300 --tpot-s 0.05 -f json",
+        )
     )
     assert result.exit_code == 0, result.stderr
     rows = result.json()
@@ -351,16 +270,16 @@ def test_serve_json_and_table(cli: Any) -> None:
         assert row["accelerators_per_replica"] >= 2  # 138 GB of bf16 weights need two 80 GB GPUs
     per_token = [r["cost_usd_per_1m_output_tokens"] for r in rows]
     assert per_token == sorted(per_token)
-    table = cli("estimate", "serve", "--model", "llama-2-7b", "-a", "l4,a10g", "--top", "3", "--explain")
+    table = cli(*argv("estimate serve --model llama-2-7b -a l4,a10g --top 3 --explain"))
     assert table.exit_code == 0, table.stderr
     assert "$/1M out" in table.stdout and "TTFT" in table.stdout and "decode: memory-bound" in table.stdout
 
 
 def test_serve_errors(cli: Any) -> None:
-    too_fast = cli("estimate", "serve", "--model", "llama-2-70b", "-a", "l4", "--count", "1")
+    too_fast = cli(*argv("estimate serve --model llama-2-70b -a l4 --count 1"))
     assert too_fast.exit_code == 1 and "weights do not fit" in too_fast.stderr
     assert cli("estimate", "serve", "--model", "resnet-50").exit_code == 1
-    bad = cli("estimate", "serve", "--model", "llama-2-7b", "--mbu", "2")
+    bad = cli(*argv("estimate serve --model llama-2-7b --mbu 2"))
     assert bad.exit_code == 1 and "MBU must be in (0, 1]" in bad.stderr
 
 
@@ -376,45 +295,20 @@ def test_spot_plans_stalled_by_interruptions_are_infeasible(cli: Any) -> None:
     """1024 H100s on 128 spot instances at one reclaim per instance-day with hourly checkpoints: the expected
     time is ~90x the uninterrupted run, beyond the named 3x limit; on-demand rows are unaffected."""
     result = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "h100",
-        "--count",
-        "1024",
-        "--provider",
-        "aws",
-        "--pricing-model",
-        "spot,on_demand",
-        "--top",
-        "0",
-        "--include-infeasible",
-        "-f",
-        "json",
+        *argv(
+            "estimate train --model llama-2-7b -a h100 --count 1024 --provider aws",
+            "--pricing-model spot,on_demand --top 0 --include-infeasible -f json",
+        )
     )
     rows = result.json()
     spot = [r for r in rows if r["pricing_model"] == "spot"]
     assert spot and all(not r["feasible"] and "more than 3x" in r["reason"] for r in spot)
     assert all(r["feasible"] for r in rows if r["pricing_model"] == "on_demand")
     relaxed = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "h100",
-        "--count",
-        "1024",
-        "--provider",
-        "aws",
-        "--pricing-model",
-        "spot",
-        "--set",
-        "checkpoint_interval_hours=0.05",
-        "-f",
-        "json",
+        *argv(
+            "estimate train --model llama-2-7b -a h100 --count 1024 --provider aws",
+            "--pricing-model spot --set checkpoint_interval_hours=0.05 -f json",
+        )
     ).json()
     assert relaxed and all(r["interruption_factor"] < 3 for r in relaxed)
 
@@ -466,20 +360,10 @@ def test_calibrations_are_read_from_the_real_store(cli: Any, tco_home: Path) -> 
         }
     )
     rows = cli(
-        "estimate",
-        "train",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "h100",
-        "--count",
-        "64",
-        "--framework",
-        "torch",
-        "--pricing-model",
-        "on_demand",
-        "-f",
-        "json",
+        *argv(
+            "estimate train --model llama-2-7b -a h100 --count 64 --framework torch",
+            "--pricing-model on_demand -f json",
+        )
     ).json()
     assert rows and all(r["throughput_source"] == "calibration" and r["framework"] == "torch" for r in rows)
     assert rows[0]["mfu"] == pytest.approx(0.45) and "run run-42" in rows[0]["throughput_detail"]
@@ -487,18 +371,10 @@ def test_calibrations_are_read_from_the_real_store(cli: Any, tco_home: Path) -> 
 
 def test_serve_line_items_are_summed_separately(cli: Any) -> None:
     rows = cli(
-        "estimate",
-        "serve",
-        "--model",
-        "llama-2-7b",
-        "-a",
-        "l4",
-        "--top",
-        "1",
-        "--set",
-        "mlops_usd_per_month=500,egress_tb_per_month=2",
-        "-f",
-        "json",
+        *argv(
+            "estimate serve --model llama-2-7b -a l4 --top 1 --set",
+            "mlops_usd_per_month=500,egress_tb_per_month=2 -f json",
+        )
     ).json()
     row = rows[0]
     assert row["egress_usd_per_month"] == pytest.approx(2 * 1000 * 0.09)
