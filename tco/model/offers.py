@@ -140,7 +140,7 @@ def override_options(
     frame = pd.DataFrame(
         {
             "provider": "custom",
-            "region": "-",
+            "region": "any",  # a user-given price belongs to no region
             "instance_type": [f"{a} x{accelerators_per_instance:g}" for a in accelerators],
             "accelerator": list(accelerators),
             "accelerators_per_instance": float(accelerators_per_instance),

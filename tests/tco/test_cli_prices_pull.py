@@ -31,7 +31,9 @@ from tests.pricing.servers.data import (
 )
 from tests.pricing.servers.gcp import GcpServer, google_error
 
-FAST = ("--timeout", "2", "--max-attempts", "3", "--backoff", "0.01")
+# Success-path pulls: a generous timeout, so that a loaded CI machine cannot turn a slow reply into a failure
+# (the timeout tests set their own).
+FAST = ("--timeout", "20", "--max-attempts", "3", "--backoff", "0.01")
 API_KEY = "loopback-test-key"
 
 
