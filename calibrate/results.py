@@ -31,69 +31,14 @@ import json
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from calibrate.devices import DeviceInfo
 from calibrate.kernels import KERNELS
 from calibrate.peaks import load_peaks
+from calibrate.schema import COLUMNS
 from calibrate.system import host_name, tool_version, utc_now
 from calibrate.timing import Timing
-
-FLOAT_COLUMNS: Final = (
-    "device_count",
-    "compile_s",
-    "median_s",
-    "p10_s",
-    "p90_s",
-    "p99_s",
-    "repeats",
-    "throughput",
-    "achieved_tflop_per_s",
-    "utilisation",
-    "peak_value",
-    "peak_memory_bytes",
-    "installed_bytes",
-)
-#: Column order of :meth:`calibrate.store.ResultStore.results` and of exports.
-COLUMNS: Final = (
-    "result_id",
-    "run_id",
-    "framework",
-    "framework_version",
-    "device_kind",
-    "device_name",
-    "accelerator",
-    "device_count",
-    "kernel",
-    "variant",
-    "dtype",
-    "shape",
-    "metric",
-    "compile_s",
-    "compile_cache",
-    "median_s",
-    "p10_s",
-    "p90_s",
-    "p99_s",
-    "repeats",
-    "throughput",
-    "throughput_unit",
-    "achieved_tflop_per_s",
-    "utilisation",
-    "peak_value",
-    "peak_memory_bytes",
-    "peak_memory_source",
-    "installed_bytes",
-    "host",
-    "measured_at",
-    "tool_version",
-    "profile",
-    "status",
-    "error",
-    "details",
-)
-#: The columns that hold text (every column but the numeric ones), in column order.
-TEXT_COLUMNS: Final = tuple(c for c in COLUMNS if c not in FLOAT_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

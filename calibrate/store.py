@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from calibrate.errors import CalibrationError
-from calibrate.results import COLUMNS, FLOAT_COLUMNS
+from calibrate.schema import COLUMNS, FLOAT_COLUMNS
 from calibrate.system import tool_version, utc_now
 
 if TYPE_CHECKING:

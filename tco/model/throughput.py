@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from calibrate.results import COLUMNS as RESULT_COLUMNS
+from calibrate.schema import COLUMNS as RESULT_COLUMNS
 
 if TYPE_CHECKING:
     import numpy as np

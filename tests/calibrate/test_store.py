@@ -13,7 +13,8 @@ import pytest
 
 from calibrate.devices import DeviceInfo
 from calibrate.errors import CalibrationError
-from calibrate.results import COLUMNS, Measurement, RunContext, Task, failed_row, make_row
+from calibrate.results import Measurement, RunContext, Task, failed_row, make_row
+from calibrate.schema import COLUMNS
 from calibrate.store import ResultStore
 from calibrate.timing import Timing
 
