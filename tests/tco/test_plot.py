@@ -23,3 +23,35 @@ def test_plan_and_procurement_plots(cli, tmp_path: Path) -> None:
 def test_plot_to_missing_directory_fails_before_work(cli, tmp_path: Path) -> None:
     result = cli("plan", str(ROOT / "examples" / "llm_team.toml"), "--plot", str(tmp_path / "no" / "x.png"))
     assert result.exit_code == 1 and "does not exist" in result.stderr
+
+
+def test_plan_plot_shows_the_budget_it_prints(cli, tmp_path: Path, monkeypatch) -> None:
+    """The stacked bars add up to the printed monthly totals, one layer per budget item, and the option
+    bars are the option totals: a chart of the wrong numbers fails here, not only a missing file."""
+    import csv
+    import io
+
+    import tco.plot
+
+    figures = []
+    real_save = tco.plot._save
+    monkeypatch.setattr(tco.plot, "_save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    result = cli(
+        "plan", str(ROOT / "examples" / "llm_team.toml"), "--plot", str(tmp_path / "b.png"), "-f", "csv"
+    )
+    assert result.exit_code == 0, result.stderr
+    budget = list(csv.DictReader(io.StringIO(result.stdout)))
+    [figure] = figures
+    left, right = figure.axes[:2]
+    tops: dict[float, float] = {}
+    for patch in left.patches:
+        x = round(patch.get_x() + patch.get_width() / 2)
+        tops[x] = max(tops.get(x, 0.0), patch.get_y() + patch.get_height())
+    assert sorted(tops) == [int(row["month"]) for row in budget]
+    for row in budget:
+        assert abs(tops[int(row["month"])] - float(row["total_usd"])) < 0.01
+    items = [c.removesuffix("_usd") for c in budget[0] if c not in ("month", "total_usd")]
+    assert [t.get_text() for t in left.get_legend().get_texts()] == items
+    # the budget is the cheapest option's: its horizon total is the shortest option bar
+    cheapest = min(p.get_width() for p in right.patches)
+    assert abs(cheapest - sum(float(row["total_usd"]) for row in budget)) < 0.01
