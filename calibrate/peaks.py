@@ -22,12 +22,18 @@ DTYPE_COLUMNS: Final = {
 }
 
 
+#: bytes in a GiB
+GIB: Final = 2.0**30
+
+
 @dataclass(frozen=True, slots=True)
 class Peak:
     accelerator: str
     variant: str
     tflops: dict[str, float]  # dtype -> dense TFLOP/s, only the known ones
-    memory_gb: float | None
+    #: memory in bytes: vendors' "GB" for HBM and GDDR means GiB (an "80GB" H100 holds 80 x 2^30 bytes)
+    memory_bytes: float | None
+    memory_source: str
     memory_bandwidth_tb_s: float | None
     interconnect_gb_s: float | None
     tdp_w: float | None
@@ -61,7 +67,8 @@ def load_peaks() -> dict[str, Peak]:
                     accelerator=row["accelerator"],
                     variant=row["variant"],
                     tflops=tflops,
-                    memory_gb=_number(row["memory_gb"]),
+                    memory_bytes=None if (gib := _number(row["memory_gib"])) is None else gib * GIB,
+                    memory_source=row["memory_source"],
                     memory_bandwidth_tb_s=_number(row["memory_bandwidth_tb_s"]),
                     interconnect_gb_s=_number(row["interconnect_gb_s"]),
                     tdp_w=_number(row["tdp_w"]),

@@ -156,7 +156,7 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
                     "accelerator": name,
                     "dtype": dtype,
                     "peak_tflops": tflops if tflops is not None else math.nan,
-                    "memory_gb": _num(peak.memory_gb if peak else None),
+                    "memory_bytes": _num(peak.memory_bytes if peak else None),
                     "memory_bandwidth_tb_s": _num(peak.memory_bandwidth_tb_s if peak else None),
                     "interconnect_gb_s": _num(peak.interconnect_gb_s if peak else None),
                     "tdp_w": _num(peak.tdp_w if peak else None),

@@ -65,7 +65,7 @@ CONFIG_COLUMNS: Final = (
     "samples_per_s_per_accelerator",
     "batch_per_accelerator",
     "grad_bytes_per_param",
-    "memory_gb",
+    "memory_bytes",
     "intra_node_gb_s",
     "inter_node_gb_s",
 )
@@ -93,7 +93,7 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
     """Add the chosen layout and its scaling efficiency (expected, low, high) to each configuration row.
 
     Input columns: :data:`CONFIG_COLUMNS` (NaN where unknown). Output adds ``tp, pp, dp, sharding,
-    parallelism, memory_gb_per_accelerator, fits_memory, step_s, compute_s, exposed_comm_s, bubble_s,
+    parallelism, memory_bytes_per_accelerator, fits_memory, step_s, compute_s, exposed_comm_s, bubble_s,
     scaling_efficiency, scaling_efficiency_low, scaling_efficiency_high, scaling_source``. The low/high
     values re-time the chosen layout with the overlap assumption's low and high ends.
     A layout that cannot hold the training state gives NaN efficiency and ``fits_memory = False``.
@@ -117,7 +117,7 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
     per_token = out["flops_per_token"].to_numpy(dtype="float64")
     rate = out["achieved_tflop_per_s"].to_numpy(dtype="float64") * 1e12
     grad_bytes = out["grad_bytes_per_param"].fillna(2.0).to_numpy(dtype="float64")
-    memory = out["memory_gb"].to_numpy(dtype="float64") * 1e9 * assumptions.memory_usable_fraction.value
+    memory = out["memory_bytes"].to_numpy(dtype="float64") * assumptions.memory_usable_fraction.value
     intra = out["intra_node_gb_s"].to_numpy(dtype="float64") * 1e9
     inter = out["inter_node_gb_s"].to_numpy(dtype="float64") * 1e9
     bw = np.where(n > g, inter, intra)
@@ -240,9 +240,7 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
             "does not fit",
         ),
     )
-    out["memory_gb_per_accelerator"] = np.where(
-        is_samples, np.nan, np.where(chosen_ok, token_mem / 1e9, np.nan)
-    )
+    out["memory_bytes_per_accelerator"] = np.where(is_samples, np.nan, np.where(chosen_ok, token_mem, np.nan))
     # Without a parameter count the memory check cannot be made: unknown, not "does not fit".
     out["fits_memory"] = is_samples | chosen_ok | no_params
     out["compute_s"] = compute_s

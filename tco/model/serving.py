@@ -115,7 +115,7 @@ SERVING_OUTPUT: Final = (
     "prefill_flops_efficiency_detail",
     "peak_tflops",
     "memory_bandwidth_tb_s",
-    "memory_gb",
+    "memory_bytes",
     "headroom",
     "hours_per_day",
     "requests_per_s",
@@ -182,7 +182,7 @@ def _solve(
     bw = perf["memory_bandwidth_tb_s"].to_numpy(dtype="float64") * 1e12
     peak = perf["peak_tflops"].to_numpy(dtype="float64") * 1e12
     intra = perf["interconnect_gb_s"].to_numpy(dtype="float64") / 2.0 * 1e9
-    memory = perf["memory_gb"].to_numpy(dtype="float64") * 1e9 * params.memory_usable_fraction.value * t
+    memory = perf["memory_bytes"].to_numpy(dtype="float64") * params.memory_usable_fraction.value * t
     latency = params.tp_latency_s.value
     context = s_in + s_out / 2.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -315,7 +315,7 @@ def project_serving(
             "accelerator",
             "dtype",
             "peak_tflops",
-            "memory_gb",
+            "memory_bytes",
             "memory_bandwidth_tb_s",
             "interconnect_gb_s",
             "peak_source",

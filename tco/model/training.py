@@ -41,7 +41,7 @@ HARDWARE_COLUMNS: Final = (
     "accelerator",
     "dtype",
     "peak_tflops",
-    "memory_gb",
+    "memory_bytes",
     "memory_bandwidth_tb_s",
     "interconnect_gb_s",
     "inter_node_gb_s_per_accelerator",
@@ -102,7 +102,7 @@ TRAINING_COLUMNS: Final = (
     "scaling_efficiency_high",
     "scaling_source",
     "parallelism",
-    "memory_gb_per_accelerator",
+    "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
     "goodput_low",
@@ -257,8 +257,8 @@ def training_performance(
         [
             "no throughput: " + perf["throughput_detail"].astype(str),
             "training state does not fit in "
-            + perf["memory_gb"].round(0).astype(str)
-            + " GB per accelerator at this count (more accelerators, or more memory)",
+            + (perf["memory_bytes"] / 2**30).round(1).astype(str)
+            + " GiB per accelerator at this count (more accelerators, or more memory)",
             "scaling efficiency unknown: " + perf["scaling_source"].astype(str),
         ],
         default="",
@@ -341,7 +341,7 @@ _PERF_COLUMNS: Final = (
     "scaling_efficiency_high",
     "scaling_source",
     "parallelism",
-    "memory_gb_per_accelerator",
+    "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
     "goodput",

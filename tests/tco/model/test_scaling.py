@@ -29,7 +29,7 @@ def _config(**changes: Any) -> pd.DataFrame:
         "samples_per_s_per_accelerator": math.nan,
         "batch_per_accelerator": math.nan,
         "grad_bytes_per_param": 2.0,
-        "memory_gb": 80.0,
+        "memory_bytes": 80.0 * 2**30,
         "intra_node_gb_s": 300.0,
         "inter_node_gb_s": 25.0,
     }
@@ -52,8 +52,8 @@ def test_layout_and_efficiency_by_hand() -> None:
     assert out["scaling_efficiency"] == pytest.approx(compute / step)
     assert out["scaling_efficiency"] == pytest.approx(0.9259, abs=1e-4)
     # Memory: ZeRO-1 (4 + 12/8) N / 2 + activations s h L (10 + 24/2)
-    assert out["memory_gb_per_accelerator"] == pytest.approx(
-        ((4 + 12 / 8) * 1e9 / 2 + 2048 * 2048 * 24 * 22) / 1e9
+    assert out["memory_bytes_per_accelerator"] == pytest.approx(
+        (4 + 12 / 8) * 1e9 / 2 + 2048 * 2048 * 24 * 22
     )
     # Low/high: the same layout re-timed with no overlap and full overlap.
     assert out["scaling_efficiency_low"] == pytest.approx(compute / (compute + dp + tp))
