@@ -21,7 +21,7 @@ REQUESTABLE: Final = ("auto", "cpu", "cuda", "tpu")
 
 CPU: Final = "CPU"
 
-#: Canonical names (../shared/ARCHITECTURE.md), the join key with pricing/.
+#: Canonical names (docs/ARCHITECTURE.md), the join key with pricing/.
 CANONICAL: Final = (
     "A100-40GB",
     "A100-80GB",

@@ -1,4 +1,4 @@
-"""The calibration result row: the data contract between calibrate/ and its users (../shared/ARCHITECTURE.md).
+"""The calibration result row: the data contract between calibrate/ and its users (docs/ARCHITECTURE.md).
 
 Kept apart from :mod:`calibrate.results` so that readers of results (the projection model) can name the
 columns without importing the measurement machinery.

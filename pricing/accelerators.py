@@ -1,6 +1,6 @@
 """Canonical accelerator names, their aliases and memory: the join key between pricing/ and calibrate/.
 
-Names follow ../shared/ARCHITECTURE.md (``H100-80GB``, ``TPU-v5e``, ...). TPU prices are per chip and
+Names follow docs/ARCHITECTURE.md (``H100-80GB``, ``TPU-v5e``, ...). TPU prices are per chip and
 ``accelerator_count`` counts chips. Memory is per accelerator, in GiB as the providers list it.
 """
 

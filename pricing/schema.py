@@ -1,4 +1,4 @@
-"""The offer table: the data contract between pricing/ and its users (../shared/ARCHITECTURE.md).
+"""The offer table: the data contract between pricing/ and its users (docs/ARCHITECTURE.md).
 
 One row per offer, long format, one price per row. Missing prices are null (NaN), never 0.
 """
