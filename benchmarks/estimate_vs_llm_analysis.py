@@ -3,7 +3,7 @@
     python benchmarks/estimate_vs_llm_analysis.py [--repeats 11] [--llm-python /tmp/llmvenv/bin/python]
 
 The estimate is LLaMA-7B (1T tokens) on 2048 A100-80GB, the setup llm-analysis validates against the LLaMA
-paper (docs/reference/projection_model.md §1.7). llm-analysis lives in its own throwaway virtualenv, never in tco's::
+paper (docs/projection_model.md §1.7). llm-analysis lives in its own throwaway virtualenv, never in tco's::
 
     python3 -m venv /tmp/llmvenv && /tmp/llmvenv/bin/pip install llm-analysis
 

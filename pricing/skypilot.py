@@ -1,6 +1,6 @@
 """Read SkyPilot service-catalog CSVs (the source of the embedded snapshot) into offer rows.
 
-Quirks handled here, each documented in pricing/data/SOURCES.md and docs/reference/pricing_apis.md:
+Quirks handled here, each documented in pricing/data/SOURCES.md and docs/pricing_apis.md:
 - GCP GPU machines cost a host row (vCPU + RAM) plus accelerator rows in the same zone: composed here.
   GPUs that attach to N1 hosts (T4, V100, P100, P4) have no host row: kept as ``accelerator_only``.
 - GCP TPU rows price a whole slice; chips per slice depend on the generation (v2/v3/v4/v5p count cores,

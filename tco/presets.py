@@ -5,9 +5,11 @@ All tables live in ``tco/data/`` as CSV with a ``source`` for every row:
 * ``models.csv`` - well-known model shapes (GPT-2, BERT, ResNet-50, LLaMA/Llama 2/Llama 3, MPT, TinyLlama,
   GPT-3, Chinchilla, Mixtral): parameters, layers, hidden size, heads, KV heads, vocabulary, context,
   training tokens and batch where published.
-* ``mfu_defaults.csv`` - assumed steady MFU by accelerator and dtype, with a range (docs/reference/projection_model.md §8).
-* ``network_defaults.csv`` - inter-node bandwidth per accelerator (docs/reference/projection_model.md §1.1, §4.2).
-* ``ownership_defaults.csv`` - owned-hardware capex and node power where a source exists (docs/reference/projection_model.md §5.2).
+* ``mfu_defaults.csv`` - assumed steady MFU by accelerator and dtype, with a range
+(docs/projection_model.md §8).
+* ``network_defaults.csv`` - inter-node bandwidth per accelerator (docs/projection_model.md §1.1, §4.2).
+* ``ownership_defaults.csv`` - owned-hardware capex and node power where a source exists
+(docs/projection_model.md §5.2).
 
 Accelerator peaks come from ``calibrate.peaks`` (sourced per number); :func:`hardware_table` joins them with
 the network defaults into the frame :mod:`tco.model` expects. Reading package data is the only I/O here.

@@ -53,7 +53,7 @@ UTILISATION_RANGE: Final = Assumption(
     0.5,
     0.9,
     "fraction of hours",
-    "tco assumption: sustained utilisation 0.5-0.9 around docs/reference/projection_model.md §8's 0.7",
+    "tco assumption: sustained utilisation 0.5-0.9 around docs/projection_model.md §8's 0.7",
 )
 
 

@@ -209,7 +209,7 @@ def _owned_options(accelerators: tuple[str, ...], settings: Settings, required: 
             accelerators_per_instance=node,
             ownership_source="capex "
             + params.capex_usd_per_accelerator.source
-            + "; other defaults docs/reference/projection_model.md §5/§8",
+            + "; other defaults docs/projection_model.md §5/§8",
         )
         frames.append(owned_options(costs))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(OPTION_COLUMNS))

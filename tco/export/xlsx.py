@@ -580,7 +580,7 @@ def _prices(
         f"owned {accelerator}: paid whether used or not (capex, idle power, colocation, maintenance, staff)",
         math.nan,
         "$/acc-year",
-        "derived: tco.model.ownership.ownership_costs (docs/reference/projection_model.md §5.1)",
+        "derived: tco.model.ownership.ownership_costs (docs/projection_model.md §5.1)",
         fixed_usd_per_accelerator_year_formula(refs),
     )
     variable = book.add(
@@ -589,7 +589,7 @@ def _prices(
         f"owned {accelerator}: power above idle per used accelerator-hour",
         math.nan,
         "$/acc-h",
-        "derived: tco.model.ownership.ownership_costs (docs/reference/projection_model.md §5.1)",
+        "derived: tco.model.ownership.ownership_costs (docs/projection_model.md §5.1)",
         variable_usd_per_accelerator_hour_formula(refs),
     )
     return fixed, variable

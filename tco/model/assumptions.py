@@ -5,7 +5,7 @@ low/expected/high cost band) and a source. Parameters are frozen dataclasses val
 real exceptions (:class:`tco.errors.TcoError`), never ``assert``. A user override replaces the value and
 collapses its range (the user states what they know) and names itself as the source.
 
-Sources are the research notes in ``docs/reference/projection_model.md`` (cited as "docs/reference/projection_model.md §N") and
+Sources are the research notes in ``docs/projection_model.md`` (cited as "docs/projection_model.md §N") and
 the documents they quote.
 """
 
@@ -78,22 +78,25 @@ GOODPUT: Final = Assumption(
     0.45,
     0.95,
     "fraction",
-    "docs/reference/projection_model.md §8 end-to-end goodput default 0.85 (restarts, failures, evals, stragglers); range 0.45-0.95: "
-    "OPT ~0.44 of steady state, Llama 3 405B '>90% effective training time' (docs/reference/projection_model.md §4.4)",
+    "docs/projection_model.md §8 end-to-end goodput default 0.85 (restarts, failures, evals, "
+    "stragglers); range 0.45-0.95: "
+    "OPT ~0.44 of steady state, Llama 3 405B '>90% effective training time' (docs/projection_model.md §4.4)",
 )
 DP_OVERLAP: Final = Assumption(
     0.8,
     0.0,
     1.0,
     "fraction of backward",
-    "docs/reference/projection_model.md §8: data-parallel gradient communication overlaps 0.8 of the backward pass (0 = no overlap)",
+    "docs/projection_model.md §8: data-parallel gradient communication overlaps 0.8 of the backward "
+    "pass (0 = no overlap)",
 )
 GLOBAL_BATCH_TOKENS: Final = Assumption(
     4194304.0,
     4194304.0,
     4194304.0,
     "tokens",
-    "4M tokens per optimizer step when the workload names none: LLaMA and Llama 2 papers (docs/reference/projection_model.md §1.7)",
+    "4M tokens per optimizer step when the workload names none: LLaMA and Llama 2 papers "
+    "(docs/projection_model.md §1.7)",
 )
 STATE_BYTES_PER_PARAM: Final = Assumption(
     16.0,
@@ -101,14 +104,15 @@ STATE_BYTES_PER_PARAM: Final = Assumption(
     16.0,
     "bytes",
     "mixed-precision Adam: 2 (bf16 weights) + 2 (bf16 grads) + 12 (fp32 master, m, v) bytes per parameter "
-    "(ZeRO paper, Transformer Math 101; docs/reference/projection_model.md §1.4, §2.1)",
+    "(ZeRO paper, Transformer Math 101; docs/projection_model.md §1.4, §2.1)",
 )
 MEMORY_USABLE_FRACTION: Final = Assumption(
     0.9,
     0.9,
     0.9,
     "fraction of accelerator memory",
-    "0.9 of HBM usable for weights, state and activations (docs/reference/projection_model.md §3.1 SLO-constrained batch rule)",
+    "0.9 of HBM usable for weights, state and activations (docs/projection_model.md §3.1 "
+    "SLO-constrained batch rule)",
 )
 DEFAULT_SEQ_LEN: Final = Assumption(
     2048.0,
@@ -116,7 +120,7 @@ DEFAULT_SEQ_LEN: Final = Assumption(
     2048.0,
     "tokens",
     "sequence length for memory and communication when the workload names none: GPT-3 and LLaMA context "
-    "(docs/reference/projection_model.md §1.7); the FLOP count never uses it",
+    "(docs/projection_model.md §1.7); the FLOP count never uses it",
 )
 ASPECT_RATIO: Final = Assumption(
     128.0,
@@ -124,7 +128,8 @@ ASPECT_RATIO: Final = Assumption(
     128.0,
     "hidden per layer",
     "shape inferred from the parameter count when layers/hidden are not given: N = 12*L*h^2 (Kaplan 2020, "
-    "docs/reference/projection_model.md §2.2) with h/L = 128 (LLaMA-7B 4096/32); used only for memory and communication",
+    "docs/projection_model.md §2.2) with h/L = 128 (LLaMA-7B 4096/32); used only for memory and "
+    "communication",
 )
 SPOT_INTERRUPTIONS_PER_INSTANCE_HOUR: Final = Assumption(
     1.0 / 24.0,
@@ -219,7 +224,8 @@ PREFILL_FLOPS_EFFICIENCY: Final = Assumption(
     0.5,
     0.7,
     "fraction of dense peak",
-    "docs/reference/projection_model.md §8 inference flops efficiency 0.7 (llm-analysis README: 'up to 0.7 for inference'); low end "
+    "docs/projection_model.md §8 inference flops efficiency 0.7 (llm-analysis README: 'up to 0.7 for "
+    "inference'); low end "
     "0.5 = training-like utilisation",
 )
 MBU: Final = Assumption(
@@ -227,7 +233,8 @@ MBU: Final = Assumption(
     0.6,
     0.9,
     "fraction of HBM bandwidth",
-    "docs/reference/projection_model.md §8 memory-bandwidth utilisation (MBU) 0.8; range 0.6-0.9: tuned stacks reach 60-85% "
+    "docs/projection_model.md §8 memory-bandwidth utilisation (MBU) 0.8; range 0.6-0.9: tuned stacks "
+    "reach 60-85% "
     "(Databricks "
     "'LLM Inference Performance Engineering'), llm-analysis uses 0.9",
 )
@@ -244,7 +251,7 @@ TP_LATENCY_S: Final = Assumption(
     8e-6,
     "seconds",
     "minimum intra-node collective latency 8 us (llm-analysis intra_node_min_message_latency, "
-    "docs/reference/projection_model.md §1.1)",
+    "docs/projection_model.md §1.1)",
 )
 
 

@@ -96,7 +96,8 @@ class LineItems:
             )
         if self.checkpoints_kept is not None:
             out["checkpoints"] = (
-                "checkpoint = state bytes per parameter x parameters (weights + optimizer, docs/reference/projection_model.md §1.4)"
+                "checkpoint = state bytes per parameter x parameters (weights + optimizer, "
+                "docs/projection_model.md §1.4)"
             )
         if self.egress_tb_per_month is not None:
             out["egress"] = f"{self.egress_usd_per_gb.value:g} USD/GB: {self.egress_usd_per_gb.source}"

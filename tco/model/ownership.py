@@ -1,6 +1,7 @@
 """Owned hardware: the total cost of owning accelerators, per accelerator-year and per accelerator-hour.
 
-The on-prem TCO model of docs/reference/projection_model.md §5.1 (every default in §5.2/§8, secondary sources, all overridable)::
+The on-prem TCO model of docs/projection_model.md §5.1 (every default in §5.2/§8, secondary sources,
+all overridable)::
 
     capex              = capex_usd_per_accelerator * (1 + network_capex_fraction)
     annualised_capex   = (capex - residual / (1+r)^life) * CRF(r, life)      CRF = r / (1 - (1+r)^-life);
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Host CPU, memory, NICs and switches per accelerator: (~500 W host + ~100 W network) / 8 GPUs
-#: (docs/reference/projection_model.md §5.2: "IT load ≈ 6.2 kW typical (8×700 W + ~500 W host + ~100 W network)").
+#: (docs/projection_model.md §5.2: "IT load ≈ 6.2 kW typical (8×700 W + ~500 W host + ~100 W network)").
 HOST_W_PER_ACCELERATOR: Final = 75.0
 
 NETWORK_CAPEX_FRACTION: Final = Assumption(
@@ -52,56 +53,63 @@ NETWORK_CAPEX_FRACTION: Final = Assumption(
     0.10,
     0.15,
     "fraction of server capex",
-    "network (transceivers, cables, ToR/spine) adds 10-15% of server capex (docs/reference/projection_model.md §5.1)",
+    "network (transceivers, cables, ToR/spine) adds 10-15% of server capex (docs/projection_model.md §5.1)",
 )
 LIFE_YEARS: Final = Assumption(
-    4.0, 3.0, 5.0, "years", "4-year life (docs/reference/projection_model.md §8; depreciation 3-5 years, §5.2)"
+    4.0, 3.0, 5.0, "years", "4-year life (docs/projection_model.md §8; depreciation 3-5 years, §5.2)"
 )
 RESIDUAL_FRACTION: Final = Assumption(
     0.0,
     0.0,
     0.35,
     "fraction of capex",
-    "no resale value by default (straight-line, docs/reference/projection_model.md §5.3 worked example); 25-35% after 36 months "
-    "is reported (docs/reference/projection_model.md §5.2)",
+    "no resale value by default (straight-line, docs/projection_model.md §5.3 worked example); 25-35% "
+    "after 36 months "
+    "is reported (docs/projection_model.md §5.2)",
 )
 DISCOUNT_RATE: Final = Assumption(
     0.0,
     0.0,
     0.10,
     "per year",
-    "0 = straight-line depreciation (docs/reference/projection_model.md §5.3); > 0 annualises with the capital recovery factor (§5.1)",
+    "0 = straight-line depreciation (docs/projection_model.md §5.3); > 0 annualises with the capital "
+    "recovery factor (§5.1)",
 )
 PUE: Final = Assumption(
     1.2,
     1.1,
     1.5,
     "ratio",
-    "PUE 1.2 (docs/reference/projection_model.md §8); hyperscale 1.10-1.20, colo 1.3-1.5 (Uptime 2024 via §5.2)",
+    "PUE 1.2 (docs/projection_model.md §8); hyperscale 1.10-1.20, colo 1.3-1.5 (Uptime 2024 via §5.2)",
 )
 ELECTRICITY_USD_PER_KWH: Final = Assumption(
     0.10,
     0.06,
     0.19,
     "USD/kWh",
-    "$0.10/kWh (docs/reference/projection_model.md §8); industrial $0.06-0.12, US commercial average 19c (May 2025) (§5.2)",
+    "$0.10/kWh (docs/projection_model.md §8); industrial $0.06-0.12, US commercial average 19c (May "
+    "2025) (§5.2)",
 )
 COLOCATION_USD_PER_KW_MONTH: Final = Assumption(
     200.0,
     150.0,
     250.0,
     "USD per kW-month",
-    "colocation $150-250 per kW-month, default $200 (docs/reference/projection_model.md §5.2, §8)",
+    "colocation $150-250 per kW-month, default $200 (docs/projection_model.md §5.2, §8)",
 )
 MAINTENANCE_FRACTION_PER_YEAR: Final = Assumption(
-    0.10, 0.10, 0.10, "fraction of capex per year", "maintenance ~10%/yr of hardware (docs/reference/projection_model.md §5.2, §8)"
+    0.10,
+    0.10,
+    0.10,
+    "fraction of capex per year",
+    "maintenance ~10%/yr of hardware (docs/projection_model.md §5.2, §8)",
 )
 STAFF_USD_PER_ACCELERATOR_YEAR: Final = Assumption(
     1250.0,
     1250.0,
     1250.0,
     "USD per accelerator-year",
-    "staff share $10k/yr per 8-accelerator node (docs/reference/projection_model.md §5.3 worked example)",
+    "staff share $10k/yr per 8-accelerator node (docs/projection_model.md §5.3 worked example)",
 )
 IDLE_POWER_FRACTION: Final = Assumption(
     0.2,
@@ -111,7 +119,11 @@ IDLE_POWER_FRACTION: Final = Assumption(
     "tco assumption: an idle server draws ~20% of its loaded power (UNVERIFIED; override)",
 )
 UTILISATION: Final = Assumption(
-    0.7, 0.7, 0.7, "fraction of hours", "70% utilisation for a standalone $/accelerator-hour (docs/reference/projection_model.md §8)"
+    0.7,
+    0.7,
+    0.7,
+    "fraction of hours",
+    "70% utilisation for a standalone $/accelerator-hour (docs/projection_model.md §8)",
 )
 
 #: Columns of the frame :func:`ownership_costs` reads: one per parameter.
@@ -193,7 +205,7 @@ class OwnershipParams:
             it_kw,
             "kW",
             f"TDP {tdp_w:g} W ({tdp_source}) + {HOST_W_PER_ACCELERATOR:g} W host/network share "
-            "(docs/reference/projection_model.md §5.2)",
+            "(docs/projection_model.md §5.2)",
         )
         if node_max_kw_per_accelerator is not None:
             contracted = Assumption.given(node_max_kw_per_accelerator, "kW", node_source)

@@ -1,7 +1,7 @@
 """Scaling efficiency from a communication model: how much of n accelerators' steady rate a job keeps.
 
 For each configuration row the model lays the job out the way a practitioner would, picking the fastest
-layout whose training state fits in memory (docs/reference/projection_model.md §1.4, §4.1-4.2):
+layout whose training state fits in memory (docs/projection_model.md §1.4, §4.1-4.2):
 
 * **Layouts.** 3D parallelism with a distributed optimizer (ZeRO-1): tensor parallel ``t`` in {1, 2, 4, 8}
   inside one instance (``t <= accelerators_per_node``), pipeline parallel ``p`` in {1, 2, ..., 128}, data

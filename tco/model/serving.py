@@ -1,7 +1,7 @@
 """Serving projections: replicas, batch, latency and cost per token for an LLM at a request rate.
 
 Per replica of ``t`` accelerators (tensor parallel inside one instance), for batch ``B`` and a request of
-``s_in`` prompt and ``s_out`` output tokens (docs/reference/projection_model.md §3.1, llm-analysis §1.5):
+``s_in`` prompt and ``s_out`` output tokens (docs/projection_model.md §3.1, llm-analysis §1.5):
 
 * weights ``W = N * weight_bytes``; KV cache per token ``kv = 2 * L * n_kv_heads * (h / heads) * kv_bytes``;
   memory ``W + B (s_in + s_out) kv <= usable * memory * t``.

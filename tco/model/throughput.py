@@ -11,7 +11,8 @@ that applies, in this order (issue #5):
 4. ``calibration (transferred)``: the same framework measured on another accelerator, scaled by the ratio
    of dense peaks (training is compute-bound). For an MFU this means the measured fraction of peak carries
    over; for samples/s it is ``samples_per_s * peak_target / peak_source``.
-5. ``assumed MFU``: the default for the accelerator and dtype (``tco/data/mfu_defaults.csv``, docs/reference/projection_model.md §8),
+5. ``assumed MFU``: the default for the accelerator and dtype (``tco/data/mfu_defaults.csv``,
+docs/projection_model.md §8),
    each with its range and source; the ``*`` row applies where no figure is sourced.
 
 When no framework has a calibration for an accelerator, the frameworks would all get the same assumed

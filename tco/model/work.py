@@ -4,14 +4,15 @@ A workload is one row of a frame (:data:`WORKLOAD_COLUMNS`). Three kinds:
 
 ``tokens``
     A transformer from its parameters and tokens. Model FLOPs per token (PaLM, arXiv:2204.02311 App. B;
-    torchtitan ``get_num_flop_per_token``; llm-foundry's ``mfu`` formula, docs/reference/projection_model.md §2.4-2.5)::
+    torchtitan ``get_num_flop_per_token``; llm-foundry's ``mfu`` formula, docs/projection_model.md §2.4-2.5)::
 
         flops_per_token = 6 * N_active + 12 * L * h * s
 
     ``6N`` is forward (2N) plus backward (4N) (Kaplan 2020; Transformer Math 101); the attention term
     (``QK^T`` and ``AV``, forward and backward, no causal discount, no recompute) is added when the layers
     ``L``, hidden size ``h`` and sequence length ``s`` are all known. For mixture-of-experts models ``N`` is
-    the *active* parameter count. This is the MFU convention: the efficiency defaults (docs/reference/projection_model.md §8) were
+    the *active* parameter count. This is the MFU convention: the efficiency defaults
+    (docs/projection_model.md §8) were
     measured against the same count, so recompute cost lives in the efficiency, not in the work.
 ``samples``
     ``samples * epochs`` examples at a measured per-sample throughput (a CNN, or any model you have timed).

@@ -61,7 +61,7 @@ FRAMEWORK_NAMES: Final = {"pytorch": "torch", "jax": "jax", "tensorflow": "tenso
 REPLICA_SIZES: Final = (1, 2, 4, 8)
 #: Attention head dimension when a serving endpoint names only its parameter count.
 HEAD_DIM: Final = 128.0
-HEAD_DIM_SOURCE: Final = "head dimension 128 (LLaMA family; docs/reference/projection_model.md §2.2)"
+HEAD_DIM_SOURCE: Final = "head dimension 128 (LLaMA family; docs/projection_model.md §2.2)"
 GROWTH = "(1+{growth_per_month})^({m}-1)"
 
 
@@ -617,7 +617,7 @@ def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, 
             )
             + "}"
         )
-    derived = "derived: tco.model.ownership.ownership_costs (docs/reference/projection_model.md §5.1)"
+    derived = "derived: tco.model.ownership.ownership_costs (docs/projection_model.md §5.1)"
     fixed = book.add(
         _key(base, "fixed_usd_per_accelerator_year"),
         "Owned hardware",

@@ -4,7 +4,8 @@
 Tolerances, and why:
 
 * **GPU-hours and wall time: +-25%.** tco uses one steady-MFU default per accelerator (A100 0.50, H100 0.40;
-  docs/reference/projection_model.md §8, not fitted to these runs). The runs' own end-to-end MFU on the 6ND basis spans 36% (MPT-7B)
+  docs/projection_model.md §8, not fitted to these runs). The runs' own end-to-end MFU on the 6ND basis
+  spans 36% (MPT-7B)
   to 56% (TinyLlama) on the same A100s (the CSV's derived figures), so a single default cannot land closer
   than about +-22% to all of them; the reference's own A100 range (0.45-0.64) is -10%/+28% around the
   default. Each published figure must also fall inside the tool's own low-high band.
