@@ -6,7 +6,7 @@ peak_memory_bytes, utilisation, device_count, ...). A framework with no measurem
 row of NaN with the reason: tco never guesses a framework's speed from another's.
 
     acc_hours_per_run = work_per_run / throughput · device_count / 3600
-    cost_per_run_usd  = acc_hours_per_run · usd_per_acc_hour
+    cost_per_run_usd  = acc_hours_per_run · price_usd_per_accelerator_hour
     cost_per_month_usd = runs_per_month · cost_per_run
 """
 
@@ -51,7 +51,7 @@ def compare_frameworks(
     kernel: str,
     work_per_run: float,
     runs_per_month: float,
-    usd_per_acc_hour: float,
+    price_usd_per_accelerator_hour: float,
 ) -> pd.DataFrame:
     """One row per framework: its best measured throughput on ``accelerator`` for ``kernel`` and the cost."""
     import numpy as np
@@ -83,7 +83,7 @@ def compare_frameworks(
     devices = pd.to_numeric(rows["device_count"], errors="coerce").fillna(1.0)
     rows["peak_memory_gib"] = pd.to_numeric(rows["peak_memory_bytes"], errors="coerce") / 2**30
     rows["acc_hours_per_run"] = work_per_run / throughput * devices / 3600.0
-    rows["cost_per_run_usd"] = rows["acc_hours_per_run"] * usd_per_acc_hour
+    rows["cost_per_run_usd"] = rows["acc_hours_per_run"] * price_usd_per_accelerator_hour
     rows["cost_per_month_usd"] = rows["cost_per_run_usd"] * runs_per_month
     rows["measurements"] = rows["framework"].map(counts).fillna(0).astype(int)
     seen_elsewhere = frame.groupby("framework")["accelerator"].agg(

@@ -1,21 +1,25 @@
 """Procurement comparison: cloud on-demand, spot, commitments and buying servers, for a sustained demand.
 
-Pure functions over frames. Owned hardware is priced by the one ownership model,
-:mod:`tco.model.ownership` (capex with network share annualised by the capital recovery factor, energy at the
-fleet's utilisation with idle draw, colocation per contracted kW, maintenance, staff; every default named,
-sourced and overridable). Units in names; formulas:
+Pure functions over frames. Every option is charged by the one held-capacity model that ``tco estimate``
+and ``tco plan`` use (:mod:`tco.model.formulas`): it holds whole units (instances, servers) enough to deliver
+the demand at the planned utilisation, pays the fixed price for every held accelerator and the variable
+price for every used accelerator-hour::
 
-    pay-per-use (on_demand, spot)   usd_per_month = demand_acc_h_per_month * price
-    commitment (reserved/committed) you hold demand / (730 u) accelerators all month:
-                                    usd_per_month = demand * price / u          (effective = price / u)
-    owned                           servers = ceil(demand / (acc_per_server * 730 * u))
-                                    fleet utilisation u_f = min(1, demand / (servers * acc_per_server * 730))
-                                    usd_per_year = servers * acc_per_server * total_usd_per_year(u_f)
-                                    cash flow: capex (with network) in year 1 and at each replacement + opex
+    held accelerators  = MAX(1, ROUNDUP(demand / per_unit / (730 u))) * per_unit          (HELD_FOR_DEMAND)
+    usd_per_month      = held * fixed / 12 + variable * MIN(demand, held * 730)           (DEMAND_MONTH_COST)
+
+    on-demand, spot:  fixed 0, variable = list price           -> demand x price
+    commitments:      fixed = list price x 8760, variable 0     -> the held instances x price x 730
+    owned servers:    fixed and variable from :mod:`tco.model.ownership` (capex with network share
+                      annualised, idle power, colocation, maintenance, staff; power above idle per used
+                      hour); per_unit = accelerators per server (or ``--servers`` fixes the fleet)
+
+    effective $/acc-h = usd_per_month / demand
     break-even utilisation (owned vs best cloud)  = fixed / (8760 * (best cloud $/acc-h - variable $/acc-h))
                                                     (:func:`tco.model.ownership.breakeven_utilisation`)
     break-even month (owned vs best cloud)        = capex / (best cloud monthly - owned opex monthly)
                                                     (:func:`tco.model.ownership.breakeven_months`)
+
 Costs over 1/3/5 years rank options; for owned hardware they are annualised, the cash-flow table shows when
 the money actually leaves.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from tco.errors import TcoError
 from tco.model.assumptions import Assumption
@@ -32,9 +36,11 @@ from tco.model.ownership import OwnedServer, ownership_costs
 from tco.model.units import HOURS_PER_MONTH, MONTHS_PER_YEAR
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-PAY_PER_USE: Final = ("on_demand", "spot", "low_priority")
+    from tco.plan.budget import PlanResult
+
 COMMITMENTS: Final = (
     "reserved_1y",
     "reserved_3y",
@@ -55,6 +61,17 @@ UTILISATION_RANGE: Final = Assumption(
     "fraction of hours",
     "tco assumption: sustained utilisation 0.5-0.9 around docs/projection_model.md §8's 0.7",
 )
+#: The columns of a cloud row (:func:`cloud_offers`).
+CLOUD_COLUMNS: Final = (
+    "provider",
+    "region",
+    "pricing_model",
+    "instance_type",
+    "accelerators_per_instance",
+    "price_usd_per_accelerator_hour",
+    "source",
+    "assumed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +81,10 @@ class Comparison:
     servers: int
     #: fleet utilisation (used share of the owned accelerator-hours)
     fleet_utilisation: float
-    #: rank, option, kind, provider, region, pricing_model, instance_type, usd_per_acc_hour,
-    #: effective_usd_per_acc_hour, usd_per_month, cost_1y_usd, cost_3y_usd, cost_5y_usd,
-    #: breakeven_utilisation, breakeven_month, source, assumed
+    #: rank, option, kind, provider, region, pricing_model, instance_type, accelerators_per_instance,
+    #: price_usd_per_accelerator_hour, accelerators_held, fixed_usd_per_accelerator_year,
+    #: variable_usd_per_accelerator_hour, effective_usd_per_accelerator_hour, cost_usd_per_month,
+    #: cost_1y_usd, cost_3y_usd, cost_5y_usd, breakeven_utilisation, breakeven_month, source, assumed
     ranking: pd.DataFrame
     #: option, year, cash_usd
     cashflow: pd.DataFrame
@@ -88,27 +106,23 @@ def cloud_offers(
     offers: pd.DataFrame,
     accelerator: str,
     *,
-    providers: tuple[str, ...] = (),
-    regions: tuple[str, ...] = (),
     assumed_discounts: dict[str, float] | None = None,
     price_labels: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The cheapest instance per (provider, region, pricing model) for ``accelerator``, and notes.
+    """The cheapest instance per (provider, region, pricing model) for ``accelerator``
+    (:data:`CLOUD_COLUMNS`), and notes. ``offers``: catalog offer rows already filtered (providers, regions,
+    flagged prices left out).
 
     Commitment rows come from the price data; when there are none the note says so. An explicit
     ``assumed_discounts`` ({"committed_1y": 0.3}) adds rows derived from on-demand, labelled as assumptions.
     """
     import pandas as pd
 
-    from pricing.schema import EXCLUDING_FLAGS
-
-    o = offers[(offers["accelerator"] == accelerator) & offers["price_usd_per_accelerator_hour"].notna()]
-    if providers:
-        o = o[o["provider"].isin(providers)]
-    if regions:
-        o = o[o["region"].isin(regions)]
-    bad = o["flags"].fillna("").str.split(";").map(lambda fs: bool(EXCLUDING_FLAGS.intersection(fs)))
-    o = o[~bad.astype(bool)]
+    o = offers[
+        (offers["accelerator"] == accelerator)
+        & offers["price_usd_per_accelerator_hour"].notna()
+        & (offers["accelerator_count"] > 0)
+    ]
     if o.empty:
         raise TcoError(f"no cloud prices for {accelerator}", hint="see `tco prices accelerators`")
     o = o.sort_values(["price_usd_per_accelerator_hour", "instance_type"], kind="stable")
@@ -121,7 +135,8 @@ def cloud_offers(
             "region": o["region"],
             "pricing_model": o["pricing_model"],
             "instance_type": o["instance_type"],
-            "usd_per_acc_hour": o["price_usd_per_accelerator_hour"].astype(float),
+            "accelerators_per_instance": o["accelerator_count"].astype(float),
+            "price_usd_per_accelerator_hour": o["price_usd_per_accelerator_hour"].astype(float),
             "source": o["source"].astype(str)
             + o["provider"].map(lambda p: f" [{labels[p]}]" if p in labels else "")
             + "; as of "
@@ -146,7 +161,7 @@ def cloud_offers(
         base = frame[frame["pricing_model"] == "on_demand"]
         derived = base.assign(
             pricing_model=model,
-            usd_per_acc_hour=base["usd_per_acc_hour"] * (1.0 - discount),
+            price_usd_per_accelerator_hour=base["price_usd_per_accelerator_hour"] * (1.0 - discount),
             source=f"ASSUMPTION: on-demand x (1 - {discount:g}) from --assume-discount; not a quoted price",
             assumed=True,
         )
@@ -154,14 +169,16 @@ def cloud_offers(
     return frame.reset_index(drop=True), tuple(notes)
 
 
-def _fleet_costs(server: OwnedServer, servers: Any, demand: Any) -> pd.DataFrame:
+def _fleet_costs(server: OwnedServer, servers: object, demand: object) -> pd.DataFrame:
     """Ownership cost breakdown per accelerator (model columns) at the fleet's utilisation, one row per
     fleet size (vectorised)."""
     import numpy as np
 
+    from tco.model.formulas import FLEET_UTILISATION
+
     per = server.accelerators_per_server
     n = np.atleast_1d(np.asarray(servers, dtype="float64"))
-    used = np.minimum(1.0, np.asarray(demand, dtype="float64") / (n * per * HOURS_PER_MONTH))
+    used = FLEET_UTILISATION.evaluate(demand_acc_hours_per_month=demand, held_accelerators=n * per)
     frame = server.params.to_frame().iloc[np.zeros(len(n), dtype=int)].reset_index(drop=True)
     return ownership_costs(frame.assign(utilisation=used))
 
@@ -177,9 +194,81 @@ def _opex_per_year(costs: pd.DataFrame) -> pd.Series:
 
 
 def fleet_size(demand: float, server: OwnedServer) -> int:
-    """Servers needed to deliver ``demand`` acc-h/month at the stated utilisation."""
-    per_server_month = server.accelerators_per_server * HOURS_PER_MONTH * server.params.utilisation.value
-    return max(1, math.ceil(demand / per_server_month))
+    """Servers needed to deliver ``demand`` acc-h/month at the stated utilisation
+    (:data:`tco.model.formulas.HELD_FOR_DEMAND` in servers)."""
+    return int(held_accelerators(demand, server.accelerators_per_server, server.params.utilisation.value)[0]
+               / server.accelerators_per_server)  # fmt: skip
+
+
+def held_accelerators(demand: object, per_unit: object, utilisation: float) -> np.ndarray:
+    """Accelerators held in whole units of ``per_unit`` to deliver ``demand`` at ``utilisation``."""
+    from tco.model.formulas import HELD_FOR_DEMAND
+
+    return HELD_FOR_DEMAND.evaluate(
+        demand_acc_hours_per_month=demand, accelerators_per_instance=per_unit, utilisation=utilisation
+    ).reshape(-1)
+
+
+def _priced(
+    cloud: pd.DataFrame, demand: float, server: OwnedServer, servers: int, costs: pd.Series
+) -> pd.DataFrame:
+    """Every option (the cloud rows and the owned fleet) charged by the held-capacity model."""
+    import numpy as np
+    import pandas as pd
+
+    from tco.model import formulas as F
+    from tco.model.purchase import BILLING, price_split
+
+    u = server.params.utilisation.value
+    per = server.accelerators_per_server
+    billing = cloud["pricing_model"].map(BILLING).fillna("usage")
+    price = cloud["price_usd_per_accelerator_hour"].to_numpy(dtype="float64")
+    fixed, variable = np.zeros(len(cloud)), np.zeros(len(cloud))
+    for kind in ("commitment", "usage"):
+        billed_so = (billing == kind).to_numpy()
+        f, v = price_split(kind)
+        fixed = np.where(billed_so, f.evaluate(price_usd_per_accelerator_hour=price), fixed)
+        variable = np.where(billed_so, v.evaluate(price_usd_per_accelerator_hour=price), variable)
+    rows = cloud.assign(
+        kind=np.where(billing == "commitment", "commitment", "pay-per-use"),
+        option=cloud["provider"] + " " + cloud["region"] + " " + cloud["pricing_model"],
+        accelerators_held=held_accelerators(demand, cloud["accelerators_per_instance"].to_numpy(), u),
+        fixed_usd_per_accelerator_year=fixed,
+        variable_usd_per_accelerator_hour=variable,
+    )
+    owned = pd.DataFrame(
+        [
+            {
+                "provider": "owned",
+                "region": "colo",
+                "pricing_model": "owned",
+                "instance_type": f"{servers} x {per:g}x{server.accelerator} server",
+                "accelerators_per_instance": per,
+                "price_usd_per_accelerator_hour": float(costs["owned_usd_per_accelerator_hour"]),
+                "source": "ownership model (tco.model.ownership; see the assumptions table)",
+                "assumed": True,
+                "kind": "owned",
+                "option": f"buy {servers} server{'s' if servers != 1 else ''}",
+                "accelerators_held": servers * per,
+                "fixed_usd_per_accelerator_year": float(costs["fixed_usd_per_accelerator_year"]),
+                "variable_usd_per_accelerator_hour": float(costs["variable_usd_per_accelerator_hour"]),
+            }
+        ]
+    )
+    rows = pd.concat([rows, owned], ignore_index=True)
+    month = F.DEMAND_MONTH_COST.evaluate(
+        demand_acc_hours_per_month=demand,
+        held_accelerators=rows["accelerators_held"],
+        fixed_usd_per_accelerator_year=rows["fixed_usd_per_accelerator_year"],
+        variable_usd_per_accelerator_hour=rows["variable_usd_per_accelerator_hour"],
+    )
+    rows["effective_usd_per_accelerator_hour"] = F.DEMAND_EFFECTIVE_USD_PER_ACCELERATOR_HOUR.evaluate(
+        cost_usd_per_month=month, demand_acc_hours_per_month=demand
+    )
+    rows["cost_usd_per_month"] = month
+    for years in YEARS:
+        rows[f"cost_{years}y_usd"] = F.COST_OVER_YEARS.evaluate(cost_usd_per_month=month, years=years)
+    return rows.sort_values(["cost_3y_usd", "option"], kind="stable").reset_index(drop=True)
 
 
 def compare_procurement(
@@ -190,7 +279,8 @@ def compare_procurement(
     servers: int | None = None,
     notes: tuple[str, ...] = (),
 ) -> Comparison:
-    """Rank every cloud row and buying servers for the demand; break-even, cash flow, tornado, advice."""
+    """Rank every cloud row (:data:`CLOUD_COLUMNS`) and buying servers for the demand; break-even, cash
+    flow, tornado, advice."""
     import numpy as np
     import pandas as pd
 
@@ -203,7 +293,6 @@ def compare_procurement(
         raise TcoError("no cloud option to compare with")
     own = server.params
     per = server.accelerators_per_server
-    u = own.utilisation.value
     n = servers or fleet_size(demand, server)
     capacity = n * per * HOURS_PER_MONTH
     extra = list(notes)
@@ -214,42 +303,12 @@ def compare_procurement(
     costs = _fleet_costs(server, n, demand)
     c = costs.iloc[0]
     fleet_u = float(c["utilisation"])
-    year_cost = n * per * float(c["total_usd_per_year"])
-
-    commit = cloud["pricing_model"].isin(COMMITMENTS)
-    effective = np.where(commit, cloud["usd_per_acc_hour"] / u, cloud["usd_per_acc_hour"])
-    rows = cloud.assign(
-        kind=np.where(commit, "commitment", "pay-per-use"),
-        option=cloud["provider"] + " " + cloud["region"] + " " + cloud["pricing_model"],
-        effective_usd_per_acc_hour=effective,
-        usd_per_month=demand * effective,
-    )
-    owned = pd.DataFrame(
-        [
-            {
-                "provider": "owned",
-                "region": "colo",
-                "pricing_model": "owned",
-                "instance_type": f"{n} x {per:g}x{server.accelerator} server",
-                "usd_per_acc_hour": float(c["owned_usd_per_accelerator_hour"]),
-                "source": "ownership model (tco.model.ownership; see the assumptions table)",
-                "assumed": True,
-                "kind": "owned",
-                "option": f"buy {n} server{'s' if n != 1 else ''}",
-                "effective_usd_per_acc_hour": year_cost / (demand * MONTHS_PER_YEAR),
-                "usd_per_month": year_cost / MONTHS_PER_YEAR,
-            }
-        ]
-    )
-    rows = pd.concat([rows, owned], ignore_index=True)
-    for years in YEARS:
-        rows[f"cost_{years}y_usd"] = rows["usd_per_month"] * MONTHS_PER_YEAR * years
-    rows = rows.sort_values(["cost_3y_usd", "option"], kind="stable").reset_index(drop=True)
+    rows = _priced(cloud, demand, server, n, c)
     cloud_rows = rows[rows["kind"] != "owned"]
     # owned capacity is not interruptible: compare it with the best non-spot cloud option when there is one
     steady = cloud_rows[~cloud_rows["pricing_model"].isin(("spot", "low_priority"))]
     best = (steady if len(steady) else cloud_rows).iloc[0]
-    best_price = float(best["effective_usd_per_acc_hour"])
+    best_price = float(best["effective_usd_per_accelerator_hour"])
 
     owned_breakeven = float(
         breakeven_utilisation(
@@ -259,7 +318,7 @@ def compare_procurement(
     rows["breakeven_utilisation"] = np.where(
         rows["kind"] == "owned",
         owned_breakeven,
-        np.where(rows["kind"] == "commitment", rows["usd_per_acc_hour"] / best_price, np.nan),
+        np.where(rows["kind"] == "commitment", rows["price_usd_per_accelerator_hour"] / best_price, np.nan),
     )
     month = float(breakeven_months(costs, best_price)[0])
     rows["breakeven_month"] = np.where(
@@ -269,14 +328,14 @@ def compare_procurement(
 
     # cash flow per year: cloud pays as it goes; owned pays capex up front and at each replacement
     year = np.arange(1, max(YEARS) + 1)
-    flows = rows[["option", "kind", "usd_per_month"]].merge(pd.DataFrame({"year": year}), how="cross")
+    flows = rows[["option", "kind", "cost_usd_per_month"]].merge(pd.DataFrame({"year": year}), how="cross")
     replacement = ((flows["year"] - 1) % max(1, round(own.life_years.value))) == 0
     fleet = n * per
     owned_cash = fleet * float(_opex_per_year(costs).iloc[0]) + np.where(
         replacement, fleet * float(c["capex_usd"]), 0.0
     )
     flows["cash_usd"] = np.where(
-        flows["kind"] == "owned", owned_cash, flows["usd_per_month"] * MONTHS_PER_YEAR
+        flows["kind"] == "owned", owned_cash, flows["cost_usd_per_month"] * MONTHS_PER_YEAR
     )
     cashflow = flows[["option", "year", "cash_usd"]]
 
@@ -318,7 +377,7 @@ def _tornado(server: OwnedServer, servers: int, demand: float, best_price: float
     base = {str(k): v for k, v in own.to_frame().iloc[0].to_dict().items()}
     ranged: list[tuple[str, Assumption]] = [(k, a) for k, a in own.items() if a.low < a.high]
     ranged = [(k, a) for k, a in ranged if k != "utilisation"] + [("utilisation", UTILISATION_RANGE)]
-    variants: list[dict[str, Any]] = []
+    variants: list[dict[str, object]] = []
     for name, a in ranged:
         for end, value in (("low", a.low), ("high", a.high)):
             variants.append(
@@ -387,11 +446,12 @@ def _recommend(
         f"For a sustained {demand:,.0f} {server.accelerator} accelerator-hours a month, the cheapest choice "
         "over "
         f"three years is to {verdict}: ${top['cost_3y_usd']:,.0f} in total, "
-        f"${top['effective_usd_per_acc_hour']:.2f} per delivered accelerator-hour. The best "
+        f"${top['effective_usd_per_accelerator_hour']:.2f} per delivered accelerator-hour. The best "
         "non-interruptible "
-        f"cloud option is {best['option']} at ${best['effective_usd_per_acc_hour']:.2f}/acc-h; "
+        f"cloud option is {best['option']} at ${best['effective_usd_per_accelerator_hour']:.2f}/acc-h; "
         f"owning {servers} "
-        f"server{plural} costs ${owned['effective_usd_per_acc_hour']:.2f}/acc-h at {fleet_u:.0%} fleet "
+        f"server{plural} costs ${owned['effective_usd_per_accelerator_hour']:.2f}/acc-h at {fleet_u:.0%} "
+        "fleet "
         f"utilisation, would need {need} to match it, and recovers its capex {when}. Key assumptions: "
         f"${own.capex_usd_per_accelerator.value:,.0f} per accelerator plus "
         f"{own.network_capex_fraction.value:.1%} network, {server.accelerators_per_server:g} per server, "
@@ -417,35 +477,30 @@ def scale_curve(
     import numpy as np
     import pandas as pd
 
+    from tco.model.formulas import DEMAND_MONTH_COST
+
     server = comparison.server
     per = server.accelerators_per_server
     u = server.params.utilisation.value
     top = max_accelerators or int(max(per * comparison.servers * 2, per * 4))
     count = np.arange(1, top + 1, dtype=float)
     busy_hours = count * HOURS_PER_MONTH * u
-    cloud = comparison.ranking[comparison.ranking["kind"] != "owned"]
-    shown = cloud.drop_duplicates("pricing_model").head(cloud_options)
-    parts = [
-        pd.DataFrame(
-            {
-                "option": rec["option"],
-                "accelerators": count,
-                "usd_per_month": busy_hours * rec["effective_usd_per_acc_hour"],
-            }
-        )
-        for rec in shown.to_dict("records")
-    ]
-    servers = np.ceil(count / per)
-    costs = _fleet_costs(server, servers, busy_hours)
-    parts.append(
-        pd.DataFrame(
-            {
-                "option": "owned",
-                "accelerators": count,
-                "usd_per_month": servers * per * costs["total_usd_per_year"].to_numpy() / MONTHS_PER_YEAR,
-            }
-        )
+    ranking = comparison.ranking
+    cloud = ranking[ranking["kind"] != "owned"]
+    shown = pd.concat(
+        [cloud.drop_duplicates("pricing_model").head(cloud_options), ranking[ranking["kind"] == "owned"]]
     )
+    parts = []
+    for rec in shown.to_dict("records"):
+        unit = per if rec["kind"] == "owned" else float(rec["accelerators_per_instance"])
+        month = DEMAND_MONTH_COST.evaluate(
+            demand_acc_hours_per_month=busy_hours,
+            held_accelerators=held_accelerators(busy_hours, unit, u),
+            fixed_usd_per_accelerator_year=rec["fixed_usd_per_accelerator_year"],
+            variable_usd_per_accelerator_hour=rec["variable_usd_per_accelerator_hour"],
+        )
+        label = "owned" if rec["kind"] == "owned" else str(rec["option"])
+        parts.append(pd.DataFrame({"option": label, "accelerators": count, "usd_per_month": month}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -471,7 +526,7 @@ def cumulative_curve(comparison: Comparison, months: int = 60) -> pd.DataFrame:
                 {
                     "option": f"cloud: {best['option']}",
                     "month": m,
-                    "cumulative_usd": m * best["usd_per_month"],
+                    "cumulative_usd": m * best["cost_usd_per_month"],
                 }
             ),
             pd.DataFrame(
@@ -500,7 +555,7 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, float]:
     return values
 
 
-def demand_from_plan(result: Any, accelerator: str) -> float:
+def demand_from_plan(result: PlanResult, accelerator: str) -> float:
     """Accelerator-hours per month the plan's cheapest option puts on ``accelerator`` (horizon mean)."""
     hours = result.acc_hours
     rows = hours[(hours["option"] == str(result.best["option"])) & (hours["accelerator"] == accelerator)]

@@ -93,13 +93,11 @@ def procurement(
     providers = _split(provider)
     catalog = load_catalog(price_store(ctx), providers or ("aws", "gcp", "azure"))
     labels = {p: info.label for p, info in catalog.snapshots.items()}
+    from pricing.catalog import OfferFilter, filter_offers
+
+    spec = OfferFilter(providers=providers, regions=_split(region), accelerators=(accelerator,))
     cloud, notes = cloud_offers(
-        catalog.offers,
-        accelerator,
-        providers=providers,
-        regions=_split(region),
-        assumed_discounts=assumed,
-        price_labels=labels,
+        filter_offers(catalog.offers, spec), accelerator, assumed_discounts=assumed, price_labels=labels
     )
     if acc_hours is None:  # unreachable: one of the two was checked above
         raise TcoError("no demand")
@@ -156,8 +154,8 @@ def _procurement_tables(result: Comparison, top: int) -> Any:
                 str(x["rank"]),
                 str(x["option"]),
                 str(x["instance_type"]),
-                number(x["usd_per_acc_hour"], 3),
-                number(x["effective_usd_per_acc_hour"], 3),
+                number(x["price_usd_per_accelerator_hour"], 3),
+                number(x["effective_usd_per_accelerator_hour"], 3),
                 number(x["cost_1y_usd"], 0),
                 number(x["cost_3y_usd"], 0),
                 number(x["cost_5y_usd"], 0),
@@ -263,7 +261,7 @@ def frameworks(
         kernel=kernel,
         work_per_run=work,
         runs_per_month=runs_per_month,
-        usd_per_acc_hour=price,
+        price_usd_per_accelerator_hour=price,
     )
     if target.fmt is Format.xlsx and target.path is not None:
         from tco.export.xlsx import render

@@ -23,7 +23,10 @@ from tco.model.assumptions import AssumptionRows
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tco.model.formula import Expr
+    from tco.model.ownership import OwnershipParams
     from tco.plan.budget import PlanResult
+    from tco.procurement import Comparison
 
 USD: Final = '"$"#,##0.00'
 NUMBER: Final = "#,##0.####"
@@ -302,7 +305,7 @@ def plan_workbook(result: PlanResult) -> bytes:
         "accelerator",
         "pricing_model",
         "instance_type",
-        "usd_per_acc_hour",
+        "price_usd_per_accelerator_hour",
         "throughput_source",
         "price_source",
         "price_date",
@@ -310,7 +313,11 @@ def plan_workbook(result: PlanResult) -> bytes:
     _header(ch, cols)
     for i, rec in enumerate(choices[cols].to_dict("records")):
         for j, key in enumerate(cols, start=1):
-            put_value(ch.cell(row=i + 2, column=j), rec[key], USD if key == "usd_per_acc_hour" else None)
+            put_value(
+                ch.cell(row=i + 2, column=j),
+                rec[key],
+                USD if key == "price_usd_per_accelerator_hour" else None,
+            )
     _widths(ch)
 
     # Summary
@@ -348,49 +355,6 @@ def plan_workbook(result: PlanResult) -> bytes:
     return _save(wb)
 
 
-def formula_workbook(
-    assumptions: pd.DataFrame,
-    results: pd.DataFrame,
-    formulas: Mapping[str, Sequence[str | None]],
-    *,
-    title: str = "Results",
-    money_columns: Sequence[str] = (),
-) -> bytes:
-    """A generic two-sheet workbook for ``tco estimate``: Assumptions + a result sheet.
-
-    ``results``: the estimate rows (any columns). ``formulas``: column -> one template per row (``None``
-    keeps the row's value): e.g. ``{"cost_usd": ["{price.p5}*{hours.r1}", ...]}``; the keys are the
-    ``key`` column of ``assumptions`` (key, section, description, value, unit, source[, formula]).
-    """
-    from openpyxl import Workbook
-
-    for column, templates in formulas.items():
-        if column not in results.columns:
-            raise TcoError(f"internal: formula for unknown column {column!r}")
-        if len(templates) != len(results):
-            raise TcoError(f"internal: {len(templates)} formulas for {len(results)} rows in {column!r}")
-    frame = assumptions.copy()
-    if "formula" not in frame:
-        frame["formula"] = None
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title
-    refs = write_assumptions(wb, frame)
-    columns = [str(c) for c in results.columns]
-    _header(ws, columns)
-    for i, rec in enumerate(results.to_dict("records")):
-        for j, column in enumerate(columns, start=1):
-            fmt = USD if column in money_columns or column.endswith("_usd") else None
-            template = formulas.get(column, [None] * len(results))[i]
-            cell = ws.cell(row=i + 2, column=j)
-            if template is not None:
-                put_formula(cell, resolve(template, refs), fmt or NUMBER)
-            else:
-                put_value(cell, rec[column], fmt or NUMBER)
-    _widths(ws)
-    return _save(wb)
-
-
 def render(frame: pd.DataFrame) -> bytes:
     """Any frame as a one-sheet workbook (values only, text neutralised, header frozen)."""
     from openpyxl import Workbook
@@ -421,104 +385,85 @@ def _month_label(start: str | None, m: int) -> str:
     return f"{total // 12:04d}-{total % 12 + 1:02d}"
 
 
-def procurement_workbook(comparison: Any) -> bytes:
-    """Procurement ranking with live formulas: demand, utilisation, ownership inputs and each list price are
-    assumptions; effective prices and 1/3/5-year costs are formulas over them."""
-    import pandas as pd
-    from openpyxl import Workbook
-
-    from tco.model.ownership import total_usd_per_year_formula
+def procurement_workbook(comparison: Comparison) -> bytes:
+    """Procurement ranking with live formulas: demand, servers, ownership inputs and each list price are
+    assumptions; every option's held accelerators, month, effective price and 1/3/5-year costs are the
+    held-capacity formulas of :mod:`tco.model.formulas` over them (as :mod:`tco.procurement` computes)."""
+    from tco.model import formulas as F
+    from tco.model.purchase import BILLING, price_split
 
     c = comparison
-    rows: list[dict[str, Any]] = [
-        {
-            "key": "demand",
-            "section": "Demand",
-            "description": "accelerator-hours per month",
-            "value": c.demand_acc_hours_per_month,
-            "unit": "acc-h/month",
-            "source": "command line",
-        },
-        {
-            "key": "servers",
-            "section": "Owned",
-            "description": "servers bought",
-            "value": float(c.servers),
-            "unit": "servers",
-            "source": "sized to the demand at the utilisation (or --servers)",
-        },
-    ]
-    rows.extend(
-        {
-            "key": f"own.{rec['name']}",
-            "section": "Owned",
-            "description": str(rec["name"]).replace("_", " "),
-            "value": float(rec["value"]),
-            "unit": rec["unit"],
-            "source": rec["source"],
-        }
-        for rec in c.assumptions.to_dict("records")
-    )
+    book = AssumptionRows(braced=True)
+    demand = book.add("demand", "Demand", "accelerator-hours per month", c.demand_acc_hours_per_month,
+                      "acc-h/month", "command line")  # fmt: skip
+    servers = book.add("servers", "Owned", "servers bought", float(c.servers), "servers",
+                       "sized to the demand at the utilisation (or --servers)")  # fmt: skip
+    own = {}
+    for rec in c.assumptions.to_dict("records"):
+        name = str(rec["name"])
+        own[name] = book.add(f"own.{name}", "Owned", name.replace("_", " "), float(rec["value"]),
+                             str(rec["unit"]), str(rec["source"]))  # fmt: skip
     ranking = c.ranking.reset_index(drop=True)
+    prices = {}
     for i, rec in enumerate(ranking.to_dict("records")):
         if rec["kind"] != "owned":
-            rows.append(
-                {
-                    "key": f"price.{i}",
-                    "section": "Prices",
-                    "description": f"{rec['option']} {rec['instance_type']}",
-                    "value": float(rec["usd_per_acc_hour"]),
-                    "unit": "$/acc-h",
-                    "source": rec["source"],
-                }
-            )
-    frame = pd.DataFrame(rows)
-    frame["formula"] = None
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Ranking"
-    refs = write_assumptions(wb, frame)
-    k = {str(name): "{own." + str(name) + "}" for name in c.assumptions["name"]}
-    per = k["accelerators_per_server"]
-    used = f"MIN(1,{{demand}}/({{servers}}*{per}*730))"
-    # the ownership model's total per accelerator-year (tco.model.ownership), at the fleet's utilisation
-    owned_year = total_usd_per_year_formula(k, used)
-    header = [
-        "Rank (at tco's prices)",
-        "Option",
-        "Kind",
-        "Instance",
-        "List $/acc-h",
-        "Effective $/acc-h",
-        "$ per month",
-        "1 year ($)",
-        "3 years ($)",
-        "5 years ($)",
-        "Source",
-    ]
-    _header(ws, header)
+            label = f"{rec['option']} {rec['instance_type']}"
+            price = float(rec["price_usd_per_accelerator_hour"])
+            prices[i] = book.add(f"price.{i}", "Prices", label, price, "$/acc-h", str(rec["source"]))
+    held_owned = f"{servers}*{own['accelerators_per_server']}"
+    fleet_u = F.FLEET_UTILISATION.excel(demand_acc_hours_per_month=demand, held_accelerators=held_owned)
+    cells: list[dict[str, tuple[str, Any]]] = []
     for i, rec in enumerate(ranking.to_dict("records")):
-        row = i + 2
-        ws.cell(row=row, column=1, value=int(rec["rank"]))
-        put_text(ws.cell(row=row, column=2), rec["option"])
-        put_text(ws.cell(row=row, column=3), rec["kind"])
-        put_text(ws.cell(row=row, column=4), rec["instance_type"])
+        row = {
+            "demand_acc_hours_per_month": demand,
+            "utilisation": own["utilisation"],
+            "accelerators_per_instance": "[Per unit]",
+            "held_accelerators": "[Accelerators held]",
+            "fixed_usd_per_accelerator_year": "[Fixed $/acc-year]",
+            "variable_usd_per_accelerator_hour": "[Variable $/acc-h]",
+            "cost_usd_per_month": "[$ per month]",
+        }
         if rec["kind"] == "owned":
-            list_price = f"{owned_year}/(8760*{used})"
-            monthly = f"{{servers}}*{per}*{owned_year}/12"
-            effective = f"{monthly}/{{demand}}"
+            refs = {name: ref for name, ref in own.items() if name in F.OWNED_TOTAL_USD_PER_YEAR.names}
+            listed = F.OWNED_USD_PER_ACCELERATOR_HOUR.excel(**{**refs, "utilisation": fleet_u})
+            fixed = F.OWNED_FIXED_USD_PER_ACCELERATOR_YEAR.excel(**refs)
+            variable = F.OWNED_VARIABLE_USD_PER_ACCELERATOR_HOUR.excel(**refs)
+            held = held_owned
         else:
-            list_price = f"{{price.{i}}}"
-            divide = f"/{k['utilisation']}" if rec["kind"] == "commitment" else ""
-            effective = f"{{price.{i}}}{divide}"
-            monthly = f"{{demand}}*{effective}"
-        put_formula(ws.cell(row=row, column=5), resolve(list_price, refs), USD)
-        put_formula(ws.cell(row=row, column=6), resolve(effective, refs), USD)
-        put_formula(ws.cell(row=row, column=7), resolve(monthly, refs), USD)
-        for col, years in ((8, 1), (9, 3), (10, 5)):
-            put_formula(ws.cell(row=row, column=col), f"=G{row}*12*{years}", USD)
-        put_text(ws.cell(row=row, column=11), rec["source"])
-    _widths(ws)
+            listed = prices[i]
+            split = price_split(BILLING.get(str(rec["pricing_model"]), "usage"))
+            fixed, variable = (e.excel(price_usd_per_accelerator_hour=prices[i]) for e in split)
+            held = _cells(F.HELD_FOR_DEMAND, row)
+        cells.append(
+            {
+                "Rank (at tco's prices)": ("v", int(rec["rank"])),
+                "Option": ("v", rec["option"]),
+                "Kind": ("v", rec["kind"]),
+                "Instance": ("v", rec["instance_type"]),
+                "Per unit": ("v", float(rec["accelerators_per_instance"])),
+                "List $/acc-h": ("f", listed),
+                "Fixed $/acc-year": ("f", fixed),
+                "Variable $/acc-h": ("f", variable),
+                "Accelerators held": ("f", held),
+                "$ per month": ("f", _cells(F.DEMAND_MONTH_COST, row)),
+                "Effective $/acc-h": ("f", _cells(F.DEMAND_EFFECTIVE_USD_PER_ACCELERATOR_HOUR, row)),
+                **{
+                    f"{years} year{'s' if years > 1 else ''} ($)": (
+                        "f",
+                        F.COST_OVER_YEARS.excel(cost_usd_per_month="[$ per month]", years=str(years)),
+                    )
+                    for years in (1, 3, 5)
+                },
+                "Source": ("v", rec["source"]),
+            }
+        )
+    columns: list[tuple[str, str | None]] = [
+        ("Rank (at tco's prices)", "0"), ("Option", None), ("Kind", None), ("Instance", None),
+        ("Per unit", "0"), ("List $/acc-h", USD), ("Fixed $/acc-year", USD), ("Variable $/acc-h", USD),
+        ("Accelerators held", "0"), ("$ per month", USD), ("Effective $/acc-h", USD), ("1 year ($)", USD),
+        ("3 years ($)", USD), ("5 years ($)", USD), ("Source", None),
+    ]  # fmt: skip
+    wb = _result_book(book, columns, cells, title="Ranking")
     tornado = wb.create_sheet("Sensitivity")
     cols = [str(x) for x in c.tornado.columns]
     _header(tornado, cols)
@@ -536,15 +481,12 @@ def procurement_workbook(comparison: Any) -> bytes:
 
 
 def _prices(
-    book: AssumptionRows, i: int, rec: Mapping[str, Any], ownership: Mapping[str, Any]
+    book: AssumptionRows, i: int, rec: Mapping[str, Any], ownership: Mapping[str, OwnershipParams]
 ) -> tuple[str, str]:
     """The row's fixed ($/acc-year) and variable ($/acc-h) price expressions over the assumptions: a cloud
     list price (with source and date) split by billing kind, or the ownership model's inputs."""
-    from tco.model.ownership import (
-        fixed_usd_per_accelerator_year_formula,
-        variable_usd_per_accelerator_hour_formula,
-    )
-    from tco.model.purchase import fixed_and_variable
+    from tco.model import formulas as F
+    from tco.model.purchase import price_split
 
     accelerator = str(rec["accelerator"])
     if rec["billing"] != "owned":
@@ -558,7 +500,11 @@ def _prices(
             "$/acc-h",
             f"{rec['price_source']}; as of {date}",
         )
-        return fixed_and_variable(str(rec["billing"]), price)
+        fixed, variable = price_split(str(rec["billing"]))
+        return (
+            fixed.excel(price_usd_per_accelerator_hour=price),
+            variable.excel(price_usd_per_accelerator_hour=price),
+        )
     params = ownership.get(accelerator)
     if params is None:
         raise TcoError(f"internal: owned {accelerator} row without ownership parameters")
@@ -574,25 +520,31 @@ def _prices(
         for name, a in params.items()
         if name != "utilisation"
     }
-    fixed = book.add(
+    derived = "derived: tco.model.formulas (docs/projection_model.md §5.1)"
+    fixed_key = book.add(
         f"own.{accelerator}.fixed_usd_per_accelerator_year",
         "Owned hardware",
         f"owned {accelerator}: paid whether used or not (capex, idle power, colocation, maintenance, staff)",
         math.nan,
         "$/acc-year",
-        "derived: tco.model.ownership.ownership_costs (docs/projection_model.md §5.1)",
-        fixed_usd_per_accelerator_year_formula(refs),
+        derived,
+        F.OWNED_FIXED_USD_PER_ACCELERATOR_YEAR.excel(**refs),
     )
-    variable = book.add(
+    variable_key = book.add(
         f"own.{accelerator}.variable_usd_per_accelerator_hour",
         "Owned hardware",
         f"owned {accelerator}: power above idle per used accelerator-hour",
         math.nan,
         "$/acc-h",
-        "derived: tco.model.ownership.ownership_costs (docs/projection_model.md §5.1)",
-        variable_usd_per_accelerator_hour_formula(refs),
+        derived,
+        F.OWNED_VARIABLE_USD_PER_ACCELERATOR_HOUR.excel(**refs),
     )
-    return fixed, variable
+    return fixed_key, variable_key
+
+
+def _cells(formula: Expr, row: Mapping[str, str]) -> str:
+    """``formula`` over a row's cells (``[Header]``) and assumptions (``{key}``)."""
+    return formula.excel(**{name: row[name] for name in formula.names})
 
 
 def _label(rec: Mapping[str, Any], size: str) -> str:
@@ -629,23 +581,17 @@ def _price_cells(rec: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     }
 
 
-def _estimate_book(
+def _result_book(
     book: AssumptionRows,
-    rows: pd.DataFrame,
     columns: Sequence[tuple[str, str | None]],
     cells: Sequence[Mapping[str, tuple[str, Any]]],
     *,
     title: str,
-    chart_column: str,
-    chart_title: str,
-    note: str,
-) -> bytes:
-    """Write Assumptions + the result sheet. ``columns``: (header, number format or None for text).
-    ``cells``: per row, header -> ("f", template) | ("v", value); templates may name same-row columns as
-    ``[header]``."""
+) -> Any:
+    """A workbook of the result sheet ``title`` and the Assumptions sheet. ``columns``: (header, number
+    format or None for text). ``cells``: per row, header -> ("f", template) | ("v", value); templates name
+    assumptions as ``{key}`` and same-row columns as ``[header]``."""
     from openpyxl import Workbook
-    from openpyxl.chart import Reference
-    from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
@@ -670,6 +616,25 @@ def _estimate_book(
             else:
                 put_value(cell, content, fmt)
     _widths(ws, default=14.0, cap=40.0)
+    return wb
+
+
+def _estimate_book(
+    book: AssumptionRows,
+    columns: Sequence[tuple[str, str | None]],
+    cells: Sequence[Mapping[str, tuple[str, Any]]],
+    *,
+    title: str,
+    chart_column: str,
+    chart_title: str,
+    note: str,
+) -> bytes:
+    """:func:`_result_book` with a how-to note and a chart of ``chart_column`` per option."""
+    from openpyxl.chart import Reference
+    from openpyxl.styles import Font
+
+    wb = _result_book(book, columns, cells, title=title)
+    ws = wb[title]
     last = len(cells) + 1
     notes_row = last + 2
     put_text(ws.cell(row=notes_row, column=1), "How to use")
@@ -677,12 +642,11 @@ def _estimate_book(
     put_text(ws.cell(row=notes_row, column=2), note)
     if cells:
         chart = _bar_chart(chart_title, "cost (USD per month)", "option", stacked=False)
-        col = headers.index(chart_column) + 1
+        col = [h for h, _ in columns].index(chart_column) + 1
         chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=last), titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=2, min_row=2, max_row=last))
         chart.legend = None
         ws.add_chart(chart, f"B{notes_row + 2}")
-    del rows
     return _save(wb)
 
 
@@ -709,11 +673,7 @@ def training_workbook(
     ``ownership``: accelerator -> :class:`~tco.model.ownership.OwnershipParams` for owned rows.
     Workloads given as samples x epochs keep the model's wall time as an input (no FLOP count to edit).
     """
-    from tco.model.purchase import (
-        billed_accelerators_formula,
-        month_cost_formula,
-        spot_time_factor_formula,
-    )
+    from tco.model import formulas as F
 
     book = AssumptionRows(braced=True)
     a = assumptions
@@ -776,39 +736,13 @@ def training_workbook(
         has_flops = not (math.isnan(float(rec["train_flops"])) or math.isnan(float(rec["mfu"])))
         wall: tuple[str, Any]
         if wall_ok and has_flops:
-            flops = book.add(
-                f"{wl}.train_flops",
-                "Workload",
-                f"training FLOPs per run ({wl})",
-                float(rec["train_flops"]),
-                "FLOP",
-                f"{rec['work_formula']} ({rec['workload_source']})",
+            inputs = book.wall_hours_inputs(rec)
+            wall = (
+                "f",
+                F.WALL_HOURS.bind(rate_per_accelerator=F.FLOP_RATE).excel(
+                    **inputs, accelerators="[Accelerators]", goodput=goodput
+                ),
             )
-            peak = book.add(
-                f"peak.{acc}.{rec['dtype']}",
-                "Accelerators",
-                f"{acc} dense {rec['dtype']} peak",
-                float(rec["peak_tflops"]),
-                "TFLOP/s",
-                str(rec["peak_source"]),
-            )
-            mfu = book.add(
-                f"mfu.{acc}.{rec['framework']}",
-                "Efficiency",
-                f"model FLOPs utilisation on {acc} ({rec['framework']})",
-                float(rec["mfu"]),
-                "fraction",
-                f"{rec['throughput_source']}: {rec['throughput_detail']}",
-            )
-            scaling = book.add(
-                f"scaling.{acc}.n{n:g}.x{per:g}",
-                "Efficiency",
-                f"scaling efficiency at {n:g} x {acc} (x{per:g} instances; {rec['parallelism']})",
-                float(rec["scaling_efficiency"]),
-                "fraction",
-                str(rec["scaling_source"]),
-            )
-            wall = ("f", f"{flops}/([Accelerators]*{peak}*1e12*{mfu}*{scaling}*{goodput}*3600)")
         elif wall_ok:
             wall = (
                 "f",
@@ -825,18 +759,32 @@ def training_workbook(
             wall = ("v", math.nan)
         fixed, variable = _prices(book, i, rec, ownership or {})
         if spot_keys is not None and rec["pricing_model"] in ("spot", "low_priority"):
-            instances = "ROUNDUP([Accelerators]/[Per instance],0)"
-            factor = spot_time_factor_formula("[Wall h (uninterrupted)]", instances, *spot_keys)
+            rate, interval, restart = spot_keys
+            factor = F.SPOT_TIME_FACTOR.excel(
+                wall_hours="[Wall h (uninterrupted)]",
+                instances=F.INSTANCES,
+                accelerator_count="[Accelerators]",
+                accelerators_per_instance="[Per instance]",
+                interruptions_per_instance_hour=rate,
+                checkpoint_interval_hours=interval,
+                restart_hours=restart,
+            )
         else:
             factor = "1"
         live = wall[0] == "f"
-        month = month_cost_formula(
-            "[Wall h (paid)]",
-            "[Runs/month]",
-            "[Billed accelerators]",
-            "[Fixed $/acc-year]",
-            "[Variable $/acc-h]",
-        )
+        row = {
+            "wall_hours": "[Wall h (uninterrupted)]",
+            "interruption_factor": "[Spot time factor]",
+            "paid_wall_hours": "[Wall h (paid)]",
+            "accelerator_count": "[Accelerators]",
+            "accelerators_per_instance": "[Per instance]",
+            "billed_accelerators": "[Billed accelerators]",
+            "accelerator_hours_per_run": "[Acc-hours per run]",
+            "fixed_usd_per_accelerator_year": "[Fixed $/acc-year]",
+            "variable_usd_per_accelerator_hour": "[Variable $/acc-h]",
+            "runs_per_month": "[Runs/month]",
+            "cost_usd_per_month": "[Cost per month ($)]",
+        }
 
         def f(template: str, ok: bool = live) -> tuple[str, Any]:
             return ("f", template) if ok else ("v", math.nan)
@@ -849,16 +797,16 @@ def training_workbook(
                 "Throughput source": ("v", rec["throughput_source"]),
                 "Wall h (uninterrupted)": wall,
                 "Spot time factor": f(factor),
-                "Wall h (paid)": f("[Wall h (uninterrupted)]*[Spot time factor]"),
-                "Billed accelerators": ("f", billed_accelerators_formula("[Accelerators]", "[Per instance]")),
-                "Acc-hours per run": f("[Billed accelerators]*[Wall h (paid)]"),
+                "Wall h (paid)": f(_cells(F.PAID_WALL_HOURS, row)),
+                "Billed accelerators": ("f", _cells(F.BILLED_ACCELERATORS, row)),
+                "Acc-hours per run": f(_cells(F.ACCELERATOR_HOURS_PER_RUN, row)),
                 "Fixed $/acc-year": ("f", fixed),
                 "Variable $/acc-h": ("f", variable),
                 "Runs/month": ("f", runs),
-                "Cost per month ($)": f(month),
-                "Cost per run ($)": f("[Cost per month ($)]/[Runs/month]"),
-                "Cost per year ($)": f("[Cost per month ($)]*12"),
-                "Effective $/acc-h": f("[Cost per month ($)]/([Acc-hours per run]*[Runs/month])"),
+                "Cost per month ($)": f(_cells(F.RUN_MONTH_COST, row)),
+                "Cost per run ($)": f(_cells(F.COST_PER_RUN, row)),
+                "Cost per year ($)": f(_cells(F.COST_PER_YEAR, row)),
+                "Effective $/acc-h": f(_cells(F.RUN_EFFECTIVE_USD_PER_ACCELERATOR_HOUR, row)),
                 "Cost per run low ($) (value)": ("v", rec["cost_usd_low"]),
                 "Cost per run high ($) (value)": ("v", rec["cost_usd_high"]),
                 **_price_cells(rec),
@@ -876,7 +824,6 @@ def training_workbook(
     ]  # fmt: skip
     return _estimate_book(
         book,
-        rows,
         columns,
         cells,
         title="Training",
@@ -901,8 +848,7 @@ def serving_workbook(
     The requests per second one replica serves is the model's answer (batch, TTFT/TPOT targets, MBU,
     prefill efficiency): an input here, with its source.
     """
-    from tco.model.purchase import held_month_cost_formula
-    from tco.model.units import HOURS_PER_DAY, HOURS_PER_MONTH
+    from tco.model import formulas as F
 
     book = AssumptionRows(braced=True)
     first = rows.iloc[0] if len(rows) else None
@@ -972,7 +918,25 @@ def serving_workbook(
         def f(template: str, ok: bool = live) -> tuple[str, Any]:
             return ("f", template) if ok else ("v", math.nan)
 
-        volume = f"{rate}*[Hours/month]*3600"
+        row = {
+            "requests_per_s": rate,
+            "headroom": headroom,
+            "min_replicas": "1",
+            "requests_per_s_per_replica": "[Req/s per replica]",
+            "replicas": "[Replicas]",
+            "accelerators_per_instance": "[Per instance]",
+            "accelerators_per_replica": "[Per replica]",
+            "instances": "[Instances]",
+            "billed_accelerators": "[Billed accelerators]",
+            "hours_per_day": hours_day,
+            "hours_per_month": "[Hours/month]",
+            "fixed_usd_per_accelerator_year": "[Fixed $/acc-year]",
+            "variable_usd_per_accelerator_hour": "[Variable $/acc-h]",
+            "cost_usd_per_month": "[Cost per month ($)]",
+            "prompt_tokens": prompt,
+            "output_tokens": output,
+        }
+        instances = F.REPLICA_INSTANCES.bind(replicas_per_instance=F.REPLICAS_PER_INSTANCE)
         cells.append(
             {
                 **_option_cells(i, rec, f"{t:g}x{acc}/replica"),
@@ -980,21 +944,17 @@ def serving_workbook(
                 "Per instance": ("v", float(rec["accelerators_per_instance"])),
                 "Throughput source": ("v", rec["throughput_source"]),
                 "Req/s per replica": ("f", rps),
-                "Replicas": f(f"ROUNDUP({rate}*(1+{headroom})/[Req/s per replica],0)"),
-                "Instances": f("ROUNDUP([Replicas]/FLOOR([Per instance]/[Per replica],1),0)"),
-                "Billed accelerators": f("[Instances]*[Per instance]"),
-                "Hours/month": ("f", f"{hours_day}*{HOURS_PER_MONTH:g}/{HOURS_PER_DAY:g}"),
+                "Replicas": f(_cells(F.REPLICAS, row)),
+                "Instances": f(_cells(instances, row)),
+                "Billed accelerators": f(_cells(F.WHOLE_INSTANCE_ACCELERATORS, row)),
+                "Hours/month": ("f", _cells(F.SERVING_HOURS_PER_MONTH, row)),
                 "Fixed $/acc-year": ("f", fixed),
                 "Variable $/acc-h": ("f", variable),
-                "Cost per month ($)": f(
-                    held_month_cost_formula(
-                        "[Billed accelerators]", "[Hours/month]", "[Fixed $/acc-year]", "[Variable $/acc-h]"
-                    )
-                ),
-                "Cost per year ($)": f("[Cost per month ($)]*12"),
-                "$ per 1M output tokens": f(f"[Cost per month ($)]/({volume}*{output})*1e6"),
-                "$ per 1M tokens": f(f"[Cost per month ($)]/({volume}*({prompt}+{output}))*1e6"),
-                "$ per 1k requests": f(f"[Cost per month ($)]/({volume})*1e3"),
+                "Cost per month ($)": f(_cells(F.HELD_MONTH_COST, row)),
+                "Cost per year ($)": f(_cells(F.COST_PER_YEAR, row)),
+                "$ per 1M output tokens": f(_cells(F.COST_PER_1M_OUTPUT_TOKENS, row)),
+                "$ per 1M tokens": f(_cells(F.COST_PER_1M_TOKENS, row)),
+                "$ per 1k requests": f(_cells(F.COST_PER_1K_REQUESTS, row)),
                 "Cost per month low ($) (value)": ("v", rec["cost_usd_per_month_low"]),
                 "Cost per month high ($) (value)": ("v", rec["cost_usd_per_month_high"]),
                 **_price_cells(rec),
@@ -1012,7 +972,6 @@ def serving_workbook(
     ]  # fmt: skip
     return _estimate_book(
         book,
-        rows,
         columns,
         cells,
         title="Serving",

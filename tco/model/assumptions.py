@@ -12,7 +12,7 @@ the documents they quote.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -339,6 +339,40 @@ class AssumptionRows:
                 }
             )
         return "{" + key + "}" if self.braced else key
+
+    def wall_hours_inputs(
+        self, rec: Mapping[str, Any], *, prefix: str = "", section: str | None = None
+    ) -> dict[str, str]:
+        """Rows for the inputs of a training row's wall hours (:data:`tco.model.formulas.WALL_HOURS` at
+        :data:`tco.model.formulas.FLOP_RATE`): the workload's FLOPs, the dense peak, the MFU and the scaling
+        efficiency, each with its source. Keys start with ``prefix`` (a plan's workload, ``t1``); rows go to
+        ``section`` (default: Workload, Accelerators, Efficiency). Returns each formula variable's key (its
+        ``{key}`` placeholder when ``braced``)."""
+        acc, n = str(rec["accelerator"]), float(rec["accelerator_count"])
+        per = rec["accelerators_per_instance"]
+        dtype, framework, workload = rec["dtype"], rec["framework"], rec["workload"]
+        lead = f"{prefix}." if prefix else ""
+        return {
+            "work": self.add(
+                f"{prefix or workload}.train_flops", section or "Workload",
+                f"training FLOPs per run ({workload})", float(rec["train_flops"]), "FLOP",
+                f"{rec['work_formula']} ({rec['workload_source']})",
+            ),
+            "peak_tflops": self.add(
+                f"peak.{acc}.{dtype}", "Accelerators", f"{acc} dense {dtype} peak", float(rec["peak_tflops"]),
+                "TFLOP/s", str(rec["peak_source"]),
+            ),
+            "mfu": self.add(
+                f"{lead}mfu.{acc}.{framework}", section or "Efficiency",
+                f"model FLOPs utilisation on {acc} ({framework})", float(rec["mfu"]), "fraction",
+                f"{rec['throughput_source']}: {rec['throughput_detail']}",
+            ),
+            "scaling_efficiency": self.add(
+                f"{lead}scaling.{acc}.n{n:g}.x{per:g}", section or "Efficiency",
+                f"scaling efficiency at {n:g} x {acc} (x{per:g} instances; {rec['parallelism']})",
+                float(rec["scaling_efficiency"]), "fraction", str(rec["scaling_source"]),
+            ),
+        }  # fmt: skip
 
     def frame(self) -> pd.DataFrame:
         import pandas as pd

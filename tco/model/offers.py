@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from tco.model.purchase import BILLING, INTERRUPTIBLE
-from tco.model.units import HOURS_PER_YEAR
+from tco.model.formulas import OWNED_LIST_USD_PER_ACCELERATOR_HOUR
+from tco.model.purchase import BILLING, INTERRUPTIBLE, price_split
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,18 +56,24 @@ _KEYS: Final = [
 
 
 def _prices(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill billing, interruptible and the fixed/variable split from the pricing model and the list price."""
+    """Fill billing, interruptible and the fixed/variable split from the pricing model and the list price
+    (:func:`tco.model.purchase.price_split`)."""
     import numpy as np
 
     billing = frame["pricing_model"].map(BILLING).fillna("usage")
-    per_accelerator = frame["price_usd_per_accelerator_hour"]
+    fixed = np.zeros(len(frame))
+    variable = np.zeros(len(frame))
+    for kind in ("commitment", "usage"):
+        rows = (billing == kind).to_numpy()
+        fixed_price, variable_price = price_split(kind)
+        price = frame["price_usd_per_accelerator_hour"].to_numpy(dtype="float64")
+        fixed = np.where(rows, fixed_price.evaluate(price_usd_per_accelerator_hour=price), fixed)
+        variable = np.where(rows, variable_price.evaluate(price_usd_per_accelerator_hour=price), variable)
     return frame.assign(
         billing=billing,
         interruptible=frame["pricing_model"].isin(INTERRUPTIBLE),
-        fixed_usd_per_accelerator_year=np.where(
-            billing == "commitment", per_accelerator * HOURS_PER_YEAR, 0.0
-        ),
-        variable_usd_per_accelerator_hour=np.where(billing == "usage", per_accelerator, 0.0),
+        fixed_usd_per_accelerator_year=fixed,
+        variable_usd_per_accelerator_hour=variable,
     )
 
 
@@ -110,8 +116,9 @@ def owned_options(costs: pd.DataFrame) -> pd.DataFrame:
     ``accelerator``, ``accelerators_per_instance`` and ``ownership_source``."""
     import numpy as np
 
-    per_accelerator = (
-        costs["fixed_usd_per_accelerator_year"] / HOURS_PER_YEAR + costs["variable_usd_per_accelerator_hour"]
+    per_accelerator = OWNED_LIST_USD_PER_ACCELERATOR_HOUR.evaluate(
+        fixed_usd_per_accelerator_year=costs["fixed_usd_per_accelerator_year"],
+        variable_usd_per_accelerator_hour=costs["variable_usd_per_accelerator_hour"],
     )
     count = costs["accelerators_per_instance"].astype("float64")
     frame = costs.assign(

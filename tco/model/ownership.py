@@ -27,8 +27,10 @@ API:
   from its capex and power figures.
 * :func:`ownership_costs` - the vectorised core: a frame with one row per scenario and a column per
   parameter (:data:`PARAM_COLUMNS`) in, the cost breakdown out. Sweep anything by adding rows.
-* :func:`owned_usd_per_accelerator_hour`, :func:`breakeven_utilisation`, :func:`breakeven_months` -
-  array-friendly helpers over the breakdown.
+* :func:`breakeven_utilisation`, :func:`breakeven_months` - array-friendly helpers over the breakdown.
+
+The formulas themselves are defined once in :mod:`tco.model.formulas` (``CAPEX``, ``CAPEX_PER_YEAR``,
+``OWNED_FIXED_USD_PER_ACCELERATOR_YEAR``, ...): the workbooks write the same definitions as live formulas.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from tco.model.units import HOURS_PER_YEAR, MONTHS_PER_YEAR, W_PER_KW
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+    from tco.model.formula import Expr
 
 #: Host CPU, memory, NICs and switches per accelerator: (~500 W host + ~100 W network) / 8 GPUs
 #: (docs/projection_model.md §5.2: "IT load ≈ 6.2 kW typical (8×700 W + ~500 W host + ~100 W network)").
@@ -255,60 +259,9 @@ class OwnedServer:
         check_positive("accelerators per server", self.accelerators_per_server)
 
 
-def fixed_usd_per_accelerator_year_formula(ref: dict[str, str]) -> str:
-    """:func:`ownership_costs`' ``fixed_usd_per_accelerator_year`` (paid whether used or not: annualised
-    capex, idle power, colocation, maintenance, staff) as a spreadsheet expression.
-
-    ``ref`` maps each name of :data:`PARAM_COLUMNS` but ``utilisation`` to a cell reference (or a ``{key}``
-    template).
-    """
-    k = ref
-    capex = f"{k['capex_usd_per_accelerator']}*(1+{k['network_capex_fraction']})"
-    rate, life = k["discount_rate"], k["life_years"]
-    crf = f"IF({rate}>0,{rate}/(1-(1+{rate})^(-{life})),1/{life})"
-    annual = f"({capex}-{capex}*{k['residual_fraction']}/(1+{rate})^{life})*{crf}"
-    power = f"{k['it_kw_per_accelerator']}*{k['pue']}*{k['electricity_usd_per_kwh']}"
-    idle = f"{power}*{k['idle_power_fraction']}*{HOURS_PER_YEAR:g}"
-    colo = f"{k['contracted_kw_per_accelerator']}*{k['colocation_usd_per_kw_month']}*{MONTHS_PER_YEAR:g}"
-    maintenance = f"{k['maintenance_fraction_per_year']}*{capex}"
-    return f"({annual}+{idle}+{colo}+{maintenance}+{k['staff_usd_per_accelerator_year']})"
-
-
-def variable_usd_per_accelerator_hour_formula(ref: dict[str, str]) -> str:
-    """:func:`ownership_costs`' ``variable_usd_per_accelerator_hour`` (power above idle per used hour) as a
-    spreadsheet expression (``ref`` as :func:`fixed_usd_per_accelerator_year_formula`)."""
-    k = ref
-    power = f"{k['it_kw_per_accelerator']}*{k['pue']}*{k['electricity_usd_per_kwh']}"
-    return f"({power}*(1-{k['idle_power_fraction']}))"
-
-
-def total_usd_per_year_formula(ref: dict[str, str], utilisation: str) -> str:
-    """:func:`ownership_costs`' ``total_usd_per_year`` as a spreadsheet expression (live formulas):
-    fixed + variable x 8760 x utilisation.
-
-    ``ref`` maps each name of :data:`PARAM_COLUMNS` but ``utilisation`` to a cell reference (or a
-    ``{key}`` template); ``utilisation`` is the expression of the used fraction of the year's hours.
-    """
-    fixed = fixed_usd_per_accelerator_year_formula(ref)
-    variable = variable_usd_per_accelerator_hour_formula(ref)
-    return f"({fixed}+{variable}*{HOURS_PER_YEAR:g}*({utilisation}))"
-
-
-def capital_recovery_factor(
-    rate: np.ndarray | pd.Series | float, years: np.ndarray | pd.Series | float
-) -> np.ndarray:
-    """``r / (1 - (1+r)^-n)``; ``1/n`` at ``r = 0`` (straight line)."""
-    import numpy as np
-
-    r = np.asarray(rate, dtype="float64")
-    n = np.asarray(years, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crf = r / -np.expm1(-n * np.log1p(r))
-    return np.asarray(np.where(r > 0, crf, 1.0 / n))
-
-
 def ownership_costs(params: pd.DataFrame) -> pd.DataFrame:
-    """Cost breakdown per accelerator for each row of ``params`` (columns :data:`PARAM_COLUMNS`).
+    """Cost breakdown per accelerator for each row of ``params`` (columns :data:`PARAM_COLUMNS`), by the
+    formulas of :mod:`tco.model.formulas` (docs/projection_model.md §5.1).
 
     Adds, all in USD per accelerator: ``capex_usd`` (with network), ``capex_usd_per_year`` (annualised),
     ``energy_usd_per_year`` (at the row's utilisation), ``colocation_usd_per_year``,
@@ -317,55 +270,28 @@ def ownership_costs(params: pd.DataFrame) -> pd.DataFrame:
     (power above idle, per used hour) and ``owned_usd_per_accelerator_hour`` at the row's utilisation.
     NaN parameters give NaN costs.
     """
-    import numpy as np
+    from tco.model import formulas as F
 
     missing = [c for c in PARAM_COLUMNS if c not in params.columns]
     if missing:
         raise TcoError(f"ownership parameters missing: {', '.join(missing)}")
-    p = params
-    capex = p["capex_usd_per_accelerator"] * (1.0 + p["network_capex_fraction"])
-    residual = capex * p["residual_fraction"]
-    discounted_residual = residual / np.power(1.0 + p["discount_rate"].to_numpy(), p["life_years"].to_numpy())
-    capex_per_year = (capex - discounted_residual) * capital_recovery_factor(
-        p["discount_rate"], p["life_years"]
-    )
-    power_usd_per_hour = p["it_kw_per_accelerator"] * p["pue"] * p["electricity_usd_per_kwh"]
-    idle_energy = power_usd_per_hour * p["idle_power_fraction"] * HOURS_PER_YEAR
-    variable = power_usd_per_hour * (1.0 - p["idle_power_fraction"])
-    energy = idle_energy + variable * HOURS_PER_YEAR * p["utilisation"]
-    colocation = p["contracted_kw_per_accelerator"] * p["colocation_usd_per_kw_month"] * MONTHS_PER_YEAR
-    maintenance = p["maintenance_fraction_per_year"] * capex
-    staff = p["staff_usd_per_accelerator_year"]
-    fixed = capex_per_year + idle_energy + colocation + maintenance + staff
-    total = fixed + variable * HOURS_PER_YEAR * p["utilisation"]
+    p = {c: params[c].to_numpy(dtype="float64") for c in PARAM_COLUMNS}
+
+    def of(formula: Expr) -> np.ndarray:
+        return formula.evaluate(**{name: p[name] for name in formula.names})
+
     return params.assign(
-        capex_usd=capex,
-        capex_usd_per_year=capex_per_year,
-        energy_usd_per_year=energy,
-        colocation_usd_per_year=colocation,
-        maintenance_usd_per_year=maintenance,
-        staff_usd_per_year=staff,
-        total_usd_per_year=total,
-        fixed_usd_per_accelerator_year=fixed,
-        variable_usd_per_accelerator_hour=variable,
-        owned_usd_per_accelerator_hour=total / (HOURS_PER_YEAR * p["utilisation"]),
+        capex_usd=of(F.CAPEX),
+        capex_usd_per_year=of(F.CAPEX_PER_YEAR),
+        energy_usd_per_year=of(F.ENERGY_USD_PER_YEAR),
+        colocation_usd_per_year=of(F.COLOCATION_USD_PER_YEAR),
+        maintenance_usd_per_year=of(F.MAINTENANCE_USD_PER_YEAR),
+        staff_usd_per_year=p["staff_usd_per_accelerator_year"],
+        total_usd_per_year=of(F.OWNED_TOTAL_USD_PER_YEAR),
+        fixed_usd_per_accelerator_year=of(F.OWNED_FIXED_USD_PER_ACCELERATOR_YEAR),
+        variable_usd_per_accelerator_hour=of(F.OWNED_VARIABLE_USD_PER_ACCELERATOR_HOUR),
+        owned_usd_per_accelerator_hour=of(F.OWNED_USD_PER_ACCELERATOR_HOUR),
     )
-
-
-def owned_usd_per_accelerator_hour(
-    fixed_usd_per_accelerator_year: np.ndarray | pd.Series | float,
-    variable_usd_per_accelerator_hour: np.ndarray | pd.Series | float,
-    utilisation: np.ndarray | pd.Series | float,
-) -> np.ndarray:
-    """Cost of one used accelerator-hour at ``utilisation`` (fraction of the year's hours in use)."""
-    import numpy as np
-
-    u = np.asarray(utilisation, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(fixed_usd_per_accelerator_year, dtype="float64") / (HOURS_PER_YEAR * u) + np.asarray(
-            variable_usd_per_accelerator_hour, dtype="float64"
-        )
-    return np.asarray(np.where(u > 0, out, np.nan))
 
 
 def breakeven_utilisation(

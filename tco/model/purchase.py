@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from tco.model.units import HOURS_PER_MONTH, HOURS_PER_YEAR, MONTHS_PER_YEAR
+from tco.model import formulas as F
+from tco.model.formula import Const, Expr, var
+from tco.model.units import HOURS_PER_MONTH
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,8 +39,6 @@ BILLING: Final = {
     "owned": "owned",
 }
 INTERRUPTIBLE: Final = frozenset({"spot", "low_priority"})
-#: Exponents beyond this are capped: the expected time is astronomically long either way.
-_MAX_EXPONENT: Final = 50.0
 
 
 def spot_time_factor(
@@ -48,7 +48,8 @@ def spot_time_factor(
     checkpoint_interval_hours: float,
     restart_hours: float,
 ) -> np.ndarray:
-    """Expected time on interruptible capacity / time without interruptions (>= 1).
+    """Expected time on interruptible capacity / time without interruptions (>= 1):
+    :data:`tco.model.formulas.SPOT_TIME_FACTOR`.
 
     Interruptions arrive as a Poisson process at ``lambda = rate * instances`` per hour (any instance lost
     stops the job). Work is checkpointed every ``tau = min(checkpoint_interval, wall)`` hours; an
@@ -58,15 +59,13 @@ def spot_time_factor(
     ``(1 + lambda R) (e^(lambda tau) - 1) / (lambda tau)``. It grows with the number of instances, with the
     checkpoint interval and, for runs shorter than one interval, with the run length. NaN in, NaN out.
     """
-    import numpy as np
-
-    wall = np.asarray(wall_hours, dtype="float64")
-    rate = interruptions_per_instance_hour * np.asarray(instances, dtype="float64")
-    tau = np.minimum(checkpoint_interval_hours, wall)
-    x = np.minimum(rate * tau, _MAX_EXPONENT)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.where(x > 0, np.expm1(x) / x, 1.0)
-    return np.asarray(np.where(np.isnan(wall), np.nan, (1.0 + rate * restart_hours) * growth))
+    return F.SPOT_TIME_FACTOR.evaluate(
+        wall_hours=wall_hours,
+        instances=instances,
+        interruptions_per_instance_hour=interruptions_per_instance_hour,
+        checkpoint_interval_hours=checkpoint_interval_hours,
+        restart_hours=restart_hours,
+    )
 
 
 def run_costs(
@@ -87,15 +86,15 @@ def run_costs(
     Returns arrays: ``instances``, ``billed_accelerators``, ``interruption_factor``, ``paid_wall_hours``,
     ``accelerator_hours`` (billed accelerator-hours per run), ``clusters_held`` (copies of a committed or
     owned cluster needed for the month's runs; NaN for usage billing), ``utilisation`` (used share of the
-    paid hours; 1 for usage billing), ``cost_usd_per_month``, ``cost_usd_per_run``, ``cost_usd_per_year``,
-    ``effective_usd_per_accelerator_hour``.
+    paid hours; 1 for usage billing), ``cost_usd_per_month`` (:data:`tco.model.formulas.RUN_MONTH_COST`),
+    ``cost_usd_per_run``, ``cost_usd_per_year``, ``effective_usd_per_accelerator_hour``.
     """
     import numpy as np
 
     n = np.asarray(accelerator_count, dtype="float64")
     per_instance = np.asarray(accelerators_per_instance, dtype="float64")
-    instances = np.ceil(n / per_instance)
-    billed = instances * per_instance
+    instances = F.INSTANCES.evaluate(accelerator_count=n, accelerators_per_instance=per_instance)
+    billed = F.BILLED_ACCELERATORS.evaluate(accelerator_count=n, accelerators_per_instance=per_instance)
     factor = np.where(
         np.asarray(interruptible, dtype=bool),
         spot_time_factor(
@@ -103,23 +102,25 @@ def run_costs(
         ),
         1.0,
     )
-    paid_hours = np.asarray(wall_hours, dtype="float64") * factor
+    paid_hours = F.PAID_WALL_HOURS.evaluate(wall_hours=wall_hours, interruption_factor=factor)
     runs = np.asarray(runs_per_month, dtype="float64")
     fixed = np.asarray(fixed_usd_per_accelerator_year, dtype="float64")
-    variable = np.asarray(variable_usd_per_accelerator_hour, dtype="float64")
+    month = F.RUN_MONTH_COST.evaluate(
+        paid_wall_hours=paid_hours,
+        runs_per_month=runs,
+        billed_accelerators=billed,
+        fixed_usd_per_accelerator_year=fixed,
+        variable_usd_per_accelerator_hour=variable_usd_per_accelerator_hour,
+    )
     hours_per_month = paid_hours * runs
     has_fixed = fixed > 0
-    clusters = np.where(has_fixed, np.maximum(1.0, np.ceil(hours_per_month / HOURS_PER_MONTH)), np.nan)
-    # A missing fixed price stays missing (NaN), it never becomes free.
-    fixed_month = np.where(
-        has_fixed, clusters * billed * fixed / MONTHS_PER_YEAR, np.where(np.isnan(fixed), np.nan, 0.0)
+    held = F.HELD_UNITS.evaluate(unit_hours_per_month=hours_per_month, utilisation=1.0)
+    clusters = np.where(has_fixed, held, np.nan)
+    accelerator_hours = F.ACCELERATOR_HOURS_PER_RUN.evaluate(
+        billed_accelerators=billed, paid_wall_hours=paid_hours
     )
-    variable_run = variable * billed * paid_hours
-    month = fixed_month + variable_run * runs
-    accelerator_hours = billed * paid_hours
     with np.errstate(divide="ignore", invalid="ignore"):
         utilisation = np.where(has_fixed, hours_per_month / (clusters * HOURS_PER_MONTH), 1.0)
-        effective = month / (accelerator_hours * runs)
     utilisation = np.where(np.isnan(paid_hours), np.nan, utilisation)
     return {
         "instances": instances,
@@ -130,62 +131,12 @@ def run_costs(
         "clusters_held": clusters,
         "utilisation": utilisation,
         "cost_usd_per_month": month,
-        "cost_usd_per_run": month / runs,
-        "cost_usd_per_year": month * MONTHS_PER_YEAR,
-        "effective_usd_per_accelerator_hour": effective,
+        "cost_usd_per_run": F.COST_PER_RUN.evaluate(cost_usd_per_month=month, runs_per_month=runs),
+        "cost_usd_per_year": F.COST_PER_YEAR.evaluate(cost_usd_per_month=month),
+        "effective_usd_per_accelerator_hour": F.RUN_EFFECTIVE_USD_PER_ACCELERATOR_HOUR.evaluate(
+            cost_usd_per_month=month, accelerator_hours_per_run=accelerator_hours, runs_per_month=runs
+        ),
     }
-
-
-# --- the same formulas as spreadsheet expressions (live XLSX exports; tests recalculate them) ------------
-
-
-def spot_time_factor_formula(
-    wall_hours: str,
-    instances: str,
-    interruptions_per_instance_hour: str,
-    checkpoint_interval_hours: str,
-    restart_hours: str,
-) -> str:
-    """:func:`spot_time_factor` as a spreadsheet expression over cell references (or ``{key}`` templates)."""
-    rate = f"({interruptions_per_instance_hour})*({instances})"
-    x = f"MIN({rate}*MIN({checkpoint_interval_hours},{wall_hours}),{_MAX_EXPONENT:g})"
-    growth = f"IF({x}>0,(EXP({x})-1)/({x}),1)"
-    return f"((1+{rate}*({restart_hours}))*{growth})"
-
-
-def billed_accelerators_formula(accelerator_count: str, accelerators_per_instance: str) -> str:
-    """Whole instances x accelerators per instance (:func:`run_costs`' ``billed_accelerators``)."""
-    return f"(ROUNDUP(({accelerator_count})/({accelerators_per_instance}),0)*({accelerators_per_instance}))"
-
-
-def month_cost_formula(
-    paid_wall_hours: str,
-    runs_per_month: str,
-    billed_accelerators: str,
-    fixed_usd_per_accelerator_year: str,
-    variable_usd_per_accelerator_hour: str,
-) -> str:
-    """:func:`run_costs`' ``cost_usd_per_month`` as a spreadsheet expression: the held clusters pay the fixed
-    price whether used or not (``MAX(1, ROUNDUP(hours/730))`` copies), used hours pay the variable price."""
-    hours = f"({paid_wall_hours})*({runs_per_month})"
-    clusters = f"MAX(1,ROUNDUP({hours}/{HOURS_PER_MONTH:g},0))"
-    year = f"({fixed_usd_per_accelerator_year})"
-    fixed = f"IF({year}>0,{clusters}*({billed_accelerators})*{year}/{MONTHS_PER_YEAR:g},0)"
-    variable = f"({variable_usd_per_accelerator_hour})*({billed_accelerators})*{hours}"
-    return f"({fixed}+{variable})"
-
-
-def held_month_cost_formula(
-    billed_accelerators: str,
-    hours_per_month: str,
-    fixed_usd_per_accelerator_year: str,
-    variable_usd_per_accelerator_hour: str,
-) -> str:
-    """:func:`held_month_cost` as a spreadsheet expression."""
-    return (
-        f"(({billed_accelerators})*(({fixed_usd_per_accelerator_year})/{MONTHS_PER_YEAR:g}"
-        f"+({variable_usd_per_accelerator_hour})*({hours_per_month})))"
-    )
 
 
 def held_month_cost(
@@ -194,27 +145,25 @@ def held_month_cost(
     fixed_usd_per_accelerator_year: np.ndarray,
     variable_usd_per_accelerator_hour: np.ndarray,
 ) -> np.ndarray:
-    """A month of accelerators held for a service: the fixed price is paid for every held accelerator whether
-    used or not (commitments, owned hardware), the variable price per hour in use (on-demand, spot, owned
-    power above idle): ``billed * (fixed / 12 + variable * hours)``. NaN in, NaN out."""
-    import numpy as np
-
-    billed = np.asarray(billed_accelerators, dtype="float64")
-    fixed = np.asarray(fixed_usd_per_accelerator_year, dtype="float64")
-    variable = np.asarray(variable_usd_per_accelerator_hour, dtype="float64")
-    return np.asarray(
-        billed * (fixed / MONTHS_PER_YEAR + variable * np.asarray(hours_per_month, dtype="float64"))
+    """A month of accelerators held for a service (:data:`tco.model.formulas.HELD_MONTH_COST`): the fixed
+    price is paid for every held accelerator whether used or not (commitments, owned hardware), the variable
+    price per hour in use (on-demand, spot, owned power above idle). NaN in, NaN out."""
+    return F.HELD_MONTH_COST.evaluate(
+        billed_accelerators=billed_accelerators,
+        hours_per_month=hours_per_month,
+        fixed_usd_per_accelerator_year=fixed_usd_per_accelerator_year,
+        variable_usd_per_accelerator_hour=variable_usd_per_accelerator_hour,
     )
 
 
-def fixed_and_variable(billing: str, price_usd_per_accelerator_hour: str) -> tuple[str, str]:
-    """The fixed ($/acc-year) and variable ($/acc-h) price expressions of a cloud list price by billing kind
-    (as :func:`tco.model.offers.purchase_options` splits it): a commitment is paid for every hour of the
-    year, usage only per used hour."""
+def price_split(billing: str) -> tuple[Expr, Expr]:
+    """The fixed ($/acc-year) and variable ($/acc-h) prices of a cloud list price
+    (``price_usd_per_accelerator_hour``) by billing kind: a commitment is paid for every hour of the year
+    (:data:`tco.model.formulas.COMMITMENT_FIXED_USD_PER_ACCELERATOR_YEAR`), usage only per used hour."""
     if billing == "commitment":
-        return f"({price_usd_per_accelerator_hour})*{HOURS_PER_YEAR:g}", "0"
+        return F.COMMITMENT_FIXED_USD_PER_ACCELERATOR_YEAR, Const(0.0)
     if billing == "usage":
-        return "0", f"({price_usd_per_accelerator_hour})"
+        return Const(0.0), var("price_usd_per_accelerator_hour")
     from tco.errors import TcoError
 
     raise TcoError(f"internal: no list-price split for billing {billing!r}")

@@ -38,11 +38,13 @@ from typing import TYPE_CHECKING, Final
 
 from tco.errors import TcoError
 from tco.model.assumptions import ServingAssumptions
-from tco.model.units import HOURS_PER_DAY, HOURS_PER_MONTH, MONTHS_PER_YEAR, SECONDS_PER_HOUR
+from tco.model.units import HOURS_PER_DAY
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+    from tco.model.formula import Expr
 
 #: Batch sizes tried (continuous batching: the number of requests decoding together).
 BATCH_SIZES: Final = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
@@ -242,35 +244,57 @@ def _solve(
 
 
 def _costs(joined: pd.DataFrame, solved: dict[str, np.ndarray], headroom: float) -> dict[str, np.ndarray]:
-    import numpy as np
+    """Replicas, held accelerators and the month's cost by the one definition of each
+    (:mod:`tco.model.formulas`: ``REPLICAS``, ``FLEET_ACCELERATORS``, ``HELD_MONTH_COST``, ...)."""
+    from tco.model import formulas as F
 
-    rate = joined["requests_per_s"].to_numpy(dtype="float64")
-    rps = solved["requests_per_s_per_replica"]
-    t = joined["accelerators_per_replica"].to_numpy(dtype="float64")
-    per_instance = joined["accelerators_per_instance"].to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        replicas = np.ceil(rate * (1.0 + headroom) / rps)
-        instances = np.ceil(replicas / np.floor(per_instance / t))
-    billed = instances * per_instance
-    hours = joined["hours_per_day"].to_numpy(dtype="float64") * HOURS_PER_MONTH / HOURS_PER_DAY
-    fixed = joined["fixed_usd_per_accelerator_year"].to_numpy(dtype="float64")
-    variable = joined["variable_usd_per_accelerator_hour"].to_numpy(dtype="float64")
-    month = billed * (fixed / MONTHS_PER_YEAR + variable * hours)
-    seconds = hours * SECONDS_PER_HOUR
-    with np.errstate(divide="ignore", invalid="ignore"):
-        requests = rate * seconds
-        output_tokens = requests * joined["output_tokens"].to_numpy(dtype="float64")
-        all_tokens = requests * (joined["prompt_tokens"] + joined["output_tokens"]).to_numpy(dtype="float64")
-        utilisation = rate / (replicas * rps)
+    names = (
+        "requests_per_s", "accelerators_per_replica", "accelerators_per_instance", "hours_per_day",
+        "fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour", "prompt_tokens",
+        "output_tokens",
+    )  # fmt: skip
+    column = {c: joined[c].to_numpy(dtype="float64") for c in names}
+    rate, rps = column["requests_per_s"], solved["requests_per_s_per_replica"]
+    replicas = F.REPLICAS.evaluate(
+        min_replicas=1.0, requests_per_s=rate, headroom=headroom, requests_per_s_per_replica=rps
+    )
+    per_instance, per_replica = column["accelerators_per_instance"], column["accelerators_per_replica"]
+    per_instance_replicas = F.REPLICAS_PER_INSTANCE.evaluate(
+        accelerators_per_instance=per_instance, accelerators_per_replica=per_replica
+    )
+    instances = F.REPLICA_INSTANCES.evaluate(replicas=replicas, replicas_per_instance=per_instance_replicas)
+    billed = F.FLEET_ACCELERATORS.evaluate(
+        replicas=replicas, replicas_per_instance=per_instance_replicas, accelerators_per_instance=per_instance
+    )
+    hours = F.SERVING_HOURS_PER_MONTH.evaluate(hours_per_day=column["hours_per_day"])
+    month = F.HELD_MONTH_COST.evaluate(
+        billed_accelerators=billed,
+        hours_per_month=hours,
+        fixed_usd_per_accelerator_year=column["fixed_usd_per_accelerator_year"],
+        variable_usd_per_accelerator_hour=column["variable_usd_per_accelerator_hour"],
+    )
+    volume = {
+        "cost_usd_per_month": month,
+        "requests_per_s": rate,
+        "hours_per_month": hours,
+        "prompt_tokens": column["prompt_tokens"],
+        "output_tokens": column["output_tokens"],
+    }
+
+    def per(formula: Expr) -> np.ndarray:
+        return formula.evaluate(**{name: volume[name] for name in formula.names})
+
     return {
         "replicas": replicas,
         "instances": instances,
-        "utilisation": utilisation,
+        "utilisation": F.SERVING_UTILISATION.evaluate(
+            requests_per_s=rate, replicas=replicas, requests_per_s_per_replica=rps
+        ),
         "cost_usd_per_month": month,
-        "cost_usd_per_year": month * MONTHS_PER_YEAR,
-        "cost_usd_per_1m_output_tokens": month / output_tokens * 1e6,
-        "cost_usd_per_1m_tokens": month / all_tokens * 1e6,
-        "cost_usd_per_1k_requests": month / requests * 1e3,
+        "cost_usd_per_year": F.COST_PER_YEAR.evaluate(cost_usd_per_month=month),
+        "cost_usd_per_1m_output_tokens": per(F.COST_PER_1M_OUTPUT_TOKENS),
+        "cost_usd_per_1m_tokens": per(F.COST_PER_1M_TOKENS),
+        "cost_usd_per_1k_requests": per(F.COST_PER_1K_REQUESTS),
     }
 
 

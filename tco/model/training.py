@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from tco.model.assumptions import TrainingAssumptions
-from tco.model.units import SECONDS_PER_HOUR
+from tco.model.formulas import WALL_HOURS
+from tco.model.units import FLOP_PER_TFLOP, SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     import numpy as np
@@ -228,11 +229,14 @@ def training_performance(
     is_samples = perf["kind"].eq("samples")
     eff = perf["scaling_efficiency"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        token_rate = n * perf["achieved_tflop_per_s"] * 1e12 * eff * goodput.value
-        token_wall = perf["train_flops"] / token_rate / SECONDS_PER_HOUR
-        sample_rate = n * perf["samples_per_s_per_accelerator"] * eff * goodput.value
-        sample_wall = perf["total_samples"] / sample_rate / SECONDS_PER_HOUR
-        wall = np.where(is_samples, sample_wall, token_wall)
+        amount = np.where(is_samples, perf["total_samples"], perf["train_flops"])
+        per_accelerator = np.where(
+            is_samples, perf["samples_per_s_per_accelerator"], perf["achieved_tflop_per_s"] * FLOP_PER_TFLOP
+        )
+        wall = WALL_HOURS.evaluate(
+            work=amount, accelerators=n, rate_per_accelerator=per_accelerator, scaling_efficiency=eff,
+            goodput=goodput.value,
+        )  # fmt: skip
         rate = np.where(is_samples, perf["samples_per_s_per_accelerator"], perf["achieved_tflop_per_s"])
         rate_low = np.where(
             is_samples, perf["samples_per_s_per_accelerator_low"], perf["achieved_tflop_per_s_low"]

@@ -48,7 +48,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
+from tco.model import formulas as F
 from tco.model.assumptions import AssumptionRows
+from tco.model.formula import Expr, var
 from tco.plan.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -62,7 +64,27 @@ REPLICA_SIZES: Final = (1, 2, 4, 8)
 #: Attention head dimension when a serving endpoint names only its parameter count.
 HEAD_DIM: Final = 128.0
 HEAD_DIM_SOURCE: Final = "head dimension 128 (LLaMA family; docs/projection_model.md §2.2)"
-GROWTH = "(1+{growth_per_month})^({m}-1)"
+
+#: The fixed items' month-``m`` cost (tco.model.formulas, grown where the quantity grows).
+_FIXED_FORMULAS: Final[dict[str, Expr]] = {
+    "storage": F.grown(F.STORAGE_USD_PER_MONTH, "storage_tb"),
+    "egress": F.grown(F.EGRESS_USD_PER_MONTH, "egress_tb_per_month"),
+    "tooling": var("tooling_usd_per_month"),
+    "people": F.PEOPLE_USD_PER_MONTH,
+}
+#: A serving endpoint's month-``m`` fleet (whole instances) and cost: its month-1 request rate grown by
+#: ``growth``, tokens/s per replica turned into requests/s per replica.
+_FLEET: Final = F.FLEET_ACCELERATORS.bind(
+    replicas=F.REPLICAS.bind(
+        requests_per_s=var("requests_per_s") * var("growth"),
+        requests_per_s_per_replica=var("tokens_per_s_per_replica") / var("output_tokens"),
+    )
+)
+_SERVING_MONTH: Final = F.HELD_MONTH_COST.bind(billed_accelerators=_FLEET)
+_SERVING_INPUTS: Final = (
+    "requests_per_s", "min_replicas", "tokens_per_s_per_replica", "output_tokens", "replicas_per_instance",
+    "accelerators_per_instance", "hours_per_month",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +96,8 @@ class PlanResult:
     assumptions: pd.DataFrame
     #: rank, provider, region, total_usd, month1_usd, feasible workloads ...
     options: pd.DataFrame
-    #: provider, region, workload, kind, accelerator, pricing_model, instance_type, usd_per_acc_hour,
+    #: provider, region, workload, kind, accelerator, pricing_model, instance_type,
+    #: price_usd_per_accelerator_hour,
     #: price_key, template (cost in month {m}), total_usd, throughput_source, price_source, price_date, ...
     choices: pd.DataFrame
     #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
@@ -309,7 +332,10 @@ def _serving_rows(
             kind="serving",
             min_replicas=float(v.min_replicas),
             hours_per_month=v.hours_per_month,
-            replicas_per_instance=(frame["accelerators_per_instance"] // frame["accelerators_per_replica"]),
+            replicas_per_instance=F.REPLICAS_PER_INSTANCE.evaluate(
+                accelerators_per_instance=frame["accelerators_per_instance"],
+                accelerators_per_replica=frame["accelerators_per_replica"],
+            ),
             accelerator_count=frame["accelerators_per_replica"],
         )
         frame["reason"] = frame["reason"].fillna("").astype(str)
@@ -338,7 +364,7 @@ def build_plan(
     import pandas as pd
 
     from tco.model.assumptions import ServingAssumptions, TrainingAssumptions
-    from tco.model.purchase import held_month_cost, run_costs
+    from tco.model.purchase import run_costs
     from tco.model.throughput import empty_calibrations
 
     s = scenario
@@ -380,7 +406,7 @@ def build_plan(
 
     # ----------------------------------------------------------------- cost of every candidate, every month
     months = pd.DataFrame({"month": np.arange(1, s.horizon_months + 1, dtype=float)})
-    months["factor"] = (1.0 + s.growth_per_month) ** (months["month"] - 1.0)
+    months["factor"] = F.GROWTH.evaluate(growth_per_month=s.growth_per_month, month=months["month"])
     grid = pairs.merge(months, how="cross")
     is_train = grid["kind"].eq("training").to_numpy()
     fixed_year = grid["fixed_usd_per_accelerator_year"].to_numpy(dtype="float64")
@@ -400,23 +426,17 @@ def build_plan(
         restart_hours=training_assumptions.restart_hours.value,
     )
     train_hours = trained["accelerator_hours"] * (grid["runs"] * grid["factor"]).to_numpy(dtype="float64")
-    # serving: the month's replicas on whole instances, held all month (tco.model.purchase.held_month_cost)
-    headroom = serving_assumptions.headroom.value
-    with np.errstate(divide="ignore", invalid="ignore"):
-        replicas = np.maximum(
-            grid["min_replicas"],
-            np.ceil(
-                grid["requests_per_s"]
-                * grid["factor"]
-                * (1 + headroom)
-                * grid["output_tokens"]
-                / grid["tokens_per_s_per_replica"]
-            ),
-        )
-        instances = np.ceil(replicas / grid["replicas_per_instance"])
-    held = (instances * grid["accelerators_per_instance"]).to_numpy(dtype="float64")
+    # serving: the month's replicas on whole instances, held all month (tco.model.formulas.HELD_MONTH_COST)
+    serving = {
+        "growth": grid["factor"],
+        "headroom": serving_assumptions.headroom.value,
+        **{c: grid[c] for c in _SERVING_INPUTS},
+        "fixed_usd_per_accelerator_year": fixed_year,
+        "variable_usd_per_accelerator_hour": variable_hour,
+    }
+    held = _FLEET.evaluate(**{k: v for k, v in serving.items() if k in _FLEET.names})
+    served = _SERVING_MONTH.evaluate(**serving)
     serve_hours_per_month = grid["hours_per_month"].to_numpy(dtype="float64")
-    served = held_month_cost(held, serve_hours_per_month, fixed_year, variable_hour)
     grid["acc_hours"] = np.where(is_train, train_hours, held * serve_hours_per_month)
     grid["cost_usd"] = np.where(is_train, trained["cost_usd_per_month"], served)
     totals = grid.groupby("pair")["cost_usd"].sum()
@@ -461,21 +481,14 @@ def build_plan(
     for name, desc, unit in fixed_specs:
         book.add(_key("costs", name), "Fixed costs", desc, float(getattr(c, name)), unit, src)
     fixed_templates = {
-        "storage": f"{{costs.storage_tb}}*{GROWTH}*{{costs.storage_usd_per_tb_month}}",
-        "egress": f"{{costs.egress_tb_per_month}}*1000*{GROWTH}*{{costs.egress_usd_per_gb}}",
-        "tooling": "{costs.tooling_usd_per_month}",
-        "people": "{costs.people_fte}*{costs.usd_per_fte_year}/12",
+        item: formula.excel(growth_per_month="{growth_per_month}", month="{m}", **_cost_keys(formula))
+        for item, formula in _FIXED_FORMULAS.items()
     }
-    f = months["factor"]
-    fixed = pd.DataFrame(
-        {
-            "month": months["month"].astype(int),
-            "storage": c.storage_tb * f * c.storage_usd_per_tb_month,
-            "egress": c.egress_tb_per_month * 1000.0 * f * c.egress_usd_per_gb,
-            "tooling": c.tooling_usd_per_month + 0.0 * f,
-            "people": c.people_fte * c.usd_per_fte_year / 12.0 + 0.0 * f,
-        }
-    )
+    f = months["month"].to_numpy(dtype="float64")
+    fixed = pd.DataFrame({"month": months["month"].astype(int)})
+    for item, formula in _FIXED_FORMULAS.items():
+        values = {name: float(getattr(c, name)) for name in formula.names if hasattr(c, name)}
+        fixed[item] = formula.evaluate(growth_per_month=s.growth_per_month, month=f, **values) + 0.0 * f
     fixed_total = float(fixed[list(FIXED_ITEMS)].to_numpy().sum())
 
     # ----------------------------------------------------------------- rank options
@@ -515,7 +528,6 @@ def build_plan(
             templates.append(_serving_template(book, s, r, serving_assumptions, prices))
     chosen["price_key"] = price_keys
     chosen["template"] = templates
-    chosen["usd_per_acc_hour"] = chosen["price_usd_per_accelerator_hour"]
 
     # month-by-month: every kept option (for charts) and the cheapest one per workload (the budget)
     kept_grid = chosen[["option", "pair"]].merge(
@@ -550,7 +562,7 @@ def build_plan(
         "accelerators_per_instance",
         "pricing_model",
         "instance_type",
-        "usd_per_acc_hour",
+        "price_usd_per_accelerator_hour",
         "price_key",
         "template",
         "total_usd",
@@ -578,9 +590,9 @@ def build_plan(
 
 def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, str, str]:
     """The option's price key and its fixed ($/acc-year) and variable ($/acc-h) templates: a cloud list price
-    split by billing kind (:func:`tco.model.purchase.fixed_and_variable`), or the ownership model's parts
-    (:mod:`tco.model.ownership` formula twins) over the server's parameters."""
-    from tco.model.purchase import fixed_and_variable
+    split by billing kind (:func:`tco.model.purchase.price_split`), or the ownership model's parts
+    (:mod:`tco.model.formulas`) over the server's parameters."""
+    from tco.model.purchase import price_split
 
     if r["pricing_model"] != "owned":
         key = book.add(
@@ -592,13 +604,13 @@ def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, 
             "$/acc-h",
             f"{r['price_source']}; as of {r['price_date']}",
         )
-        return (key, *fixed_and_variable(str(r["billing"]), "{" + key + "}"))
-    from tco.model.ownership import (
-        fixed_usd_per_accelerator_year_formula,
-        variable_usd_per_accelerator_hour_formula,
-    )
-    from tco.model.units import HOURS_PER_YEAR
-
+        ref = "{" + key + "}"
+        fixed_price, variable_price = price_split(str(r["billing"]))
+        return (
+            key,
+            fixed_price.excel(price_usd_per_accelerator_hour=ref),
+            variable_price.excel(price_usd_per_accelerator_hour=ref),
+        )
     server = s.ownership[str(r["accelerator"])]
     base = _key("own", r["accelerator"])
     refs: dict[str, str] = {}
@@ -617,91 +629,54 @@ def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, 
             )
             + "}"
         )
-    derived = "derived: tco.model.ownership.ownership_costs (docs/projection_model.md §5.1)"
-    fixed = book.add(
+    derived = "derived: tco.model.formulas (docs/projection_model.md §5.1)"
+    fixed_key = book.add(
         _key(base, "fixed_usd_per_accelerator_year"),
         "Owned hardware",
         f"owned {r['accelerator']}: paid per held accelerator-year whether used or not",
         float(r["fixed_usd_per_accelerator_year"]),
         "$/acc-year",
         derived,
-        fixed_usd_per_accelerator_year_formula(refs),
+        F.OWNED_FIXED_USD_PER_ACCELERATOR_YEAR.excel(**refs),
     )
-    variable = book.add(
+    variable_key = book.add(
         _key(base, "variable_usd_per_accelerator_hour"),
         "Owned hardware",
         f"owned {r['accelerator']}: power above idle per used accelerator-hour",
         float(r["variable_usd_per_accelerator_hour"]),
         "$/acc-h",
         derived,
-        variable_usd_per_accelerator_hour_formula(refs),
+        F.OWNED_VARIABLE_USD_PER_ACCELERATOR_HOUR.excel(**refs),
     )
+    fixed, variable = "{" + fixed_key + "}", "{" + variable_key + "}"
     key = book.add(
-        _key(base, "usd_per_acc_hour"),
+        _key(base, "price_usd_per_accelerator_hour"),
         "Owned hardware",
         f"owned {r['accelerator']} cost per accelerator-hour at 100% use (shown; the budget charges the "
         "fixed part per held accelerator and the variable part per used hour)",
         float(r["price_usd_per_accelerator_hour"]),
         "$/acc-h",
         derived,
-        f"{{{fixed}}}/{HOURS_PER_YEAR:g}+{{{variable}}}",
+        F.OWNED_LIST_USD_PER_ACCELERATOR_HOUR.excel(
+            fixed_usd_per_accelerator_year=fixed, variable_usd_per_accelerator_hour=variable
+        ),
     )
-    return key, "{" + fixed + "}", "{" + variable + "}"
+    return key, fixed, variable
 
 
 def _training_template(
     book: AssumptionRows, s: Scenario, r: dict[str, Any], goodput: Any, prices: tuple[str, str, str]
 ) -> str:
-    from tco.model.purchase import billed_accelerators_formula, month_cost_formula
-
     p = str(r["prefix"])
     t = s.training[int(p[1:]) - 1]
     a, per = r["accelerator"], f"x{r['accelerators_per_instance']:g}"
     src = f"scenario {s.path.name}"
-    book.add(_key(p, "runs_per_month"), t.name, "runs per month (month 1)", t.runs_per_month, "runs", src)
-    flops = book.add(
-        _key(p, "train_flops"),
-        t.name,
-        "training FLOPs per run",
-        float(r["train_flops"]),
-        "FLOP",
-        f"tco.model.work: {r['work_formula']} ({r['workload_source']})",
+    runs = book.add(
+        _key(p, "runs_per_month"), t.name, "runs per month (month 1)", t.runs_per_month, "runs", src
     )
-    peak = book.add(
-        _key("peak", a, r["dtype"]),
-        "Accelerators",
-        f"{a} dense {r['dtype']} peak",
-        float(r["peak_tflops"]),
-        "TFLOP/s",
-        str(r["peak_source"]),
-    )
-    mfu = book.add(
-        _key(p, a, "mfu"),
-        t.name,
-        f"model FLOPs utilisation on {a} ({r['framework']})",
-        float(r["mfu"]),
-        "fraction",
-        f"{r['throughput_source']}: {r['throughput_detail']}",
-    )
-    scaling = book.add(
-        _key(p, a, per, "scaling_efficiency"),
-        t.name,
-        f"scaling efficiency at {r['accelerator_count']:g} x {a} ({per} instances; {r['parallelism']})",
-        float(r["scaling_efficiency"]),
-        "fraction",
-        str(r["scaling_source"]),
-    )
+    inputs = book.wall_hours_inputs(r, prefix=p, section=t.name)
     gk = book.add(
         "goodput", "Model", "goodput (restarts, evals, stragglers)", goodput.value, "fraction", goodput.source
-    )
-    hours = book.add(
-        _key(p, a, per, "acc_hours_per_run"),
-        t.name,
-        f"accelerator-hours per run on {a}",
-        float(r["acc_hours_per_run"]),
-        "acc-h",
-        "derived: FLOPs / (peak x MFU x scaling x goodput)",
-        f"{{{flops}}}/({{{peak}}}*1e12*{{{mfu}}}*{{{scaling}}}*{{{gk}}}*3600)",
     )
     count = book.add(
         _key(p, "accelerator_count"),
@@ -711,6 +686,19 @@ def _training_template(
         "accelerators",
         src,
     )
+    wall = book.add(
+        _key(p, a, per, "wall_hours"),
+        t.name,
+        f"wall hours per run on {t.accelerator_count} x {a} (without interruptions)",
+        float(r["uninterrupted_wall_hours"]),
+        "h",
+        "derived: tco.model.formulas.WALL_HOURS, FLOPs / (accelerators x peak x MFU x scaling x goodput)",
+        F.WALL_HOURS.bind(rate_per_accelerator=F.FLOP_RATE).excel(
+            **{name: f"{{{key}}}" for name, key in inputs.items()},
+            accelerators=f"{{{count}}}",
+            goodput=f"{{{gk}}}",
+        ),
+    )
     apx = book.add(
         _key("instance", a, per),
         "Accelerators",
@@ -719,8 +707,7 @@ def _training_template(
         "accelerators",
         "price offer (instance size)",
     )
-    # paid wall hours per run = accelerator-hours / accelerators [x spot time factor]
-    paid = f"{{{hours}}}/{{{count}}}"
+    paid = f"{{{wall}}}"
     if r["spot_time_factor"] != 1.0:
         spot = book.add(
             _key(p, a, per, r["pricing_model"], "spot_time_factor"),
@@ -728,20 +715,36 @@ def _training_template(
             f"{r['pricing_model']} time factor (interruptions and restarts)",
             float(r["spot_time_factor"]),
             "x",
-            "tco.model.purchase.spot_time_factor (Daly 2006) at the named spot assumptions "
+            "tco.model.formulas.SPOT_TIME_FACTOR (Daly 2006) at the named spot assumptions "
             "(tco estimate assumptions)",
         )
         paid += f"*{{{spot}}}"
     _, fixed, variable = prices
-    billed = billed_accelerators_formula(f"{{{count}}}", f"{{{apx}}}")
-    return month_cost_formula(paid, f"{{{p}.runs_per_month}}*{GROWTH}", billed, fixed, variable)
+    return F.RUN_MONTH_COST.excel(
+        paid_wall_hours=paid,
+        runs_per_month=var("month_1_runs") * F.GROWTH,
+        billed_accelerators=F.BILLED_ACCELERATORS,
+        accelerator_count=f"{{{count}}}",
+        accelerators_per_instance=f"{{{apx}}}",
+        fixed_usd_per_accelerator_year=fixed,
+        variable_usd_per_accelerator_hour=variable,
+        month_1_runs=f"{{{runs}}}",
+        **_growth_refs(),
+    )
+
+
+def _growth_refs() -> dict[str, str]:
+    return {"growth_per_month": "{growth_per_month}", "month": "{m}"}
+
+
+def _cost_keys(formula: Expr) -> dict[str, str]:
+    """The scenario's [costs] cells a fixed item's formula reads."""
+    return {name: f"{{costs.{name}}}" for name in formula.names if name not in ("growth_per_month", "month")}
 
 
 def _serving_template(
     book: AssumptionRows, s: Scenario, r: dict[str, Any], a: Any, prices: tuple[str, str, str]
 ) -> str:
-    from tco.model.purchase import held_month_cost_formula
-
     p = str(r["prefix"])
     v = s.serving[int(p[1:]) - 1]
     acc, t, per = (
@@ -799,10 +802,18 @@ def _serving_template(
         "accelerators",
         "price offer (instance size)",
     )
-    replicas = (
-        f"MAX({{{p}.min_replicas}},ROUNDUP({{{p}.requests_per_s}}*{GROWTH}*(1+{{headroom}})"
-        f"*{{{p}.output_tokens_per_request}}/{{{tps}}},0))"
-    )
     _, fixed, variable = prices
-    held = f"ROUNDUP({replicas}/{{{rpi}}},0)*{{{apx}}}"
-    return held_month_cost_formula(held, f"{{{p}.hours_per_month}}", fixed, variable)
+    return _SERVING_MONTH.excel(
+        growth=F.GROWTH,
+        headroom="{headroom}",
+        requests_per_s=f"{{{p}.requests_per_s}}",
+        min_replicas=f"{{{p}.min_replicas}}",
+        tokens_per_s_per_replica=f"{{{tps}}}",
+        output_tokens=f"{{{p}.output_tokens_per_request}}",
+        replicas_per_instance=f"{{{rpi}}}",
+        accelerators_per_instance=f"{{{apx}}}",
+        hours_per_month=f"{{{p}.hours_per_month}}",
+        fixed_usd_per_accelerator_year=fixed,
+        variable_usd_per_accelerator_hour=variable,
+        **_growth_refs(),
+    )

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from pricing.catalog import load_catalog
+from pricing.catalog import OfferFilter, filter_offers, load_catalog
 from tco.frameworks import compare_frameworks
 from tco.presets import owned_server
 from tco.procurement import cloud_offers, compare_procurement
@@ -25,7 +25,8 @@ def test_owned_breakeven_matches_hand_computation() -> None:
             "region": ["r"],
             "pricing_model": ["on_demand"],
             "instance_type": ["i"],
-            "usd_per_acc_hour": [4.0],
+            "accelerators_per_instance": [8.0],
+            "price_usd_per_accelerator_hour": [4.0],
             "source": ["test"],
             "assumed": [False],
         }
@@ -39,8 +40,8 @@ def test_owned_breakeven_matches_hand_computation() -> None:
     year = capex / 4 + energy + colo + maintenance + staff  # $20,925.25 per accelerator-year
     assert year == pytest.approx(20925.25055)
     owned = result.ranking[result.ranking["kind"] == "owned"].iloc[0]
-    assert owned["usd_per_month"] == pytest.approx(8 * year / 12)
-    assert owned["effective_usd_per_acc_hour"] == pytest.approx(year / (8760 * 0.7))
+    assert owned["cost_usd_per_month"] == pytest.approx(8 * year / 12)
+    assert owned["effective_usd_per_accelerator_hour"] == pytest.approx(year / (8760 * 0.7))
     fixed = capex / 4 + 0.775 * 1.2 * 0.10 * 8760 * 0.2 + colo + maintenance + staff
     variable = 0.775 * 1.2 * 0.10 * 0.8
     assert owned["breakeven_utilisation"] == pytest.approx(fixed / (8760 * (4.0 - variable)))
@@ -70,7 +71,7 @@ def test_ownership_overrides_are_named_and_checked() -> None:
 
 
 def test_commitments_absent_are_said_not_invented() -> None:
-    offers = load_catalog().offers
+    offers = filter_offers(load_catalog().offers, OfferFilter(accelerators=("H100-80GB",)))
     cloud, notes = cloud_offers(offers, "H100-80GB")
     assert not cloud["pricing_model"].str.startswith(("reserved", "committed")).any()
     assert any("no reserved/committed" in n for n in notes)
@@ -113,7 +114,7 @@ def test_frameworks_measured_and_missing() -> None:
         kernel="train_transformer",
         work_per_run=3.6e6,
         runs_per_month=2,
-        usd_per_acc_hour=4.0,
+        price_usd_per_accelerator_hour=4.0,
     ).set_index("framework")
     assert frame.loc["torch", "throughput"] == 1200.0
     assert frame.loc["torch", "cost_per_run_usd"] == pytest.approx(3.6e6 / 1200 / 3600 * 4.0)
@@ -146,6 +147,6 @@ def test_procurement_demand_from_a_scenario(cli) -> None:
     assert result.exit_code == 0, result.stderr
     assert f"{demand:,.0f} H100-80GB acc-h/month" in result.stderr
     owned = next(r for r in result.json() if r["kind"] == "owned")
-    assert owned["effective_usd_per_acc_hour"] * demand == pytest.approx(owned["usd_per_month"])
+    assert owned["effective_usd_per_accelerator_hour"] * demand == pytest.approx(owned["cost_usd_per_month"])
     both = cli("compare", "procurement", "--scenario", str(path), "--acc-hours", "10")
     assert both.exit_code == 1 and "one of them" in both.stderr

@@ -218,7 +218,7 @@ def run_case(cli: Any, name: str, tmp: Path, tco_home: Path) -> dict[str, Any]:
         "stdout": normalise(result.stdout, tmp).replace(str(ROOT) + "/", ""),
         "stderr": normalise(result.stderr, tmp).replace(str(ROOT) + "/", ""),
     }
-    if "{out}" in line:
+    if "{out}" in line and out.exists():
         record["workbook"] = workbook_cells(out)
     return record
 

@@ -55,15 +55,18 @@ def test_plan_and_estimate_agree_on_acc_hours_and_cost(cli, tmp_path: Path) -> N
     assert len(rows) == 1
     row = rows[0]
     assert pick["acc_hours_per_run"] == pytest.approx(row["accelerator_hours"], rel=1e-12)
-    assert pick["usd_per_acc_hour"] == pytest.approx(row["price_usd_per_accelerator_hour"], rel=1e-12)
+    assert pick["price_usd_per_accelerator_hour"] == pytest.approx(
+        row["price_usd_per_accelerator_hour"], rel=1e-12
+    )
     month = float(plan.budget["7B_usd"].iloc[0])
     assert month == pytest.approx(row["cost_usd_per_month"], rel=1e-12)
     assert month == pytest.approx(2 * row["cost_usd_per_run"], rel=1e-12)
     # the assumptions the workbook carries are the estimate's: MFU, scaling efficiency and goodput
     a = plan.assumptions.set_index("key")["value"]
-    assert a["t1.H100-80GB.mfu"] == pytest.approx(row["mfu"])
+    mfu = [k for k in a.index if k.startswith("t1.mfu.H100-80GB.")]
+    assert a[mfu[0]] == pytest.approx(row["mfu"])
     assert a["goodput"] == pytest.approx(row["goodput"])
-    scaling = [k for k in a.index if k.endswith("scaling_efficiency")]
+    scaling = [k for k in a.index if k.startswith("t1.scaling.")]
     assert a[scaling[0]] == pytest.approx(row["scaling_efficiency"])
 
 
@@ -101,7 +104,11 @@ def committed_offers() -> tuple[pd.DataFrame, pd.DataFrame]:
         & offers["pricing_model"].eq("on_demand")
     ].head(1)
     assert len(base) == 1
-    committed = base.assign(pricing_model="committed_1y", price_usd_per_hour=base["price_usd_per_hour"] * 0.6)
+    committed = base.assign(
+        pricing_model="committed_1y",
+        price_usd_per_hour=base["price_usd_per_hour"] * 0.6,
+        price_usd_per_accelerator_hour=base["price_usd_per_accelerator_hour"] * 0.6,
+    )
     return pd.concat([offers, committed], ignore_index=True), committed
 
 
@@ -150,7 +157,7 @@ def test_committed_plan_pays_held_clusters_as_estimate(tmp_path: Path) -> None:
     cost = plan.budget["7B_usd"].to_numpy()
     assert cost == pytest.approx(rows["cost_usd_per_month"].to_numpy(), rel=1e-12)
     # held, not used: a month's cost is whole clusters at the committed price for every hour of the month
-    price = float(pick["usd_per_acc_hour"])
+    price = float(pick["price_usd_per_accelerator_hour"])
     assert cost == pytest.approx(rows["clusters_held"].to_numpy() * 64 * price * 8760 / 12, rel=1e-12)
 
 

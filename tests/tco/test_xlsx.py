@@ -144,7 +144,7 @@ def test_libreoffice_totals_equal_tco_to_the_cent_also_after_edits(tmp_path: Pat
     mfu_edit = tmp_path / "mfu_edit.xlsx"
     wb = openpyxl.load_workbook(tmp_path / "llm_team.xlsx")
     sheet = wb["Assumptions"]
-    row = next(c.row for c in sheet["A"] if c.value == f"t2.{tune['accelerator']}.mfu")
+    row = next(c.row for c in sheet["A"] if str(c.value).startswith(f"t2.mfu.{tune['accelerator']}."))
     old_mfu = float(sheet.cell(row=row, column=4).value)
     sheet.cell(row=row, column=4).value = old_mfu * 0.8
     wb.save(mfu_edit)
@@ -212,11 +212,12 @@ def test_plain_xlsx_render_keeps_numbers_and_missing(tmp_path: Path) -> None:
 
 @libreoffice
 def test_procurement_workbook_recalculates_to_the_cent_also_after_a_price_edit(tmp_path: Path) -> None:
+    from pricing.catalog import OfferFilter, filter_offers
     from tco.export.xlsx import procurement_workbook
     from tco.presets import owned_server
     from tco.procurement import cloud_offers, compare_procurement
 
-    offers = load_catalog().offers
+    offers = filter_offers(load_catalog().offers, OfferFilter(accelerators=("H100-80GB",)))
     cloud, notes = cloud_offers(offers, "H100-80GB", assumed_discounts={"committed_1y": 0.3})
     result = compare_procurement(cloud, 20_000.0, owned_server("H100-80GB"), notes=notes)
     base = tmp_path / "procurement.xlsx"
@@ -231,13 +232,16 @@ def test_procurement_workbook_recalculates_to_the_cent_also_after_a_price_edit(t
     wb.save(edited)
     recalc = recalculate([base, edited], tmp_path)
 
+    headers = ("List $/acc-h", "Effective $/acc-h", "$ per month", "1 year ($)", "3 years ($)", "5 years ($)")
+
     def read(path: Path) -> list[list[float]]:
         ws = openpyxl.load_workbook(path, data_only=True)["Ranking"]
-        return [[float(r[c].value) for c in range(4, 10)] for r in ws.iter_rows(min_row=2)]
+        at = {c.value: c.column - 1 for c in ws[1]}
+        return [[float(r[at[h]].value) for h in headers] for r in ws.iter_rows(min_row=2)]
 
     got = read(recalc[0])
-    columns = ["usd_per_acc_hour", "effective_usd_per_acc_hour", "usd_per_month", "cost_1y_usd"]
-    expected = ranking[[*columns, "cost_3y_usd", "cost_5y_usd"]].to_numpy().tolist()
+    columns = ["price_usd_per_accelerator_hour", "effective_usd_per_accelerator_hour", "cost_usd_per_month"]
+    expected = ranking[[*columns, "cost_1y_usd", "cost_3y_usd", "cost_5y_usd"]].to_numpy().tolist()
     for have, want in zip(got, expected, strict=True):
         assert have == pytest.approx(want, abs=0.005)
     doubled = read(recalc[1])[first]

@@ -8,12 +8,11 @@ import pytest
 
 from tco.errors import TcoError
 from tco.model.assumptions import Assumption
+from tco.model.formulas import CAPITAL_RECOVERY_FACTOR
 from tco.model.ownership import (
     OwnershipParams,
     breakeven_months,
     breakeven_utilisation,
-    capital_recovery_factor,
-    owned_usd_per_accelerator_hour,
     ownership_costs,
 )
 from tco.presets import ownership_params
@@ -67,8 +66,12 @@ def test_energy_follows_utilisation_and_idle_power() -> None:
 
 
 def test_capital_recovery_factor() -> None:
-    assert capital_recovery_factor(0.0, 4.0) == pytest.approx(0.25)
-    assert capital_recovery_factor(0.08, 5.0) == pytest.approx(0.08 / (1 - 1.08**-5))
+    crf = CAPITAL_RECOVERY_FACTOR.evaluate(
+        discount_rate=np.array([0.0, 0.08]), life_years=np.array([4.0, 5.0])
+    )
+    assert crf == pytest.approx([0.25, 0.08 / (1 - 1.08**-5)])
+    discounted = _worked_example(discount_rate=0.08).iloc[0]
+    assert discounted["capex_usd_per_year"] * 8 == pytest.approx(325_000 * 0.08 / (1 - 1.08**-4))
 
 
 def test_breakeven_never_when_cloud_is_cheaper_than_power_and_months_positive() -> None:
@@ -79,12 +82,11 @@ def test_breakeven_never_when_cloud_is_cheaper_than_power_and_months_positive() 
     assert np.isnan(breakeven_months(costs, 0.01)[0])
 
 
-def test_owned_hour_helper_matches_frame() -> None:
-    costs = _worked_example(utilisation=0.5).iloc[0]
-    helper = owned_usd_per_accelerator_hour(
-        costs["fixed_usd_per_accelerator_year"], costs["variable_usd_per_accelerator_hour"], 0.5
-    )
-    assert helper == pytest.approx(costs["owned_usd_per_accelerator_hour"])
+def test_owned_hour_is_the_fixed_part_spread_over_used_hours_plus_the_variable_part() -> None:
+    costs = _worked_example(electricity_usd_per_kwh=0.1, utilisation=0.5).iloc[0]
+    fixed, variable = costs["fixed_usd_per_accelerator_year"], costs["variable_usd_per_accelerator_hour"]
+    assert costs["owned_usd_per_accelerator_hour"] == pytest.approx(fixed / (8760 * 0.5) + variable)
+    assert costs["total_usd_per_year"] == pytest.approx(fixed + variable * 8760 * 0.5)
 
 
 def test_h100_defaults_are_sourced_and_overridable() -> None:
