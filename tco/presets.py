@@ -198,7 +198,7 @@ def ownership_params(
     row = table[table["accelerator"] == accelerator]
     record = row.iloc[0] if not row.empty else None
     if capex_usd_per_accelerator is not None:
-        capex = Assumption.given(capex_usd_per_accelerator, "USD", "override (--capex-usd-per-accelerator)")
+        capex = Assumption.given(capex_usd_per_accelerator, "USD", "override (capex_usd_per_accelerator)")
     elif record is not None:
         capex = Assumption(
             float(record["capex_usd_per_accelerator"]),
@@ -225,6 +225,11 @@ def ownership_params(
     )
     node = int(record["accelerators_per_node"]) if record is not None else 8
     return params.with_overrides(**overrides), node
+
+
+def capex_sourced(accelerator: str) -> bool:
+    """Whether ``tco/data/ownership_defaults.csv`` sources a capex for ``accelerator``."""
+    return bool(load_ownership_defaults()["accelerator"].eq(accelerator).any())
 
 
 #: Names ``--set`` and scenario ``[ownership]`` tables accept besides :class:`OwnershipParams`' fields.

@@ -537,24 +537,6 @@ def cumulative_curve(comparison: Comparison, months: int = 60) -> pd.DataFrame:
     )
 
 
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, float]:
-    """``["pue=1.4", "electricity_usd_per_kwh=0.08"]`` -> {name: value} (names checked by
-    :func:`tco.presets.owned_server`)."""
-    values: dict[str, float] = {}
-    for item in pairs:
-        for pair in item.split(","):
-            if not pair.strip():
-                continue
-            key, sep, text = pair.partition("=")
-            if not sep:
-                raise TcoError(f"--set {pair!r}: expected NAME=VALUE", hint="e.g. --set pue=1.4")
-            try:
-                values[key.strip().replace("-", "_")] = float(text)
-            except ValueError as exc:
-                raise TcoError(f"--set {pair!r}: {text!r} is not a number") from exc
-    return values
-
-
 def demand_from_plan(result: PlanResult, accelerator: str) -> float:
     """Accelerator-hours per month the plan's cheapest option puts on ``accelerator`` (horizon mean)."""
     hours = result.acc_hours

@@ -246,36 +246,39 @@ class _Progress:
             self.progress.update(self.bars[name], description="done")
 
 
+FRAMEWORK = typer.Option(
+    None, "--framework", "-F", help="torch, jax, tensorflow or all (repeat or comma-separate; default all)."
+)
+DEVICE = typer.Option(
+    Device.auto, "--device", "-d", help="auto, cpu, cuda (NVIDIA or ROCm) or tpu.", case_sensitive=False
+)
+KERNELS = typer.Option(
+    None,
+    "--kernels",
+    "-k",
+    help="matmul, membw, train_cnn, train_transformer, infer_cnn, infer_transformer, allreduce "
+    "(default all).",
+)
+QUICK = typer.Option(
+    False, "--quick", help="Small sizes, short budgets (well under a minute per framework on a laptop CPU)."
+)
+FULL = typer.Option(False, "--full", help="Large sizes that fill an accelerator.")
+PROFILE = typer.Option(None, "--profile", hidden=True, help="tiny, quick, standard or full.")
+THREADS = typer.Option(0, "--threads", min=0, help="Framework CPU threads (0: every usable CPU).")
+TIMEOUT = typer.Option(0, "--timeout", min=0, help="Give up on a framework after S seconds (0: never).")
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
-    framework: list[str] | None = typer.Option(
-        None,
-        "--framework",
-        "-F",
-        help="torch, jax, tensorflow or all (repeat or comma-separate; default all).",
-    ),
-    device: Device = typer.Option(
-        Device.auto, "--device", "-d", help="auto, cpu, cuda (NVIDIA or ROCm) or tpu.", case_sensitive=False
-    ),
-    kernels: list[str] | None = typer.Option(
-        None,
-        "--kernels",
-        "-k",
-        help="matmul, membw, train_cnn, train_transformer, infer_cnn, infer_transformer, allreduce "
-        "(default all).",
-    ),
-    quick: bool = typer.Option(
-        False,
-        "--quick",
-        help="Small sizes, short budgets (well under a minute per framework on a laptop CPU).",
-    ),
-    full: bool = typer.Option(False, "--full", help="Large sizes that fill an accelerator."),
-    profile: str | None = typer.Option(None, "--profile", hidden=True, help="tiny, quick, standard or full."),
-    threads: int = typer.Option(0, "--threads", min=0, help="Framework CPU threads (0: every usable CPU)."),
-    timeout: float = typer.Option(
-        0, "--timeout", min=0, help="Give up on a framework after S seconds (0: never)."
-    ),
+    framework: list[str] | None = FRAMEWORK,
+    device: Device = DEVICE,
+    kernels: list[str] | None = KERNELS,
+    quick: bool = QUICK,
+    full: bool = FULL,
+    profile: str | None = PROFILE,
+    threads: int = THREADS,
+    timeout: float = TIMEOUT,
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:

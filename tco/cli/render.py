@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
@@ -19,6 +19,8 @@ from tco.export.base import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from tco.api import Provenance
 
 NA = "n/a"
 
@@ -86,7 +88,9 @@ def emit_bytes(target: Target, data: bytes, what: str) -> None:
     note(f"wrote {what} to {target.path}")
 
 
-def emit(target: Target, frame: pd.DataFrame, build_table: Callable[[], Table] | None = None) -> None:
+def emit(
+    target: Target, frame: pd.DataFrame, build_table: Callable[[], RenderableType] | None = None
+) -> None:
     """Send ``frame`` to the target: a Rich table (``build_table``) or CSV/JSON of the frame itself."""
     if target.fmt is Format.table and build_table is not None:
         rendered = build_table()
@@ -108,3 +112,27 @@ def emit(target: Target, frame: pd.DataFrame, build_table: Callable[[], Table] |
     else:
         write_atomic(target.path, data)
         note(f"wrote {len(frame)} rows to {target.path}")
+
+
+def report_notes(provenance: Provenance) -> None:
+    """A result's notes (what was left out, and why) on stderr."""
+    for line in provenance.notes:
+        note(line)
+
+
+def report_prices(provenance: Provenance, *, sources: bool = False, always: bool = False) -> None:
+    """Where a result's prices come from (``sources``: with each snapshot's source), then its warnings
+    (stale prices). ``always``: the prices line even when no snapshot was used."""
+    if provenance.price_override is not None:
+        note(f"prices: {provenance.price_override} override")
+    elif provenance.prices or always:
+        snapshots = (
+            f"{s.provider} {s.label}" + (f" [{s.source}]" if sources else "") for s in provenance.prices
+        )
+        note("prices: " + "; ".join(snapshots))
+    report_warnings(provenance)
+
+
+def report_warnings(provenance: Provenance) -> None:
+    for line in provenance.warnings:
+        warn(line)

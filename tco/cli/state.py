@@ -6,11 +6,15 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tco.errors import TcoError
 from tco.home import resolve_home
+
+if TYPE_CHECKING:
+    from tco.api.sources import Sources
 
 
 class Format(StrEnum):
@@ -35,6 +39,13 @@ class State:
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj
     return obj if isinstance(obj, State) else State()
+
+
+def sources(ctx: typer.Context) -> Sources:
+    """Where the command's prices and calibrations come from: the stores under the home directory."""
+    from tco.api.sources import Sources
+
+    return Sources(home=state(ctx).home)
 
 
 @dataclass(frozen=True, slots=True)

@@ -485,7 +485,6 @@ def _prices(
 ) -> tuple[str, str]:
     """The row's fixed ($/acc-year) and variable ($/acc-h) price expressions over the assumptions: a cloud
     list price (with source and date) split by billing kind, or the ownership model's inputs."""
-    from tco.model import formulas as F
     from tco.model.purchase import price_split
 
     accelerator = str(rec["accelerator"])
@@ -508,38 +507,7 @@ def _prices(
     params = ownership.get(accelerator)
     if params is None:
         raise TcoError(f"internal: owned {accelerator} row without ownership parameters")
-    refs = {
-        name: book.add(
-            f"own.{accelerator}.{name}",
-            "Owned hardware",
-            f"{accelerator}: {name.replace('_', ' ')}",
-            a.value,
-            a.unit,
-            a.source,
-        )
-        for name, a in params.items()
-        if name != "utilisation"
-    }
-    derived = "derived: tco.model.formulas (docs/projection_model.md §5.1)"
-    fixed_key = book.add(
-        f"own.{accelerator}.fixed_usd_per_accelerator_year",
-        "Owned hardware",
-        f"owned {accelerator}: paid whether used or not (capex, idle power, colocation, maintenance, staff)",
-        math.nan,
-        "$/acc-year",
-        derived,
-        F.OWNED_FIXED_USD_PER_ACCELERATOR_YEAR.excel(**refs),
-    )
-    variable_key = book.add(
-        f"own.{accelerator}.variable_usd_per_accelerator_hour",
-        "Owned hardware",
-        f"owned {accelerator}: power above idle per used accelerator-hour",
-        math.nan,
-        "$/acc-h",
-        derived,
-        F.OWNED_VARIABLE_USD_PER_ACCELERATOR_HOUR.excel(**refs),
-    )
-    return fixed_key, variable_key
+    return book.owned_prices(accelerator, params)
 
 
 def _cells(formula: Expr, row: Mapping[str, str]) -> str:

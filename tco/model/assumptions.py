@@ -21,6 +21,8 @@ from tco.errors import TcoError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tco.model.ownership import OwnershipParams
+
 
 @dataclass(frozen=True, slots=True)
 class Assumption:
@@ -48,6 +50,11 @@ class Assumption:
     def given(cls, value: float, unit: str, source: str) -> Assumption:
         """A value the user stated: no spread."""
         return cls(float(value), float(value), float(value), unit, source)
+
+
+def as_default(assumption: Assumption) -> tuple[float, float, float, str]:
+    """``(value, low, high, source)``: an assumption as the throughput resolvers take a default."""
+    return assumption.value, assumption.low, assumption.high, assumption.source
 
 
 def check_fraction(name: str, value: float | None, *, allow_zero: bool = False) -> None:
@@ -373,6 +380,45 @@ class AssumptionRows:
                 float(rec["scaling_efficiency"]), "fraction", str(rec["scaling_source"]),
             ),
         }  # fmt: skip
+
+    def owned_prices(
+        self,
+        accelerator: str,
+        params: OwnershipParams,
+        *,
+        fixed: float = math.nan,
+        variable: float = math.nan,
+    ) -> tuple[str, str]:
+        """Rows for owned hardware: every ownership input but the stated utilisation (the capacity held and
+        the hours used decide the cost), and the fixed ($/acc-year) and variable ($/acc-h) prices as live
+        formulas over them (:mod:`tco.model.formulas`; ``fixed``/``variable``: tco's values, shown where the
+        sheet keeps them). Returns the ``{key}`` references of the two prices."""
+        from tco.model import formulas as F
+
+        def ref(key: str) -> str:
+            return key if self.braced else "{" + key + "}"
+
+        base = f"own.{accelerator}"
+        refs: dict[str, str] = {}
+        for name, a in params.items():
+            if name != "utilisation":
+                label = f"{accelerator}: {name.replace('_', ' ')}"
+                refs[name] = ref(
+                    self.add(f"{base}.{name}", "Owned hardware", label, a.value, a.unit, a.source)
+                )
+        derived = "derived: tco.model.formulas (docs/projection_model.md §5.1)"
+        fixed_key = self.add(
+            f"{base}.fixed_usd_per_accelerator_year", "Owned hardware",
+            f"owned {accelerator}: paid per held accelerator-year whether used or not (capex, idle power, "
+            "colocation, maintenance, staff)", fixed, "$/acc-year", derived,
+            F.OWNED_FIXED_USD_PER_ACCELERATOR_YEAR.excel(**refs),
+        )  # fmt: skip
+        variable_key = self.add(
+            f"{base}.variable_usd_per_accelerator_hour", "Owned hardware",
+            f"owned {accelerator}: power above idle per used accelerator-hour", variable, "$/acc-h", derived,
+            F.OWNED_VARIABLE_USD_PER_ACCELERATOR_HOUR.excel(**refs),
+        )  # fmt: skip
+        return ref(fixed_key), ref(variable_key)
 
     def frame(self) -> pd.DataFrame:
         import pandas as pd

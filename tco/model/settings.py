@@ -3,17 +3,14 @@
 The common inputs have their own command-line options (``--mfu``, ``--goodput``, ...); the long tail of
 assumptions (spot interruptions, ownership costs, network bandwidth, non-compute line items, ...) is set by
 name. :data:`SETTINGS` lists every name with its unit, what it changes and where its default comes from;
-``tco estimate assumptions`` prints it.
+``tco estimate assumptions`` prints it. :func:`tco.api.inputs.settings` is the one parser of ``--set``.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
 from dataclasses import dataclass, field
 from typing import Final
 
-from tco.errors import TcoError
 from tco.model import assumptions as A
 from tco.model import overheads as L
 from tco.model import ownership as O
@@ -22,7 +19,7 @@ from tco.model import ownership as O
 @dataclass(frozen=True, slots=True)
 class Setting:
     name: str
-    group: str  # training | spot | hardware | ownership | line_items | serving
+    group: str  # training | spot | hardware | ownership | procurement | line_items | serving
     unit: str
     meaning: str
     default: str  # the default value and its source, as text
@@ -206,6 +203,20 @@ SETTINGS: Final[dict[str, Setting]] = {
         Setting("engineering_hours_per_month", "line_items", "hours", "engineering time", "not budgeted"),
         Setting("engineering_usd_per_hour", "line_items", "USD", "loaded engineering rate", "no default"),
         Setting(
+            "utilisation",
+            "procurement",
+            "fraction of hours",
+            "planned use of the capacity held (sizes commitments and the owned fleet)",
+            _from(O.UTILISATION),
+        ),
+        Setting(
+            "accelerators_per_server",
+            "procurement",
+            "accelerators",
+            "accelerators per owned server",
+            "tco/data/ownership_defaults.csv (accelerators_per_node), else 8",
+        ),
+        Setting(
             "headroom",
             "serving",
             "fraction",
@@ -227,29 +238,3 @@ class Settings:
 
     def get(self, name: str) -> float | None:
         return self.values.get(name)
-
-
-def parse_settings(items: list[str] | tuple[str, ...]) -> Settings:
-    """``["pue=1.3", "life_years=5,restart_hours=0.5"]`` -> :class:`Settings`; unknown names and non-numbers
-    raise :class:`TcoError` with suggestions."""
-    values: dict[str, float] = {}
-    for item in items:
-        for part in item.split(","):
-            if not part.strip():
-                continue
-            name, sep, text = part.partition("=")
-            key = name.strip().lower().replace("-", "_")
-            if not sep:
-                raise TcoError(f"--set {part.strip()!r}: expected NAME=VALUE", hint="e.g. --set pue=1.3")
-            if key not in SETTINGS:
-                close = difflib.get_close_matches(key, list(SETTINGS), n=3, cutoff=0.5)
-                hint = f"did you mean {', '.join(close)}?" if close else "see `tco estimate assumptions`"
-                raise TcoError(f"--set: unknown name {name.strip()!r}", hint=hint)
-            try:
-                number = float(text.strip())
-            except ValueError:
-                raise TcoError(f"--set {key}: {text.strip()!r} is not a number") from None
-            if math.isnan(number) or math.isinf(number) or number < 0:
-                raise TcoError(f"--set {key}: must be a finite number >= 0, got {text.strip()}")
-            values[key] = number
-    return Settings(values)

@@ -57,8 +57,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FIXED_ITEMS: Final = ("storage", "egress", "tooling", "people")
-#: Scenario framework names -> the model's.
-FRAMEWORK_NAMES: Final = {"pytorch": "torch", "jax": "jax", "tensorflow": "tensorflow"}
 #: Replica sizes (tensor parallel) tried for serving, as ``tco estimate serve``'s default.
 REPLICA_SIZES: Final = (1, 2, 4, 8)
 #: Attention head dimension when a serving endpoint names only its parameter count.
@@ -120,57 +118,6 @@ def _key(*parts: Any) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def _candidates(
-    s: Scenario, offers: pd.DataFrame, wanted: list[str], labels: dict[str, str]
-) -> tuple[pd.DataFrame, list[str]]:
-    """Purchase options (model contract, :data:`tco.model.offers.OPTION_COLUMNS`) the scenario allows."""
-    import pandas as pd
-
-    from pricing.catalog import OfferFilter, filter_offers
-    from tco.model.offers import OPTION_COLUMNS, purchase_options
-
-    notes: list[str] = []
-    spec = OfferFilter(
-        providers=s.options.providers,
-        regions=s.options.regions,
-        accelerators=tuple(wanted),
-        pricing_models=s.options.pricing_models,
-    )
-    cloud = purchase_options(filter_offers(offers, spec))
-    cloud = cloud[cloud["price_usd_per_accelerator_hour"].notna()].copy()
-    cloud["price_source"] = cloud["price_source"] + cloud["provider"].map(
-        lambda p: f" [{labels[p]}]" if p in labels else ""
-    )
-    missing = sorted(set(s.options.pricing_models) - set(cloud["pricing_model"]))
-    if missing:
-        notes.append(
-            f"no {', '.join(missing)} prices in the price snapshot for these accelerators "
-            "(the embedded snapshot has on_demand and spot only; `tco prices pull` adds committed prices)"
-        )
-    if s.options.owned and len(cloud):
-        from tco.model.offers import owned_options
-        from tco.model.ownership import ownership_costs
-
-        regions = cloud[["provider", "region"]].drop_duplicates()
-        frames = [
-            ownership_costs(server.params.to_frame()).assign(
-                accelerator=a,
-                accelerators_per_instance=float(server.accelerators_per_server),
-                ownership_source=f"[ownership.{a}] of {s.path.name} over tco.presets defaults; fixed per "
-                "held accelerator-year + power per used hour",
-            )
-            for a, server in s.ownership.items()
-            if a in wanted
-        ]
-        if frames:
-            # the same option rows as `tco estimate` (tco.model.offers.owned_options), offered within every
-            # (provider, region) relationship of the plan
-            owned = owned_options(pd.concat(frames, ignore_index=True)).drop(columns=["provider", "region"])
-            owned = regions.merge(owned, how="cross")[list(OPTION_COLUMNS)]
-            cloud = pd.concat([cloud, owned], ignore_index=True)
-    return cloud.reset_index(drop=True), notes
-
-
 def _training_rows(
     s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: Any
 ) -> pd.DataFrame:
@@ -205,7 +152,7 @@ def _training_rows(
             opts[["accelerator", "accelerators_per_instance"]].drop_duplicates(),
             hardware_table(list(t.accelerators)),
             counts=[t.accelerator_count],
-            frameworks=[FRAMEWORK_NAMES[t.framework]],
+            frameworks=[t.framework],
             mfu_defaults=load_mfu_defaults(),
             calibrations=calibrations,
             assumptions=params,
@@ -255,7 +202,7 @@ def _serving_rows(
     """One row per (serving endpoint, option, replica size, framework) from the projection model."""
     import pandas as pd
 
-    from tco.model.assumptions import TrainingAssumptions
+    from tco.model.assumptions import TrainingAssumptions, as_default
     from tco.model.scaling import infer_shape
     from tco.model.serving import project_serving
     from tco.model.throughput import FRAMEWORKS, resolve_serving_efficiency
@@ -314,13 +261,8 @@ def _serving_rows(
             hardware,
             calibrations,
             dtype=v.dtype,
-            mbu_default=(a.mbu.value, a.mbu.low, a.mbu.high, a.mbu.source),
-            flops_default=(
-                a.prefill_flops_efficiency.value,
-                a.prefill_flops_efficiency.low,
-                a.prefill_flops_efficiency.high,
-                a.prefill_flops_efficiency.source,
-            ),
+            mbu_default=as_default(a.mbu),
+            flops_default=as_default(a.prefill_flops_efficiency),
             mbu_override=v.bandwidth_efficiency,
             flops_override=v.flops_efficiency,
         )
@@ -350,15 +292,17 @@ def _serving_rows(
 
 def build_plan(
     scenario: Scenario,
-    offers: pd.DataFrame,
+    options: pd.DataFrame,
     *,
-    price_labels: dict[str, str] | None = None,
     calibrations: pd.DataFrame | None = None,
     keep_options: int = 10,
+    notes: tuple[str, ...] = (),
 ) -> PlanResult:
-    """Budget ``scenario`` over every (provider, region) option in ``offers``; rank; keep the top ones.
+    """Budget ``scenario`` over every (provider, region) in ``options``; rank; keep the top ones.
 
-    ``offers``: the catalog's offer table. ``calibrations``: calibration results (may be empty or None).
+    ``options``: the purchase options the scenario allows (:data:`tco.model.offers.OPTION_COLUMNS`, owned
+    servers offered within each (provider, region); :func:`tco.api.plan` resolves them). ``calibrations``:
+    calibration results (may be empty or None). ``notes``: said before the plan's own.
     """
     import numpy as np
     import pandas as pd
@@ -371,16 +315,7 @@ def build_plan(
     cal = empty_calibrations() if calibrations is None else calibrations
     training_assumptions = TrainingAssumptions()
     serving_assumptions = ServingAssumptions()
-    wanted = sorted(
-        {a for t in s.training for a in t.accelerators} | {a for v in s.serving for a in v.accelerators}
-    )
-    options, notes = _candidates(s, offers, wanted, price_labels or {})
-    if options.empty:
-        raise TcoError(
-            "no prices for the scenario's accelerators with these options",
-            hint=f"providers {', '.join(s.options.providers)}, models {', '.join(s.options.pricing_models)}, "
-            f"accelerators {', '.join(wanted)}",
-        )
+    said = list(notes)
     train = _training_rows(s, options, cal, training_assumptions)
     serve = _serving_rows(s, options, cal, serving_assumptions)
     pairs = pd.concat([f for f in (train, serve) if len(f)], ignore_index=True)
@@ -400,7 +335,7 @@ def build_plan(
             )
     for (w, a), reasons in bad.groupby(["workload", "accelerator"])["reason"]:
         if not pairs[(pairs["workload"] == w) & (pairs["accelerator"] == a)]["feasible"].astype(bool).any():
-            notes.append(f"{w} on {a}: {sorted(set(reasons.astype(str)))[0]}")
+            said.append(f"{w} on {a}: {sorted(set(reasons.astype(str)))[0]}")
     pairs = pairs[pairs["feasible"].astype(bool)].reset_index(drop=True)
     pairs["pair"] = np.arange(len(pairs))
 
@@ -452,7 +387,7 @@ def build_plan(
             hint="widen [options] or the accelerators",
         )
     if len(dropped):
-        notes.append(
+        said.append(
             f"{len(dropped)} (provider, region) options lack an offer for some workload and are left out"
         )
 
@@ -584,7 +519,7 @@ def build_plan(
         option_months,
         acc_hours.reset_index(drop=True),
         fixed_templates,
-        tuple(notes),
+        tuple(said),
     )
 
 
@@ -613,42 +548,13 @@ def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, 
         )
     server = s.ownership[str(r["accelerator"])]
     base = _key("own", r["accelerator"])
-    refs: dict[str, str] = {}
-    for name, a in server.params.items():
-        if name == "utilisation":  # held capacity and used hours decide the cost, not a stated utilisation
-            continue
-        refs[name] = (
-            "{"
-            + book.add(
-                _key(base, name),
-                "Owned hardware",
-                f"{r['accelerator']}: {name.replace('_', ' ')}",
-                a.value,
-                a.unit,
-                a.source,
-            )
-            + "}"
-        )
+    fixed, variable = book.owned_prices(
+        str(r["accelerator"]),
+        server.params,
+        fixed=float(r["fixed_usd_per_accelerator_year"]),
+        variable=float(r["variable_usd_per_accelerator_hour"]),
+    )
     derived = "derived: tco.model.formulas (docs/projection_model.md §5.1)"
-    fixed_key = book.add(
-        _key(base, "fixed_usd_per_accelerator_year"),
-        "Owned hardware",
-        f"owned {r['accelerator']}: paid per held accelerator-year whether used or not",
-        float(r["fixed_usd_per_accelerator_year"]),
-        "$/acc-year",
-        derived,
-        F.OWNED_FIXED_USD_PER_ACCELERATOR_YEAR.excel(**refs),
-    )
-    variable_key = book.add(
-        _key(base, "variable_usd_per_accelerator_hour"),
-        "Owned hardware",
-        f"owned {r['accelerator']}: power above idle per used accelerator-hour",
-        float(r["variable_usd_per_accelerator_hour"]),
-        "$/acc-h",
-        derived,
-        F.OWNED_VARIABLE_USD_PER_ACCELERATOR_HOUR.excel(**refs),
-    )
-    fixed, variable = "{" + fixed_key + "}", "{" + variable_key + "}"
     key = book.add(
         _key(base, "price_usd_per_accelerator_hour"),
         "Owned hardware",

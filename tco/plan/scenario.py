@@ -11,7 +11,8 @@ Format (see ``examples/*.toml``)::
 
     [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM")
     [[training]] name, parameters, tokens, accelerators, accelerator_count, runs_per_month,
-                 framework, dtype, mfu (optional), max_days (optional), interruptible (spot allowed)
+                 framework (torch, jax or tensorflow), dtype, mfu (optional), max_days (optional),
+                 interruptible (spot allowed)
     [[serving]]  name, model (a preset of `tco estimate models`) or parameters, requests_per_s,
                  output_tokens_per_request, accelerators,
                  latency_ms_per_token (optional: the TPOT target), prompt_tokens_per_request (512),
@@ -35,12 +36,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
+from pricing.schema import PRICING_MODELS
 from tco.errors import TcoError
 from tco.model.ownership import OwnedServer
+from tco.vocabulary import framework
 
-FRAMEWORKS: Final = ("pytorch", "jax", "tensorflow")
 DTYPES: Final = ("bf16", "fp16", "fp8", "tf32", "fp32")
-PURCHASE_MODELS: Final = ("on_demand", "spot", "reserved_1y", "reserved_3y", "committed_1y", "committed_3y")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class Training:
     accelerators: tuple[str, ...]
     accelerator_count: int
     runs_per_month: float
-    framework: str = "pytorch"
+    framework: str = "torch"
     dtype: str = "bf16"
     mfu: float | None = None
     max_days: float | None = None
@@ -251,6 +252,14 @@ class _Reader:
             raise self.fail(key, f"expected one of {', '.join(choices)}{hint}", value)
         return value
 
+    def framework(self, key: str) -> str:
+        """A framework in tco's vocabulary (:data:`tco.vocabulary.FRAMEWORKS`; default torch)."""
+        value = self.string(key, required=False, default="torch")
+        try:
+            return framework(str(value))
+        except TcoError as exc:
+            raise self.fail(key, str(exc), show_got=False) from None
+
     def boolean(self, key: str, default: bool) -> bool:
         value = self._get(key, False)
         if value is None:
@@ -374,7 +383,7 @@ def parse_scenario(
                 accelerators=r.strings("accelerators", check=accel_check),
                 accelerator_count=r.number("accelerator_count", integer=True, minimum=1),
                 runs_per_month=r.number("runs_per_month"),
-                framework=r.string("framework", required=False, default="pytorch", choices=FRAMEWORKS),
+                framework=r.framework("framework"),
                 dtype=r.string("dtype", required=False, default="bf16", choices=DTYPES),
                 mfu=r.number("mfu", required=False, strict_min=True, maximum=1.0),
                 max_days=r.number("max_days", required=False, strict_min=True),
@@ -442,7 +451,7 @@ def parse_scenario(
                 "pricing_models",
                 required=False,
                 default=("on_demand", "spot"),
-                check=_checker(PURCHASE_MODELS, "pricing model"),
+                check=_checker(PRICING_MODELS, "pricing model"),
             ),
             owned=r.boolean("owned", False),
         )

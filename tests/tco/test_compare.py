@@ -11,6 +11,7 @@ from pricing.catalog import OfferFilter, filter_offers, load_catalog
 from tco.frameworks import compare_frameworks
 from tco.presets import owned_server
 from tco.procurement import cloud_offers, compare_procurement
+from tests.tco.helpers import plan_result
 
 
 def test_owned_breakeven_matches_hand_computation() -> None:
@@ -134,12 +135,11 @@ def test_procurement_demand_from_a_scenario(cli) -> None:
     from pathlib import Path
 
     from calibrate.peaks import load_peaks
-    from tco.plan.budget import build_plan
     from tco.plan.scenario import load_scenario
     from tco.procurement import demand_from_plan
 
     path = Path(__file__).resolve().parents[2] / "examples" / "llm_team.toml"
-    plan = build_plan(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    plan = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
     demand = demand_from_plan(plan, "H100-80GB")
     hours = plan.acc_hours[(plan.acc_hours["option"] == plan.best["option"])]
     assert demand == pytest.approx(hours.loc[hours["accelerator"] == "H100-80GB", "acc_hours"].sum() / 12)

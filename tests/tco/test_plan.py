@@ -10,8 +10,8 @@ import pytest
 
 from calibrate.peaks import load_peaks
 from pricing.catalog import load_catalog
-from tco.plan.budget import build_plan
 from tco.plan.scenario import load_scenario, locate
+from tests.tco.helpers import plan_result
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "tests" / "data" / "scenarios"
@@ -64,7 +64,7 @@ def test_locate_finds_keys_in_arrays_of_tables() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_budget_is_consistent(path: Path) -> None:
     peaks = load_peaks()
-    result = build_plan(load_scenario(path, accelerators=set(peaks)), load_catalog().offers)
+    result = plan_result(load_scenario(path, accelerators=set(peaks)), load_catalog().offers)
     budget = result.budget
     assert len(budget) == result.scenario.horizon_months
     parts = [c for c in budget.columns if c not in ("month", "total_usd")]
@@ -78,7 +78,7 @@ def test_examples_budget_is_consistent(path: Path) -> None:
 def test_growth_scales_training_cost_geometrically() -> None:
     peaks = load_peaks()
     scenario = load_scenario(ROOT / "examples" / "llm_team.toml", accelerators=set(peaks))
-    budget = build_plan(scenario, load_catalog().offers).budget
+    budget = plan_result(scenario, load_catalog().offers).budget
     ratio = budget["fine-tunes_usd"].iloc[1] / budget["fine-tunes_usd"].iloc[0]
     assert ratio == pytest.approx(1 + scenario.growth_per_month)
 
@@ -123,13 +123,13 @@ def test_serving_model_preset_gives_the_shape(tmp_path: Path) -> None:
     preset = find_model("llama-3-8b")
     assert scenario.serving[0].model == "llama-3-8b"
     assert scenario.serving[0].parameters == float(preset["params"])
-    result = build_plan(scenario, load_catalog().offers)
+    result = plan_result(scenario, load_catalog().offers)
     source = result.assumptions.set_index("key")["source"]
     tps = [k for k in source.index if k.endswith("tokens_per_s_per_replica")]
     assert tps and "model preset llama-3-8b" in source[tps[0]]
     # without a preset the shape is inferred, and the workbook says so
     path.write_text(SERVE.format(model="parameters = 8.03e9"))
-    inferred = build_plan(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    inferred = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
     source = inferred.assumptions.set_index("key")["source"]
     assert "shape inferred from the parameter count" in source[tps[0]]
     # the preset's real shape (GQA: 8 KV heads) is not the inferred one: the throughput differs

@@ -13,9 +13,10 @@ from pricing.catalog import load_catalog
 from tco.model.assumptions import TrainingAssumptions
 from tco.model.offers import purchase_options
 from tco.model.training import project_training
-from tco.plan.budget import PlanResult, build_plan
+from tco.plan.budget import PlanResult
 from tco.plan.scenario import load_scenario
 from tco.presets import hardware_table, load_mfu_defaults
+from tests.tco.helpers import plan_result
 
 SCENARIO = """
 [scenario]
@@ -30,7 +31,7 @@ tokens = 2e11
 accelerators = ["H100-80GB"]
 accelerator_count = 64
 runs_per_month = 2
-framework = "pytorch"
+framework = "torch"
 interruptible = false
 
 [options]
@@ -42,7 +43,7 @@ pricing_models = ["on_demand"]
 def test_plan_and_estimate_agree_on_acc_hours_and_cost(cli, tmp_path: Path) -> None:
     path = tmp_path / "one.toml"
     path.write_text(SCENARIO)
-    plan = build_plan(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    plan = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
     pick = plan.choices.iloc[0]
     result = cli(
         "estimate", "train", "--params", "7e9", "--tokens", "2e11", "-a", "H100-80GB", "-n", "64",
@@ -85,7 +86,7 @@ tokens = 2e11
 accelerators = ["H100-80GB"]
 accelerator_count = 64
 runs_per_month = 6
-framework = "pytorch"
+framework = "torch"
 interruptible = false
 
 [options]
@@ -115,7 +116,7 @@ def committed_offers() -> tuple[pd.DataFrame, pd.DataFrame]:
 def held_plan(tmp_path: Path, options: str, offers: pd.DataFrame) -> PlanResult:
     path = tmp_path / "held.toml"
     path.write_text(HELD.format(options=options))
-    return build_plan(load_scenario(path, accelerators=set(load_peaks())), offers)
+    return plan_result(load_scenario(path, accelerators=set(load_peaks())), offers)
 
 
 def committed_plan(tmp_path: Path) -> tuple[PlanResult, pd.DataFrame]:

@@ -82,3 +82,45 @@ def test_procurement_charges_owned_servers_as_estimate_does_for_the_same_held_cl
         owned = result.ranking[result.ranking["kind"].eq("owned")].iloc[0]
         assert result.servers == row["clusters_held"]
         assert owned["cost_usd_per_month"] == pytest.approx(row["cost_usd_per_month"], rel=1e-12)
+
+
+def test_through_the_library_procure_and_estimate_agree_on_a_committed_cluster() -> None:
+    """The same check through :mod:`tco.api`, as `tco estimate train --pricing-model committed_1y` and
+    `tco compare procurement --set utilisation=1` price it from one catalog."""
+    from pricing.catalog import Catalog
+    from tco.api import (
+        OfferQuery,
+        ProcurementRequest,
+        Selection,
+        Sources,
+        TrainingRequest,
+        TrainingWorkload,
+        estimate_training,
+        procure,
+    )
+    from tco.model.settings import Settings
+
+    offers, committed = committed_offers()
+    sources = Sources(catalog=Catalog(offers=offers))
+    region = str(committed["region"].iloc[0])
+    query = OfferQuery(
+        accelerators=("h100",), providers=("aws",), regions=(region,), pricing_models=("committed_1y",)
+    )
+    request = TrainingRequest(
+        TrainingWorkload(params=7e9, tokens=2e11), query, counts=(8,), frameworks=("torch",),
+        runs_per_month=RUNS, selection=Selection(top=0, all_instances=True),
+    )  # fmt: skip
+    rows = estimate_training(request, sources).rows
+    rows = rows[rows["instance_type"].eq("p5.48xlarge")].set_index("runs_per_month")
+    assert sorted(rows.index) == list(RUNS) and len(set(rows["clusters_held"])) == len(RUNS)
+    for runs, row in rows.iterrows():
+        demand = float(row["accelerator_hours"]) * float(runs)
+        asked = ProcurementRequest(
+            "h100", acc_hours_per_month=demand, providers=("aws",), regions=(region,),
+            settings=Settings({"utilisation": 1.0}),
+        )  # fmt: skip
+        ranking = procure(asked, sources).comparison.ranking
+        commitment = ranking[
+            ranking["kind"].eq("commitment") & ranking["instance_type"].eq("p5.48xlarge")
+        ].iloc[0]
+        assert commitment["cost_usd_per_month"] == pytest.approx(row["cost_usd_per_month"], rel=1e-12)

@@ -19,8 +19,9 @@ from pricing.catalog import load_catalog
 from tco.export.csv import render as render_csv
 from tco.export.xlsx import plan_workbook, resolve
 from tco.export.xlsx import render as render_xlsx
-from tco.plan.budget import PlanResult, build_plan
+from tco.plan.budget import PlanResult
 from tco.plan.scenario import load_scenario
+from tests.tco.helpers import plan_result
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL = '=HYPERLINK("http://x","y")'
@@ -59,7 +60,7 @@ def plan_for(path: Path, offers: pd.DataFrame | None = None, **changes: object) 
     scenario = load_scenario(path, accelerators=set(peaks))
     if changes:
         scenario = replace(scenario, **changes)
-    return build_plan(scenario, load_catalog().offers if offers is None else offers)
+    return plan_result(scenario, load_catalog().offers if offers is None else offers)
 
 
 def totals(path: Path) -> tuple[float, list[float], list[float]]:
@@ -271,7 +272,7 @@ def test_libreoffice_recalculates_committed_and_owned_plans_to_the_cent(tmp_path
     wb.save(capex)
     server = owned.scenario.ownership["H100-80GB"]
     dearer = replace(server, params=server.params.with_overrides(capex_usd_per_accelerator=new_capex))
-    repriced = build_plan(replace(owned.scenario, ownership={"H100-80GB": dearer}), load_catalog().offers)
+    repriced = plan_result(replace(owned.scenario, ownership={"H100-80GB": dearer}), load_catalog().offers)
     assert repriced.choices.iloc[0]["pricing_model"] == "owned"
 
     recalc = recalculate([*files, capex], tmp_path)

@@ -1,0 +1,484 @@
+"""``estimate_training`` and ``estimate_serving``: what a training run or an LLM endpoint costs on every
+offer, count and purchase option, as ``tco estimate train|serve`` prints it.
+
+A request names the workload, the offers (:class:`~tco.api.offers.OfferQuery`) and the assumptions to
+change; the result holds the rows chosen for display, the whole grid, the assumptions in force and the
+provenance (price snapshots, stale-price warnings, notes). The projection itself is :mod:`tco.model`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from tco.api.offers import OfferQuery, PurchaseOptions, purchase_options_for
+from tco.api.sources import Provenance, Sources
+from tco.errors import TcoError
+from tco.model.settings import Settings
+from tco.vocabulary import FRAMEWORKS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tco.model.assumptions import ServingAssumptions, TrainingAssumptions
+    from tco.model.overheads import LineItems
+    from tco.model.ownership import OwnershipParams
+
+TRAIN_SORTS: Final = {
+    "count": ("accelerator_count", "cost_usd_per_run"),
+    "cost": ("cost_usd_per_run", "wall_hours"),
+    "time": ("wall_hours", "cost_usd_per_run"),
+}
+TRAIN_BEST_OF: Final = (
+    "provider", "pricing_model", "accelerator", "accelerator_count", "framework", "runs_per_month",
+)  # fmt: skip
+SERVE_BEST_OF: Final = ("provider", "pricing_model", "accelerator", "accelerators_per_replica", "framework")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which rows of the grid to show: feasible ones (unless ``include_infeasible``), the cheapest instance
+    type per provider, pricing model and size (unless ``all_instances``), at most ``top`` (0: all)."""
+
+    top: int = 30
+    include_infeasible: bool = False
+    all_instances: bool = False
+
+    def __post_init__(self) -> None:
+        if self.top < 0:
+            raise TcoError(f"top must be >= 0, got {self.top}")
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingWorkload:
+    """A training workload: a preset (``model``) and/or its numbers. Missing stays None (never 0)."""
+
+    model: str | None = None
+    params: float | None = None
+    active_params: float | None = None
+    tokens: float | None = None
+    train_flops: float | None = None
+    samples: float | None = None
+    epochs: float | None = None
+    samples_per_s_per_accelerator: float | None = None
+    layers: int | None = None
+    hidden: int | None = None
+    heads: int | None = None
+    seq_len: int | None = None
+    global_batch_tokens: float | None = None
+    flops_per_sample: float | None = None
+    dtype: str = "bf16"
+
+    def row(self, settings: Settings) -> dict[str, Any]:
+        """The model's workload row (:data:`tco.model.work.WORKLOAD_COLUMNS`), ``--set`` batch and sample
+        FLOPs included."""
+        from tco.presets import preset_workload
+
+        given: dict[str, float | None] = {
+            "params": self.params, "active_params": self.active_params, "tokens": self.tokens,
+            "train_flops": self.train_flops, "samples": self.samples, "epochs": self.epochs,
+            "samples_per_s_per_accelerator": self.samples_per_s_per_accelerator, "layers": self.layers,
+            "hidden": self.hidden, "heads": self.heads, "seq_len": self.seq_len,
+            "global_batch_tokens": self.global_batch_tokens or settings.get("global_batch_tokens"),
+            "flops_per_sample": self.flops_per_sample or settings.get("flops_per_sample"),
+        }  # fmt: skip
+        if self.model is not None:
+            row = preset_workload(self.model)
+        else:
+            row = {"workload": "custom", "kind": self._kind(), "workload_source": "given on the command line"}
+        overridden = {k: float(v) for k, v in given.items() if v is not None}
+        row.update(overridden)
+        if self.model is not None and overridden:
+            row["workload_source"] += "; overridden: " + ", ".join(overridden)
+        if self.train_flops is not None:
+            row["kind"] = "flops"
+        row["dtype"] = self.dtype
+        return row
+
+    def _kind(self) -> str:
+        if self.train_flops is not None:
+            return "flops"
+        if self.samples is not None or self.epochs is not None:
+            return "samples"
+        if self.params is not None or self.tokens is not None:
+            return "tokens"
+        raise TcoError(
+            "nothing to estimate",
+            hint="give --model PRESET, --params N --tokens D, "
+            "--samples N --epochs E, or --flops F (presets: `tco estimate models`)",
+        )
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """What ``tco estimate train`` takes. ``calibrations``: extra throughput evidence (calibration result
+    rows, e.g. a measured run) used beside the calibration store's."""
+
+    workload: TrainingWorkload
+    offers: OfferQuery = field(default_factory=OfferQuery)
+    counts: tuple[int, ...] = (8, 64, 256)
+    frameworks: tuple[str, ...] = FRAMEWORKS
+    runs_per_month: tuple[float, ...] = (1.0,)
+    mfu: float | None = None
+    goodput: float | None = None
+    scaling_efficiency: float | None = None
+    settings: Settings = field(default_factory=Settings)
+    sort: str = "count"
+    selection: Selection = field(default_factory=Selection)
+    explain: bool = False
+    calibrations: pd.DataFrame | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.sort not in TRAIN_SORTS:
+            raise TcoError(f"--sort must be count, cost or time, got {self.sort!r}")
+        if not self.counts or min(self.counts) < 1:
+            raise TcoError("accelerator counts must be whole numbers >= 1")
+        unknown = set(self.frameworks) - set(FRAMEWORKS)
+        if unknown:
+            raise TcoError(f"unknown framework {sorted(unknown)[0]!r}", hint=", ".join(FRAMEWORKS))
+
+
+@dataclass(frozen=True)
+class TrainingEstimate:
+    """The chosen rows (:data:`tco.model.training.TRAINING_COLUMNS`, plus ``explain`` when asked), the
+    whole grid, the assumptions in force, the owned hardware's parameters and the provenance."""
+
+    rows: pd.DataFrame = field(compare=False)
+    grid: pd.DataFrame = field(compare=False)
+    runs_per_month: tuple[float, ...]
+    assumptions: TrainingAssumptions
+    line_items: LineItems
+    ownership: Mapping[str, OwnershipParams]
+    provenance: Provenance
+
+
+def hardware(accelerators: list[str], dtype: str, settings: Settings) -> pd.DataFrame:
+    """The model's hardware frame with ``--set peak_tflops`` / ``inter_node_gb_s`` applied."""
+    from tco.presets import hardware_table
+
+    frame = hardware_table(accelerators)
+    peak, inter = settings.get("peak_tflops"), settings.get("inter_node_gb_s")
+    if peak is not None:
+        rows = frame["dtype"].eq(dtype)
+        frame.loc[rows, "peak_tflops"] = peak
+        frame.loc[rows, "peak_source"] = "override (--set peak_tflops)"
+    if inter is not None:
+        frame["inter_node_gb_s_per_accelerator"] = inter
+        frame["network_source"] = "override (--set inter_node_gb_s)"
+    return frame
+
+
+def line_items(settings: Settings) -> LineItems:
+    """The non-compute line items budgeted with ``--set`` (storage, egress, MLOps, engineering)."""
+    from tco.model.assumptions import Assumption
+    from tco.model.overheads import EGRESS_USD_PER_GB, STORAGE_USD_PER_TB_MONTH, LineItems
+
+    items = settings.group("line_items")
+    prices: dict[str, Assumption] = {}
+    for name, default in (
+        ("storage_usd_per_tb_month", STORAGE_USD_PER_TB_MONTH),
+        ("egress_usd_per_gb", EGRESS_USD_PER_GB),
+    ):
+        if name in items:
+            prices[name] = Assumption.given(items.pop(name), default.unit, f"override (--set {name})")
+    return LineItems(
+        storage_tb=items.get("storage_tb"),
+        checkpoints_kept=items.get("checkpoints_kept"),
+        egress_tb_per_month=items.get("egress_tb_per_month"),
+        mlops_usd_per_month=items.get("mlops_usd_per_month"),
+        engineering_hours_per_month=items.get("engineering_hours_per_month"),
+        engineering_usd_per_hour=items.get("engineering_usd_per_hour"),
+        **prices,
+    )
+
+
+def training_assumptions(request: TrainingRequest) -> TrainingAssumptions:
+    from tco.model.assumptions import TrainingAssumptions
+
+    settings = request.settings
+    per_day = settings.get("spot_interruptions_per_day")
+    training = {
+        k: v
+        for k, v in settings.group("training").items()
+        if k not in ("global_batch_tokens", "flops_per_sample")
+    }
+    spot = {k: v for k, v in settings.group("spot").items() if k != "spot_interruptions_per_day"}
+    return TrainingAssumptions().with_overrides(
+        goodput=request.goodput,
+        mfu_override=request.mfu,
+        scaling_efficiency_override=request.scaling_efficiency,
+        spot_interruptions_per_instance_hour=None if per_day is None else per_day / 24.0,
+        **training,
+        **spot,
+    )
+
+
+def _calibrations(sources: Sources, extra: pd.DataFrame | None) -> pd.DataFrame:
+    import pandas as pd
+
+    stored = sources.calibration_results()
+    if extra is None or extra.empty:
+        return stored
+    return pd.concat([stored, extra], ignore_index=True) if not stored.empty else extra
+
+
+def select(
+    frame: pd.DataFrame,
+    selection: Selection,
+    *,
+    sort: tuple[str, ...],
+    what: str,
+    best_of: tuple[str, ...],
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The rows to show and why others are not: feasible ones (unless asked), the cheapest instance per
+    ``best_of`` group (so each provider, pricing model and size appears once), ordered by ``sort``, the first
+    ``top``. Raises when no row is feasible."""
+    feasible = frame["feasible"].astype(bool)
+    if not feasible.any():
+        reasons = [r for r in dict.fromkeys(frame["reason"].astype(str)) if r]
+        raise TcoError(f"no feasible {what}: " + ("; ".join(reasons[:3]) or "no options"))
+    chosen = frame if selection.include_infeasible else frame[feasible]
+    notes = []
+    if not selection.all_instances:
+        cheapest = chosen.sort_values(list(sort[-1:]), kind="stable", na_position="last")
+        kept = cheapest.drop_duplicates(list(best_of), keep="first")
+        if len(kept) < len(chosen):
+            notes.append(
+                f"cheapest instance type per {', '.join(c.replace('_', ' ') for c in best_of)} "
+                f"({len(chosen) - len(kept)} more: --all-instances)"
+            )
+        chosen = kept
+    ordered = chosen.sort_values(list(sort), kind="stable", na_position="last")
+    dropped = int((~feasible).sum())
+    if dropped and not selection.include_infeasible:
+        why = "; ".join(r for r in dict.fromkeys(frame.loc[~feasible, "reason"]) if r)
+        notes.append(
+            f"{dropped} infeasible option(s) left out (--include-infeasible shows them): {why[:300]}"
+        )
+    top = selection.top
+    if top and len(ordered) > top:
+        notes.append(f"showing {top} of {len(ordered)} options (--top 0 for all)")
+    shown = (ordered.head(top) if top else ordered).reset_index(drop=True)
+    return shown, ("\n".join(notes),) if notes else ()
+
+
+def _provenance(
+    options: PurchaseOptions, shown: pd.DataFrame, notes: tuple[str, ...], assumptions: Provenance
+) -> Provenance:
+    """Notes, where the shown rows' prices come from (and whether they are stale), the assumptions."""
+    prices = options.provenance(tuple(dict.fromkeys(shown["provider"])))
+    return replace(prices, notes=notes, assumptions=assumptions.assumptions)
+
+
+def _ownership(options: PurchaseOptions, shown: pd.DataFrame) -> dict[str, OwnershipParams]:
+    owned = dict.fromkeys(shown.loc[shown["billing"].eq("owned"), "accelerator"])
+    return {name: options.servers[name].params for name in owned}
+
+
+def estimate_training(request: TrainingRequest, sources: Sources | None = None) -> TrainingEstimate:
+    """What a training run costs on every offer, count and purchase option, cheapest first."""
+    import pandas as pd
+
+    from tco.model.explain import train_explain
+    from tco.model.training import project_training
+    from tco.model.work import validate_training_workloads
+    from tco.presets import load_mfu_defaults
+
+    sources = sources or Sources()
+    workload = pd.DataFrame([request.workload.row(request.settings)])
+    validate_training_workloads(workload)
+    assumptions = training_assumptions(request)
+    items = line_items(request.settings)
+    options = purchase_options_for(request.offers, sources, request.settings)
+    names = list(dict.fromkeys(options.options["accelerator"]))
+    grid = project_training(
+        workload,
+        options.options,
+        hardware(names, request.workload.dtype, request.settings),
+        counts=request.counts,
+        frameworks=request.frameworks,
+        runs_per_month=request.runs_per_month,
+        mfu_defaults=load_mfu_defaults(),
+        calibrations=_calibrations(sources, request.calibrations),
+        assumptions=assumptions,
+        line_items=items,
+    )
+    shown, notes = select(
+        grid, request.selection, sort=TRAIN_SORTS[request.sort], what="training option", best_of=TRAIN_BEST_OF
+    )
+    if request.explain:
+        shown = shown.assign(explain=train_explain(shown))
+    provenance = _provenance(options, shown, notes, Provenance(assumptions=tuple(assumptions.items())))
+    return TrainingEstimate(
+        shown, grid, request.runs_per_month, assumptions, items, _ownership(options, shown), provenance
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ServingWorkload:
+    """An LLM endpoint: the model (a preset and/or its shape) and its traffic and latency targets."""
+
+    model: str | None = None
+    params: float | None = None
+    active_params: float | None = None
+    layers: int | None = None
+    hidden: int | None = None
+    heads: int | None = None
+    kv_heads: int | None = None
+    prompt_tokens: float = 512.0
+    output_tokens: float = 256.0
+    requests_per_s: float = 1.0
+    ttft_s: float = 1.0
+    tpot_s: float = 0.05
+    weight_dtype: str = "bf16"
+    kv_dtype: str = "bf16"
+    dtype: str = "bf16"
+    hours_per_day: float = 24.0
+
+    def row(self) -> dict[str, Any]:
+        """The model's serving workload row (:data:`tco.model.serving.SERVING_COLUMNS`)."""
+        from tco.model.units import DTYPE_BYTES
+        from tco.presets import find_model
+
+        shape = ("params", "active_params", "layers", "hidden", "heads", "kv_heads")
+        if self.model is not None:
+            record = find_model(self.model)
+            if record["family"] == "cnn":
+                raise TcoError(
+                    f"{record['name']} is not a transformer: serving projects LLM prefill and decode"
+                )
+            row: dict[str, Any] = {k: record.get(k) for k in shape}
+            row.update(
+                workload=record["name"], workload_source=f"preset {record['name']}: {record['source']}"
+            )
+        elif self.params is not None:
+            row = {"workload": "custom", "workload_source": "given on the command line"}
+        else:
+            raise TcoError(
+                "nothing to serve", hint="give --model PRESET or --params N --layers --hidden --heads"
+            )
+        for name in ("weight_dtype", "kv_dtype"):
+            if getattr(self, name) not in DTYPE_BYTES:
+                raise TcoError(
+                    f"--{name.replace('_', '-')}: unknown dtype {getattr(self, name)!r}",
+                    hint=f"one of {', '.join(DTYPE_BYTES)}",
+                )
+        given = {
+            "params": self.params, "active_params": self.active_params, "layers": self.layers,
+            "hidden": self.hidden, "heads": self.heads, "kv_heads": self.kv_heads,
+            "prompt_tokens": self.prompt_tokens, "output_tokens": self.output_tokens,
+            "requests_per_s": self.requests_per_s, "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
+            "hours_per_day": self.hours_per_day, "dtype": self.dtype,
+        }  # fmt: skip
+        row.update({k: v for k, v in given.items() if v is not None})
+        row.update(
+            weight_bytes_per_param=DTYPE_BYTES[self.weight_dtype],
+            kv_bytes_per_element=DTYPE_BYTES[self.kv_dtype],
+        )
+        for column in shape:
+            number = row.get(column)
+            row[column] = (
+                float(number) if isinstance(number, int | float) and not math.isnan(number) else math.nan
+            )
+        return row
+
+
+@dataclass(frozen=True)
+class ServingRequest:
+    """What ``tco estimate serve`` takes (``calibrations`` as :class:`TrainingRequest`'s)."""
+
+    workload: ServingWorkload
+    offers: OfferQuery = field(default_factory=OfferQuery)
+    replica_sizes: tuple[int, ...] = (1, 2, 4, 8)
+    frameworks: tuple[str, ...] = FRAMEWORKS
+    mbu: float | None = None
+    prefill_efficiency: float | None = None
+    settings: Settings = field(default_factory=Settings)
+    selection: Selection = field(default_factory=lambda: Selection(top=20))
+    explain: bool = False
+    calibrations: pd.DataFrame | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        from tco.model.assumptions import check_fraction
+
+        check_fraction("MBU", self.mbu)
+        check_fraction("prefill efficiency", self.prefill_efficiency)
+        if not self.replica_sizes or min(self.replica_sizes) < 1:
+            raise TcoError("accelerators per replica must be whole numbers >= 1")
+
+
+@dataclass(frozen=True)
+class ServingEstimate:
+    """The chosen rows (:data:`tco.model.serving.SERVING_OUTPUT`, plus line items and ``explain``), the
+    grid, the workload as projected, the assumptions in force, owned hardware's parameters, provenance."""
+
+    rows: pd.DataFrame = field(compare=False)
+    grid: pd.DataFrame = field(compare=False)
+    workload: Mapping[str, Any]
+    assumptions: ServingAssumptions
+    line_items: LineItems
+    ownership: Mapping[str, OwnershipParams]
+    provenance: Provenance
+
+
+def _serving_grid(
+    request: ServingRequest, workload: pd.DataFrame, options: PurchaseOptions, sources: Sources
+) -> pd.DataFrame:
+    from tco.model.assumptions import ServingAssumptions, as_default
+    from tco.model.serving import project_serving
+    from tco.model.throughput import resolve_serving_efficiency
+
+    a = ServingAssumptions().with_overrides(**request.settings.group("serving"))
+    names = list(dict.fromkeys(options.options["accelerator"]))
+    frame = hardware(names, request.workload.dtype, request.settings)
+    efficiencies = resolve_serving_efficiency(
+        names,
+        request.frameworks,
+        frame,
+        _calibrations(sources, request.calibrations),
+        dtype=request.workload.dtype,
+        mbu_default=as_default(a.mbu),
+        flops_default=as_default(a.prefill_flops_efficiency),
+        mbu_override=request.mbu,
+        flops_override=request.prefill_efficiency,
+    )
+    return project_serving(
+        workload, options.options, frame, efficiencies, replica_sizes=request.replica_sizes, assumptions=a
+    )
+
+
+def estimate_serving(request: ServingRequest, sources: Sources | None = None) -> ServingEstimate:
+    """What serving an LLM costs: replicas, batch, latency, $ per 1M tokens, per 1k requests, per month."""
+    import pandas as pd
+
+    from tco.model.assumptions import STATE_BYTES_PER_PARAM, ServingAssumptions
+    from tco.model.explain import serve_explain
+    from tco.model.overheads import line_items as compute_line_items
+    from tco.model.serving import validate_serving_workloads
+
+    sources = sources or Sources()
+    workload = pd.DataFrame([request.workload.row()])
+    validate_serving_workloads(workload)
+    assumptions = ServingAssumptions().with_overrides(**request.settings.group("serving"))
+    options = purchase_options_for(request.offers, sources, request.settings, interruptible_by_default=False)
+    grid = _serving_grid(request, workload, options, sources)
+    items = line_items(request.settings)
+    if items.any:
+        params = pd.Series(workload["params"].iloc[0], index=grid.index).to_numpy(dtype="float64")
+        grid = grid.assign(
+            **compute_line_items(params, items, state_bytes_per_param=STATE_BYTES_PER_PARAM.value)
+        )
+        grid["total_usd_per_month"] = grid["cost_usd_per_month"] + grid["other_usd_per_month"].fillna(0.0)
+    shown, notes = select(
+        grid, request.selection, sort=("cost_usd_per_1m_output_tokens",), what="serving option",
+        best_of=SERVE_BEST_OF,
+    )  # fmt: skip
+    if request.explain:
+        shown = shown.assign(explain=serve_explain(shown))
+    provenance = _provenance(options, shown, notes, Provenance(assumptions=tuple(assumptions.items())))
+    return ServingEstimate(
+        shown, grid, {str(k): v for k, v in workload.iloc[0].items()}, assumptions, items,
+        _ownership(options, shown), provenance,
+    )  # fmt: skip

@@ -1,0 +1,248 @@
+"""What a user can buy, resolved once for every command: catalog offers, owned hardware and price overrides.
+
+* :class:`OfferQuery` names the accelerators (aliases resolved), providers, regions and pricing models in
+  tco's vocabulary (:mod:`tco.vocabulary`), and an optional price override;
+* :func:`catalog_offers` reads the price catalog and filters it the one way every command does
+  (:func:`pricing.catalog.filter_offers`: prices flagged as sentinel, zero or outlier are left out unless
+  ``include_flagged``);
+* :func:`owned_servers` / :func:`owned_purchase_options` price owned hardware by the one ownership model;
+* :func:`purchase_options_for` turns a query into the model's purchase options (:mod:`tco.model.offers`);
+* :func:`list_offers` is ``tco prices list``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tco.api.sources import Provenance, Sources, price_max_age_days, price_provenance
+from tco.errors import TcoError
+from tco.vocabulary import OWNED
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pricing.catalog import Catalog
+    from tco.model.ownership import OwnedServer
+    from tco.model.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class OfferQuery:
+    """Which offers a request may buy. Empty tuples mean every one; names are checked on construction."""
+
+    #: canonical names or aliases (``h100``, ``a100-80``, ``tpu-v5e``); resolved to canonical names
+    accelerators: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    #: catalog pricing models and ``owned`` (tco.vocabulary.PRICING_MODELS); () = every one
+    pricing_models: tuple[str, ...] = ()
+    #: every region, not only the cheapest region of each instance type
+    all_regions: bool = False
+    #: also offers flagged as sentinel, zero or outlier prices
+    include_flagged: bool = False
+    #: at least this many accelerators per instance
+    min_count: float = 0.0
+    #: a price per accelerator-hour given instead of the catalog (one on-demand option per accelerator)
+    price_usd_per_accelerator_hour: float | None = None
+    #: warn about prices older than this (None: ``TCO_PRICE_MAX_AGE_DAYS``, else 30 days)
+    max_age_days: float | None = None
+
+    def __post_init__(self) -> None:
+        from tco.api import inputs
+
+        object.__setattr__(self, "accelerators", inputs.accelerators(self.accelerators))
+        object.__setattr__(self, "providers", inputs.providers(self.providers))
+        object.__setattr__(self, "regions", inputs.split(self.regions))
+        object.__setattr__(self, "pricing_models", inputs.pricing_models(self.pricing_models))
+        price = self.price_usd_per_accelerator_hour
+        if price is not None:
+            if not price > 0 or math.isinf(price):
+                raise TcoError(f"--price-usd-per-hour must be positive, got {price:g}")
+            if not self.accelerators:
+                raise TcoError("--price-usd-per-hour needs --accelerator (which accelerator does it price?)")
+        if not self.min_count >= 0:
+            raise TcoError(f"--min-count must be >= 0, got {self.min_count:g}")
+        price_max_age_days(self.max_age_days)
+
+    @property
+    def catalog_pricing_models(self) -> tuple[str, ...]:
+        return tuple(m for m in self.pricing_models if m != OWNED)
+
+    @property
+    def wants_owned(self) -> bool:
+        return not self.pricing_models or OWNED in self.pricing_models
+
+
+@dataclass(frozen=True)
+class Offers:
+    """Catalog offer rows for a query (``pricing`` offer-table columns) and where they come from."""
+
+    rows: pd.DataFrame = field(compare=False)
+    catalog: Catalog = field(compare=False)
+
+
+def catalog_offers(query: OfferQuery, sources: Sources) -> Offers:
+    """The catalog's offers matching ``query``, flagged prices left out (unless ``include_flagged``). A
+    query for owned hardware only matches no catalog offer."""
+    from pricing.catalog import OfferFilter, filter_offers
+
+    catalog = sources.prices(query.providers)
+    spec = OfferFilter(
+        providers=query.providers,
+        regions=query.regions,
+        accelerators=query.accelerators,
+        pricing_models=query.catalog_pricing_models,
+        min_count=query.min_count,
+        include_flagged=query.include_flagged,
+    )
+    rows = filter_offers(catalog.offers, spec)
+    if query.pricing_models and not query.catalog_pricing_models:
+        rows = rows.iloc[0:0]
+    return Offers(rows, catalog)
+
+
+def offer_provenance(offers: Offers, query: OfferQuery, providers: tuple[str, ...]) -> Provenance:
+    """The snapshots of ``providers`` and the stale-price warning
+    (:func:`tco.api.sources.price_provenance`)."""
+    return price_provenance(offers.catalog, providers, max_age_days=price_max_age_days(query.max_age_days))
+
+
+def owned_servers(
+    accelerators: tuple[str, ...], overrides: Mapping[str, float], *, required: bool
+) -> dict[str, OwnedServer]:
+    """Owned servers of each accelerator (the ownership model's defaults with ``overrides`` by name).
+    Accelerators without a sourced capex are left out, or raise when ``required``."""
+    from tco.presets import capex_sourced, owned_server
+
+    out: dict[str, OwnedServer] = {}
+    for name in accelerators:
+        if required or "capex_usd_per_accelerator" in overrides or capex_sourced(name):
+            out[name] = owned_server(name, dict(overrides))
+    return out
+
+
+def owned_purchase_options(
+    servers: Mapping[str, OwnedServer], source: Callable[[OwnedServer], str]
+) -> pd.DataFrame:
+    """Purchase options (:data:`tco.model.offers.OPTION_COLUMNS`) for owned servers: the ownership model's
+    fixed price per held accelerator-year and variable price per used hour; ``source`` names each."""
+    import pandas as pd
+
+    from tco.model.offers import OPTION_COLUMNS, owned_options
+    from tco.model.ownership import ownership_costs
+
+    frames = [
+        ownership_costs(server.params.to_frame()).assign(
+            accelerator=name,
+            accelerators_per_instance=float(server.accelerators_per_server),
+            ownership_source=source(server),
+        )
+        for name, server in servers.items()
+    ]
+    if not frames:
+        return pd.DataFrame(columns=list(OPTION_COLUMNS))
+    return owned_options(pd.concat(frames, ignore_index=True))
+
+
+@dataclass(frozen=True)
+class PurchaseOptions:
+    """The model's purchase options for a request, the owned servers among them, and the catalog the prices
+    come from (None when the user gave the price)."""
+
+    options: pd.DataFrame = field(compare=False)
+    servers: Mapping[str, OwnedServer]
+    catalog: Catalog | None = field(compare=False)
+    query: OfferQuery
+
+    def provenance(self, providers: tuple[str, ...]) -> Provenance:
+        """Where the prices of ``providers`` come from and whether they are stale."""
+        if self.catalog is None:
+            return Provenance(price_override="--price-usd-per-hour")
+        age = price_max_age_days(self.query.max_age_days)
+        return price_provenance(self.catalog, providers, max_age_days=age)
+
+
+def _estimate_source(server: OwnedServer) -> str:
+    return (
+        "capex "
+        + server.params.capex_usd_per_accelerator.source
+        + "; other defaults docs/projection_model.md §5/§8"
+    )
+
+
+def purchase_options_for(
+    query: OfferQuery, sources: Sources, settings: Settings, *, interruptible_by_default: bool = True
+) -> PurchaseOptions:
+    """Purchase options for ``query`` as ``tco estimate`` prices them: the catalog's (the cheapest region of
+    each instance type unless ``all_regions``), owned servers where a capex is sourced or given, or one
+    option per accelerator at an overriding price. With ``interruptible_by_default=False`` (serving) spot
+    capacity is left out unless the query names it. Every accelerator asked for must have an option."""
+    import pandas as pd
+
+    from tco.model.offers import cheapest_regions, override_options, purchase_options
+
+    if query.price_usd_per_accelerator_hour is not None:
+        per_instance = settings.get("accelerators_per_instance") or 8.0
+        options = override_options(query.accelerators, query.price_usd_per_accelerator_hour, per_instance)
+        return PurchaseOptions(options, {}, None, query)
+    offers = catalog_offers(query, sources)
+    options = purchase_options(offers.rows)
+    options = options[options["price_usd_per_accelerator_hour"].notna()]
+    if not interruptible_by_default and not query.pricing_models:
+        options = options[~options["interruptible"].astype(bool)]
+    options = options if query.all_regions else cheapest_regions(options)
+    servers: dict[str, OwnedServer] = {}
+    if query.wants_owned:
+        names = query.accelerators or tuple(dict.fromkeys(options["accelerator"]))
+        owned_only = query.pricing_models == (OWNED,)
+        servers = owned_servers(names, settings.group("ownership"), required=owned_only)
+        owned = owned_purchase_options(servers, _estimate_source)
+        if not owned.empty:
+            options = pd.concat([options, owned], ignore_index=True)
+    for name in query.accelerators:
+        if not options["accelerator"].eq(name).any():
+            raise TcoError(
+                f"no price for {name} in the catalog with these filters",
+                hint="pass --price-usd-per-hour (per accelerator-hour) or widen --provider/--region",
+            )
+    if options.empty:
+        raise TcoError(
+            "no priced offers match these filters", hint="widen --provider/--region/--pricing-model"
+        )
+    return PurchaseOptions(options, servers, offers.catalog, query)
+
+
+@dataclass(frozen=True)
+class OfferListing:
+    """``tco prices list``: the long offer rows (CSV/JSON), the pivot (one row per instance and region, a
+    price column per pricing model) and where the prices come from."""
+
+    offers: pd.DataFrame = field(compare=False)
+    pivot: pd.DataFrame = field(compare=False)
+    #: instance-regions before ``limit``
+    total: int
+    provenance: Provenance
+
+
+def list_offers(
+    query: OfferQuery, sources: Sources | None = None, *, cheapest: bool = False, limit: int = 0
+) -> OfferListing:
+    """Offers for ``query``, cheapest per accelerator-hour first; ``cheapest``: only the cheapest region of
+    each (provider, instance type); ``limit``: at most that many rows (0: all)."""
+    from pricing.catalog import cheapest_long, cheapest_region, pivot_offers, sort_long, sort_pivot
+
+    offers = catalog_offers(query, sources or Sources())
+    sort_model = query.catalog_pricing_models[0] if query.catalog_pricing_models else None
+    pivot = pivot_offers(offers.rows)
+    pivot = cheapest_region(pivot, sort_model) if cheapest else sort_pivot(pivot, sort_model)
+    long_rows = sort_long(cheapest_long(offers.rows, sort_model) if cheapest else offers.rows)
+    total = len(pivot)
+    if limit:
+        pivot, long_rows = pivot.head(limit), long_rows.head(limit)
+    provenance = offer_provenance(offers, query, query.providers or ("aws", "gcp", "azure"))
+    if offers.rows.empty:
+        provenance = provenance.with_warnings("no offers match these filters")
+    return OfferListing(long_rows, pivot, total, provenance)

@@ -1,0 +1,214 @@
+"""Rendering ``tco estimate ...`` results: the tables, ``--explain``, the workbook, the price notes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from tco.api import Provenance, ServingEstimate, TrainingEstimate
+    from tco.cli.state import Target
+
+TRAIN_CAPTION = (
+    "$/acc-h is effective (commitments and owned hardware at their utilisation). low-high: the "
+    "efficiency assumptions' ranges. Scale: scaling efficiency. Sources: --explain or --format json."
+)
+SERVE_CAPTION = (
+    "Replica: accelerators per model copy (tensor parallel). Spot capacity only with --pricing-model "
+    "spot. low-high: $/1M output tokens over the MBU and prefill-efficiency ranges. Sources: --explain "
+    "or --format json."
+)
+
+
+def human_hours(hours: float) -> str:
+    if hours is None or (isinstance(hours, float) and math.isnan(hours)):
+        return "n/a"
+    return f"{hours:,.1f} h" if hours < 48 else f"{hours / 24:,.1f} d"
+
+
+def money(value: Any) -> str:
+    from tco.cli.render import number
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return number(value, 0 if abs(float(value)) >= 1000 else 2, prefix="$")
+
+
+def render_training(target: Target, estimate: TrainingEstimate) -> None:
+    """The chosen rows as a table (or CSV/JSON/XLSX), then where the prices came from."""
+    from tco.export.xlsx import training_workbook
+
+    rows = estimate.rows
+    first = rows.iloc[0]
+    runs = ", ".join(f"{r:g}" for r in estimate.runs_per_month)
+    title = (
+        f"Training {first['workload']}: {first['train_flops']:.3g} FLOP ({first['work_formula']}), goodput "
+        f"{first['goodput']:g}, {runs} run(s)/month"
+    )
+    caption = TRAIN_CAPTION + (
+        " Line items beyond compute: --format json/csv (other_usd_per_month)."
+        if estimate.line_items.any
+        else ""
+    )
+    _render(
+        target, rows, estimate.provenance, lambda: train_table(rows, title, caption),
+        lambda: training_workbook(rows, estimate.assumptions, estimate.ownership),
+    )  # fmt: skip
+
+
+def render_serving(target: Target, estimate: ServingEstimate) -> None:
+    from tco.export.xlsx import serving_workbook
+
+    rows, w = estimate.rows, estimate.workload
+    title = (
+        f"Serving {w['workload']}: {w['requests_per_s']:g} req/s of {w['prompt_tokens']:g} in / "
+        f"{w['output_tokens']:g} out tokens, TTFT <= {w['ttft_s']:g} s, TPOT <= {w['tpot_s'] * 1000:g} ms, "
+        f"{w['hours_per_day']:g} h/day"
+    )
+    _render(
+        target, rows, estimate.provenance, lambda: serve_table(rows, title, SERVE_CAPTION),
+        lambda: serving_workbook(rows, estimate.assumptions, estimate.ownership),
+    )  # fmt: skip
+
+
+def _render(
+    target: Target,
+    rows: pd.DataFrame,
+    provenance: Provenance,
+    main: Callable[[], Table],
+    workbook: Callable[[], bytes],
+) -> None:
+    from rich.table import Table as RichTable
+
+    from tco.cli.render import emit, emit_bytes, report_notes, report_prices
+    from tco.cli.state import Format
+
+    report_notes(provenance)
+    if target.fmt is Format.xlsx:
+        emit_bytes(target, workbook(), f"a workbook of {len(rows)} options")
+    else:
+
+        def build() -> RichTable:
+            if "explain" not in rows.columns:
+                return main()
+            grid = RichTable.grid(padding=(1, 0))
+            grid.add_row(main())
+            grid.add_row(explain_table(rows, provenance))
+            return grid
+
+        emit(target, rows, build)
+    report_prices(provenance)
+
+
+def explain_table(rows: pd.DataFrame, provenance: Provenance) -> Table:
+    """Every formula input of each row and its source, then the assumptions in force."""
+    from rich.markup import escape
+
+    from tco.cli.render import table
+
+    body = [[escape(text)] for text in rows["explain"]]
+    listed = "\n".join(
+        f"  {name.replace('_', ' ')} = {a.value:g}"
+        + (f" (range {a.low:g}-{a.high:g})" if a.low != a.high else "")
+        + f" {a.unit}: {a.source}"
+        for name, a in provenance.assumptions
+    )
+    body.append([escape("assumptions (override with --set NAME=VALUE or their options):\n" + listed)])
+    return table("How each number was made", [("", "left")], body)
+
+
+TRAIN_COLUMNS = (
+    ("#", "right"), ("Provider", "left"), ("Instance", "left"), ("Region", "left"), ("Pricing", "left"),
+    ("Accelerators", "right"), ("Rate (source)", "left"), ("Scale", "right"), ("Wall", "right"),
+    ("Acc-hours", "right"), ("$/acc-h", "right"), ("$/run", "right"), ("low-high", "right"),
+    ("$/month", "right"),
+)  # fmt: skip
+
+
+def train_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
+    from tco.cli.render import number, table
+
+    body = [
+        [
+            str(i), str(r["provider"]), str(r["instance_type"]), str(r["region"]),
+            str(r["pricing_model"]).replace("_", "-"), f"{r['accelerator_count']:g} x {r['accelerator']}",
+            f"MFU {number(r['mfu'], 2)} ({r['throughput_source']}"
+            + ("" if r["framework"] == "any" else f", {r['framework']}") + ")",
+            number(r["scaling_efficiency"], 2), human_hours(r["wall_hours"]),
+            number(r["accelerator_hours"], 0),
+            number(r["effective_usd_per_accelerator_hour"], 2), money(r["cost_usd_per_run"]),
+            f"{money(r['cost_usd_low'])}-{money(r['cost_usd_high'])}", money(r["cost_usd_per_month"]),
+        ]
+        for i, r in enumerate(rows.to_dict("records"), start=1)
+    ]  # fmt: skip
+    return table(title, TRAIN_COLUMNS, body, caption)
+
+
+SERVE_COLUMNS = (
+    ("#", "right"), ("Provider", "left"), ("Instance", "left"), ("Region", "left"), ("Pricing", "left"),
+    ("Replica", "right"), ("Replicas", "right"), ("Batch", "right"), ("TTFT s", "right"),
+    ("TPOT ms", "right"),
+    ("tok/s/replica", "right"), ("$/1M out", "right"), ("low-high", "right"), ("$/1k req", "right"),
+    ("$/month", "right"),
+)  # fmt: skip
+
+
+def serve_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
+    from tco.cli.render import number, table
+
+    body = [
+        [
+            str(i), str(r["provider"]), str(r["instance_type"]), str(r["region"]),
+            str(r["pricing_model"]).replace("_", "-"),
+            f"{r['accelerators_per_replica']:g} x {r['accelerator']}",
+            number(r["replicas"], 0), number(r["batch_size"], 0), number(r["ttft_s"], 3),
+            number(r["tpot_s"] * 1000.0, 1), number(r["tokens_per_s_per_replica"], 0),
+            money(r["cost_usd_per_1m_output_tokens"]),
+            f"{money(r['cost_usd_per_1m_output_tokens_low'])}-{money(r['cost_usd_per_1m_output_tokens_high'])}",
+            money(r["cost_usd_per_1k_requests"]), money(r["cost_usd_per_month"]),
+        ]
+        for i, r in enumerate(rows.to_dict("records"), start=1)
+    ]  # fmt: skip
+    return table(title, SERVE_COLUMNS, body, caption)
+
+
+def models_table(frame: pd.DataFrame) -> Table:
+    from tco.cli.render import number, table
+
+    rows = [
+        [
+            str(r["name"]), str(r["family"]), number(r["params"] / 1e9, 3), number(r["layers"], 0),
+            number(r["hidden"], 0), number(r["heads"], 0), number(r["kv_heads"], 0), number(r["seq_len"], 0),
+            number(r["tokens"] / 1e9, 0), str(r["source"])[:60],
+        ]
+        for r in frame.to_dict("records")
+    ]  # fmt: skip
+    columns = [
+        ("Name", "left"), ("Family", "left"), ("B params", "right"), ("Layers", "right"), ("Hidden", "right"),
+        ("Heads", "right"), ("KV", "right"), ("Seq", "right"), ("B tokens", "right"),
+        ("Source (all: --format json)", "left"),
+    ]  # fmt: skip
+    return table("Model presets (--model)", columns, rows)
+
+
+def defaults_table(frame: pd.DataFrame) -> Table:
+    from tco.cli.render import table
+
+    rows = [[r["name"], r["group"], r["unit"], r["meaning"], r["default"]] for r in frame.to_dict("records")]
+    return table(
+        "Named defaults (tco estimate train|serve --set NAME=VALUE)",
+        [
+            ("Name", "left"),
+            ("Group", "left"),
+            ("Unit", "left"),
+            ("Meaning", "left"),
+            ("Default and source", "left"),
+        ],
+        rows,
+        caption="Also options: --mfu, --goodput, --scaling-efficiency, --mbu, --prefill-efficiency. "
+        "Assumed MFU per accelerator: tco/data/mfu_defaults.csv.",
+    )
