@@ -13,7 +13,7 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from calibrate.errors import CalibrationError
 
@@ -167,8 +167,3 @@ def seed() -> int:
     import os
 
     return int.from_bytes(os.urandom(4), "little")
-
-
-def details_of(**values: Any) -> dict[str, Any]:
-    """Drop ``None`` values from a details dict."""
-    return {k: v for k, v in values.items() if v is not None}

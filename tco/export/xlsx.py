@@ -23,6 +23,7 @@ from tco.model.assumptions import AssumptionRows
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tco.model.assumptions import ServingAssumptions, TrainingAssumptions
     from tco.model.formula import Expr
     from tco.model.ownership import OwnershipParams
     from tco.plan.budget import PlanResult
@@ -626,7 +627,9 @@ _NOTE: Final = (
 
 
 def training_workbook(
-    rows: pd.DataFrame, assumptions: Any, ownership: Mapping[str, Any] | None = None
+    rows: pd.DataFrame,
+    assumptions: TrainingAssumptions,
+    ownership: Mapping[str, OwnershipParams] | None = None,
 ) -> bytes:
     """``tco estimate train`` rows as a workbook with live formulas over an Assumptions sheet.
 
@@ -802,7 +805,9 @@ def training_workbook(
 
 
 def serving_workbook(
-    rows: pd.DataFrame, assumptions: Any, ownership: Mapping[str, Any] | None = None
+    rows: pd.DataFrame,
+    assumptions: ServingAssumptions,
+    ownership: Mapping[str, OwnershipParams] | None = None,
 ) -> bytes:
     """``tco estimate serve`` rows as a workbook with live formulas over an Assumptions sheet.
 

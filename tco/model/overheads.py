@@ -35,13 +35,6 @@ EGRESS_USD_PER_GB: Final = Assumption(
     "on-demand); GCP and Azure premium tiers list $0.08-0.12",
 )
 
-LINE_ITEM_COLUMNS: Final = (
-    "storage_usd_per_month",
-    "egress_usd_per_month",
-    "mlops_usd_per_month",
-    "engineering_usd_per_month",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class LineItems:
@@ -86,26 +79,6 @@ class LineItems:
                 self.engineering_hours_per_month,
             )
         )
-
-    def sources(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if self.storage_tb is not None or self.checkpoints_kept is not None:
-            out["storage"] = (
-                f"{self.storage_usd_per_tb_month.value:g} USD/TB-month: "
-                f"{self.storage_usd_per_tb_month.source}"
-            )
-        if self.checkpoints_kept is not None:
-            out["checkpoints"] = (
-                "checkpoint = state bytes per parameter x parameters (weights + optimizer, "
-                "docs/projection_model.md §1.4)"
-            )
-        if self.egress_tb_per_month is not None:
-            out["egress"] = f"{self.egress_usd_per_gb.value:g} USD/GB: {self.egress_usd_per_gb.source}"
-        if self.mlops_usd_per_month is not None:
-            out["mlops"] = "given (--mlops-usd-per-month)"
-        if self.engineering_hours_per_month is not None:
-            out["engineering"] = "given (--engineering-hours-per-month x --engineering-usd-per-hour)"
-        return out
 
 
 def line_items(

@@ -242,9 +242,6 @@ class OwnershipParams:
 
         return pd.DataFrame({name: [getattr(a, which)] for name, a in self.items()})
 
-    def sources(self) -> dict[str, str]:
-        return {name: a.source for name, a in self.items()}
-
 
 @dataclass(frozen=True, slots=True)
 class OwnedServer:

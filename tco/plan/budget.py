@@ -56,6 +56,8 @@ from tco.plan.scenario import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tco.model.assumptions import Assumption, ServingAssumptions, TrainingAssumptions
+
 FIXED_ITEMS: Final = ("storage", "egress", "tooling", "people")
 #: Replica sizes (tensor parallel) tried for serving, as ``tco estimate serve``'s default.
 REPLICA_SIZES: Final = (1, 2, 4, 8)
@@ -100,8 +102,6 @@ class PlanResult:
     choices: pd.DataFrame
     #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
     budget: pd.DataFrame
-    #: option label, month, total_usd (every kept option; for charts)
-    option_months: pd.DataFrame
     #: option, month, workload, accelerator, pricing_model, acc_hours (every kept option's choices)
     acc_hours: pd.DataFrame
     #: fixed item -> template for month {m}
@@ -119,7 +119,7 @@ def _key(*parts: Any) -> str:
 
 
 def _training_rows(
-    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: Any
+    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: TrainingAssumptions
 ) -> pd.DataFrame:
     """One row per (training workload, option) from the projection model."""
     import numpy as np
@@ -197,7 +197,7 @@ def _training_rows(
 
 
 def _serving_rows(
-    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: Any
+    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: ServingAssumptions
 ) -> pd.DataFrame:
     """One row per (serving endpoint, option, replica size, framework) from the projection model."""
     import pandas as pd
@@ -469,12 +469,6 @@ def build_plan(
         grid[["pair", "month", "workload", "accelerator", "pricing_model", "acc_hours", "cost_usd"]],
         on="pair",
     )
-    option_months = kept_grid.groupby(["option", "month"], sort=False)["cost_usd"].sum().reset_index()
-    option_months = option_months.merge(
-        fixed.assign(fixed_usd=fixed[list(FIXED_ITEMS)].sum(axis=1))[["month", "fixed_usd"]], on="month"
-    )
-    option_months["total_usd"] = option_months["cost_usd"] + option_months["fixed_usd"]
-    option_months = option_months[["option", "month", "total_usd"]]
     best = kept_grid[kept_grid["option"] == kept["option"].iloc[0]]
     wide = best.pivot_table(index="month", columns="workload", values="cost_usd", aggfunc="sum")
     budget = fixed[["month"]].copy()
@@ -516,7 +510,6 @@ def build_plan(
         kept.reset_index(drop=True),
         chosen[columns],
         budget,
-        option_months,
         acc_hours.reset_index(drop=True),
         fixed_templates,
         tuple(said),
@@ -571,7 +564,7 @@ def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, 
 
 
 def _training_template(
-    book: AssumptionRows, s: Scenario, r: dict[str, Any], goodput: Any, prices: tuple[str, str, str]
+    book: AssumptionRows, s: Scenario, r: dict[str, Any], goodput: Assumption, prices: tuple[str, str, str]
 ) -> str:
     p = str(r["prefix"])
     t = s.training[int(p[1:]) - 1]
@@ -605,14 +598,7 @@ def _training_template(
             goodput=f"{{{gk}}}",
         ),
     )
-    apx = book.add(
-        _key("instance", a, per),
-        "Accelerators",
-        f"{a} per instance",
-        float(r["accelerators_per_instance"]),
-        "accelerators",
-        "price offer (instance size)",
-    )
+    apx = _instance_size(book, r)
     paid = f"{{{wall}}}"
     if r["spot_time_factor"] != 1.0:
         spot = book.add(
@@ -639,6 +625,15 @@ def _training_template(
     )
 
 
+def _instance_size(book: AssumptionRows, r: dict[str, Any]) -> str:
+    """The row's accelerators per instance (the price offer's instance size) as an input."""
+    accelerator, per = r["accelerator"], r["accelerators_per_instance"]
+    return book.add(
+        _key("instance", accelerator, f"x{per:g}"), "Accelerators", f"{accelerator} per instance", float(per),
+        "accelerators", "price offer (instance size)",
+    )  # fmt: skip
+
+
 def _growth_refs() -> dict[str, str]:
     return {"growth_per_month": "{growth_per_month}", "month": "{m}"}
 
@@ -649,7 +644,11 @@ def _cost_keys(formula: Expr) -> dict[str, str]:
 
 
 def _serving_template(
-    book: AssumptionRows, s: Scenario, r: dict[str, Any], a: Any, prices: tuple[str, str, str]
+    book: AssumptionRows,
+    s: Scenario,
+    r: dict[str, Any],
+    a: ServingAssumptions,
+    prices: tuple[str, str, str],
 ) -> str:
     p = str(r["prefix"])
     v = s.serving[int(p[1:]) - 1]
@@ -700,14 +699,7 @@ def _serving_template(
         "replicas",
         "instance accelerators / replica accelerators (whole replicas per instance)",
     )
-    apx = book.add(
-        _key("instance", acc, per),
-        "Accelerators",
-        f"{acc} per instance",
-        float(r["accelerators_per_instance"]),
-        "accelerators",
-        "price offer (instance size)",
-    )
+    apx = _instance_size(book, r)
     _, fixed, variable = prices
     return _SERVING_MONTH.excel(
         growth=F.GROWTH,
