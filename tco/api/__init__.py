@@ -15,28 +15,62 @@ Entry points: :func:`estimate_training`, :func:`estimate_serving`, :func:`plan`,
 says where prices and calibrations come from (the stores under ``TCO_HOME``, or frames handed over).
 """
 
-from tco.api.estimate import (
-    Selection,
-    ServingEstimate,
-    ServingRequest,
-    ServingWorkload,
-    TrainingEstimate,
-    TrainingRequest,
-    TrainingWorkload,
-    estimate_serving,
-    estimate_training,
-)
-from tco.api.offers import OfferListing, OfferQuery, list_offers
-from tco.api.plan import PlanOutcome, PlanRequest, plan
-from tco.api.procure import (
-    FrameworkComparison,
-    FrameworkRequest,
-    ProcurementOutcome,
-    ProcurementRequest,
-    compare_frameworks,
-    procure,
-)
-from tco.api.sources import PriceSnapshot, Provenance, Sources
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from tco.api.comparisons import (
+        FrameworkComparison,
+        FrameworkRequest,
+        ProcurementOutcome,
+        ProcurementRequest,
+        compare_frameworks,
+        procure,
+    )
+    from tco.api.estimate import (
+        Selection,
+        TrainingEstimate,
+        TrainingRequest,
+        TrainingWorkload,
+        estimate_training,
+    )
+    from tco.api.offers import OfferListing, OfferQuery, list_offers
+    from tco.api.planning import PlanOutcome, PlanRequest, plan
+    from tco.api.serving import ServingEstimate, ServingRequest, ServingWorkload, estimate_serving
+    from tco.api.sources import PriceSnapshot, Provenance, Sources
+
+#: Public name -> the module defining it, imported on first use (a command loads only what it calls).
+_HOME: Final = {
+    **dict.fromkeys(
+        ("Selection", "TrainingEstimate", "TrainingRequest", "TrainingWorkload", "estimate_training"),
+        "tco.api.estimate",
+    ),
+    **dict.fromkeys(
+        ("ServingEstimate", "ServingRequest", "ServingWorkload", "estimate_serving"), "tco.api.serving"
+    ),
+    **dict.fromkeys(("OfferListing", "OfferQuery", "list_offers"), "tco.api.offers"),
+    **dict.fromkeys(("PlanOutcome", "PlanRequest", "plan"), "tco.api.planning"),
+    **dict.fromkeys(
+        (
+            "FrameworkComparison", "FrameworkRequest", "ProcurementOutcome", "ProcurementRequest",
+            "compare_frameworks", "procure",
+        ),
+        "tco.api.comparisons",
+    ),
+    **dict.fromkeys(("PriceSnapshot", "Provenance", "Sources"), "tco.api.sources"),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tco.api' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FrameworkComparison",

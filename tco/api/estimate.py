@@ -1,5 +1,6 @@
-"""``estimate_training`` and ``estimate_serving``: what a training run or an LLM endpoint costs on every
-offer, count and purchase option, as ``tco estimate train|serve`` prints it.
+"""``estimate_training``: what a training run costs on every offer, count and purchase option, as
+``tco estimate train`` prints it; the helpers both estimates share (``estimate_serving`` is
+:mod:`tco.api.serving`).
 
 A request names the workload, the offers (:class:`~tco.api.offers.OfferQuery`) and the assumptions to
 change; the result holds the rows chosen for display, the whole grid, the assumptions in force and the
@@ -8,7 +9,6 @@ provenance (price snapshots, stale-price warnings, notes). The projection itself
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
@@ -22,7 +22,7 @@ from tco.vocabulary import FRAMEWORKS
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tco.model.assumptions import ServingAssumptions, TrainingAssumptions
+    from tco.model.assumptions import TrainingAssumptions
     from tco.model.overheads import LineItems
     from tco.model.ownership import OwnershipParams
 
@@ -34,7 +34,6 @@ TRAIN_SORTS: Final = {
 TRAIN_BEST_OF: Final = (
     "provider", "pricing_model", "accelerator", "accelerator_count", "framework", "runs_per_month",
 )  # fmt: skip
-SERVE_BEST_OF: Final = ("provider", "pricing_model", "accelerator", "accelerators_per_replica", "framework")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +214,7 @@ def training_assumptions(request: TrainingRequest) -> TrainingAssumptions:
     )
 
 
-def _calibrations(sources: Sources, extra: pd.DataFrame | None) -> pd.DataFrame:
+def calibrations_with(sources: Sources, extra: pd.DataFrame | None) -> pd.DataFrame:
     import pandas as pd
 
     stored = sources.calibration_results()
@@ -264,7 +263,7 @@ def select(
     return shown, ("\n".join(notes),) if notes else ()
 
 
-def _provenance(
+def estimate_provenance(
     options: PurchaseOptions, shown: pd.DataFrame, notes: tuple[str, ...], assumptions: Provenance
 ) -> Provenance:
     """Notes, where the shown rows' prices come from (and whether they are stale), the assumptions."""
@@ -272,7 +271,7 @@ def _provenance(
     return replace(prices, notes=notes, assumptions=assumptions.assumptions)
 
 
-def _ownership(options: PurchaseOptions, shown: pd.DataFrame) -> dict[str, OwnershipParams]:
+def owned_parameters(options: PurchaseOptions, shown: pd.DataFrame) -> dict[str, OwnershipParams]:
     owned = dict.fromkeys(shown.loc[shown["billing"].eq("owned"), "accelerator"])
     return {name: options.servers[name].params for name in owned}
 
@@ -281,7 +280,6 @@ def estimate_training(request: TrainingRequest, sources: Sources | None = None) 
     """What a training run costs on every offer, count and purchase option, cheapest first."""
     import pandas as pd
 
-    from tco.model.explain import train_explain
     from tco.model.training import project_training
     from tco.model.work import validate_training_workloads
     from tco.presets import load_mfu_defaults
@@ -301,7 +299,7 @@ def estimate_training(request: TrainingRequest, sources: Sources | None = None) 
         frameworks=request.frameworks,
         runs_per_month=request.runs_per_month,
         mfu_defaults=load_mfu_defaults(),
-        calibrations=_calibrations(sources, request.calibrations),
+        calibrations=calibrations_with(sources, request.calibrations),
         assumptions=assumptions,
         line_items=items,
     )
@@ -309,176 +307,12 @@ def estimate_training(request: TrainingRequest, sources: Sources | None = None) 
         grid, request.selection, sort=TRAIN_SORTS[request.sort], what="training option", best_of=TRAIN_BEST_OF
     )
     if request.explain:
+        from tco.model.explain import train_explain
+
         shown = shown.assign(explain=train_explain(shown))
-    provenance = _provenance(options, shown, notes, Provenance(assumptions=tuple(assumptions.items())))
+    provenance = estimate_provenance(
+        options, shown, notes, Provenance(assumptions=tuple(assumptions.items()))
+    )
     return TrainingEstimate(
-        shown, grid, request.runs_per_month, assumptions, items, _ownership(options, shown), provenance
+        shown, grid, request.runs_per_month, assumptions, items, owned_parameters(options, shown), provenance
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ServingWorkload:
-    """An LLM endpoint: the model (a preset and/or its shape) and its traffic and latency targets."""
-
-    model: str | None = None
-    params: float | None = None
-    active_params: float | None = None
-    layers: int | None = None
-    hidden: int | None = None
-    heads: int | None = None
-    kv_heads: int | None = None
-    prompt_tokens: float = 512.0
-    output_tokens: float = 256.0
-    requests_per_s: float = 1.0
-    ttft_s: float = 1.0
-    tpot_s: float = 0.05
-    weight_dtype: str = "bf16"
-    kv_dtype: str = "bf16"
-    dtype: str = "bf16"
-    hours_per_day: float = 24.0
-
-    def row(self) -> dict[str, Any]:
-        """The model's serving workload row (:data:`tco.model.serving.SERVING_COLUMNS`)."""
-        from tco.model.units import DTYPE_BYTES
-        from tco.presets import find_model
-
-        shape = ("params", "active_params", "layers", "hidden", "heads", "kv_heads")
-        if self.model is not None:
-            record = find_model(self.model)
-            if record["family"] == "cnn":
-                raise TcoError(
-                    f"{record['name']} is not a transformer: serving projects LLM prefill and decode"
-                )
-            row: dict[str, Any] = {k: record.get(k) for k in shape}
-            row.update(
-                workload=record["name"], workload_source=f"preset {record['name']}: {record['source']}"
-            )
-        elif self.params is not None:
-            row = {"workload": "custom", "workload_source": "given on the command line"}
-        else:
-            raise TcoError(
-                "nothing to serve", hint="give --model PRESET or --params N --layers --hidden --heads"
-            )
-        for name in ("weight_dtype", "kv_dtype"):
-            if getattr(self, name) not in DTYPE_BYTES:
-                raise TcoError(
-                    f"--{name.replace('_', '-')}: unknown dtype {getattr(self, name)!r}",
-                    hint=f"one of {', '.join(DTYPE_BYTES)}",
-                )
-        given = {
-            "params": self.params, "active_params": self.active_params, "layers": self.layers,
-            "hidden": self.hidden, "heads": self.heads, "kv_heads": self.kv_heads,
-            "prompt_tokens": self.prompt_tokens, "output_tokens": self.output_tokens,
-            "requests_per_s": self.requests_per_s, "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
-            "hours_per_day": self.hours_per_day, "dtype": self.dtype,
-        }  # fmt: skip
-        row.update({k: v for k, v in given.items() if v is not None})
-        row.update(
-            weight_bytes_per_param=DTYPE_BYTES[self.weight_dtype],
-            kv_bytes_per_element=DTYPE_BYTES[self.kv_dtype],
-        )
-        for column in shape:
-            number = row.get(column)
-            row[column] = (
-                float(number) if isinstance(number, int | float) and not math.isnan(number) else math.nan
-            )
-        return row
-
-
-@dataclass(frozen=True)
-class ServingRequest:
-    """What ``tco estimate serve`` takes (``calibrations`` as :class:`TrainingRequest`'s)."""
-
-    workload: ServingWorkload
-    offers: OfferQuery = field(default_factory=OfferQuery)
-    replica_sizes: tuple[int, ...] = (1, 2, 4, 8)
-    frameworks: tuple[str, ...] = FRAMEWORKS
-    mbu: float | None = None
-    prefill_efficiency: float | None = None
-    settings: Settings = field(default_factory=Settings)
-    selection: Selection = field(default_factory=lambda: Selection(top=20))
-    explain: bool = False
-    calibrations: pd.DataFrame | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        from tco.model.assumptions import check_fraction
-
-        check_fraction("MBU", self.mbu)
-        check_fraction("prefill efficiency", self.prefill_efficiency)
-        if not self.replica_sizes or min(self.replica_sizes) < 1:
-            raise TcoError("accelerators per replica must be whole numbers >= 1")
-
-
-@dataclass(frozen=True)
-class ServingEstimate:
-    """The chosen rows (:data:`tco.model.serving.SERVING_OUTPUT`, plus line items and ``explain``), the
-    grid, the workload as projected, the assumptions in force, owned hardware's parameters, provenance."""
-
-    rows: pd.DataFrame = field(compare=False)
-    grid: pd.DataFrame = field(compare=False)
-    workload: Mapping[str, Any]
-    assumptions: ServingAssumptions
-    line_items: LineItems
-    ownership: Mapping[str, OwnershipParams]
-    provenance: Provenance
-
-
-def _serving_grid(
-    request: ServingRequest, workload: pd.DataFrame, options: PurchaseOptions, sources: Sources
-) -> pd.DataFrame:
-    from tco.model.assumptions import ServingAssumptions, as_default
-    from tco.model.serving import project_serving
-    from tco.model.throughput import resolve_serving_efficiency
-
-    a = ServingAssumptions().with_overrides(**request.settings.group("serving"))
-    names = list(dict.fromkeys(options.options["accelerator"]))
-    frame = hardware(names, request.workload.dtype, request.settings)
-    efficiencies = resolve_serving_efficiency(
-        names,
-        request.frameworks,
-        frame,
-        _calibrations(sources, request.calibrations),
-        dtype=request.workload.dtype,
-        mbu_default=as_default(a.mbu),
-        flops_default=as_default(a.prefill_flops_efficiency),
-        mbu_override=request.mbu,
-        flops_override=request.prefill_efficiency,
-    )
-    return project_serving(
-        workload, options.options, frame, efficiencies, replica_sizes=request.replica_sizes, assumptions=a
-    )
-
-
-def estimate_serving(request: ServingRequest, sources: Sources | None = None) -> ServingEstimate:
-    """What serving an LLM costs: replicas, batch, latency, $ per 1M tokens, per 1k requests, per month."""
-    import pandas as pd
-
-    from tco.model.assumptions import STATE_BYTES_PER_PARAM, ServingAssumptions
-    from tco.model.explain import serve_explain
-    from tco.model.overheads import line_items as compute_line_items
-    from tco.model.serving import validate_serving_workloads
-
-    sources = sources or Sources()
-    workload = pd.DataFrame([request.workload.row()])
-    validate_serving_workloads(workload)
-    assumptions = ServingAssumptions().with_overrides(**request.settings.group("serving"))
-    options = purchase_options_for(request.offers, sources, request.settings, interruptible_by_default=False)
-    grid = _serving_grid(request, workload, options, sources)
-    items = line_items(request.settings)
-    if items.any:
-        params = pd.Series(workload["params"].iloc[0], index=grid.index).to_numpy(dtype="float64")
-        grid = grid.assign(
-            **compute_line_items(params, items, state_bytes_per_param=STATE_BYTES_PER_PARAM.value)
-        )
-        grid["total_usd_per_month"] = grid["cost_usd_per_month"] + grid["other_usd_per_month"].fillna(0.0)
-    shown, notes = select(
-        grid, request.selection, sort=("cost_usd_per_1m_output_tokens",), what="serving option",
-        best_of=SERVE_BEST_OF,
-    )  # fmt: skip
-    if request.explain:
-        shown = shown.assign(explain=serve_explain(shown))
-    provenance = _provenance(options, shown, notes, Provenance(assumptions=tuple(assumptions.items())))
-    return ServingEstimate(
-        shown, grid, {str(k): v for k, v in workload.iloc[0].items()}, assumptions, items,
-        _ownership(options, shown), provenance,
-    )  # fmt: skip

@@ -7,7 +7,7 @@ spelling means one thing everywhere and a mistake is one line (:class:`tco.error
 * :func:`split` - repeated and comma-separated options;
 * :func:`counts`, :func:`frameworks`, :func:`pricing_models`, :func:`accelerators`, :func:`accelerator`,
   :func:`providers` - lists in tco's vocabulary (:mod:`tco.vocabulary`, accelerator aliases);
-* :func:`settings` - the one ``--set NAME=VALUE`` parser (names from :data:`tco.model.settings.SETTINGS`);
+* :func:`settings` - the one ``--set NAME=VALUE`` parser (names from :func:`tco.model.settings.registry`);
 * :func:`discounts` - ``--assume-discount MODEL=FRACTION``.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 from typing import Final
 
 from tco.errors import TcoError
-from tco.model.settings import SETTINGS, Settings
+from tco.model.settings import Settings, registry
 from tco.vocabulary import FRAMEWORKS, framework, pricing_model
 
 _SUFFIXES: Final = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
@@ -96,12 +96,15 @@ def providers(values: Iterable[str] | None) -> tuple[str, ...]:
 
 def settings(items: Iterable[str] | None, *, groups: Collection[str] | None = None) -> Settings:
     """The one ``--set NAME=VALUE`` parser: ``["pue=1.3", "life_years=5,restart_hours=0.5"]`` ->
-    :class:`~tco.model.settings.Settings`. Names come from :data:`tco.model.settings.SETTINGS` (only those
+    :class:`~tco.model.settings.Settings`. Names come from :func:`tco.model.settings.registry` (only those
     of ``groups`` when given: what the command uses); values are finite numbers >= 0. Unknown names get
     suggestions."""
-    known = [name for name, s in SETTINGS.items() if groups is None or s.group in groups]
+    parts = split(items)
+    if not parts:
+        return Settings()
+    known = [name for name, s in registry().items() if groups is None or s.group in groups]
     values: dict[str, float] = {}
-    for part in split(items):
+    for part in parts:
         name, sep, text = part.partition("=")
         key = name.strip().lower().replace("-", "_")
         if not sep:

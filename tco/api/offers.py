@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tco.api.sources import Provenance, Sources, price_max_age_days, price_provenance
 from tco.errors import TcoError
@@ -76,12 +76,11 @@ class OfferQuery:
         return not self.pricing_models or OWNED in self.pricing_models
 
 
-@dataclass(frozen=True)
-class Offers:
+class Offers(NamedTuple):
     """Catalog offer rows for a query (``pricing`` offer-table columns) and where they come from."""
 
-    rows: pd.DataFrame = field(compare=False)
-    catalog: Catalog = field(compare=False)
+    rows: pd.DataFrame
+    catalog: Catalog
 
 
 def catalog_offers(query: OfferQuery, sources: Sources) -> Offers:
@@ -90,6 +89,11 @@ def catalog_offers(query: OfferQuery, sources: Sources) -> Offers:
     from pricing.catalog import OfferFilter, filter_offers
 
     catalog = sources.prices(query.providers)
+    offers = catalog.offers
+    if query.accelerators and not query.regions:
+        # the accelerators first (one vectorised test) so that the flag rules read a few rows, not all;
+        # with regions the whole table is kept, for filter_offers to name a region no offer has
+        offers = offers[offers["accelerator"].isin(query.accelerators)]
     spec = OfferFilter(
         providers=query.providers,
         regions=query.regions,
@@ -98,7 +102,7 @@ def catalog_offers(query: OfferQuery, sources: Sources) -> Offers:
         min_count=query.min_count,
         include_flagged=query.include_flagged,
     )
-    rows = filter_offers(catalog.offers, spec)
+    rows = filter_offers(offers, spec)
     if query.pricing_models and not query.catalog_pricing_models:
         rows = rows.iloc[0:0]
     return Offers(rows, catalog)
@@ -132,6 +136,9 @@ def owned_purchase_options(
     import pandas as pd
 
     from tco.model.offers import OPTION_COLUMNS, owned_options
+
+    if not servers:
+        return pd.DataFrame(columns=list(OPTION_COLUMNS))
     from tco.model.ownership import ownership_costs
 
     frames = [
@@ -142,19 +149,16 @@ def owned_purchase_options(
         )
         for name, server in servers.items()
     ]
-    if not frames:
-        return pd.DataFrame(columns=list(OPTION_COLUMNS))
     return owned_options(pd.concat(frames, ignore_index=True))
 
 
-@dataclass(frozen=True)
-class PurchaseOptions:
+class PurchaseOptions(NamedTuple):
     """The model's purchase options for a request, the owned servers among them, and the catalog the prices
     come from (None when the user gave the price)."""
 
-    options: pd.DataFrame = field(compare=False)
+    options: pd.DataFrame
     servers: Mapping[str, OwnedServer]
-    catalog: Catalog | None = field(compare=False)
+    catalog: Catalog | None
     query: OfferQuery
 
     def provenance(self, providers: tuple[str, ...]) -> Provenance:

@@ -24,12 +24,12 @@ def named_defaults(groups: tuple[str, ...] = ESTIMATE_GROUPS) -> pd.DataFrame:
     """Every named default of ``groups``: name, group, unit, meaning, default and its source."""
     import pandas as pd
 
-    from tco.model.settings import SETTINGS
+    from tco.model.settings import registry
 
     return pd.DataFrame(
         [
             {"name": s.name, "group": s.group, "unit": s.unit, "meaning": s.meaning, "default": s.default}
-            for s in SETTINGS.values()
+            for s in registry().values()
             if s.group in groups
         ]
     )

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 DEFAULT_MAX_AGE_DAYS: Final = 30.0
 MAX_AGE_ENV: Final = "TCO_PRICE_MAX_AGE_DAYS"
 ALL_PROVIDERS: Final = ("aws", "gcp", "azure")
+#: The price store's file under the home directory (``pricing.store.DB_FILENAME``; a test keeps the two in
+#: step). Checking for it first keeps a command without pulled prices from loading sqlite at all.
+PRICE_STORE_FILENAME: Final = "prices.sqlite"
 
 
 def price_max_age_days(value: float | None = None) -> float:
@@ -112,9 +115,9 @@ class Sources:
         return resolve_home(self.home)
 
     def price_store(self) -> PriceStore:
-        from pricing.store import DB_FILENAME, PriceStore
+        from pricing.store import PriceStore
 
-        return PriceStore(self.home_dir / DB_FILENAME)
+        return PriceStore(self.home_dir / PRICE_STORE_FILENAME)
 
     def prices(self, providers: tuple[str, ...] = ()) -> Catalog:
         """The price catalog of ``providers`` (every provider when empty)."""
@@ -122,7 +125,9 @@ class Sources:
             return self.catalog
         from pricing.catalog import load_catalog
 
-        return load_catalog(self.price_store(), providers or ALL_PROVIDERS)
+        # no store yet: nothing was pulled, the embedded snapshot is all there is (and sqlite stays unloaded)
+        store = self.price_store() if (self.home_dir / PRICE_STORE_FILENAME).is_file() else None
+        return load_catalog(store, providers or ALL_PROVIDERS)
 
     def calibration_results(self) -> pd.DataFrame:
         """Every calibration result (empty when none were measured or imported)."""

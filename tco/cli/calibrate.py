@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, state
 
 if TYPE_CHECKING:
@@ -30,9 +31,20 @@ class Device(StrEnum):
     tpu = "tpu"
 
 
-app = typer.Typer(
-    help="Measure PyTorch, JAX and TensorFlow throughput on this machine.", no_args_is_help=True
+app = group(
+    "calibrate",
+    "Measure PyTorch, JAX and TensorFlow throughput on this machine.",
+    {
+        "run": "tco.cli.calibrate:run_app",
+        "show": "tco.cli.calibrate:show_app",
+        "export": "tco.cli.calibrate:export_app",
+        "import": "tco.cli.calibrate:import_app",
+    },
 )
+run_app = typer.Typer(add_completion=False)
+show_app = typer.Typer(add_completion=False)
+export_app = typer.Typer(add_completion=False)
+import_app = typer.Typer(add_completion=False)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -268,7 +280,7 @@ THREADS = typer.Option(0, "--threads", min=0, help="Framework CPU threads (0: ev
 TIMEOUT = typer.Option(0, "--timeout", min=0, help="Give up on a framework after S seconds (0: never).")
 
 
-@app.command("run")
+@run_app.command("run")
 def run(
     ctx: typer.Context,
     framework: list[str] | None = FRAMEWORK,
@@ -327,7 +339,7 @@ def run(
         )
 
 
-@app.command("show")
+@show_app.command("show")
 def show(
     ctx: typer.Context,
     run_id: str | None = typer.Option(
@@ -363,7 +375,7 @@ def show(
         emit(target, frame, lambda: _comparison_table(comparison(frame), "Measured framework comparison"))
 
 
-@app.command("export")
+@export_app.command("export")
 def export(
     ctx: typer.Context,
     file: Path = typer.Argument(
@@ -384,7 +396,7 @@ def export(
     note(f"exported {count} rows to {file}")
 
 
-@app.command("import")
+@import_app.command("import")
 def import_(
     ctx: typer.Context,
     file: Path = typer.Argument(

@@ -6,11 +6,19 @@ from pathlib import Path
 
 import typer
 
+from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, output_target, sources
 
-app = typer.Typer(
-    help="Procurement (cloud vs commitments vs owned) and framework comparisons.", no_args_is_help=True
+app = group(
+    "compare",
+    "Procurement (cloud vs commitments vs owned) and framework comparisons.",
+    {
+        "procurement": "tco.cli.compare:procurement_app",
+        "frameworks": "tco.cli.compare:frameworks_app",
+    },
 )
+procurement_app = typer.Typer(add_completion=False)
+frameworks_app = typer.Typer(add_completion=False)
 
 ACC_HOURS = typer.Option(
     None, "--acc-hours", help="Sustained demand: accelerator-hours per month.", show_default=False
@@ -51,7 +59,7 @@ PRICING = typer.Option("on_demand", "--pricing-model", help="on_demand, spot, ..
 BARS = typer.Option(None, "--plot", help="Draw throughput and cost to FILE.png.")
 
 
-@app.command("procurement")
+@procurement_app.command("procurement")
 def procurement(
     ctx: typer.Context,
     acc_hours: float | None = ACC_HOURS,
@@ -84,7 +92,7 @@ def procurement(
     render_procurement(target, procure(request, sources(ctx)), top, plot)
 
 
-@app.command("frameworks")
+@frameworks_app.command("frameworks")
 def frameworks(
     ctx: typer.Context,
     accelerator: str = COMPARED,

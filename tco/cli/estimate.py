@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 import typer
 
+from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
 if TYPE_CHECKING:
@@ -18,9 +19,20 @@ if TYPE_CHECKING:
     from tco.api.offers import OfferQuery
     from tco.cli.state import Target
 
-app = typer.Typer(
-    help="Project training and serving cost across scales and purchase options.", no_args_is_help=True
+app = group(
+    "estimate",
+    "Project training and serving cost across scales and purchase options.",
+    {
+        "train": "tco.cli.estimate:train_app",
+        "serve": "tco.cli.estimate:serve_app",
+        "models": "tco.cli.estimate:models_app",
+        "assumptions": "tco.cli.estimate:assumptions_app",
+    },
 )
+train_app = typer.Typer(add_completion=False)
+serve_app = typer.Typer(add_completion=False)
+models_app = typer.Typer(add_completion=False)
+assumptions_app = typer.Typer(add_completion=False)
 
 DEFAULT_COUNTS: Final = "8,64,256"
 DEFAULT_REPLICA_SIZES: Final = "1,2,4,8"
@@ -121,7 +133,7 @@ def _xlsx_needs_file(target: Target) -> None:
         raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
 
 
-@app.command("train")
+@train_app.command("train")
 def train(
     ctx: typer.Context,
     model: str | None = MODEL,
@@ -186,7 +198,7 @@ def train(
     render_training(target, estimate)
 
 
-@app.command("serve")
+@serve_app.command("serve")
 def serve(
     ctx: typer.Context,
     model: str | None = MODEL,
@@ -249,7 +261,7 @@ def serve(
     render_serving(target, estimate)
 
 
-@app.command("models")
+@models_app.command("models")
 def models(
     ctx: typer.Context, fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION
 ) -> None:
@@ -262,7 +274,7 @@ def models(
     emit(output_target(ctx, fmt, output), frame, lambda: models_table(frame))
 
 
-@app.command("assumptions")
+@assumptions_app.command("assumptions")
 def assumptions(
     ctx: typer.Context, fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION
 ) -> None:

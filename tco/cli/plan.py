@@ -18,6 +18,10 @@ TOP = typer.Option(10, "--top", min=1, max=50, help="Options kept in the ranking
 PLOT = typer.Option(None, "--plot", help="Also draw the budget to FILE.png.", show_default=False)
 
 
+app = typer.Typer(add_completion=False)
+
+
+@app.command("plan", help=HELP)
 def plan(
     ctx: typer.Context,
     scenario: Path = SCENARIO,

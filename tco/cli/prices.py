@@ -8,9 +8,25 @@ from pathlib import Path
 import typer
 
 from pricing.schema import PRICING_MODELS
+from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
-app = typer.Typer(help="Cloud accelerator prices: list, compare, refresh.", no_args_is_help=True)
+app = group(
+    "prices",
+    "Cloud accelerator prices: list, compare, refresh.",
+    {
+        "list": "tco.cli.prices:list_app",
+        "accelerators": "tco.cli.prices:accelerators_app",
+        "pull": "tco.cli.prices:pull_app",
+        "snapshots": "tco.cli.prices:snapshots_app",
+        "diff": "tco.cli.prices:diff_app",
+    },
+)
+list_app = typer.Typer(add_completion=False)
+accelerators_app = typer.Typer(add_completion=False)
+pull_app = typer.Typer(add_completion=False)
+snapshots_app = typer.Typer(add_completion=False)
+diff_app = typer.Typer(add_completion=False)
 
 PricingModel = StrEnum("PricingModel", {m: m for m in PRICING_MODELS})  # type: ignore[misc]
 
@@ -54,7 +70,7 @@ DIFF_PROVIDER = typer.Option(None, "--provider", "-p", help="Only these provider
 DIFF_LIMIT = typer.Option(0, "--limit", "-n", min=0, help="Show at most N changes (0: all).")
 
 
-@app.command("list")
+@list_app.command("list")
 def list_offers(
     ctx: typer.Context,
     provider: list[str] | None = PROVIDER,
@@ -89,7 +105,7 @@ def list_offers(
     report_prices(result.provenance, sources=True, always=True)
 
 
-@app.command("accelerators")
+@accelerators_app.command("accelerators")
 def list_accelerators(
     ctx: typer.Context, fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION
 ) -> None:
@@ -103,7 +119,7 @@ def list_accelerators(
     emit(target, frame, lambda: accelerators_table(frame))
 
 
-@app.command("pull")
+@pull_app.command("pull")
 def pull(
     ctx: typer.Context,
     provider: list[str] | None = PULL_PROVIDER,
@@ -165,7 +181,7 @@ def pull(
         raise PricingError(message, hint="`tco prices snapshots` shows what is in use")
 
 
-@app.command("snapshots")
+@snapshots_app.command("snapshots")
 def snapshots(
     ctx: typer.Context,
     provider: list[str] | None = ONLY,
@@ -183,7 +199,7 @@ def snapshots(
     emit(target, frame, lambda: snapshots_table(frame))
 
 
-@app.command("diff")
+@diff_app.command("diff")
 def diff(
     ctx: typer.Context,
     old: str | None = OLD,

@@ -1,4 +1,7 @@
-"""Rendering for the CLI: Rich tables on a terminal, CSV/JSON bytes for scripts, notes on stderr."""
+"""Rendering for the CLI: Rich tables on a terminal, CSV/JSON bytes for scripts, notes on stderr.
+
+Rich is imported only to draw: a command writing JSON or CSV, its notes going to a pipe, never loads it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,6 @@ from collections.abc import Callable, Iterable
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, RenderableType
-from rich.markup import escape
-from rich.table import Table
-
 from tco.cli.state import Format, Target
 from tco.errors import TcoError
 from tco.export import renderer
@@ -19,6 +18,8 @@ from tco.export.base import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console, RenderableType
+    from rich.table import Table
 
     from tco.api import Provenance
 
@@ -26,16 +27,29 @@ NA = "n/a"
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _styled(style: str, text: str, plain: str) -> None:
+    """``plain`` on stderr; on a terminal (and without NO_COLOR) ``text`` with its Rich ``style``."""
+    if not sys.stderr.isatty():
+        sys.stderr.write(plain + "\n")
+        sys.stderr.flush()
+        return
+    from rich.markup import escape
+
+    stderr().print(f"[{style}]{escape(text)}[/{style}]" + escape(plain[len(text) :]))
 
 
 def note(message: str) -> None:
     """A dim informational line on stderr (``message`` is plain text, not markup)."""
-    stderr().print(f"[dim]{escape(message)}[/dim]")
+    _styled("dim", message, message)
 
 
 def warn(message: str) -> None:
-    stderr().print(f"[yellow]warning:[/yellow] {escape(message)}")
+    _styled("yellow", "warning:", f"warning: {message}")
 
 
 def number(value: Any, digits: int = 2, *, prefix: str = "") -> str:
@@ -64,6 +78,8 @@ def table(
     caption: str | None = None,
 ) -> Table:
     """A Rich table: ``columns`` are (header, justify) pairs."""
+    from rich.table import Table
+
     out = Table(
         title=title,
         caption=caption,
@@ -93,6 +109,8 @@ def emit(
 ) -> None:
     """Send ``frame`` to the target: a Rich table (``build_table``) or CSV/JSON of the frame itself."""
     if target.fmt is Format.table and build_table is not None:
+        from rich.console import Console
+
         rendered = build_table()
         if target.path is None:
             # Piped output is not cut to 80 columns: a table is only useful whole.

@@ -6,15 +6,18 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from tco.export.base import neutralise_frame
+from tco.export.base import neutralise
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
 def _clean(value: Any) -> Any:
+    """A JSON value: text neutralised, numpy scalars as Python numbers, NaN/NA/NaT as null."""
     import pandas as pd
 
+    if isinstance(value, str):
+        return neutralise(value)
     if value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and not math.isfinite(value):
@@ -25,10 +28,10 @@ def _clean(value: Any) -> Any:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    safe = neutralise_frame(frame).astype(object)
-    columns = [str(c) for c in safe.columns]
+    columns = [str(c) for c in frame.columns]
     return [
-        dict(zip(columns, map(_clean, row), strict=True)) for row in safe.itertuples(index=False, name=None)
+        dict(zip(columns, map(_clean, row), strict=True))
+        for row in frame.astype(object).itertuples(index=False, name=None)
     ]
 
 

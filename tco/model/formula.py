@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Union
 
 from tco.errors import TcoError
@@ -39,7 +38,8 @@ _ATOMIC: Final = re.compile(
 
 
 class Expr:
-    """A node of a formula. Build with arithmetic; evaluate on arrays; write as a spreadsheet formula."""
+    """A node of a formula. Build with arithmetic; evaluate on arrays; write as a spreadsheet formula.
+    Nodes are immutable by convention: combining or binding them makes new nodes."""
 
     __slots__ = ()
 
@@ -134,11 +134,13 @@ class Expr:
         return 9
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Var(Expr):
     """A named input."""
 
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     @property
     def names(self) -> frozenset[str]:
@@ -155,11 +157,13 @@ class Var(Expr):
         return exprs.get(self.name, self)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Const(Expr):
     """A number (a unit conversion or a fixed rule of the model)."""
 
-    value: float
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
 
     @property
     def names(self) -> frozenset[str]:
@@ -184,13 +188,13 @@ class Const(Expr):
         return self
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Binary(Expr):
     """``left op right``: arithmetic (``+ - * / ^``) or a comparison (1 or 0; NaN when a side is NaN)."""
 
-    op: str
-    left: Expr
-    right: Expr
+    __slots__ = ("left", "op", "right")
+
+    def __init__(self, op: str, left: Expr, right: Expr) -> None:
+        self.op, self.left, self.right = op, left, right
 
     @property
     def names(self) -> frozenset[str]:
@@ -226,12 +230,13 @@ class Binary(Expr):
         return _binary(self.op, left, right) if self.op in _ARITHMETIC else Binary(self.op, left, right)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Call(Expr):
     """A spreadsheet function with its numpy twin."""
 
-    function: str
-    args: tuple[Expr, ...]
+    __slots__ = ("args", "function")
+
+    def __init__(self, function: str, args: tuple[Expr, ...]) -> None:
+        self.function, self.args = function, args
 
     @property
     def names(self) -> frozenset[str]:

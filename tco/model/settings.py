@@ -2,18 +2,18 @@
 
 The common inputs have their own command-line options (``--mfu``, ``--goodput``, ...); the long tail of
 assumptions (spot interruptions, ownership costs, network bandwidth, non-compute line items, ...) is set by
-name. :data:`SETTINGS` lists every name with its unit, what it changes and where its default comes from;
+name. :func:`registry` lists every name with its unit, what it changes and where its default comes from;
 ``tco estimate assumptions`` prints it. :func:`tco.api.inputs.settings` is the one parser of ``--set``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from functools import cache
+from typing import TYPE_CHECKING
 
-from tco.model import assumptions as A
-from tco.model import overheads as L
-from tco.model import ownership as O
+if TYPE_CHECKING:
+    from tco.model.assumptions import Assumption
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +25,19 @@ class Setting:
     default: str  # the default value and its source, as text
 
 
-def _from(assumption: A.Assumption) -> str:
+def _from(assumption: Assumption) -> str:
     spread = f" (range {assumption.low:g}-{assumption.high:g})" if assumption.low != assumption.high else ""
     return f"{assumption.value:g}{spread}: {assumption.source}"
 
 
-SETTINGS: Final[dict[str, Setting]] = {
-    s.name: s
-    for s in (
+@cache
+def registry() -> dict[str, Setting]:
+    """Every settable name (built on first use: a command given no ``--set`` never needs it)."""
+    from tco.model import assumptions as A
+    from tco.model import overheads as L
+    from tco.model import ownership as O
+
+    settings = (
         Setting(
             "dp_overlap",
             "training",
@@ -224,7 +229,7 @@ SETTINGS: Final[dict[str, Setting]] = {
             _from(A.HEADROOM),
         ),
     )
-}
+    return {s.name: s for s in settings}
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +239,10 @@ class Settings:
     values: dict[str, float] = field(default_factory=dict)
 
     def group(self, name: str) -> dict[str, float]:
-        return {k: v for k, v in self.values.items() if SETTINGS[k].group == name}
+        if not self.values:
+            return {}
+        names = registry()
+        return {k: v for k, v in self.values.items() if names[k].group == name}
 
     def get(self, name: str) -> float | None:
         return self.values.get(name)

@@ -301,8 +301,8 @@ def build_plan(
     """Budget ``scenario`` over every (provider, region) in ``options``; rank; keep the top ones.
 
     ``options``: the purchase options the scenario allows (:data:`tco.model.offers.OPTION_COLUMNS`, owned
-    servers offered within each (provider, region); :func:`tco.api.plan` resolves them). ``calibrations``:
-    calibration results (may be empty or None). ``notes``: said before the plan's own.
+    servers offered within each (provider, region); :func:`tco.api.planning.plan` resolves them).
+    ``calibrations``: calibration results (may be empty or None). ``notes``: said before the plan's own.
     """
     import numpy as np
     import pandas as pd

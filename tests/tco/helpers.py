@@ -13,7 +13,7 @@ from tco.plan.scenario import Scenario
 
 
 def plan_result(scenario: Path | Scenario, offers: pd.DataFrame | None = None) -> PlanResult:
-    """``tco plan`` of ``scenario`` (a file or a parsed scenario) as :func:`tco.api.plan` makes it; with
-    ``offers``, priced from those offer rows instead of the price store."""
+    """``tco plan`` of ``scenario`` (a file or a parsed scenario) as :func:`tco.api.planning.plan` makes
+    it; with ``offers``, priced from those offer rows instead of the price store."""
     sources = Sources() if offers is None else Sources(catalog=Catalog(offers=offers))
     return plan(PlanRequest(scenario), sources).result

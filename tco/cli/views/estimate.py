@@ -40,7 +40,11 @@ def money(value: Any) -> str:
 
 def render_training(target: Target, estimate: TrainingEstimate) -> None:
     """The chosen rows as a table (or CSV/JSON/XLSX), then where the prices came from."""
-    from tco.export.xlsx import training_workbook
+
+    def workbook() -> bytes:
+        from tco.export.xlsx import training_workbook
+
+        return training_workbook(rows, estimate.assumptions, estimate.ownership)
 
     rows = estimate.rows
     first = rows.iloc[0]
@@ -55,13 +59,15 @@ def render_training(target: Target, estimate: TrainingEstimate) -> None:
         else ""
     )
     _render(
-        target, rows, estimate.provenance, lambda: train_table(rows, title, caption),
-        lambda: training_workbook(rows, estimate.assumptions, estimate.ownership),
+        target, rows, estimate.provenance, lambda: train_table(rows, title, caption), workbook
     )  # fmt: skip
 
 
 def render_serving(target: Target, estimate: ServingEstimate) -> None:
-    from tco.export.xlsx import serving_workbook
+    def workbook() -> bytes:
+        from tco.export.xlsx import serving_workbook
+
+        return serving_workbook(rows, estimate.assumptions, estimate.ownership)
 
     rows, w = estimate.rows, estimate.workload
     title = (
@@ -70,8 +76,7 @@ def render_serving(target: Target, estimate: ServingEstimate) -> None:
         f"{w['hours_per_day']:g} h/day"
     )
     _render(
-        target, rows, estimate.provenance, lambda: serve_table(rows, title, SERVE_CAPTION),
-        lambda: serving_workbook(rows, estimate.assumptions, estimate.ownership),
+        target, rows, estimate.provenance, lambda: serve_table(rows, title, SERVE_CAPTION), workbook
     )  # fmt: skip
 
 
@@ -82,8 +87,6 @@ def _render(
     main: Callable[[], Table],
     workbook: Callable[[], bytes],
 ) -> None:
-    from rich.table import Table as RichTable
-
     from tco.cli.render import emit, emit_bytes, report_notes, report_prices
     from tco.cli.state import Format
 
@@ -92,7 +95,9 @@ def _render(
         emit_bytes(target, workbook(), f"a workbook of {len(rows)} options")
     else:
 
-        def build() -> RichTable:
+        def build() -> Table:
+            from rich.table import Table as RichTable
+
             if "explain" not in rows.columns:
                 return main()
             grid = RichTable.grid(padding=(1, 0))

@@ -158,3 +158,10 @@ def test_a_catalog_handed_over_is_used_instead_of_the_store() -> None:
     half = list_offers(query, cheap).offers["price_usd_per_accelerator_hour"].min()
     full = list_offers(OfferQuery(accelerators=("h100",), providers=("aws",), pricing_models=("on_demand",)))
     assert half == pytest.approx(full.offers["price_usd_per_accelerator_hour"].min() * 0.5)
+
+
+def test_the_price_store_file_name_matches_pricing() -> None:
+    from pricing.store import DB_FILENAME
+    from tco.api.sources import PRICE_STORE_FILENAME
+
+    assert PRICE_STORE_FILENAME == DB_FILENAME

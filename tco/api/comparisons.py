@@ -72,7 +72,7 @@ class ProcurementOutcome:
 
 def procure(request: ProcurementRequest, sources: Sources | None = None) -> ProcurementOutcome:
     """Rank cloud on-demand, spot, commitments per provider and region, and buying servers, for a demand."""
-    from tco.api.plan import PlanRequest, plan
+    from tco.api.planning import PlanRequest, plan
     from tco.presets import owned_server
     from tco.procurement import cloud_offers, compare_procurement, demand_from_plan
 
