@@ -15,7 +15,6 @@ from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
 if TYPE_CHECKING:
-    from tco.api import ServingEstimate, TrainingEstimate
     from tco.api.offers import OfferQuery
     from tco.cli.state import Target
 
@@ -126,11 +125,14 @@ def _offers(
     )
 
 
-def _xlsx_needs_file(target: Target) -> None:
+def _target(ctx: typer.Context, fmt: Format | None, output: Path | None) -> Target:
+    """Where the rows go; a workbook needs a file (checked before any work is done)."""
     from tco.errors import TcoError
 
+    target = output_target(ctx, fmt, output)
     if target.fmt is Format.xlsx and target.path is None:
         raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
+    return target
 
 
 @train_app.command("train")
@@ -177,8 +179,7 @@ def train(
     from tco.api.reference import ESTIMATE_GROUPS
     from tco.cli.views.estimate import render_training
 
-    target = output_target(ctx, fmt, output)
-    _xlsx_needs_file(target)
+    target = _target(ctx, fmt, output)
     q = read.quantity
     workload = TrainingWorkload(
         model=model, params=q(params, "--params"), active_params=q(active_params, "--active-params"),
@@ -194,8 +195,7 @@ def train(
         settings=read.settings(sets, groups=ESTIMATE_GROUPS), sort=sort,
         selection=Selection(top, include_infeasible, all_instances), explain=explain,
     )  # fmt: skip
-    estimate: TrainingEstimate = estimate_training(request, sources(ctx))
-    render_training(target, estimate)
+    render_training(target, estimate_training(request, sources(ctx)))
 
 
 @serve_app.command("serve")
@@ -241,8 +241,7 @@ def serve(
     from tco.api.reference import ESTIMATE_GROUPS
     from tco.cli.views.estimate import render_serving
 
-    target = output_target(ctx, fmt, output)
-    _xlsx_needs_file(target)
+    target = _target(ctx, fmt, output)
     workload = ServingWorkload(
         model=model, params=read.quantity(params, "--params"),
         active_params=read.quantity(active_params, "--active-params"), layers=layers, hidden=hidden,
@@ -257,8 +256,7 @@ def serve(
         settings=read.settings(sets, groups=ESTIMATE_GROUPS),
         selection=Selection(top, include_infeasible, all_instances), explain=explain,
     )  # fmt: skip
-    estimate: ServingEstimate = estimate_serving(request, sources(ctx))
-    render_serving(target, estimate)
+    render_serving(target, estimate_serving(request, sources(ctx)))
 
 
 @models_app.command("models")

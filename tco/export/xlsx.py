@@ -633,12 +633,10 @@ def training_workbook(
 ) -> bytes:
     """``tco estimate train`` rows as a workbook with live formulas over an Assumptions sheet.
 
-    Per row (the formulas of :mod:`tco.model.training` and :func:`tco.model.purchase.run_costs`)::
-
-        wall      = FLOPs / (count * peak * 1e12 * MFU * scaling * goodput * 3600)
-        paid wall = wall * spot time factor (spot_time_factor_formula; 1 off spot)
-        month     = month_cost_formula(paid wall, runs, billed, fixed, variable)
-        per run   = month / runs;  per year = month * 12
+    Per row, the definitions of :mod:`tco.model.formulas` the model evaluates, written over the row's cells
+    and the Assumptions sheet: ``WALL_HOURS`` at ``FLOP_RATE``, ``SPOT_TIME_FACTOR`` (1 off spot),
+    ``PAID_WALL_HOURS``, ``BILLED_ACCELERATORS``, ``RUN_MONTH_COST`` (held clusters pay the fixed price),
+    ``COST_PER_RUN``, ``COST_PER_YEAR``, ``RUN_EFFECTIVE_USD_PER_ACCELERATOR_HOUR``.
 
     ``assumptions``: the run's :class:`~tco.model.assumptions.TrainingAssumptions` (goodput, spot).
     ``ownership``: accelerator -> :class:`~tco.model.ownership.OwnershipParams` for owned rows.
@@ -811,12 +809,10 @@ def serving_workbook(
 ) -> bytes:
     """``tco estimate serve`` rows as a workbook with live formulas over an Assumptions sheet.
 
-    Per row (the formulas of :mod:`tco.model.serving`)::
-
-        replicas  = ROUNDUP(requests_per_s * (1 + headroom) / requests_per_s_per_replica)
-        instances = ROUNDUP(replicas / FLOOR(per_instance / per_replica));  billed = instances * per_instance
-        month     = held_month_cost_formula(billed, hours_per_day * 730/24, fixed, variable)
-        $/1M output tokens = month / (requests_per_s * hours * 3600 * output_tokens) * 1e6
+    Per row, the definitions of :mod:`tco.model.formulas` that :mod:`tco.model.serving` evaluates:
+    ``REPLICAS`` (with headroom), ``REPLICA_INSTANCES``, ``WHOLE_INSTANCE_ACCELERATORS``,
+    ``SERVING_HOURS_PER_MONTH``, ``HELD_MONTH_COST``, ``COST_PER_1M_OUTPUT_TOKENS``, ``COST_PER_1M_TOKENS``,
+    ``COST_PER_1K_REQUESTS``.
 
     The requests per second one replica serves is the model's answer (batch, TTFT/TPOT targets, MBU,
     prefill efficiency): an input here, with its source.

@@ -2,6 +2,8 @@
 
 Modules:
 
+* :mod:`tco.model.formulas` - every cost formula, defined once (expressions of :mod:`tco.model.formula`,
+  evaluated here on arrays and written by the workbooks as live spreadsheet formulas)
 * :mod:`tco.model.work` - training FLOPs (6ND + attention term, MoE active parameters, samples, raw FLOPs)
 * :mod:`tco.model.throughput` - where the speed comes from (calibration, transferred, assumed MFU)
 * :mod:`tco.model.scaling` - layout and scaling efficiency from a communication model

@@ -11,7 +11,9 @@ Every purchase option is reduced to two prices per accelerator (columns of the o
 A month of training costs ``sets * billed * fixed/12 + variable * billed * paid_hours * runs``, where
 ``sets = ceil(runs * paid_hours / 730)`` is how many copies of the cluster must be held to fit the month's
 runs (at least one: a commitment is paid whether used or not, so utilisation matters) and ``billed`` counts
-whole instances. Spot/low-priority runs take longer (:func:`spot_time_factor`).
+whole instances. Spot/low-priority runs take longer (:func:`spot_time_factor`). The formulas are defined
+once in :mod:`tco.model.formulas` (``RUN_MONTH_COST``, ``HELD_MONTH_COST``, ``SPOT_TIME_FACTOR``, ...);
+this module evaluates them.
 """
 
 from __future__ import annotations

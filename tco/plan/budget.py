@@ -12,14 +12,13 @@ same functions ``tco estimate`` uses, so the two agree for the same workload, pr
   communication model, goodput), then per month :func:`tco.model.purchase.run_costs`, as ``tco estimate
   train``, with the month's grown run count::
 
-      acc_hours_per_run = train_flops / (peak_tflops * 1e12 * mfu * scaling_efficiency * goodput * 3600)
-      runs(m)           = runs_per_month * (1+growth)^(m-1)
-      paid_hours        = acc_hours_per_run / accelerators [* spot_time_factor]
-      clusters(m)       = MAX(1, ROUNDUP(runs(m) * paid_hours / 730))      (commitments and owned only)
-      cost(m)           = clusters(m) * billed * fixed/12 + variable * billed * paid_hours * runs(m)
+      wall_hours  = train_flops / (accelerators * peak_tflops * 1e12 * mfu * scaling * goodput) / 3600
+      runs(m)     = runs_per_month * (1+growth)^(m-1)
+      paid_hours  = wall_hours [* spot_time_factor]
+      clusters(m) = MAX(1, ROUNDUP(runs(m) * paid_hours / 730))       (paid for commitments and owned)
+      cost(m)     = clusters(m) * billed * fixed/12 + variable * billed * paid_hours * runs(m)
 
-  (``billed`` = whole instances x accelerators per instance; the spot factor is
-  :func:`tco.model.purchase.spot_time_factor`);
+  (``billed`` = whole instances x accelerators per instance);
 * serving: :func:`tco.model.serving.project_serving` sizes a replica (tensor parallel size, batch, tokens/s
   per replica under the TTFT/TPOT targets), then per month :func:`tco.model.purchase.held_month_cost`::
 
@@ -30,15 +29,17 @@ same functions ``tco estimate`` uses, so the two agree for the same workload, pr
 
 * prices: ``fixed`` ($/accelerator-year, paid whether used or not) and ``variable`` ($/used accelerator-hour)
   are the model's split (:mod:`tco.model.offers`): on-demand and spot pay the list price per used hour,
-  commitments the list price for every hour of the year (:func:`tco.model.purchase.fixed_and_variable`),
+  commitments the list price for every hour of the year (:func:`tco.model.purchase.price_split`),
   owned servers their fixed and variable parts from :mod:`tco.model.ownership` (no stated utilisation: the
   held servers and used hours decide it);
 * fixed items: storage(m) = storage_tb * (1+growth)^(m-1) * usd_per_tb_month; egress(m) = egress_tb * 1000 *
   (1+growth)^(m-1) * usd_per_gb; tooling(m) = tooling_usd_per_month; people(m) = fte * usd_per_fte_year / 12.
 
-The derived quantities (FLOPs, MFU with its source, scaling efficiency, goodput, tokens/s per replica, ...)
-become named assumptions and the formulas above are emitted as templates (``{key}`` = an assumption, ``{m}``
-= the month number) so that the XLSX export stays live; tests recalculate it in LibreOffice.
+Each formula above is one definition of :mod:`tco.model.formulas` (``WALL_HOURS``, ``RUN_MONTH_COST``,
+``REPLICAS``, ``FLEET_ACCELERATORS``, ``HELD_MONTH_COST``, ``GROWTH``, the fixed items): the budget evaluates
+it on arrays, and the workbook's templates are the same definition written over the Assumptions sheet
+(``{key}`` = an assumption, ``{m}`` = the month number), so the XLSX export stays live and cannot drift;
+tests recalculate it in LibreOffice.
 """
 
 from __future__ import annotations
