@@ -1,5 +1,6 @@
 """One test per named rule of the projections, each written so that it fails when the rule is removed (each
-was checked by removing its rule). Rules pinned elsewhere are listed at the end of this docstring.
+was checked by removing its rule: `python scripts/check_rule_tests.py`). Rules pinned elsewhere are listed
+at the end of this docstring.
 
 Here: serving headroom (estimate and plan), serving never on spot unless asked (estimate and plan), a plan's
 minimum replicas, a plan's max_days, a plan's spot-interruption limit and spot time factor, whole instances

@@ -1,0 +1,234 @@
+"""Check that each rule-pinning test fails when its rule is removed (a mutation check, issue #9).
+
+    python scripts/check_rule_tests.py [NAME ...]
+
+Each entry removes one rule from the source (a literal replacement in one file), runs the tests that pin
+it, expects them to fail, and restores the file. A "STILL PASSES" line means a rule no test guards. The
+snippets are the code as written when the tests were added: when a rule's code moves, update its entry.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MUTATIONS = [
+    (
+        "headroom",
+        "tco/model/formulas.py",
+        'ceil(var("requests_per_s") * (1 + var("headroom")) / var("requests_per_s_per_replica"))',
+        'ceil(var("requests_per_s") / var("requests_per_s_per_replica")) + 0 * var("headroom")',
+        [
+            "tests/tco/test_rules.py::test_serving_headroom_sizes_replicas_above_the_request_rate",
+            "tests/tco/test_rules.py::test_a_plan_sizes_serving_with_headroom_and_minimum_replicas",
+        ],
+    ),
+    (
+        "spot stretch limit (estimate)",
+        "tco/model/training.py",
+        'stalled = priced["interruption_factor"] > params.max_interruption_factor.value',
+        'stalled = priced["interruption_factor"] > 1e300',
+        ["tests/tco/test_cli_estimate.py::test_spot_plans_stalled_by_interruptions_are_infeasible"],
+    ),
+    (
+        "plan spot-interruption rule",
+        "tco/plan/budget.py",
+        'stalled = joined["spot_time_factor"] > params.max_interruption_factor.value',
+        'stalled = joined["spot_time_factor"] > 1e300',
+        ["tests/tco/test_rules.py::test_a_plan_refuses_spot_runs_stretched_past_the_interruption_limit"],
+    ),
+    (
+        "plan spot time factor",
+        "tco/plan/budget.py",
+        'grid["interruptible"].fillna(False).to_numpy(dtype=bool),',
+        'grid["interruptible"].fillna(False).to_numpy(dtype=bool) & False,',
+        ["tests/tco/test_rules.py::test_a_plan_pays_the_spot_time_factor"],
+    ),
+    (
+        "stale warning (all)",
+        "tco/api/sources.py",
+        "stale = [s for s in snapshots if s.age_days is not None and s.age_days > max_age_days]",
+        "stale = []",
+        [
+            "tests/tco/test_rules.py::test_estimate_and_plan_warn_about_stale_prices_at_the_configured_age",
+            "tests/tco/api/test_offers.py::test_one_stale_price_policy_honours_the_environment",
+        ],
+    ),
+    (
+        "stale warning (plan)",
+        "tco/api/planning.py",
+        "return PlanOutcome(result, price_provenance(catalog, providers, max_age_days=age))",
+        "return PlanOutcome(result, Provenance())",
+        ["tests/tco/test_rules.py::test_estimate_and_plan_warn_about_stale_prices_at_the_configured_age"],
+    ),
+    (
+        "stale env ignored (hard-coded 30)",
+        "tco/api/sources.py",
+        '        text = os.environ.get(MAX_AGE_ENV, "").strip()',
+        '        text = ""',
+        [
+            "tests/tco/test_rules.py::test_estimate_and_plan_warn_about_stale_prices_at_the_configured_age",
+            "tests/tco/api/test_offers.py::test_one_stale_price_policy_honours_the_environment",
+        ],
+    ),
+    (
+        "held commitments (estimate/plan)",
+        "tco/model/formulas.py",
+        '    held_accelerators=HELD_UNITS.bind(unit_hours_per_month=_cluster_hours, utilisation=1)\n    * var("billed_accelerators"),',  # noqa: E501
+        '    held_accelerators=var("billed_accelerators") * _cluster_hours / HOURS_PER_MONTH,',
+        [
+            "tests/tco/model/test_purchase.py::test_commitment_is_paid_whether_used_or_not",
+            "tests/tco/test_plan_estimate.py::test_committed_plan_pays_held_clusters_as_estimate",
+        ],
+    ),
+    (
+        "held commitments (procurement)",
+        "tco/procurement.py",
+        '        accelerators_held=held_accelerators(demand, cloud["accelerators_per_instance"].to_numpy(), u),',  # noqa: E501
+        "        accelerators_held=demand / (730 * u),",
+        ["tests/tco/test_procurement_estimate.py"],
+    ),
+    (
+        "flagged prices left out",
+        "tco/api/offers.py",
+        "        include_flagged=query.include_flagged,",
+        "        include_flagged=True,",
+        ["tests/tco/api/test_offers.py::test_flagged_prices_are_left_out_by_every_entry_point"],
+    ),
+    (
+        "serving not on spot by default (estimate)",
+        "tco/api/offers.py",
+        "    if not interruptible_by_default and not query.pricing_models:",
+        "    if False:",
+        [
+            "tests/tco/api/test_estimate.py::test_serving_estimate_holds_the_workload_and_only_asked_for_spot",
+            "tests/tco/test_rules.py::test_serving_lands_on_spot_only_when_asked",
+        ],
+    ),
+    (
+        "serving not on spot by default (plan)",
+        "tco/plan/budget.py",
+        '        if not v.interruptible:\n            opts = opts[~opts["interruptible"].astype(bool)]',
+        "        pass",
+        ["tests/tco/test_rules.py::test_serving_lands_on_spot_only_when_asked"],
+    ),
+    (
+        "plan min_replicas",
+        "tco/plan/budget.py",
+        "            min_replicas=float(v.min_replicas),",
+        "            min_replicas=1.0,",
+        ["tests/tco/test_rules.py::test_a_plan_sizes_serving_with_headroom_and_minimum_replicas"],
+    ),
+    (
+        "plan max_days",
+        "tco/plan/budget.py",
+        "            late = usable & (wall_days > t.max_days)",
+        "            late = usable & False",
+        ["tests/tco/test_rules.py::test_a_plan_keeps_runs_within_max_days"],
+    ),
+    (
+        "whole instances billed",
+        "tco/model/formulas.py",
+        "BILLED_ACCELERATORS: Final = WHOLE_INSTANCE_ACCELERATORS.bind(instances=INSTANCES)",
+        'BILLED_ACCELERATORS: Final = var("accelerator_count") + 0 * var("accelerators_per_instance")',
+        ["tests/tco/test_rules.py::test_whole_instances_are_billed"],
+    ),
+    (
+        "cheapest region per instance",
+        "tco/api/offers.py",
+        "    options = options if query.all_regions else cheapest_regions(options)",
+        "    options = options",
+        ["tests/tco/test_rules.py::test_estimates_show_the_cheapest_region_per_instance_unless_all_regions"],
+    ),
+    (
+        "one formula, two renderings (FLOOR)",
+        "tco/model/formula.py",
+        '"FLOOR": (_numpy("floor"), lambda a: f"FLOOR({a[0]},1)"),',
+        '"FLOOR": (_numpy("floor"), lambda a: f"ROUNDUP({a[0]},0)"),',
+        [
+            "tests/tco/model/test_formula.py::test_libreoffice_recalculates_every_formula_to_the_models_numbers"
+        ],
+    ),
+    (
+        "one formula, two renderings (precedence)",
+        "tco/model/formula.py",
+        '            self.right._precedence == mine and (self.op in ("-", "/", "^") or mine == 0)',
+        '            self.right._precedence == mine and (self.op in ("^",) or mine == 0)',
+        [
+            "tests/tco/model/test_formula.py::test_libreoffice_recalculates_every_formula_to_the_models_numbers",
+            "tests/tco/model/test_formula.py::test_rendering_keeps_the_meaning_of_the_tree",
+        ],
+    ),
+    (
+        "frameworks vocabulary (pytorch)",
+        "tco/vocabulary.py",
+        "    if key in RENAMED_FRAMEWORKS:",
+        "    if key in ():",
+        [
+            "tests/tco/api/test_plan_and_compare.py::test_plan_cli_accepts_savings_plan_and_says_pytorch_is_torch"
+        ],
+    ),
+    (
+        "stale warning (estimate)",
+        "tco/api/estimate.py",
+        "    return replace(prices, notes=notes, assumptions=assumptions.assumptions)",
+        "    return replace(prices, notes=notes, assumptions=assumptions.assumptions, warnings=())",
+        ["tests/tco/test_rules.py::test_estimate_and_plan_warn_about_stale_prices_at_the_configured_age"],
+    ),
+    (
+        "plan headroom",
+        "tco/plan/budget.py",
+        '        "headroom": serving_assumptions.headroom.value,',
+        '        "headroom": 0.0,',
+        ["tests/tco/test_rules.py::test_a_plan_sizes_serving_with_headroom_and_minimum_replicas"],
+    ),
+    (
+        "procurement one --set parser",
+        "tco/cli/compare.py",
+        "settings=read.settings(sets, groups=PROCUREMENT_GROUPS)",
+        'settings=__import__("tco.model.settings").model.settings.Settings({k: float(v) for k, _, v in (p.partition("=") for p in read.split(sets))})',  # noqa: E501
+        ["tests/tco/api/test_plan_and_compare.py::test_one_set_parser_answers_alike_in_every_command"],
+    ),
+    (
+        "aliases in compare",
+        "tco/api/comparisons.py",
+        '        object.__setattr__(self, "accelerator", accelerator(self.accelerator))\n        if (self.acc',  # noqa: E501
+        "        if (self.acc",
+        ["tests/tco/api/test_plan_and_compare.py::test_compare_commands_take_accelerator_aliases"],
+    ),
+]
+
+
+def main() -> int:
+    only = sys.argv[1:]
+    missed = 0
+    for name, path, old, new, tests in MUTATIONS:
+        if only and not any(o in name for o in only):
+            continue
+        target = ROOT / path
+        original = target.read_text()
+        if original.count(old) != 1:
+            print(f"SNIPPET GONE | {name} | update its entry ({path})")
+            missed += 1
+            continue
+        target.write_text(original.replace(old, new))
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                check=False,
+            )  # fmt: skip
+        finally:
+            target.write_text(original)
+        caught = proc.returncode != 0
+        missed += not caught
+        print(f"{'fails as it should' if caught else 'STILL PASSES'} | {name}", flush=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
