@@ -218,25 +218,35 @@ class TrainingAssumptions:
 
 
 # --- serving --------------------------------------------------------------------------------------------
+# The serving engine model (tco.model.inference) and its sources: docs/serving_model.md.
 
 PREFILL_FLOPS_EFFICIENCY: Final = Assumption(
-    0.7,
-    0.5,
+    0.55,
+    0.4,
     0.7,
     "fraction of dense peak",
-    "docs/projection_model.md §8 inference flops efficiency 0.7 (llm-analysis README: 'up to 0.7 for "
-    "inference'); low end "
-    "0.5 = training-like utilisation",
+    "share of the dense peak (of the compute dtype) that prefill and large-batch decode GEMMs reach in "
+    "serving engines; tuned on the tuning rows of tests/tco/model/data/serving_offline.csv (TensorRT-LLM "
+    "0.15 perf tables); range 0.4 (training-like) to 0.7 (llm-analysis 'up to 0.7 for inference', "
+    "docs/projection_model.md §8)",
 )
 MBU: Final = Assumption(
-    0.8,
-    0.6,
-    0.9,
+    0.62,
+    0.5,
+    0.75,
     "fraction of HBM bandwidth",
-    "docs/projection_model.md §8 memory-bandwidth utilisation (MBU) 0.8; range 0.6-0.9: tuned stacks "
-    "reach 60-85% "
-    "(Databricks "
-    "'LLM Inference Performance Engineering'), llm-analysis uses 0.9",
+    "decode memory-bandwidth utilisation at tensor-parallel degree 1: engines stream weights and KV at "
+    "55-65% of peak on small-batch decode (TensorRT-LLM 0.14 online tables: Llama-3.1-8B H100 ITL 8 ms "
+    "= 0.60 of 3.35 TB/s; NIM Llama-3.3-70B FP8 TP2 ITL 18.6 ms = 0.57); tuned on the tuning rows",
+)
+MBU_TP_DOUBLING_FACTOR: Final = Assumption(
+    0.9,
+    0.85,
+    1.0,
+    "x per doubling of TP",
+    "decode MBU falls with tensor-parallel degree: MBU(tp) = MBU(1) x factor^log2(tp), i.e. 0.62, 0.56, "
+    "0.50, 0.45 at TP1/2/4/8 (published decode reaches ~55-60% at TP1-2 and 40-50% at TP4-8: "
+    "TensorRT-LLM 0.14 Llama-3.1-70B TP4 ITL 21 ms on H100, 18 ms on H200 = 0.50 and 0.41)",
 )
 HEADROOM: Final = Assumption(
     0.2,
@@ -247,32 +257,166 @@ HEADROOM: Final = Assumption(
 )
 TP_LATENCY_S: Final = Assumption(
     8e-6,
-    8e-6,
-    8e-6,
+    5e-6,
+    20e-6,
     "seconds",
-    "minimum intra-node collective latency 8 us (llm-analysis intra_node_min_message_latency, "
-    "docs/projection_model.md §1.1)",
+    "latency of one small tensor-parallel all-reduce over NVLink/xGMI/ICI (llm-analysis "
+    "intra_node_min_message_latency 8 us, docs/projection_model.md §1.1; TensorRT-LLM custom one-shot "
+    "all-reduce 5-10 us, NCCL ring ~20 us)",
+)
+PCIE_TP_LATENCY_S: Final = Assumption(
+    30e-6,
+    20e-6,
+    50e-6,
+    "seconds",
+    "latency of one tensor-parallel all-reduce over PCIe (no NVLink: L4, L40S, A10G, PCIe cards; "
+    "NCCL through host bridges, nccl-tests small-message all-reduce 20-50 us)",
+)
+ALLREDUCE_BUS_EFFICIENCY: Final = Assumption(
+    0.7,
+    0.5,
+    0.85,
+    "fraction of link bandwidth",
+    "all-reduce bus bandwidth / unidirectional link bandwidth (nccl-tests busbw on NVLink4 ~360 of 450 "
+    "GB/s; docs/projection_model.md §1.1)",
+)
+STEP_OVERHEAD_S: Final = Assumption(
+    4e-4,
+    2e-4,
+    1e-3,
+    "seconds per engine step",
+    "scheduling, sampling and kernel-launch time per decode step that neither bandwidth nor compute "
+    "explain (CUDA graphs leave ~0.2-0.5 ms; vLLM 0.5 without multi-step scheduling ~1 ms+, Lambda "
+    "benchmark notes); tuned on the tuning rows",
+)
+MAX_RUNNING_BATCH: Final = Assumption(
+    2048.0,
+    256.0,
+    4096.0,
+    "sequences",
+    "the engine's cap on sequences decoding together: TensorRT-LLM max_batch_size (trtllm-bench tunes it, "
+    "build default 2048), vLLM max_num_seqs (256 default for the server, 1024 on H100-class offline), "
+    "SGLang max_running_requests (from memory); range = those engine defaults",
+)
+MAX_NUM_TOKENS: Final = Assumption(
+    8192.0,
+    2048.0,
+    16384.0,
+    "tokens per step",
+    "token budget of one engine step (chunked prefill): TensorRT-LLM max_num_tokens 8192 default, vLLM "
+    "max_num_batched_tokens 2048 (V0 chunked) to 8192/16384 (V1)",
+)
+KV_CACHE_MEMORY_FRACTION: Final = Assumption(
+    0.9,
+    0.85,
+    0.95,
+    "fraction of free memory",
+    "share of the memory left after weights and the runtime reserve that the engine gives the KV cache: "
+    "TensorRT-LLM kv_cache_free_gpu_mem_fraction 0.9 (0.95 in NVIDIA's perf runs), vLLM "
+    "gpu_memory_utilization 0.9 of the whole device",
+)
+RUNTIME_RESERVE_GIB: Final = Assumption(
+    2.0,
+    1.0,
+    4.0,
+    "GiB per accelerator",
+    "memory neither weights nor KV may use: CUDA/ROCm context (~0.5 GiB), NCCL and cuBLAS workspaces, "
+    "CUDA graphs and peak activations of a max_num_tokens step (vLLM profiles it at start-up; 1-4 GiB "
+    "on 8B-70B models)",
+)
+KV_BLOCK_TOKENS: Final = Assumption(
+    16.0,
+    16.0,
+    64.0,
+    "tokens per block",
+    "paged KV-cache block: vLLM block_size 16 (default), TensorRT-LLM tokens_per_block 32-64; a sequence "
+    "holds whole blocks",
+)
+KV_RESERVED_OUTPUT_FRACTION: Final = Assumption(
+    1.0,
+    0.5,
+    1.0,
+    "fraction of output tokens",
+    "KV a running sequence holds for its output: TensorRT-LLM's GUARANTEED_NO_EVICT scheduler reserves the "
+    "whole output length at admission (1.0); vLLM allocates blocks as tokens are generated (0.5 on "
+    "average, with preemption when memory runs out)",
+)
+INT4_GROUP_SIZE: Final = Assumption(
+    128.0,
+    64.0,
+    128.0,
+    "weights per scale",
+    "int4 weight-only quantisation (GPTQ/AWQ) stores a 16-bit scale and zero per group of 128 weights: "
+    "+4 bytes per 128 weights (AWQ and GPTQ defaults)",
+)
+PREFILL_INTERFERENCE_QUANTILE_Z: Final = Assumption(
+    2.326,
+    2.326,
+    2.326,
+    "standard normal quantile",
+    "p99 (z = 2.326) as MLPerf Inference checks its server latency constraints (TTFT and TPOT at the 99th "
+    "percentile, Llama-2-70B: 2 s and 200 ms)",
+)
+KV_TRANSFER_GB_S: Final = Assumption(
+    50.0,
+    12.5,
+    450.0,
+    "GB/s per accelerator",
+    "disaggregated serving: KV moves from a prefill to a decode replica over the inter-node network "
+    "(400 Gb/s per GPU on HGX H100 = 50 GB/s, docs/projection_model.md §4.2; NVLink 450 GB/s inside a node)",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ServingAssumptions:
-    """What the serving projection assumes beyond its inputs."""
+    """What the serving projection assumes beyond its inputs (tco.model.inference; docs/serving_model.md)."""
 
     prefill_flops_efficiency: Assumption = PREFILL_FLOPS_EFFICIENCY
     mbu: Assumption = MBU
+    mbu_tp_doubling_factor: Assumption = MBU_TP_DOUBLING_FACTOR
     headroom: Assumption = HEADROOM
     memory_usable_fraction: Assumption = MEMORY_USABLE_FRACTION
     tp_latency_s: Assumption = TP_LATENCY_S
+    pcie_tp_latency_s: Assumption = PCIE_TP_LATENCY_S
+    allreduce_bus_efficiency: Assumption = ALLREDUCE_BUS_EFFICIENCY
+    step_overhead_s: Assumption = STEP_OVERHEAD_S
+    max_running_batch: Assumption = MAX_RUNNING_BATCH
+    max_num_tokens: Assumption = MAX_NUM_TOKENS
+    kv_cache_memory_fraction: Assumption = KV_CACHE_MEMORY_FRACTION
+    runtime_reserve_gib: Assumption = RUNTIME_RESERVE_GIB
+    kv_block_tokens: Assumption = KV_BLOCK_TOKENS
+    kv_reserved_output_fraction: Assumption = KV_RESERVED_OUTPUT_FRACTION
+    int4_group_size: Assumption = INT4_GROUP_SIZE
+    latency_quantile_z: Assumption = PREFILL_INTERFERENCE_QUANTILE_Z
+    kv_transfer_gb_s: Assumption = KV_TRANSFER_GB_S
 
     def __post_init__(self) -> None:
         check_fraction("prefill flops efficiency", self.prefill_flops_efficiency.value)
         check_fraction("prefill flops efficiency (low)", self.prefill_flops_efficiency.low)
         check_fraction("MBU", self.mbu.value)
         check_fraction("MBU (low)", self.mbu.low)
+        check_fraction("MBU TP doubling factor", self.mbu_tp_doubling_factor.value)
         check_fraction("usable memory fraction", self.memory_usable_fraction.value)
+        check_fraction("KV cache memory fraction", self.kv_cache_memory_fraction.value)
+        check_fraction("all-reduce bus efficiency", self.allreduce_bus_efficiency.value)
+        check_fraction("KV reserved output fraction", self.kv_reserved_output_fraction.value)
         if not self.headroom.value >= 0:
             raise TcoError(f"headroom must be >= 0, got {self.headroom.value:g}")
+        for name in ("max_running_batch", "max_num_tokens", "kv_block_tokens", "int4_group_size"):
+            if getattr(self, name).value < 1:
+                raise TcoError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name).value:g}")
+        for name in (
+            "tp_latency_s",
+            "pcie_tp_latency_s",
+            "step_overhead_s",
+            "runtime_reserve_gib",
+            "kv_transfer_gb_s",
+            "latency_quantile_z",
+        ):
+            if getattr(self, name).value < 0:
+                raise TcoError(f"{name.replace('_', ' ')} must not be negative")
+        if self.kv_transfer_gb_s.value <= 0:
+            raise TcoError("kv transfer GB/s must be positive")
 
     def items(self) -> Iterator[tuple[str, Assumption]]:
         for f in fields(self):

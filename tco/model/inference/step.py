@@ -1,0 +1,101 @@
+"""The time of one engine step (continuous batching), split into its parts (docs/serving_model.md §2).
+
+A step carries ``B`` decoding sequences (one token each, mean context ``c``) and ``p`` prefill tokens
+(chunked prefill shares the step). Per accelerator of a ``t``-way tensor-parallel replica::
+
+    t_weights = W_read(B + p) / t / (BW * MBU(t))                   MBU(t) = MBU(1) * f^log2(t)
+    t_kv      = (B c + p) kv / (BW * MBU(t))                        (KV read by decode, KV written by prefill)
+    t_gemm    = max(t_weights, (B + p) 2 N_active / t / (peak * eff))
+    t_attn    = max(t_kv, (B 4 L H d c + p 4 L H d s_in / 2) / t / (peak * eff))
+    t_comm    = 2 L (lat + 2 (t-1)/t * (B + p) h * 2 bytes / (link * bus_eff))   (t > 1; 2 all-reduces/layer)
+    step      = t_gemm + t_attn + t_comm + overhead
+
+``H d`` is the attention width (query heads x head dim), ``c`` the mean context of a decoding sequence
+(``s_in + s_out / 2``), ``s_in / 2`` the mean causal context of a prefill token. Each kernel class has its
+own roofline: the linear layers stream the weights while they compute (so weight reads and GEMM FLOPs
+overlap, and prefill tokens ride on decode's weight reads, as Sarathi-Serve's chunked prefill does), but
+attention is a separate kernel that reads the KV cache after them, and the all-reduces sit in the critical
+path (TensorRT-LLM and vLLM do not overlap them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tco.model.inference.memory import moe_weight_bytes_read
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One replica configuration per row (arrays of shape (rows, 1) so that candidates broadcast)."""
+
+    tp: np.ndarray
+    params: np.ndarray
+    active_params: np.ndarray
+    experts: np.ndarray
+    experts_per_token: np.ndarray
+    layers: np.ndarray
+    hidden: np.ndarray
+    attention_width: np.ndarray
+    prompt_tokens: np.ndarray
+    output_tokens: np.ndarray
+    weights_bytes: np.ndarray  # whole model, in memory
+    weights_read_bytes: np.ndarray  # whole model, streamed per dense step (no input embedding)
+    kv_bytes_per_token: np.ndarray  # per accelerator
+    bandwidth_bytes_s: np.ndarray  # HBM, per accelerator
+    mbu: np.ndarray  # at this TP degree
+    peak_flops: np.ndarray  # per accelerator, compute dtype
+    flops_efficiency: np.ndarray
+    link_bytes_s: np.ndarray  # unidirectional, per accelerator
+    allreduce_latency_s: np.ndarray
+    allreduce_bus_efficiency: float
+    step_overhead_s: float
+
+    def parts(self, batch: np.ndarray, prefill_tokens: np.ndarray) -> dict[str, np.ndarray]:
+        """Seconds per step by part: weights, kv, compute, communication, overhead and the total."""
+        import numpy as np
+
+        t = self.tp
+        tokens = batch + prefill_tokens
+        context = self.prompt_tokens + self.output_tokens / 2.0
+        read = moe_weight_bytes_read(
+            self.weights_read_bytes, self.params, self.active_params, self.experts, self.experts_per_token, tokens
+        )
+        rate = self.bandwidth_bytes_s * self.mbu
+        weights_s = read / t / rate
+        kv_s = (batch * context + prefill_tokens) * self.kv_bytes_per_token / rate
+        gemm_flops = tokens * 2.0 * self.active_params / t
+        attention_flops = (
+            batch * 4.0 * self.layers * self.attention_width * context
+            + prefill_tokens * 2.0 * self.layers * self.attention_width * self.prompt_tokens
+        ) / t
+        flop_rate = self.peak_flops * self.flops_efficiency
+        compute_s = (gemm_flops + attention_flops) / flop_rate
+        gemm_s = np.maximum(weights_s, gemm_flops / flop_rate)
+        attention_s = np.maximum(kv_s, attention_flops / flop_rate)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ring = 2.0 * (t - 1.0) / t * tokens * self.hidden * 2.0 / (self.link_bytes_s * self.allreduce_bus_efficiency)
+        comm_s = np.where(t > 1, 2.0 * self.layers * (self.allreduce_latency_s + ring), 0.0)
+        total = gemm_s + attention_s + comm_s + self.step_overhead_s
+        return {
+            "weights_s": weights_s + 0.0 * total,
+            "kv_s": kv_s + 0.0 * total,
+            "compute_s": compute_s + 0.0 * total,
+            "comm_s": comm_s + 0.0 * total,
+            "step_s": total,
+        }
+
+    def step_s(self, batch: np.ndarray, prefill_tokens: np.ndarray) -> np.ndarray:
+        return self.parts(batch, prefill_tokens)["step_s"]
+
+    def prefill_s(self, tokens: np.ndarray, chunk_tokens: np.ndarray) -> np.ndarray:
+        """One request's prefill alone: ``ceil(s_in / chunk)`` steps, each reading the weights once."""
+        import numpy as np
+
+        chunks = np.maximum(np.ceil(tokens / chunk_tokens), 1.0)
+        per_chunk = tokens / chunks
+        return chunks * self.step_s(0.0 * per_chunk, per_chunk)
