@@ -177,7 +177,40 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
     frame.loc[missing, "network_source"] = generic["source"]
     frame["inter_node_gb_s_per_accelerator"] = frame["inter_node_gb_s_per_accelerator"].astype("float64")
     frame["inter_node_gb_s_per_instance"] = frame["inter_node_gb_s_per_instance"].astype("float64")
+    serving = load_serving_accelerators()
+    frame = frame.merge(
+        serving.rename(columns={"source": "serving_efficiency_source"}), on="accelerator", how="left"
+    )
+    frame["serving_efficiency_factor"] = frame["serving_efficiency_factor"].fillna(1.0).astype("float64")
+    frame["serving_efficiency_source"] = frame["serving_efficiency_source"].fillna("")
     return frame
+
+
+@cache
+def load_serving_accelerators() -> pd.DataFrame:
+    """Per-accelerator serving-stack efficiency factors (``tco/data/serving_accelerators.csv``)."""
+    return _read("serving_accelerators.csv")
+
+
+@cache
+def load_serving_models() -> pd.DataFrame:
+    """Serving shapes per model (head dim, vocabulary, MoE experts; ``tco/data/serving_models.csv``)."""
+    return _read("serving_models.csv")
+
+
+def serving_shape(name: str) -> dict[str, float]:
+    """The optional serving workload columns (:data:`tco.model.serving.OPTIONAL_COLUMNS`) of a preset, by its
+    canonical name: head dim, vocabulary, experts and experts per token; empty when the preset has no row."""
+    table = load_serving_models()
+    row = table[table["name"] == name]
+    if row.empty:
+        return {}
+    record = row.iloc[0]
+    return {
+        column: float(record[column])
+        for column in ("head_dim", "vocab", "experts", "experts_per_token")
+        if not math.isnan(float(record[column]))
+    }
 
 
 def _num(value: float | None) -> float:

@@ -240,12 +240,12 @@ MBU: Final = Assumption(
     "= 0.60 of 3.35 TB/s; NIM Llama-3.3-70B FP8 TP2 ITL 18.6 ms = 0.57); tuned on the tuning rows",
 )
 MBU_TP_DOUBLING_FACTOR: Final = Assumption(
-    0.9,
-    0.85,
+    0.87,
+    0.8,
     1.0,
     "x per doubling of TP",
-    "decode MBU falls with tensor-parallel degree: MBU(tp) = MBU(1) x factor^log2(tp), i.e. 0.62, 0.56, "
-    "0.50, 0.45 at TP1/2/4/8 (published decode reaches ~55-60% at TP1-2 and 40-50% at TP4-8: "
+    "decode MBU falls with tensor-parallel degree: MBU(tp) = MBU(1) x factor^log2(tp), i.e. 0.62, 0.54, "
+    "0.47, 0.41 at TP1/2/4/8 (published decode reaches ~55-60% at TP1-2 and 40-50% at TP4-8: "
     "TensorRT-LLM 0.14 Llama-3.1-70B TP4 ITL 21 ms on H100, 18 ms on H200 = 0.50 and 0.41)",
 )
 HEADROOM: Final = Assumption(

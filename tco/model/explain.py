@@ -81,22 +81,29 @@ TRAIN_LINES: Final = (
 
 SERVE_LINES: Final = (
     "#{_number} {provider} {instance_type} {region} {pricing_model}: "
-    "replicas of {accelerators_per_replica:g} x {accelerator} ({workload_source})",
-    "  memory: weights {weights_gb:.1f} GB; KV cache {_kv_kb_per_token:.1f} kB/token, "
-    "{kv_cache_gb:.2f} GB at batch {batch_size:g} (batch limited by: {limit})",
-    "  decode: memory-bound at MBU {mbu:.2f} of {memory_bandwidth_tb_s:g} TB/s ({mbu_detail})",
-    "  prefill: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s "
-    "({prefill_flops_efficiency_detail})",
+    "{layout} replicas of {accelerators_per_replica:g} x {accelerator} ({workload_source})",
+    "  memory per accelerator: weights {_weights_gb_acc:.1f} GB, KV {_kv_kb_acc:.1f} kB/token "
+    "({kv_tokens_per_sequence:g} tokens held per sequence); KV cache {kv_capacity_gb:.1f} GB per replica "
+    "-> at most {max_running_batch:g} running sequences",
+    "  decode: MBU {mbu:.2f} at TP1 -> {mbu_at_tp:.2f} at TP{accelerators_per_replica:g} of "
+    "{memory_bandwidth_tb_s:g} TB/s ({mbu_detail})",
+    "  compute: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s ({prefill_flops_efficiency_detail})",
     "    peak: {peak_source}",
-    "  latency: TTFT {ttft_s:.3f} s, TPOT {_tpot_ms:.1f} ms (with interleaved prefill); "
-    "{tokens_per_s_per_replica:,.0f} output tokens/s = {requests_per_s_per_replica:.3g} req/s per replica",
+    "  step at the offered load ({running_batch:.1f} sequences decoding): weights {_w_ms:.2f} ms, "
+    "KV {_kv_ms:.2f} ms, compute {_c_ms:.2f} ms, communication {_comm_ms:.2f} ms -> {_step_ms:.2f} ms",
+    "  latency: TTFT p50 {ttft_p50_s:.3f} s / p99 {ttft_s:.3f} s (queueing p99 {queue_wait_p99_s:.3f} s, "
+    "prefill {prefill_s:.3f} s); TPOT p50 {_tpot50_ms:.1f} ms / p99 {_tpot_ms:.1f} ms",
+    "  capacity within the targets: {requests_per_s_per_replica:.3g} req/s = {tokens_per_s_per_replica:,.0f} "
+    "output tokens/s per replica (limited by {limit}); offline {offline_tokens_per_s_per_replica:,.0f} tokens/s",
     "  replicas: ceil({requests_per_s:g} req/s x (1 + headroom {headroom:g}) / "
     "{requests_per_s_per_replica:.3g}) = {replicas:g} in {instances:g} instance(s); "
     "utilisation {utilisation:.0%}",
     _PRICE,
     "  cost: ${cost_usd_per_month:,.0f}/month at {hours_per_day:g} h/day -> "
     "${cost_usd_per_1m_output_tokens:.4g} per 1M output tokens, ${cost_usd_per_1m_tokens:.4g} per 1M tokens "
-    "(in+out), ${cost_usd_per_1k_requests:.4g} per 1k requests",
+    "(in+out), ${cost_usd_per_1k_requests:.4g} per 1k requests; split: ${split_usd_per_1m_input_tokens:.4g} "
+    "per 1M input + ${split_usd_per_1m_output_tokens:.4g} per 1M output (prefill {input_cost_share:.0%} of "
+    "replica time)",
 )
 
 
@@ -119,8 +126,18 @@ def train_explain(rows: pd.DataFrame) -> pd.Series:
 
 
 def serve_explain(rows: pd.DataFrame) -> pd.Series:
-    """One block per serving row: memory, decode and prefill rates, latency, replicas, price and cost."""
+    """One block per serving row: memory, decode and compute rates, the step's breakdown (weights, KV,
+    compute, communication), queueing and latency, capacity, replicas, price and cost."""
+    t = rows["accelerators_per_replica"]
     prepared = _numbered(rows).assign(
-        _kv_kb_per_token=rows["kv_bytes_per_token"] / 1e3, _tpot_ms=rows["tpot_s"] * 1000.0
+        _weights_gb_acc=rows["weights_gb"] / t,
+        _kv_kb_acc=rows["kv_bytes_per_token"] / t / 1e3,
+        _tpot_ms=rows["tpot_s"] * 1000.0,
+        _tpot50_ms=rows["tpot_p50_s"] * 1000.0,
+        _w_ms=rows["step_weights_s"] * 1000.0,
+        _kv_ms=rows["step_kv_s"] * 1000.0,
+        _c_ms=rows["step_compute_s"] * 1000.0,
+        _comm_ms=rows["step_comm_s"] * 1000.0,
+        _step_ms=rows["step_s"] * 1000.0,
     )
     return _block(prepared, SERVE_LINES)

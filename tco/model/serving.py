@@ -655,8 +655,16 @@ def project_serving(
             "interconnect_gb_s",
             "peak_source",
         ]
-    ]
+    ].assign(
+        serving_efficiency_factor=hardware["serving_efficiency_factor"]
+        if "serving_efficiency_factor" in hardware
+        else 1.0
+    )
     perf = perf.merge(hw, on=["accelerator", "dtype"], how="left").reset_index(drop=True)
+    factor = perf["serving_efficiency_factor"].fillna(1.0)
+    for name in ("mbu", "prefill_flops_efficiency"):
+        for suffix in ("", "_low", "_high"):
+            perf[name + suffix] = perf[name + suffix] * factor
     solved = pd.concat([_layout(perf, layout, params, batch_cap) for layout in layouts], ignore_index=True)
     missing_peak = solved["peak_tflops"].isna() | solved["memory_bandwidth_tb_s"].isna()
     solved["feasible"] = solved["feasible"] & ~missing_peak

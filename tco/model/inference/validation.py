@@ -120,3 +120,46 @@ def summary(frame: pd.DataFrame) -> dict[str, float]:
         "within_25": float(np.mean(np.abs(errors) <= 0.25)),
         "median_error": float(np.median(errors)),
     }
+
+
+def predict_online(
+    rows: pd.DataFrame, models: pd.DataFrame, hardware: pd.DataFrame, assumptions: ServingAssumptions
+) -> pd.DataFrame:
+    """``rows`` (each with a ``requests_per_s`` served by one replica) with the model's median TTFT and TPOT
+    at that load: ``pred_ttft_ms``, ``pred_tpot_ms`` (no headroom: one replica carries the whole rate)."""
+    import numpy as np
+    import pandas as pd
+
+    from tco.model.offers import override_options
+    from tco.model.serving import project_serving
+
+    params = assumptions.with_overrides(headroom=0.0)
+    shapes = models.set_index("name")[list(SHAPE_COLUMNS)]
+    frame = rows.reset_index(drop=True).copy()
+    out_ttft = np.full(len(frame), np.nan)
+    out_tpot = np.full(len(frame), np.nan)
+    for i, row in frame.iterrows():
+        work = pd.DataFrame([row]).join(shapes, on="model").assign(
+            workload=str(i),
+            ttft_s=1e9,
+            tpot_s=1e9,
+            weight_bytes_per_param=DTYPE_BYTES[str(row["weight_dtype"])],
+            kv_bytes_per_element=DTYPE_BYTES[str(row["kv_dtype"])],
+            hours_per_day=24.0,
+            dtype=row["compute_dtype"],
+            workload_source="validation",
+        )
+        hw = hardware[(hardware["accelerator"] == row["accelerator"]) & (hardware["dtype"] == row["compute_dtype"])]
+        result = project_serving(
+            work.drop(columns=["accelerator", "tp"]),
+            override_options([str(row["accelerator"])], 1.0, 8.0),
+            hw,
+            efficiencies_from(params, [str(row["accelerator"])]),
+            replica_sizes=[int(row["tp"])],
+            assumptions=params,
+        ).iloc[0]
+        out_ttft[int(str(i))] = result["ttft_p50_s"] * 1e3
+        out_tpot[int(str(i))] = result["tpot_p50_s"] * 1e3
+    frame["pred_ttft_ms"] = out_ttft
+    frame["pred_tpot_ms"] = out_tpot
+    return frame
