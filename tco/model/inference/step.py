@@ -55,37 +55,67 @@ class Engine:
     allreduce_bus_efficiency: float
     step_overhead_s: float
 
-    def parts(self, batch: np.ndarray, prefill_tokens: np.ndarray) -> dict[str, np.ndarray]:
-        """Seconds per step by part: weights, kv, compute, communication, overhead and the total."""
+    def _coefficients(self) -> dict[str, np.ndarray]:
+        """Per-row constants (shape (rows, 1)) so that a step is a few operations per candidate."""
         import numpy as np
 
         t = self.tp
-        tokens = batch + prefill_tokens
         context = self.prompt_tokens + self.output_tokens / 2.0
-        read = moe_weight_bytes_read(
-            self.weights_read_bytes, self.params, self.active_params, self.experts, self.experts_per_token, tokens
-        )
         rate = self.bandwidth_bytes_s * self.mbu
-        weights_s = read / t / rate
-        kv_s = (batch * context + prefill_tokens) * self.kv_bytes_per_token / rate
-        gemm_flops = tokens * 2.0 * self.active_params / t
-        attention_flops = (
-            batch * 4.0 * self.layers * self.attention_width * context
-            + prefill_tokens * 2.0 * self.layers * self.attention_width * self.prompt_tokens
-        ) / t
         flop_rate = self.peak_flops * self.flops_efficiency
-        compute_s = (gemm_flops + attention_flops) / flop_rate
-        gemm_s = np.maximum(weights_s, gemm_flops / flop_rate)
-        attention_s = np.maximum(kv_s, attention_flops / flop_rate)
+        width = self.layers * self.attention_width
         with np.errstate(divide="ignore", invalid="ignore"):
-            ring = 2.0 * (t - 1.0) / t * tokens * self.hidden * 2.0 / (self.link_bytes_s * self.allreduce_bus_efficiency)
-        comm_s = np.where(t > 1, 2.0 * self.layers * (self.allreduce_latency_s + ring), 0.0)
-        total = gemm_s + attention_s + comm_s + self.step_overhead_s
+            ring = 2.0 * (t - 1.0) / t * self.hidden * 2.0 / (self.link_bytes_s * self.allreduce_bus_efficiency)
+        multi = t > 1
         return {
-            "weights_s": weights_s + 0.0 * total,
-            "kv_s": kv_s + 0.0 * total,
-            "compute_s": compute_s + 0.0 * total,
-            "comm_s": comm_s + 0.0 * total,
+            "rate": rate,
+            "weights_s": self.weights_read_bytes / t / rate,
+            "kv_decode_s": context * self.kv_bytes_per_token / rate,
+            "kv_prefill_s": self.kv_bytes_per_token / rate,
+            "gemm_s": 2.0 * self.active_params / t / flop_rate,
+            "attn_decode_s": 4.0 * width * context / t / flop_rate,
+            "attn_prefill_s": 2.0 * width * self.prompt_tokens / t / flop_rate,
+            "comm_fixed_s": np.where(multi, 2.0 * self.layers * self.allreduce_latency_s, 0.0),
+            "comm_token_s": np.where(multi, 2.0 * self.layers * ring, 0.0),
+        }
+
+    def _weights_s(self, tokens: np.ndarray, k: dict[str, np.ndarray]) -> np.ndarray:
+        """Weight-streaming time; MoE rows read only the experts ``tokens`` touch (computed on those rows)."""
+        import numpy as np
+
+        dense = np.broadcast_to(k["weights_s"], tokens.shape)
+        moe = (np.isfinite(self.experts) & (self.active_params < self.params))[:, 0]
+        if not moe.any():
+            return dense
+        out = np.array(dense)
+        read = moe_weight_bytes_read(
+            self.weights_read_bytes[moe],
+            self.params[moe],
+            self.active_params[moe],
+            self.experts[moe],
+            self.experts_per_token[moe],
+            np.broadcast_to(tokens, out.shape)[moe],
+        )
+        out[moe] = read / self.tp[moe] / k["rate"][moe]
+        return out
+
+    def parts(self, batch: np.ndarray, prefill_tokens: np.ndarray) -> dict[str, np.ndarray]:
+        """Seconds per step by part: weights, kv, compute, communication and the total."""
+        import numpy as np
+
+        k = self._coefficients()
+        tokens = batch + prefill_tokens
+        weights_s = self._weights_s(tokens, k)
+        kv_s = batch * k["kv_decode_s"] + prefill_tokens * k["kv_prefill_s"]
+        gemm = tokens * k["gemm_s"]
+        attention = batch * k["attn_decode_s"] + prefill_tokens * k["attn_prefill_s"]
+        comm_s = k["comm_fixed_s"] + tokens * k["comm_token_s"]
+        total = np.maximum(weights_s, gemm) + np.maximum(kv_s, attention) + comm_s + self.step_overhead_s
+        return {
+            "weights_s": weights_s,
+            "kv_s": kv_s,
+            "compute_s": gemm + attention,
+            "comm_s": comm_s,
             "step_s": total,
         }
 

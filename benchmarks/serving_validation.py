@@ -1,0 +1,68 @@
+"""Every published serving measurement in tests/tco/model/data against tco's serving model, row by row.
+
+    python benchmarks/serving_validation.py [--markdown] [--set NAME=VALUE ...]
+
+Offline rows (tests/tco/model/data/serving_offline.csv): measured output tokens/s of a replica with every
+slot busy (trtllm-bench, vLLM benchmark_throughput) vs ``offline_tokens_per_s_per_replica``. The ``split``
+column says which rows the defaults were tuned on (TensorRT-LLM 0.15, ISL/OSL 1000/1000, 128/2048 and
+2048/128) and which were held out (every other shape, TensorRT-LLM 1.0, AMD and Oracle on MI300X). Online
+rows (serving_online.csv): median TTFT and TPOT at a request rate vs ``ttft_p50_s`` / ``tpot_p50_s``.
+Prints each row's error, then the summaries (median |error|, share within +-25%) per split and source.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from tco.model.assumptions import ServingAssumptions
+from tco.model.inference.validation import predict_offline, predict_online, summary
+from tco.model.settings import parse_settings
+from tco.presets import hardware_table, load_serving_models
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "tco" / "model" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", action="store_true", help="a Markdown table (the README's)")
+    parser.add_argument("--set", action="append", default=[], help="override a serving assumption")
+    args = parser.parse_args()
+    assumptions = ServingAssumptions().with_overrides(**parse_settings(args.set).group("serving"))
+    offline = pd.read_csv(DATA / "serving_offline.csv")
+    online = pd.read_csv(DATA / "serving_online.csv")
+    models = load_serving_models()
+    hardware = hardware_table(sorted(set(offline["accelerator"]) | set(online["accelerator"])))
+    rows = predict_offline(offline, models, hardware, assumptions)
+    rows["source_key"] = rows["row_id"].str.split("/").str[0]
+    if args.markdown:
+        print("| row | split | measured tok/s | tco tok/s | error |")
+        print("|---|---|---:|---:|---:|")
+        for r in rows.to_dict("records"):
+            print(f"| {r['row_id']} | {r['split']} | {r['output_tokens_per_s']:,.0f} | "
+                  f"{r['predicted_tokens_per_s']:,.0f} | {r['error']:+.0%} |")  # fmt: skip
+    else:
+        for r in rows.to_dict("records"):
+            print(f"{r['row_id']:58} {r['split']:9} {r['output_tokens_per_s']:>10,.0f} "
+                  f"{r['predicted_tokens_per_s']:>10,.0f} {r['error']:>+7.0%}")  # fmt: skip
+    print()
+    print(f"{'offline throughput':40} {'rows':>5} {'median |err|':>13} {'within 25%':>11} {'median err':>11}")
+    groups = [("tuning", rows[rows["split"] == "tuning"]), ("held-out", rows[rows["split"] == "held-out"])]
+    groups += [(f"  held-out: {k}", g[g["split"] == "held-out"]) for k, g in rows.groupby("source_key")]
+    for name, group in groups:
+        s = summary(group)
+        if s["rows"]:
+            print(f"{name:40} {s['rows']:>5.0f} {s['median_abs_error']:>13.1%} {s['within_25']:>11.0%} "
+                  f"{s['median_error']:>+11.1%}")  # fmt: skip
+    print()
+    result = predict_online(online, models, hardware, assumptions)
+    print(f"{'TTFT/TPOT at load (median)':48} {'TTFT ms':>8} {'tco':>7} {'TPOT ms':>8} {'tco':>7}")
+    for r in result.to_dict("records"):
+        print(f"{r['row_id']:48} {r['ttft_ms']:>8.1f} {r['pred_ttft_ms']:>7.1f} {r['tpot_ms']:>8.1f} "
+              f"{r['pred_tpot_ms']:>7.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
