@@ -56,7 +56,12 @@ def main() -> None:
     for _ in range(args.repeats):
         start = time.perf_counter()
         out = project_serving(
-            workloads, options, bf16, efficiencies, replica_sizes=[1, 2, 4, 8], assumptions=ServingAssumptions()
+            workloads,
+            options,
+            bf16,
+            efficiencies,
+            replica_sizes=[1, 2, 4, 8],
+            assumptions=ServingAssumptions(),
         )
         best = min(best, time.perf_counter() - start)
         rows = len(out)

@@ -48,6 +48,7 @@ def aiconfigurator(binary: str, model_dir: str) -> dict[str, float]:
     if table is None:
         raise SystemExit("AIConfigurator printed no aggregated configuration:\n" + text[-2000:])
     cells = [c.strip() for c in table.group(1).split("|")]
+
     # backend, tokens/s/gpu, tokens/s/user, req/s, TTFT, request_latency, concurrency, total_gpus, replicas,
     # gpus/replica, gpus/worker, parallel, bs
     def number(cell: str) -> float:
@@ -130,7 +131,9 @@ def main() -> None:
     print(f"{'llm-analysis 0.2.2 infer (no load model)':44}{'':>9}{tp:>4}{'':>10}{lla['ttft_s']:>9.3f}"
           f"{lla['tpot_s'] * 1e3:>9.1f}   (TTFT = one prompt's prefill; TPOT at batch {aic['batch']:g})")  # fmt: skip
     ratio = at_aic["ttft_p50_s"] / aic["ttft_s"]
-    print(f"TTFT tco p50 / AIConfigurator = {ratio:.2f}; p99 / AIConfigurator = {at_aic['ttft_s'] / aic['ttft_s']:.2f}")
+    print(
+        f"TTFT tco p50 / AIConfigurator = {ratio:.2f}; p99 / AIConfigurator = {at_aic['ttft_s'] / aic['ttft_s']:.2f}"
+    )
 
 
 def tco_at_rate(tp: int, per_replica: float) -> pd.Series:

@@ -404,7 +404,9 @@ class ServingAssumptions:
             raise TcoError(f"headroom must be >= 0, got {self.headroom.value:g}")
         for name in ("max_running_batch", "max_num_tokens", "kv_block_tokens", "int4_group_size"):
             if getattr(self, name).value < 1:
-                raise TcoError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name).value:g}")
+                raise TcoError(
+                    f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name).value:g}"
+                )
         for name in (
             "tp_latency_s",
             "pcie_tp_latency_s",

@@ -85,7 +85,7 @@ SERVE_LINES: Final = (
     "  memory per accelerator: weights {_weights_gb_acc:.1f} GB, KV {_kv_kb_acc:.1f} kB/token "
     "({kv_tokens_per_sequence:g} tokens held per sequence); KV cache {kv_capacity_gb:.1f} GB per replica "
     "-> at most {max_running_batch:g} running sequences",
-    "  decode: MBU {mbu:.2f} at TP1 -> {mbu_at_tp:.2f} at TP{accelerators_per_replica:g} of "
+    "  decode: memory-bound at MBU {mbu:.2f} at TP1 -> {mbu_at_tp:.2f} at TP{accelerators_per_replica:g} of "
     "{memory_bandwidth_tb_s:g} TB/s ({mbu_detail})",
     "  compute: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s ({prefill_flops_efficiency_detail})",
     "    peak: {peak_source}",

@@ -45,7 +45,30 @@ if TYPE_CHECKING:
     from tco.model.inference.step import Engine
 
 #: Kept for callers that pass ``batch_sizes``: the running batch is capped at the largest value given.
-BATCH_SIZES: Final = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096)
+BATCH_SIZES: Final = (
+    1,
+    2,
+    3,
+    4,
+    6,
+    8,
+    12,
+    16,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    192,
+    256,
+    384,
+    512,
+    768,
+    1024,
+    2048,
+    4096,
+)
 
 #: Optional workload columns (NaN or absent = unknown): head dim (default hidden / heads), vocabulary (for
 #: 16-bit embeddings), MoE experts and experts per token.
@@ -222,11 +245,19 @@ def _engine(
     hidden = _col(perf, "hidden")
     vocab = _col(perf, "vocab")
     weights = weight_bytes(
-        _col(perf, "params"), _col(perf, "weight_bytes_per_param"), vocab, hidden, params.int4_group_size.value
+        _col(perf, "params"),
+        _col(perf, "weight_bytes_per_param"),
+        vocab,
+        hidden,
+        params.int4_group_size.value,
     )
     read = weights - np.where(np.isfinite(vocab), vocab * hidden * 2.0, 0.0)
     kv_acc = kv_bytes_per_token(
-        _col(perf, "layers"), _col(perf, "kv_heads"), _col(perf, "head_dim"), _col(perf, "kv_bytes_per_element"), t
+        _col(perf, "layers"),
+        _col(perf, "kv_heads"),
+        _col(perf, "head_dim"),
+        _col(perf, "kv_bytes_per_element"),
+        t,
     )
     capacity = kv_capacity_bytes(
         _col(perf, "memory_bytes"),
@@ -299,7 +330,9 @@ def _aggregated(
     slots = np.where(usable, slots, 1.0)
     s_in, s_out = engine.prompt_tokens, engine.output_tokens
     offline_step = engine.step_s(slots, slots * s_in / s_out)
-    curve = load_curve(engine, slots, max_num_tokens=params.max_num_tokens.value, z=params.latency_quantile_z.value)
+    curve = load_curve(
+        engine, slots, max_num_tokens=params.max_num_tokens.value, z=params.latency_quantile_z.value
+    )
     meets_ttft = curve["ttft_p99_s"] <= _col(perf, "ttft_s")
     meets_tpot = curve["tpot_p99_s"] <= _col(perf, "tpot_s")
     ok = meets_ttft & meets_tpot & usable & np.isfinite(curve["rate"])
@@ -369,7 +402,10 @@ def _disaggregated(
     service = s_in * engine.step_s(zero, zero + chunk) / chunk
     single = engine.prefill_s(s_in, zero + chunk)
     kv_total = kv_bytes_per_token(
-        _col(perf, "layers"), _col(perf, "kv_heads"), _col(perf, "head_dim"), _col(perf, "kv_bytes_per_element")
+        _col(perf, "layers"),
+        _col(perf, "kv_heads"),
+        _col(perf, "head_dim"),
+        _col(perf, "kv_bytes_per_element"),
     )
     transfer = s_in * kv_total / (params.kv_transfer_gb_s.value * 1e9 * engine.tp)
     slots = np.minimum(memory["sequences_fit"], engine_cap)[:, None]
@@ -391,7 +427,11 @@ def _disaggregated(
     feasible = np.isfinite(cap_p) & np.isfinite(cap_d) & (cap_p > 0) & (cap_d > 0)
     limit = np.select(
         [memory["sequences_fit"] < 1.0, ~np.isfinite(cap_p), ~np.isfinite(cap_d)],
-        ["weights do not fit", "TTFT target unmet at the lowest load", "TPOT target unmet at the lowest load"],
+        [
+            "weights do not fit",
+            "TTFT target unmet at the lowest load",
+            "TPOT target unmet at the lowest load",
+        ],
         default="prefill and decode pools sized separately",
     )
     return {
@@ -559,7 +599,9 @@ def _layout(
     out["batch_size"] = solved.get("batch_at_capacity", out["max_running_batch"])
     out["offline_tokens_per_s_per_replica"] = solved.get("offline_tokens_per_s", np.full(len(perf), np.nan))
     out["weights_bytes"] = solved["weights_bytes"]
-    out["kv_capacity_gb"] = np.maximum(solved["kv_capacity_bytes"], 0.0) * perf["accelerators_per_replica"] / 1e9
+    out["kv_capacity_gb"] = (
+        np.maximum(solved["kv_capacity_bytes"], 0.0) * perf["accelerators_per_replica"] / 1e9
+    )
     out["kv_bytes_per_token_per_accelerator"] = solved["kv_bytes_per_token_per_accelerator"]
     out["kv_tokens_per_sequence"] = solved["tokens_held"]
     out["mbu_at_tp"] = solved["mbu_at_tp"]
@@ -640,7 +682,10 @@ def project_serving(
     params = assumptions or ServingAssumptions()
     unknown = [name for name in layouts if name not in LAYOUTS]
     if unknown or not layouts:
-        raise TcoError(f"unknown serving layout {unknown[0] if unknown else '(none)'!r}", hint=f"one of {', '.join(LAYOUTS)}")
+        raise TcoError(
+            f"unknown serving layout {unknown[0] if unknown else '(none)'!r}",
+            hint=f"one of {', '.join(LAYOUTS)}",
+        )
     batch_cap = float(max(batch_sizes)) if batch_sizes else math.inf
     frame = _prepare(workloads)
     sizes = pd.DataFrame({"accelerators_per_replica": np.asarray(replica_sizes, dtype="float64")})
@@ -681,7 +726,9 @@ def project_serving(
         & (np.mod(per_instance, joined["accelerators_per_replica"]) == 0)
     ].reset_index(drop=True)
     costs = _costs(
-        joined, joined["replicas"].to_numpy(dtype="float64"), joined["input_cost_share"].to_numpy(dtype="float64")
+        joined,
+        joined["replicas"].to_numpy(dtype="float64"),
+        joined["input_cost_share"].to_numpy(dtype="float64"),
     )
     for name, values in costs.items():
         joined[name] = values
@@ -694,8 +741,9 @@ def project_serving(
         joined[f"cost_usd_per_month_{bound}"] = other["cost_usd_per_month"]
         joined[f"cost_usd_per_1m_output_tokens_{bound}"] = other["cost_usd_per_1m_output_tokens"]
     joined["weights_gb"] = joined["weights_bytes"] / 1e9
-    joined["kv_bytes_per_token"] = joined["kv_bytes_per_token_per_accelerator"] * joined["accelerators_per_replica"]
+    joined["kv_bytes_per_token"] = (
+        joined["kv_bytes_per_token_per_accelerator"] * joined["accelerators_per_replica"]
+    )
     joined["headroom"] = params.headroom.value
     out: pd.DataFrame = joined[[c for c in SERVING_OUTPUT if c in joined.columns]]
     return out
-

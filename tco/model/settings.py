@@ -227,8 +227,12 @@ SETTINGS: Final[dict[str, Setting]] = {
             "share of the dense peak that prefill and large-batch decode reach",
             _from(A.PREFILL_FLOPS_EFFICIENCY),
         ),
-        Setting("tp_latency_s", "serving", "seconds", "NVLink/xGMI/ICI all-reduce latency", _from(A.TP_LATENCY_S)),
-        Setting("pcie_tp_latency_s", "serving", "seconds", "PCIe all-reduce latency", _from(A.PCIE_TP_LATENCY_S)),
+        Setting(
+            "tp_latency_s", "serving", "seconds", "NVLink/xGMI/ICI all-reduce latency", _from(A.TP_LATENCY_S)
+        ),
+        Setting(
+            "pcie_tp_latency_s", "serving", "seconds", "PCIe all-reduce latency", _from(A.PCIE_TP_LATENCY_S)
+        ),
         Setting(
             "allreduce_bus_efficiency",
             "serving",
@@ -236,7 +240,9 @@ SETTINGS: Final[dict[str, Setting]] = {
             "all-reduce bus bandwidth / link bandwidth",
             _from(A.ALLREDUCE_BUS_EFFICIENCY),
         ),
-        Setting("step_overhead_s", "serving", "seconds", "fixed time per engine step", _from(A.STEP_OVERHEAD_S)),
+        Setting(
+            "step_overhead_s", "serving", "seconds", "fixed time per engine step", _from(A.STEP_OVERHEAD_S)
+        ),
         Setting(
             "max_running_batch",
             "serving",

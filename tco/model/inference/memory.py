@@ -55,7 +55,11 @@ def weight_bytes(
     import numpy as np
 
     emb = np.minimum(embedding_params(vocab, hidden), params)
-    body = (params - emb) * weight_bytes_per_param * (1.0 + quantisation_overhead(weight_bytes_per_param, int4_group_size))
+    body = (
+        (params - emb)
+        * weight_bytes_per_param
+        * (1.0 + quantisation_overhead(weight_bytes_per_param, int4_group_size))
+    )
     return body + emb * np.maximum(weight_bytes_per_param, EMBEDDING_BYTES)
 
 
@@ -114,7 +118,11 @@ def kv_capacity_bytes(
 
 
 def tokens_held(
-    prompt_tokens: np.ndarray, output_tokens: np.ndarray, *, reserved_output_fraction: float, block_tokens: float
+    prompt_tokens: np.ndarray,
+    output_tokens: np.ndarray,
+    *,
+    reserved_output_fraction: float,
+    block_tokens: float,
 ) -> np.ndarray:
     """KV tokens one running sequence holds, rounded up to whole paged blocks."""
     import numpy as np

@@ -108,10 +108,7 @@ def load_curve(
             + 0.5 * step
         )
         ttft_p99 = (
-            wait_quantile(slot_wait, p_wait, P99)
-            + wait_quantile(prefill_wait, rho_p, P99)
-            + service
-            + step
+            wait_quantile(slot_wait, p_wait, P99) + wait_quantile(prefill_wait, rho_p, P99) + service + step
         )
         ttft_mean = slot_wait + prefill_wait + service + 0.5 * step
     inf = np.inf

@@ -65,7 +65,9 @@ class Engine:
         flop_rate = self.peak_flops * self.flops_efficiency
         width = self.layers * self.attention_width
         with np.errstate(divide="ignore", invalid="ignore"):
-            ring = 2.0 * (t - 1.0) / t * self.hidden * 2.0 / (self.link_bytes_s * self.allreduce_bus_efficiency)
+            ring = (
+                2.0 * (t - 1.0) / t * self.hidden * 2.0 / (self.link_bytes_s * self.allreduce_bus_efficiency)
+            )
         multi = t > 1
         return {
             "rate": rate,

@@ -99,7 +99,9 @@ def predict_offline(
         result = result.merge(group[["_row", "tp"]], on="_row")
         out.append(result[result["accelerators_per_replica"] == result["tp"]])
     predicted = pd.concat(out, ignore_index=True).set_index("_row")
-    frame["predicted_tokens_per_s"] = predicted["offline_tokens_per_s_per_replica"].reindex(frame["_row"]).to_numpy()
+    frame["predicted_tokens_per_s"] = (
+        predicted["offline_tokens_per_s_per_replica"].reindex(frame["_row"]).to_numpy()
+    )
     frame["max_running_batch"] = predicted["max_running_batch"].reindex(frame["_row"]).to_numpy()
     frame["limit"] = predicted["limit"].reindex(frame["_row"]).to_numpy()
     frame["error"] = frame["predicted_tokens_per_s"] / frame["output_tokens_per_s"] - 1.0
@@ -113,7 +115,12 @@ def summary(frame: pd.DataFrame) -> dict[str, float]:
     errors = frame["error"].to_numpy(dtype="float64")
     errors = errors[np.isfinite(errors)]
     if errors.size == 0:
-        return {"rows": 0.0, "median_abs_error": float("nan"), "within_25": float("nan"), "median_error": float("nan")}
+        return {
+            "rows": 0.0,
+            "median_abs_error": float("nan"),
+            "within_25": float("nan"),
+            "median_error": float("nan"),
+        }
     return {
         "rows": float(errors.size),
         "median_abs_error": float(np.median(np.abs(errors))),
@@ -139,17 +146,23 @@ def predict_online(
     out_ttft = np.full(len(frame), np.nan)
     out_tpot = np.full(len(frame), np.nan)
     for i, row in frame.iterrows():
-        work = pd.DataFrame([row]).join(shapes, on="model").assign(
-            workload=str(i),
-            ttft_s=1e9,
-            tpot_s=1e9,
-            weight_bytes_per_param=DTYPE_BYTES[str(row["weight_dtype"])],
-            kv_bytes_per_element=DTYPE_BYTES[str(row["kv_dtype"])],
-            hours_per_day=24.0,
-            dtype=row["compute_dtype"],
-            workload_source="validation",
+        work = (
+            pd.DataFrame([row])
+            .join(shapes, on="model")
+            .assign(
+                workload=str(i),
+                ttft_s=1e9,
+                tpot_s=1e9,
+                weight_bytes_per_param=DTYPE_BYTES[str(row["weight_dtype"])],
+                kv_bytes_per_element=DTYPE_BYTES[str(row["kv_dtype"])],
+                hours_per_day=24.0,
+                dtype=row["compute_dtype"],
+                workload_source="validation",
+            )
         )
-        hw = hardware[(hardware["accelerator"] == row["accelerator"]) & (hardware["dtype"] == row["compute_dtype"])]
+        hw = hardware[
+            (hardware["accelerator"] == row["accelerator"]) & (hardware["dtype"] == row["compute_dtype"])
+        ]
         result = project_serving(
             work.drop(columns=["accelerator", "tp"]),
             override_options([str(row["accelerator"])], 1.0, 8.0),

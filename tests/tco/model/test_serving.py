@@ -88,7 +88,9 @@ def test_single_stream_decode_matches_llm_analysis() -> None:
     single-stream step (weights / (2 x 2.039 TB/s x 0.9) + 160 all-reduces of 8 us + 0.4 ms step overhead)
     agrees within 8%."""
     flat = ServingAssumptions().with_overrides(mbu_tp_doubling_factor=1.0)
-    row = _serve(_workload(requests_per_s=0.001, ttft_s=1e9, tpot_s=1e9), batches=(1,), assumptions=flat).iloc[0]
+    row = _serve(
+        _workload(requests_per_s=0.001, ttft_s=1e9, tpot_s=1e9), batches=(1,), assumptions=flat
+    ).iloc[0]
     assert row["feasible"]
     assert 1.0 / row["tpot_p50_s"] == pytest.approx(25.6, rel=0.08)
     weights_only = 69.0e9 * 2 / (2 * 2.039e12 * 0.9)
@@ -125,7 +127,9 @@ def test_replicas_and_costs_by_hand() -> None:
     # split prices recover the month: input tokens pay the prefill share, output tokens the rest
     share = row["input_cost_share"]
     assert 0.0 < share < 0.5
-    recovered = (row["split_usd_per_1m_input_tokens"] * 128 + row["split_usd_per_1m_output_tokens"] * 242) / 1e6
+    recovered = (
+        row["split_usd_per_1m_input_tokens"] * 128 + row["split_usd_per_1m_output_tokens"] * 242
+    ) / 1e6
     assert recovered * 2.0 * seconds == pytest.approx(month)
 
 
@@ -137,7 +141,10 @@ def test_batch_grows_until_a_target_or_memory_binds() -> None:
     assert relaxed["tokens_per_s_per_replica"] > strict["tokens_per_s_per_replica"]
     assert strict["limit"] == "TPOT target (p99)"
     assert relaxed["limit"] == "memory (KV cache)"
-    capped = _serve(_workload(tpot_s=0.2, ttft_s=1e9), assumptions=ServingAssumptions().with_overrides(max_running_batch=16))
+    capped = _serve(
+        _workload(tpot_s=0.2, ttft_s=1e9),
+        assumptions=ServingAssumptions().with_overrides(max_running_batch=16),
+    )
     assert capped.iloc[0]["max_running_batch"] == 16 and capped.iloc[0]["limit"] == "max running batch"
 
 
@@ -169,7 +176,9 @@ def test_serving_hours_matter_for_on_demand_not_for_commitments() -> None:
 
 
 def test_range_from_mbu() -> None:
-    row = _serve(_workload(requests_per_s=60.0, tpot_s=0.06), mbu=0.8, mbu_range=(0.6, 0.9)).iloc[0]
+    row = _serve(
+        _workload(requests_per_s=60.0, tpot_s=0.08, output_tokens=1024.0), mbu=0.8, mbu_range=(0.6, 0.9)
+    ).iloc[0]
     assert row["cost_usd_per_month_low"] <= row["cost_usd_per_month"] <= row["cost_usd_per_month_high"]
     assert row["cost_usd_per_month_low"] < row["cost_usd_per_month_high"]
 
