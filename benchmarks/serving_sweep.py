@@ -9,13 +9,13 @@ model shapes; every accelerator with a peak and replica sizes 1, 2, 4, 8. Prints
 wall time of ``--repeats`` and configurations per second.
 """
 
+# ruff: noqa: E501
 from __future__ import annotations
 
 import argparse
 import time
 
 import numpy as np
-import pandas as pd
 
 from tco.model.assumptions import ServingAssumptions
 from tco.model.inference.validation import efficiencies_from

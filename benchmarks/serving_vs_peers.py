@@ -17,6 +17,7 @@ of the 10 req/s) and on its own choice. llm-analysis has no load model: its TTFT
 (batch 1) and its TPOT one decode step at AIConfigurator's batch, both with tco's efficiencies.
 """
 
+# ruff: noqa: E501
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,7 @@ def aiconfigurator(binary: str, model_dir: str) -> dict[str, float]:
     # backend, tokens/s/gpu, tokens/s/user, req/s, TTFT, request_latency, concurrency, total_gpus, replicas,
     # gpus/replica, gpus/worker, parallel, bs
     def number(cell: str) -> float:
-        return float(cell.split()[0])
+        return float(cell.split(maxsplit=1)[0])
 
     return {
         "req_s": number(cells[3]),

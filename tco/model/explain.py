@@ -87,14 +87,16 @@ SERVE_LINES: Final = (
     "-> at most {max_running_batch:g} running sequences",
     "  decode: memory-bound at MBU {mbu:.2f} at TP1 -> {mbu_at_tp:.2f} at TP{accelerators_per_replica:g} of "
     "{memory_bandwidth_tb_s:g} TB/s ({mbu_detail})",
-    "  compute: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s ({prefill_flops_efficiency_detail})",
+    "  compute: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s "
+    "({prefill_flops_efficiency_detail})",
     "    peak: {peak_source}",
     "  step at the offered load ({running_batch:.1f} sequences decoding): weights {_w_ms:.2f} ms, "
     "KV {_kv_ms:.2f} ms, compute {_c_ms:.2f} ms, communication {_comm_ms:.2f} ms -> {_step_ms:.2f} ms",
     "  latency: TTFT p50 {ttft_p50_s:.3f} s / p99 {ttft_s:.3f} s (queueing p99 {queue_wait_p99_s:.3f} s, "
     "prefill {prefill_s:.3f} s); TPOT p50 {_tpot50_ms:.1f} ms / p99 {_tpot_ms:.1f} ms",
     "  capacity within the targets: {requests_per_s_per_replica:.3g} req/s = {tokens_per_s_per_replica:,.0f} "
-    "output tokens/s per replica (limited by {limit}); offline {offline_tokens_per_s_per_replica:,.0f} tokens/s",
+    "output tokens/s per replica (limited by {limit}); offline "
+    "{offline_tokens_per_s_per_replica:,.0f} tokens/s",
     "  replicas: ceil({requests_per_s:g} req/s x (1 + headroom {headroom:g}) / "
     "{requests_per_s_per_replica:.3g}) = {replicas:g} in {instances:g} instance(s); "
     "utilisation {utilisation:.0%}",

@@ -365,7 +365,7 @@ def _aggregated(
     capacity = np.where(feasible, curve["rate"][rows, pick], np.nan)
     return {
         **memory,
-        "curve": curve,  # type: ignore[dict-item]
+        "curve": curve,
         "slots": slots[:, 0],
         "capacity": capacity,
         "batch_at_capacity": np.where(feasible, curve["batch"][rows, pick], np.nan),
@@ -410,7 +410,7 @@ def _disaggregated(
     transfer = s_in * kv_total / (params.kv_transfer_gb_s.value * 1e9 * engine.tp)
     slots = np.minimum(memory["sequences_fit"], engine_cap)[:, None]
     usable = slots >= 1.0
-    fractions = np.asarray(_RHO_GRID + (0.98,), dtype="float64")[None, :]
+    fractions = np.asarray((*_RHO_GRID, 0.98), dtype="float64")[None, :]
     batch = np.maximum(np.where(usable, slots, 1.0) * fractions, 1.0)
     decode = engine.step_s(batch, 0.0 * batch)
     rho = np.asarray(_RHO_GRID, dtype="float64")[None, :]
@@ -700,11 +700,7 @@ def project_serving(
             "interconnect_gb_s",
             "peak_source",
         ]
-    ].assign(
-        serving_efficiency_factor=hardware["serving_efficiency_factor"]
-        if "serving_efficiency_factor" in hardware
-        else 1.0
-    )
+    ].assign(serving_efficiency_factor=hardware.get("serving_efficiency_factor", 1.0))
     perf = perf.merge(hw, on=["accelerator", "dtype"], how="left").reset_index(drop=True)
     factor = perf["serving_efficiency_factor"].fillna(1.0)
     for name in ("mbu", "prefill_flops_efficiency"):

@@ -60,7 +60,8 @@ def weight_bytes(
         * weight_bytes_per_param
         * (1.0 + quantisation_overhead(weight_bytes_per_param, int4_group_size))
     )
-    return body + emb * np.maximum(weight_bytes_per_param, EMBEDDING_BYTES)
+    total: np.ndarray = body + emb * np.maximum(weight_bytes_per_param, EMBEDDING_BYTES)
+    return total
 
 
 def kv_bytes_per_token(
@@ -74,7 +75,8 @@ def kv_bytes_per_token(
     import numpy as np
 
     heads_per_rank = np.ceil(kv_heads / tp)
-    return 2.0 * layers * heads_per_rank * head_dim * kv_bytes_per_element
+    kv: np.ndarray = 2.0 * layers * heads_per_rank * head_dim * kv_bytes_per_element
+    return kv
 
 
 def moe_weight_bytes_read(
@@ -114,7 +116,8 @@ def kv_capacity_bytes(
     """KV-cache bytes per accelerator: the engine's share of what weights and the runtime reserve leave
     (negative: the weights do not fit)."""
     free = memory_bytes - weights / tp - reserve_bytes
-    return free * kv_fraction
+    capacity: np.ndarray = free * kv_fraction
+    return capacity
 
 
 def tokens_held(

@@ -130,4 +130,5 @@ class Engine:
 
         chunks = np.maximum(np.ceil(tokens / chunk_tokens), 1.0)
         per_chunk = tokens / chunks
-        return chunks * self.step_s(0.0 * per_chunk, per_chunk)
+        seconds: np.ndarray = chunks * self.step_s(0.0 * per_chunk, per_chunk)
+        return seconds
