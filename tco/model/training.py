@@ -46,6 +46,9 @@ HARDWARE_COLUMNS: Final = (
     "interconnect_gb_s",
     "inter_node_gb_s_per_accelerator",
     "inter_node_gb_s_per_instance",
+    "intra_node_gb_s_per_accelerator",  # fast-domain bus bandwidth where sourced (TPU ICI); else NaN
+    "max_fast_domain",  # largest group on the fast links (TPU: the largest slice); NaN = the instance
+    "accelerators_per_host",
     "tdp_w",
     "peak_source",
     "network_source",
@@ -105,6 +108,22 @@ TRAINING_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "bubble_s",
+    "compute_s",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "sharding",
+    "recompute",
+    "schedule",
+    "microbatches",
+    "global_batch_tokens_used",
+    "batch_source",
+    "model_efficiency",
+    "high_case_feasible",
+    "range_note",
     "goodput_low",
     "goodput_high",
     "goodput_source",
@@ -176,8 +195,14 @@ def training_performance(
     import numpy as np
     import pandas as pd
 
-    from tco.model.scaling import scaling_efficiency
-    from tco.model.throughput import SOURCE_NONE, empty_calibrations, resolve_training_throughput
+    from tco.model.scaling import infer_shape, scaling_efficiency
+    from tco.model.throughput import (
+        SOURCE_ASSUMED,
+        SOURCE_NONE,
+        empty_calibrations,
+        model_efficiency,
+        resolve_training_throughput,
+    )
     from tco.model.work import training_work
 
     params = assumptions or TrainingAssumptions()
@@ -206,17 +231,52 @@ def training_performance(
     )
     perf = perf.merge(scales, on="accelerator")
     hw = hardware.drop(columns=["peak_tflops"]).drop_duplicates(["accelerator", "dtype"])
+    hw = hw.reindex(columns=[c for c in HARDWARE_COLUMNS if c != "peak_tflops"])
     perf = perf.merge(hw, on=["accelerator", "dtype"], how="left")
     if not cal.empty:
         perf = perf.merge(measured_bus_bandwidth(cal), on="accelerator", how="left")
     else:
         perf = perf.assign(measured_busbw_gb_s=np.nan, allreduce_run=None)
-    # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention).
-    peak_intra = perf["interconnect_gb_s"] / 2.0
+    # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention),
+    # unless the hardware frame sources the fast domain's bus bandwidth itself (TPU ICI).
+    peak_intra = perf["intra_node_gb_s_per_accelerator"].fillna(perf["interconnect_gb_s"] / 2.0)
     perf["intra_node_gb_s"] = perf["measured_busbw_gb_s"].fillna(peak_intra)
     perf["inter_node_gb_s"] = perf["inter_node_gb_s_per_accelerator"].fillna(
         perf["inter_node_gb_s_per_instance"] / perf["accelerators_per_instance"]
     )
+    perf["fast_domain"] = np.minimum(
+        perf["accelerators_per_instance"], perf["max_fast_domain"].fillna(np.inf)
+    )
+    # An assumed MFU holds for the shape it was measured at; narrow matrices and long sequences lower it.
+    assumed = perf["throughput_source"].eq(SOURCE_ASSUMED).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        attention_share = perf["attention_flops_per_token"] / perf["flops_per_token"]
+    hidden = perf["hidden"].fillna(infer_shape(perf["params"], params.aspect_ratio.value)[1])
+    matmul, attention = model_efficiency(
+        hidden.to_numpy(dtype="float64"),
+        attention_share.fillna(0.0).to_numpy(dtype="float64"),
+        perf["peak_tflops"].to_numpy(dtype="float64"),
+        perf["memory_bandwidth_tb_s"].to_numpy(dtype="float64"),
+        knee=params.narrow_matmul_knee.value,
+        attention_efficiency=params.attention_efficiency.value,
+    )
+    factor = np.where(assumed & perf["kind"].eq("tokens").to_numpy(), matmul * attention, 1.0)
+    perf["model_efficiency"] = factor
+    for column in ("achieved_tflop_per_s", "achieved_tflop_per_s_low", "achieved_tflop_per_s_high", "mfu",
+                   "mfu_low", "mfu_high"):
+        perf[column] = perf[column] * factor
+    adjusted = factor < 1.0
+    if adjusted.any():
+        perf.loc[adjusted, "throughput_detail"] = (
+            perf.loc[adjusted, "throughput_detail"].astype(str)
+            + "; x "
+            + pd.Series(factor[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + " for this shape (narrow matmuls x"
+            + pd.Series(matmul[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + ", attention share x"
+            + pd.Series(attention[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + ")"
+        )
     perf = scaling_efficiency(perf.reset_index(drop=True), params)
     measured = perf["allreduce_run"].notna()
     perf["scaling_source"] = perf["scaling_source"].where(
@@ -344,6 +404,20 @@ _PERF_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "bubble_s",
+    "compute_s",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "sharding",
+    "recompute",
+    "schedule",
+    "microbatches",
+    "global_batch_tokens_used",
+    "batch_source",
+    "model_efficiency",
     "goodput",
     "goodput_low",
     "goodput_high",
