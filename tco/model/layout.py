@@ -148,7 +148,7 @@ def default_global_batch(
     points_b = np.log(np.array([base / 8.0, base / 4.0, base / 4.0, base]))
     with np.errstate(invalid="ignore", divide="ignore"):
         by_size = np.exp(np.interp(np.log(params), points_n, points_b))
-    by_size = np.where(np.isnan(params), base, by_size)
+    by_size = np.where(np.isnan(params), base, np.round(by_size))
     by_scale = accelerators * assumptions.tokens_per_accelerator.value
     return np.asarray(np.minimum(np.maximum(by_size, by_scale), assumptions.max_global_batch_tokens.value))
 

@@ -526,11 +526,25 @@ def training_costs(
             priced[f"wall_hours_{label}"] = costs["paid_wall_hours"]
             priced[f"cost_usd_{label}"] = costs["cost_usd_per_run"]
             priced[f"cost_usd_per_month_{label}"] = costs["cost_usd_per_month"]
+            priced[f"interruption_factor_{label}"] = costs["interruption_factor"]
         del costs
     del fixed, variable, interruptible
+    priced.pop("interruption_factor_low")
     wall = priced.pop("paid_wall_hours")
     # Interruptions that stretch a run beyond the named limit make the spot plan infeasible (not just slow).
-    stalled = priced["interruption_factor"] > params.max_interruption_factor.value
+    limit = params.max_interruption_factor.value
+    stalled = priced["interruption_factor"] > limit
+    # The high case (slow run, frequent reclaims) crossing that limit is no upper bound but an infeasible
+    # plan: its cost is not printed as a number (NaN) and the row says why.
+    high_stalled = priced.pop("interruption_factor_high") > limit
+    for name in ("wall_hours_high", "cost_usd_high", "cost_usd_per_month_high"):
+        priced[name] = np.where(high_stalled, np.nan, priced[name])
+    range_note = np.where(
+        high_stalled & ~stalled,
+        f"high case infeasible: at the high interruption rate ({rate.high * 24:g} per instance-day) "
+        f"reclaims stretch the run more than {limit:g}x",
+        "",
+    )
     computed: dict[str, object] = {
         **priced,
         "accelerator_count": n,
@@ -538,6 +552,8 @@ def training_costs(
         "wall_hours": wall,
         "runs_per_month": freq,
         "feasible": ~np.isnan(wall) & ~stalled,
+        "high_case_feasible": ~high_stalled,
+        "range_note": range_note,
     }
     wanted = set(TRAINING_COLUMNS) | ({"params"} if line_items is not None and line_items.any else set())
     gathered_perf = [c for c in _PERF_COLUMNS if c in perf.columns and c in wanted and c not in computed]
@@ -552,7 +568,6 @@ def training_costs(
                 break
     if stalled.any():
         reason = np.asarray(columns["reason"], dtype=object)
-        limit = params.max_interruption_factor.value
         reason[stalled] = (
             f"spot: expected interruptions stretch the run more than {limit:g}x "
             "(--set checkpoint_interval_hours or fewer instances)"
