@@ -185,12 +185,20 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
     frame["inter_node_gb_s_per_instance"] = frame["inter_node_gb_s_per_instance"].astype("float64")
     # TPUs: the slice is the fast domain (ICI torus), not an 8-accelerator node.
     topology = load_tpu_topology()[
-        ["accelerator", "accelerators_per_host", "max_fast_domain", "intra_node_gb_s_per_accelerator", "source"]
+        [
+            "accelerator",
+            "accelerators_per_host",
+            "max_fast_domain",
+            "intra_node_gb_s_per_accelerator",
+            "source",
+        ]
     ].rename(columns={"source": "topology_source"})
     frame = frame.merge(topology, on="accelerator", how="left")
     tpu = frame["topology_source"].notna()
     frame.loc[tpu, "network_source"] = (
-        frame.loc[tpu, "network_source"].astype(str) + "; slice: " + frame.loc[tpu, "topology_source"].astype(str)
+        frame.loc[tpu, "network_source"].astype(str)
+        + "; slice: "
+        + frame.loc[tpu, "topology_source"].astype(str)
     )
     return frame.drop(columns=["topology_source"])
 

@@ -237,14 +237,27 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
     cand = _candidates()
     tp, pp, cp, ep, fsdp = cand["tp"], cand["pp"], cand["cp"], cand["ep"], cand["fsdp"]
     width = tp * pp * cp
+    # Which candidates are valid depends on a few columns only: find them once per distinct key, then
+    # expand to the rows (a sweep has thousands of rows per key: accelerators x instance sizes).
+    keys = np.column_stack([n, fast_domain, heads, layers, seq, experts, batch])
+    unique, inverse = np.unique(np.nan_to_num(keys, nan=-1.0), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch = (
+        np.where(unique[:, i] == -1.0, np.nan, unique[:, i]) for i in range(unique.shape[1])
+    )
     dense_k = np.flatnonzero(ep == 1)
     moe_k = np.flatnonzero(ep > 1)
-    moe_rows = np.flatnonzero(experts > 1)
-    pairs = [_valid_pairs(np.arange(rows), dense_k, cand, n, fast_domain, heads, layers, seq, experts, batch)]
-    if moe_rows.size:
-        pairs.append(_valid_pairs(moe_rows, moe_k, cand, n, fast_domain, heads, layers, seq, experts, batch))
-    r = np.concatenate([p[0] for p in pairs])
-    k = np.concatenate([p[1] for p in pairs])
+    moe_keys = np.flatnonzero(u_experts > 1)
+    args = (cand, u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch)
+    pairs = [_valid_pairs(np.arange(len(unique)), dense_k, *args)]
+    if moe_keys.size:
+        pairs.append(_valid_pairs(moe_keys, moe_k, *args))
+    key_of_pair = np.concatenate([p[0] for p in pairs])
+    cand_of_pair = np.concatenate([p[1] for p in pairs])
+    from tco.model.training import join_indices
+
+    r, pair = join_indices(inverse, key_of_pair)
+    k = cand_of_pair[pair]
     usable = np.isfinite(ideal[r]) & np.isfinite(params[r])
     r, k = r[usable], k[usable]
     dp = n[r] / width[k]
@@ -383,7 +396,7 @@ def _evaluate(
     with np.errstate(divide="ignore", invalid="ignore"):
         virtual = np.ones_like(pp)
         for v in INTERLEAVE:
-            ok = (pp > 1) & (L >= pp * v) & (sequences >= pp)
+            ok = (pp > 1) & (pp * v <= L) & (sequences >= pp)
             virtual = np.where(ok, v, virtual)
         in_flight = np.where(pp > 1, L * (1.0 + (pp - 1.0) / (pp * virtual)), L)
         # Without a pipeline: the largest micro-batch that fits (fewest accumulation steps).
@@ -407,18 +420,29 @@ def _evaluate(
     tokens_mb = s_loc * b
     tensor = np.where(
         tp > 1,
-        (L / pp) * m * np.where(full, 6.0, 4.0) * 2.0 * (tp - 1.0) / tp * tokens_mb * h * ACTIVATION_BYTES
+        (L / pp)
+        * m
+        * np.where(full, 6.0, 4.0)
+        * 2.0
+        * (tp - 1.0)
+        / tp
+        * tokens_mb
+        * h
+        * ACTIVATION_BYTES
         / ffast,
         0.0,
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         dp_bw = _bus(nn, g, ffast, fslow)
-        data = np.where(
-            dc > 1,
-            2.0 * (dc - 1.0) / dc * grad_bytes[r] * (Nd / (tp * pp))
-            + 2.0 * (dc / ep - 1.0) / np.maximum(dc / ep, 1.0) * grad_bytes[r] * Ne / (tp * pp * ep),
-            0.0,
-        ) / dp_bw
+        data = (
+            np.where(
+                dc > 1,
+                2.0 * (dc - 1.0) / dc * grad_bytes[r] * (Nd / (tp * pp))
+                + 2.0 * (dc / ep - 1.0) / np.maximum(dc / ep, 1.0) * grad_bytes[r] * Ne / (tp * pp * ep),
+                0.0,
+            )
+            / dp_bw
+        )
         gather = np.where(dc > 1, 3.0 * m * (dc - 1.0) / dc * PARAM_BYTES * N / tp, 0.0) / dp_bw
         kv_chunk = 2.0 * tokens_mb * kv_width[r] * ACTIVATION_BYTES / tp
         context = np.where(cp > 1, 3.0 * (cp - 1.0) * (L / pp) * m * kv_chunk, 0.0) / _bus(
@@ -444,7 +468,9 @@ def _evaluate(
 
     def step(overlap: float) -> np.ndarray:
         hidden_dp = overlap * compute / m
-        exposed_dp = np.where(fsdp, np.maximum(0.0, gather - overlap * compute), np.maximum(0.0, data - hidden_dp))
+        exposed_dp = np.where(
+            fsdp, np.maximum(0.0, gather - overlap * compute), np.maximum(0.0, data - hidden_dp)
+        )
         exposed_cp = np.maximum(0.0, context - overlap * compute * attention_share[r])
         return np.asarray(
             compute + bubble + tensor + exposed_dp + exposed_cp + moe_exposed + (1.0 - overlap) * p2p

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from tco.model.assumptions import TrainingAssumptions
@@ -118,7 +119,9 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
         step_s = np.where(is_samples, sample_step(overlap.value), layout["step_s"])
         efficiency = np.where(is_samples, sample_compute / step_s, layout["layout_efficiency"])
         # More overlap -> shorter step -> higher efficiency: the "high" efficiency uses the high overlap.
-        efficiency_low = np.where(is_samples, sample_compute / sample_step(overlap.low), ideal / layout["step_s_low"])
+        efficiency_low = np.where(
+            is_samples, sample_compute / sample_step(overlap.low), ideal / layout["step_s_low"]
+        )
         efficiency_high = np.where(
             is_samples, sample_compute / sample_step(overlap.high), ideal / layout["step_s_high"]
         )
@@ -137,9 +140,9 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
             out[name] = np.where(is_samples, np.nan, values)
         else:
             out[name] = values
-    sample_cols = {"tp": 1.0, "pp": 1.0, "cp": 1.0, "ep": 1.0, "dp": n}
+    sample_cols: dict[str, np.ndarray | float] = {"tp": 1.0, "pp": 1.0, "cp": 1.0, "ep": 1.0, "dp": n}
     for name, value in sample_cols.items():
-        out[name] = np.where(is_samples, value, out[name])
+        out[name] = np.where(is_samples, value, out[name].to_numpy(dtype="float64"))
     out["memory_bytes_per_accelerator"] = np.where(is_samples, np.nan, out["memory_bytes_per_accelerator"])
     # Without a parameter count the memory check cannot be made: unknown, not "does not fit".
     out["fits_memory"] = is_samples | found | no_params
@@ -178,31 +181,32 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
 
 
 def _parallelism_text(
-    out: pd.DataFrame, is_samples: object, no_params: object, found: object
-) -> object:
-    """``tp8 pp16 dp128 zero1 1f1b m16`` (plus ``cp``/``ep`` where used and ``recompute``)."""
+    out: pd.DataFrame, is_samples: np.ndarray, no_params: np.ndarray, found: np.ndarray
+) -> np.ndarray:
+    """``tp8 pp16 dp128 zero1 interleaved-4 m16`` (plus ``cp``/``ep`` where used and ``recompute``)."""
     import numpy as np
-    import pandas as pd
 
-    def num(name: str) -> pd.Series:
-        return pd.Series(np.nan_to_num(out[name].to_numpy(dtype="float64")), index=out.index).astype(int).astype(str)
+    def num(name: str) -> np.ndarray:
+        values: np.ndarray = np.nan_to_num(out[name].to_numpy(dtype="float64")).astype(int).astype(str)
+        return values.astype(object)
+
+    def text(name: str) -> np.ndarray:
+        return np.asarray(out[name].astype(str).to_numpy(dtype=object))
 
     cp = out["cp"].to_numpy(dtype="float64")
     ep = out["ep"].to_numpy(dtype="float64")
-    text = (
-        "tp" + num("tp") + " pp" + num("pp")
-        + pd.Series(np.where(cp > 1, " cp" + num("cp"), ""), index=out.index)
-        + pd.Series(np.where(ep > 1, " ep" + num("ep"), ""), index=out.index)
-        + " dp" + num("dp") + " " + out["sharding"].astype(str)
-    )
-    token_extra = (
-        pd.Series(np.where(out["pp"] > 1, " " + out["schedule"].astype(str), ""), index=out.index)
-        + " m" + num("microbatches")
-        + pd.Series(np.where(out["recompute"] == "full", " recompute", ""), index=out.index)
-    )
-    text = text + pd.Series(np.where(is_samples, "", token_extra), index=out.index)  # type: ignore[call-overload]
-    return np.where(
-        np.asarray(no_params) & ~np.asarray(is_samples),
-        "unknown (no parameter count)",
-        np.where(np.asarray(is_samples) | np.asarray(found), text, "does not fit"),
+    pp = out["pp"].to_numpy(dtype="float64")
+    parts = "tp" + num("tp") + " pp" + num("pp")
+    parts = parts + np.where(cp > 1, " cp" + num("cp"), "")
+    parts = parts + np.where(ep > 1, " ep" + num("ep"), "")
+    parts = parts + " dp" + num("dp") + " " + text("sharding")
+    extra = np.where(pp > 1, " " + text("schedule"), "") + " m" + num("microbatches")
+    extra = extra + np.where(text("recompute") == "full", " recompute", "")
+    parts = np.where(is_samples, parts, parts + extra)
+    return np.asarray(
+        np.where(
+            no_params & ~is_samples,
+            "unknown (no parameter count)",
+            np.where(is_samples | found, parts, "does not fit"),
+        )
     )

@@ -604,8 +604,10 @@ def model_efficiency(
     import numpy as np
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        ridge = np.asarray(peak_tflops, dtype="float64") * 1e12 / (
-            np.asarray(memory_bandwidth_tb_s, dtype="float64") * 1e12
+        ridge = (
+            np.asarray(peak_tflops, dtype="float64")
+            * 1e12
+            / (np.asarray(memory_bandwidth_tb_s, dtype="float64") * 1e12)
         )
         c = knee * ridge
         h = np.asarray(hidden, dtype="float64")

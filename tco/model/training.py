@@ -262,8 +262,14 @@ def training_performance(
     )
     factor = np.where(assumed & perf["kind"].eq("tokens").to_numpy(), matmul * attention, 1.0)
     perf["model_efficiency"] = factor
-    for column in ("achieved_tflop_per_s", "achieved_tflop_per_s_low", "achieved_tflop_per_s_high", "mfu",
-                   "mfu_low", "mfu_high"):
+    for column in (
+        "achieved_tflop_per_s",
+        "achieved_tflop_per_s_low",
+        "achieved_tflop_per_s_high",
+        "mfu",
+        "mfu_low",
+        "mfu_high",
+    ):
         perf[column] = perf[column] * factor
     adjusted = factor < 1.0
     if adjusted.any():
@@ -539,12 +545,12 @@ def training_costs(
     high_stalled = priced.pop("interruption_factor_high") > limit
     for name in ("wall_hours_high", "cost_usd_high", "cost_usd_per_month_high"):
         priced[name] = np.where(high_stalled, np.nan, priced[name])
-    range_note = np.where(
-        high_stalled & ~stalled,
+    note = (
         f"high case infeasible: at the high interruption rate ({rate.high * 24:g} per instance-day) "
-        f"reclaims stretch the run more than {limit:g}x",
-        "",
+        f"reclaims stretch the run more than {limit:g}x"
     )
+    # A categorical: one string shared by a million rows, not a million copies.
+    range_note = pd.Categorical.from_codes((high_stalled & ~stalled).astype("int8"), categories=["", note])
     computed: dict[str, object] = {
         **priced,
         "accelerator_count": n,

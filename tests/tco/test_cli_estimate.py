@@ -12,7 +12,6 @@ import pytest
 
 from tco.presets import load_mfu_defaults
 
-
 H100_DEFAULT_MFU = float(
     load_mfu_defaults().set_index(["accelerator", "dtype"]).loc[("H100-80GB", "bf16"), "mfu"]
 )

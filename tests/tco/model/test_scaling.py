@@ -83,8 +83,14 @@ def test_default_batch_grows_with_scale() -> None:
 def test_pipeline_bubble_and_interleaving() -> None:
     """A model too big for tensor parallelism alone pipelines; interleaving divides the bubble."""
     big = _config(
-        params=70e9, layers=80.0, hidden=8192.0, heads=64.0, accelerator_count=64.0,
-        global_batch_tokens=64 * 2048.0, flops_per_token=6 * 70e9, inter_node_gb_s=1.0,
+        params=70e9,
+        layers=80.0,
+        hidden=8192.0,
+        heads=64.0,
+        accelerator_count=64.0,
+        global_batch_tokens=64 * 2048.0,
+        flops_per_token=6 * 70e9,
+        inter_node_gb_s=1.0,
     )
     out = scaling_efficiency(big, TrainingAssumptions()).iloc[0]
     assert out["pp"] > 1 and out["fits_memory"]
@@ -109,8 +115,15 @@ def test_full_recompute_when_only_it_fits() -> None:
 def test_fsdp_latency_rules_out_thousands_of_ranks() -> None:
     """Per-layer ring collectives over 2,048 ranks cost seconds: a 405B model pipelines instead."""
     huge = _config(
-        params=405e9, layers=126.0, hidden=16384.0, heads=128.0, accelerator_count=16384.0,
-        global_batch_tokens=2**24, seq_len=8192.0, flops_per_token=6 * 405e9, inter_node_gb_s=50.0,
+        params=405e9,
+        layers=126.0,
+        hidden=16384.0,
+        heads=128.0,
+        accelerator_count=16384.0,
+        global_batch_tokens=2**24,
+        seq_len=8192.0,
+        flops_per_token=6 * 405e9,
+        inter_node_gb_s=50.0,
         achieved_tflop_per_s=400.0,
     )
     out = scaling_efficiency(huge, TrainingAssumptions()).iloc[0]
@@ -121,8 +134,16 @@ def test_fsdp_latency_rules_out_thousands_of_ranks() -> None:
 
 def test_moe_all_to_all_costs_time_unless_overlapped() -> None:
     moe = _config(
-        params=47e9, active_params=13e9, experts=8.0, experts_per_token=2.0, layers=32.0, hidden=4096.0,
-        heads=32.0, accelerator_count=64.0, global_batch_tokens=2**22, flops_per_token=6 * 13e9,
+        params=47e9,
+        active_params=13e9,
+        experts=8.0,
+        experts_per_token=2.0,
+        layers=32.0,
+        hidden=4096.0,
+        heads=32.0,
+        accelerator_count=64.0,
+        global_batch_tokens=2**22,
+        flops_per_token=6 * 13e9,
     )
     hidden_a2a = scaling_efficiency(moe, TrainingAssumptions().with_overrides(moe_overlap=1.0)).iloc[0]
     exposed = scaling_efficiency(moe, TrainingAssumptions().with_overrides(moe_overlap=0.0)).iloc[0]
@@ -134,9 +155,17 @@ def test_moe_all_to_all_costs_time_unless_overlapped() -> None:
 def test_tpu_slice_is_one_fast_domain() -> None:
     """Inside a TPU slice every chip is on the ICI torus: tensor parallelism beyond 8 is allowed."""
     slice_ = _config(
-        params=540e9, layers=118.0, hidden=18432.0, heads=48.0, accelerator_count=3072.0,
-        accelerators_per_instance=3072.0, global_batch_tokens=2**22, flops_per_token=6 * 540e9,
-        memory_bytes=32 * 2**30, intra_node_gb_s=268.6, inter_node_gb_s=3.1,
+        params=540e9,
+        layers=118.0,
+        hidden=18432.0,
+        heads=48.0,
+        accelerator_count=3072.0,
+        accelerators_per_instance=3072.0,
+        global_batch_tokens=2**22,
+        flops_per_token=6 * 540e9,
+        memory_bytes=32 * 2**30,
+        intra_node_gb_s=268.6,
+        inter_node_gb_s=3.1,
     )
     out = scaling_efficiency(slice_, TrainingAssumptions()).iloc[0]
     assert out["fits_memory"] and out["comm_link"] == "intra-node"
