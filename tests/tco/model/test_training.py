@@ -196,3 +196,15 @@ def test_measured_allreduce_bandwidth_replaces_the_peak_figure() -> None:
     assert "measured" in measured["scaling_source"] and "ar1" in measured["scaling_source"]
     assert measured["scaling_efficiency"] < peak["scaling_efficiency"]
     assert measured["wall_hours"] > peak["wall_hours"]
+
+
+def test_spot_high_case_beyond_the_stretch_limit_is_flagged_not_priced() -> None:
+    """Many instances on spot: the expected plan is feasible but the high interruption rate (one per 6 h per
+    instance) stretches it past the 3x limit, so the high cost is missing with a reason, not a 64x bound."""
+    spot = options(price=2.0, per_instance=1.0).assign(pricing_model="spot", interruptible=True)
+    row = _project(opts=spot, counts=(16,)).iloc[0]
+    assert row["feasible"] and row["interruption_factor"] <= 3
+    assert not row["high_case_feasible"] and math.isnan(row["cost_usd_high"])
+    assert "high case infeasible" in str(row["range_note"])
+    on_demand = _project(opts=options(price=2.0, per_instance=1.0), counts=(16,)).iloc[0]
+    assert on_demand["high_case_feasible"] and str(on_demand["range_note"]) == ""
