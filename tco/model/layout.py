@@ -13,7 +13,8 @@ used ``c = 16`` at 131k and ``c = 1`` at 8k); expert parallel ``e`` (MoE: divide
 sharding ZeRO-1 (distributed optimizer) or FSDP/ZeRO-3 (``p = 1``). For each candidate the search also picks,
 elementwise, activation recomputation (none, else full when only that fits), the pipeline schedule (1F1B, or
 interleaved with ``v`` in {2, 4, 8} virtual stages where there are at least ``p v`` layers and ``p``
-micro-batches; uneven chunks allowed, as Llama 3 ran 126 layers on 16 stages) and, without a pipeline, the largest micro-batch that fits (fewest accumulation steps).
+micro-batches; uneven chunks allowed, as Llama 3 ran 126 layers on 16 stages) and, without a pipeline,
+the largest micro-batch that fits (fewest accumulation steps).
 
 **Memory per accelerator** (bytes). State ``S`` bytes per parameter (16: bf16 weights and gradients, fp32
 master, m, v). ZeRO-1: ``(4 + (S-4)/(d c)) N_dense/(t p) + (4 + (S-4)/(d c/e)) N_expert/(t p e)``; FSDP:

@@ -550,7 +550,9 @@ def training_costs(
         f"reclaims stretch the run more than {limit:g}x"
     )
     # A categorical: one string shared by a million rows, not a million copies.
-    range_note = pd.Categorical.from_codes((high_stalled & ~stalled).astype("int8"), categories=["", note])
+    range_note = pd.Categorical.from_codes(
+        list((high_stalled & ~stalled).astype("int8")), categories=pd.Index(["", note])
+    )
     computed: dict[str, object] = {
         **priced,
         "accelerator_count": n,
