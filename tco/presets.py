@@ -132,6 +132,12 @@ def load_network_defaults() -> pd.DataFrame:
 
 
 @cache
+def load_tpu_topology() -> pd.DataFrame:
+    """TPU hosts, slices and ICI bandwidth per chip (``tco/data/tpu_topology.csv``, Google's TPU docs)."""
+    return _read("tpu_topology.csv")
+
+
+@cache
 def load_ownership_defaults() -> pd.DataFrame:
     return _read("ownership_defaults.csv")
 
@@ -177,6 +183,24 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
     frame.loc[missing, "network_source"] = generic["source"]
     frame["inter_node_gb_s_per_accelerator"] = frame["inter_node_gb_s_per_accelerator"].astype("float64")
     frame["inter_node_gb_s_per_instance"] = frame["inter_node_gb_s_per_instance"].astype("float64")
+    # TPUs: the slice is the fast domain (ICI torus), not an 8-accelerator node.
+    topology = load_tpu_topology()[
+        [
+            "accelerator",
+            "accelerators_per_host",
+            "max_fast_domain",
+            "intra_node_gb_s_per_accelerator",
+            "source",
+        ]
+    ].rename(columns={"source": "topology_source"})
+    frame = frame.merge(topology, on="accelerator", how="left")
+    tpu = frame["topology_source"].notna()
+    frame.loc[tpu, "network_source"] = (
+        frame.loc[tpu, "network_source"].astype(str)
+        + "; slice: "
+        + frame.loc[tpu, "topology_source"].astype(str)
+    )
+    frame = frame.drop(columns=["topology_source"])
     serving = load_serving_accelerators()
     frame = frame.merge(
         serving.rename(columns={"source": "serving_efficiency_source"}), on="accelerator", how="left"

@@ -95,8 +95,66 @@ GLOBAL_BATCH_TOKENS: Final = Assumption(
     4194304.0,
     4194304.0,
     "tokens",
-    "4M tokens per optimizer step when the workload names none: LLaMA and Llama 2 papers "
-    "(docs/projection_model.md §1.7)",
+    "tokens per optimizer step for models of about 7B parameters and more when the workload names none "
+    "(LLaMA and Llama 2 papers, BLOOM 2048 x 2048, MT-NLG 1920 x 2048, PaLM's final 2048 x 2048; "
+    "docs/projection_model.md §1.7); smaller models follow GPT-3 Table 2.1 (0.5M tokens up to 760M, "
+    "1M at 1.3B-2.7B), and the batch grows with the accelerator count (tokens_per_accelerator)",
+)
+TOKENS_PER_ACCELERATOR: Final = Assumption(
+    1024.0,
+    1024.0,
+    1024.0,
+    "tokens per accelerator per step",
+    "the default batch is at least this many tokens per accelerator: Llama 3 (Dubey et al. 2024) Table 4 "
+    "ran 16M tokens per step on 16,384 H100s (1,024 per GPU) and on 8,192 (2,048); PaLM 540B 4M on 6,144 "
+    "TPU v4 chips (683); Megatron-LM's 1T run 6.3M on 3,072 A100s (2,048)",
+)
+MAX_GLOBAL_BATCH_TOKENS: Final = Assumption(
+    67108864.0,
+    67108864.0,
+    67108864.0,
+    "tokens",
+    "ceiling of the default batch: 64M tokens, about DeepSeek-V3's final 15,360 sequences x 4,096 tokens "
+    "(DeepSeek-V3 technical report, arXiv:2412.19437 §4.2); larger batches cost convergence",
+)
+MOE_OVERLAP: Final = Assumption(
+    0.5,
+    0.0,
+    1.0,
+    "fraction of the all-to-all",
+    "share of the mixture-of-experts all-to-all hidden behind compute: 0 in Megatron-Core's default "
+    "schedule, about all of it with DeepSeek-V3's DualPipe (arXiv:2412.19437 §3.2.1); 0.5 between them",
+)
+NARROW_MATMUL_KNEE: Final = Assumption(
+    1.65,
+    1.3,
+    2.0,
+    "x the accelerator's FLOP/byte ridge",
+    "matrix-multiply efficiency falls for narrow hidden sizes h as h / (h + c) with c = knee x peak FLOP/s / "
+    "memory bytes/s, relative to h = 4096 (never above): fitted to llm-foundry's MPT sweep at sequence 2048 "
+    "(scripts/train/benchmarking/README.md: A100-80GB MFU 44.8% at h 768, 56.9% at 1536, 59.9% at 2048, "
+    "64.2% at 4096; H100 37.6% at 1536, 41.8% at 2048, 46.4% at 4096) after the attention share's own "
+    "effect (attention_efficiency) is taken out: c = 250 on A100-80GB (ridge 153 FLOP/B), 500 on H100 (295)",
+)
+ATTENTION_EFFICIENCY: Final = Assumption(
+    0.75,
+    0.69,
+    0.88,
+    "x the matrix-multiply rate",
+    "attention (flash attention, forward and backward) runs at this fraction of the matrix-multiply rate: "
+    "llm-foundry's 1B sweep without activation checkpointing (scripts/train/benchmarking/README.md) falls "
+    "from 59.9% MFU at sequence 2048 to 55.5% at 32768 on A100-80GB (0.88) and from 41.8% to 33.5% on H100 "
+    "(0.69) while the attention share of the FLOPs rises from 13% to 71%; the steady-MFU defaults hold at "
+    "the reference share (5%)",
+)
+COLLECTIVE_HOP_LATENCY_S: Final = Assumption(
+    8e-6,
+    5e-6,
+    20e-6,
+    "seconds per ring step",
+    "latency of one step of a ring collective (all-gather, reduce-scatter, all-to-all: ranks - 1 steps per "
+    "call): llm-analysis intra_node_min_message_latency 8 us (docs/projection_model.md §1.1); it is what "
+    "makes per-layer collectives over thousands of ranks (FSDP at 16k GPUs) slow",
 )
 STATE_BYTES_PER_PARAM: Final = Assumption(
     16.0,
@@ -172,6 +230,12 @@ class TrainingAssumptions:
     goodput: Assumption = GOODPUT
     dp_overlap: Assumption = DP_OVERLAP
     global_batch_tokens: Assumption = GLOBAL_BATCH_TOKENS
+    tokens_per_accelerator: Assumption = TOKENS_PER_ACCELERATOR
+    max_global_batch_tokens: Assumption = MAX_GLOBAL_BATCH_TOKENS
+    moe_overlap: Assumption = MOE_OVERLAP
+    narrow_matmul_knee: Assumption = NARROW_MATMUL_KNEE
+    attention_efficiency: Assumption = ATTENTION_EFFICIENCY
+    collective_hop_latency_s: Assumption = COLLECTIVE_HOP_LATENCY_S
     state_bytes_per_param: Assumption = STATE_BYTES_PER_PARAM
     memory_usable_fraction: Assumption = MEMORY_USABLE_FRACTION
     aspect_ratio: Assumption = ASPECT_RATIO
@@ -194,8 +258,13 @@ class TrainingAssumptions:
         check_fraction("MFU", self.mfu_override)
         check_fraction("scaling efficiency", self.scaling_efficiency_override)
         check_fraction("usable memory fraction", self.memory_usable_fraction.value)
+        check_fraction("MoE all-to-all overlap", self.moe_overlap.value, allow_zero=True)
+        check_fraction("attention efficiency", self.attention_efficiency.value)
         for name in (
             "global_batch_tokens",
+            "tokens_per_accelerator",
+            "max_global_batch_tokens",
+            "narrow_matmul_knee",
             "state_bytes_per_param",
             "aspect_ratio",
             "default_seq_len",

@@ -574,3 +574,48 @@ def resolve_serving_efficiency(
     result = out[keep].drop(columns=["_row"]).copy()
     result.loc[~any_calibrated[keep], "framework"] = ANY_FRAMEWORK
     return result.reset_index(drop=True)
+
+
+#: The shape the steady-MFU defaults were measured at: 7B-70B decoders at sequence 2048
+#: (docs/projection_model.md §8; llm-foundry's benchmarks): hidden 4096 and more, attention ~5% of FLOPs.
+REFERENCE_HIDDEN: Final = 4096.0
+REFERENCE_ATTENTION_SHARE: Final = 0.05
+
+
+def model_efficiency(
+    hidden: np.ndarray,
+    attention_share: np.ndarray,
+    peak_tflops: np.ndarray,
+    memory_bandwidth_tb_s: np.ndarray,
+    *,
+    knee: float,
+    attention_efficiency: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How an assumed steady MFU carries over to another model shape: ``(matmul, attention)`` factors <= 1.
+
+    * Narrow matrices: ``f = (h/(h+c)) / (4096/(4096+c))`` capped at 1, with ``c = knee * peak/bandwidth``
+      (the accelerator's FLOP/byte ridge: a faster chip needs wider matrices to stay busy).
+    * Attention share ``a`` of the model FLOPs (``12 L h s`` of ``6N + 12 L h s``) runs at
+      ``attention_efficiency`` of the matmul rate: ``(1 - a0 + a0/e) / (1 - a + a/e)``, capped at 1, with
+      ``a0`` the reference share.
+
+    Unknown inputs give a factor of 1 (no adjustment).
+    """
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ridge = (
+            np.asarray(peak_tflops, dtype="float64")
+            * 1e12
+            / (np.asarray(memory_bandwidth_tb_s, dtype="float64") * 1e12)
+        )
+        c = knee * ridge
+        h = np.asarray(hidden, dtype="float64")
+        matmul = (h / (h + c)) / (REFERENCE_HIDDEN / (REFERENCE_HIDDEN + c))
+        a = np.asarray(attention_share, dtype="float64")
+        a0 = REFERENCE_ATTENTION_SHARE
+        e = attention_efficiency
+        attention = (1.0 - a0 + a0 / e) / (1.0 - a + a / e)
+    matmul = np.where(np.isfinite(matmul), np.minimum(matmul, 1.0), 1.0)
+    attention = np.where(np.isfinite(attention), np.minimum(attention, 1.0), 1.0)
+    return np.asarray(matmul), np.asarray(attention)

@@ -46,6 +46,9 @@ HARDWARE_COLUMNS: Final = (
     "interconnect_gb_s",
     "inter_node_gb_s_per_accelerator",
     "inter_node_gb_s_per_instance",
+    "intra_node_gb_s_per_accelerator",  # fast-domain bus bandwidth where sourced (TPU ICI); else NaN
+    "max_fast_domain",  # largest group on the fast links (TPU: the largest slice); NaN = the instance
+    "accelerators_per_host",
     "tdp_w",
     "peak_source",
     "network_source",
@@ -105,6 +108,22 @@ TRAINING_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "bubble_s",
+    "compute_s",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "sharding",
+    "recompute",
+    "schedule",
+    "microbatches",
+    "global_batch_tokens_used",
+    "batch_source",
+    "model_efficiency",
+    "high_case_feasible",
+    "range_note",
     "goodput_low",
     "goodput_high",
     "goodput_source",
@@ -176,8 +195,14 @@ def training_performance(
     import numpy as np
     import pandas as pd
 
-    from tco.model.scaling import scaling_efficiency
-    from tco.model.throughput import SOURCE_NONE, empty_calibrations, resolve_training_throughput
+    from tco.model.scaling import infer_shape, scaling_efficiency
+    from tco.model.throughput import (
+        SOURCE_ASSUMED,
+        SOURCE_NONE,
+        empty_calibrations,
+        model_efficiency,
+        resolve_training_throughput,
+    )
     from tco.model.work import training_work
 
     params = assumptions or TrainingAssumptions()
@@ -206,17 +231,58 @@ def training_performance(
     )
     perf = perf.merge(scales, on="accelerator")
     hw = hardware.drop(columns=["peak_tflops"]).drop_duplicates(["accelerator", "dtype"])
+    hw = hw.reindex(columns=[c for c in HARDWARE_COLUMNS if c != "peak_tflops"])
     perf = perf.merge(hw, on=["accelerator", "dtype"], how="left")
     if not cal.empty:
         perf = perf.merge(measured_bus_bandwidth(cal), on="accelerator", how="left")
     else:
         perf = perf.assign(measured_busbw_gb_s=np.nan, allreduce_run=None)
-    # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention).
-    peak_intra = perf["interconnect_gb_s"] / 2.0
+    # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention),
+    # unless the hardware frame sources the fast domain's bus bandwidth itself (TPU ICI).
+    peak_intra = perf["intra_node_gb_s_per_accelerator"].fillna(perf["interconnect_gb_s"] / 2.0)
     perf["intra_node_gb_s"] = perf["measured_busbw_gb_s"].fillna(peak_intra)
     perf["inter_node_gb_s"] = perf["inter_node_gb_s_per_accelerator"].fillna(
         perf["inter_node_gb_s_per_instance"] / perf["accelerators_per_instance"]
     )
+    perf["fast_domain"] = np.minimum(
+        perf["accelerators_per_instance"], perf["max_fast_domain"].fillna(np.inf)
+    )
+    # An assumed MFU holds for the shape it was measured at; narrow matrices and long sequences lower it.
+    assumed = perf["throughput_source"].eq(SOURCE_ASSUMED).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        attention_share = perf["attention_flops_per_token"] / perf["flops_per_token"]
+    hidden = perf["hidden"].fillna(infer_shape(perf["params"], params.aspect_ratio.value)[1])
+    matmul, attention = model_efficiency(
+        hidden.to_numpy(dtype="float64"),
+        attention_share.fillna(0.0).to_numpy(dtype="float64"),
+        perf["peak_tflops"].to_numpy(dtype="float64"),
+        perf["memory_bandwidth_tb_s"].to_numpy(dtype="float64"),
+        knee=params.narrow_matmul_knee.value,
+        attention_efficiency=params.attention_efficiency.value,
+    )
+    factor = np.where(assumed & perf["kind"].eq("tokens").to_numpy(), matmul * attention, 1.0)
+    perf["model_efficiency"] = factor
+    for column in (
+        "achieved_tflop_per_s",
+        "achieved_tflop_per_s_low",
+        "achieved_tflop_per_s_high",
+        "mfu",
+        "mfu_low",
+        "mfu_high",
+    ):
+        perf[column] = perf[column] * factor
+    adjusted = factor < 1.0
+    if adjusted.any():
+        perf.loc[adjusted, "throughput_detail"] = (
+            perf.loc[adjusted, "throughput_detail"].astype(str)
+            + "; x "
+            + pd.Series(factor[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + " for this shape (narrow matmuls x"
+            + pd.Series(matmul[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + ", attention share x"
+            + pd.Series(attention[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + ")"
+        )
     perf = scaling_efficiency(perf.reset_index(drop=True), params)
     measured = perf["allreduce_run"].notna()
     perf["scaling_source"] = perf["scaling_source"].where(
@@ -344,6 +410,20 @@ _PERF_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "bubble_s",
+    "compute_s",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "sharding",
+    "recompute",
+    "schedule",
+    "microbatches",
+    "global_batch_tokens_used",
+    "batch_source",
+    "model_efficiency",
     "goodput",
     "goodput_low",
     "goodput_high",
@@ -452,11 +532,27 @@ def training_costs(
             priced[f"wall_hours_{label}"] = costs["paid_wall_hours"]
             priced[f"cost_usd_{label}"] = costs["cost_usd_per_run"]
             priced[f"cost_usd_per_month_{label}"] = costs["cost_usd_per_month"]
+            priced[f"interruption_factor_{label}"] = costs["interruption_factor"]
         del costs
     del fixed, variable, interruptible
+    priced.pop("interruption_factor_low")
     wall = priced.pop("paid_wall_hours")
     # Interruptions that stretch a run beyond the named limit make the spot plan infeasible (not just slow).
-    stalled = priced["interruption_factor"] > params.max_interruption_factor.value
+    limit = params.max_interruption_factor.value
+    stalled = priced["interruption_factor"] > limit
+    # The high case (slow run, frequent reclaims) crossing that limit is no upper bound but an infeasible
+    # plan: its cost is not printed as a number (NaN) and the row says why.
+    high_stalled = priced.pop("interruption_factor_high") > limit
+    for name in ("wall_hours_high", "cost_usd_high", "cost_usd_per_month_high"):
+        priced[name] = np.where(high_stalled, np.nan, priced[name])
+    note = (
+        f"high case infeasible: at the high interruption rate ({rate.high * 24:g} per instance-day) "
+        f"reclaims stretch the run more than {limit:g}x"
+    )
+    # A categorical: one string shared by a million rows, not a million copies.
+    range_note = pd.Categorical.from_codes(
+        list((high_stalled & ~stalled).astype("int8")), categories=pd.Index(["", note])
+    )
     computed: dict[str, object] = {
         **priced,
         "accelerator_count": n,
@@ -464,6 +560,8 @@ def training_costs(
         "wall_hours": wall,
         "runs_per_month": freq,
         "feasible": ~np.isnan(wall) & ~stalled,
+        "high_case_feasible": ~high_stalled,
+        "range_note": range_note,
     }
     wanted = set(TRAINING_COLUMNS) | ({"params"} if line_items is not None and line_items.any else set())
     gathered_perf = [c for c in _PERF_COLUMNS if c in perf.columns and c in wanted and c not in computed]
@@ -478,7 +576,6 @@ def training_costs(
                 break
     if stalled.any():
         reason = np.asarray(columns["reason"], dtype=object)
-        limit = params.max_interruption_factor.value
         reason[stalled] = (
             f"spot: expected interruptions stretch the run more than {limit:g}x "
             "(--set checkpoint_interval_hours or fewer instances)"

@@ -42,6 +42,9 @@ WORKLOAD_COLUMNS: Final = (
     "kind",  # tokens | samples | flops
     "params",  # total parameters N
     "active_params",  # parameters active per token (MoE); NaN = params
+    "experts",  # MoE: routed experts per layer (NaN or 1 = dense)
+    "experts_per_token",  # MoE: experts each token is routed to (top-k)
+    "vocab",  # vocabulary (logits memory)
     "tokens",  # training tokens D
     "layers",  # L
     "hidden",  # h (d_model)
@@ -64,6 +67,9 @@ WORKLOAD_COLUMNS: Final = (
 NUMERIC_COLUMNS: Final = (
     "params",
     "active_params",
+    "experts",
+    "experts_per_token",
+    "vocab",
     "tokens",
     "layers",
     "hidden",
