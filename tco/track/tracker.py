@@ -276,6 +276,7 @@ class Tracker:
         self._max_gap_s = float(max_restart_gap_s)
         self.should_stop = False
         self._closed = False
+        self._final: Report | None = None
         self._status = "running"
 
         # --- the run so far (other processes), and this process's place in it
@@ -642,8 +643,13 @@ class Tracker:
         warnings.warn(message, BudgetWarning, stacklevel=4)
 
     def report(self) -> Report:
-        """The run so far (this and earlier processes) and what finishing it costs."""
-        now = perf_counter()
+        """The run so far (this and earlier processes) and what finishing it costs (after :meth:`close`:
+        the final report)."""
+        if self._final is not None:
+            return self._final
+        return self._report_at(perf_counter())
+
+    def _report_at(self, now: float) -> Report:
         segments = [*self._previous_segments, self._segment_record(now)]
         run = self._run_record()
         total = totals(segments, tokens_counted=self._tokens_seen, samples_counted=self._samples_seen)
@@ -661,11 +667,11 @@ class Tracker:
         """Write this segment (and the run) to the run store now."""
         self._flush(run=True)
 
-    def _flush(self, *, run: bool = False, ended: str | None = None) -> None:
+    def _flush(self, *, run: bool = False, ended: str | None = None, now: float | None = None) -> None:
         if self._store is None:
             return
         started = perf_counter()
-        segment = self._segment_record(started, ended=ended, times=True)
+        segment = self._segment_record(started if now is None else now, ended=ended, times=True)
         self._store.write(self._run_record() if run or ended else None, segment)
         spent = perf_counter() - started
         self._tracker_s += spent
@@ -675,9 +681,10 @@ class Tracker:
     def close(self, status: str | None = None) -> Report:
         """End this process's segment (``status``: finished | stopped | failed | detached; default: finished
         when the target is reached, stopped after a budget stop, else detached). Returns the final report."""
-        if self._closed:
-            return self.report()
-        report = self.report()
+        if self._final is not None:
+            return self._final
+        now = perf_counter()
+        report = self._report_at(now)
         if status is None:
             if self._status == "stopped":
                 status = "stopped"
@@ -686,8 +693,9 @@ class Tracker:
             else:
                 status = "detached"
         self._status = status
-        self._flush(run=True, ended=status)
+        self._flush(run=True, ended=status, now=now)
         self._closed = True
+        self._final = report
         return report
 
     def __enter__(self) -> Tracker:
