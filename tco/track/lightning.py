@@ -11,8 +11,9 @@ samples per batch are Lightning's ``extract_batch_size`` times the world size, t
 ``trainer.save_checkpoint`` as checkpointing; everything before the first batch (set-up, sanity check,
 checkpoint restore) as start-up. The run id is saved in Lightning checkpoints, so ``fit(ckpt_path=...)``
 re-attaches to the run and resumes at ``global_step`` x ``accumulate_grad_batches`` batches. The default
-target is ``max_steps`` (else ``max_epochs``). The report's metrics go to ``pl_module.log_dict`` (cost and
-ETA also on the progress bar) when Lightning writes its logs (``log_every_n_steps``); with
+target is ``max_steps`` (else ``max_epochs``). The report's metrics go to the trainer's loggers (cost and
+ETA also to the progress bar through ``pl_module.log_dict``) when Lightning writes its logs
+(``log_every_n_steps``); with
 ``on_budget="stop"`` a spent budget sets ``trainer.should_stop``. FLOPs: ``6N`` from the module's
 parameters, or ``count_flops=True`` to count the first batch with ``torch.utils.flop_counter``. Only rank
 0 writes the run record.
@@ -181,13 +182,18 @@ class CostCallback(pl.Callback):
             trainer.should_stop = True
         if self._should_log(trainer):
             self.report = tracker.report()
-            metrics = self.report.metrics()
-            on_bar = {k: v for k, v in metrics.items() if k in _PROGRESS_BAR}
-            rest = {k: v for k, v in metrics.items() if k not in _PROGRESS_BAR}
-            if on_bar:
-                pl_module.log_dict(on_bar, on_step=True, on_epoch=False, prog_bar=True, rank_zero_only=True)
-            if rest:
-                pl_module.log_dict(rest, on_step=True, on_epoch=False, rank_zero_only=True)
+            self._log(trainer, pl_module, self.report.metrics())
+
+    @staticmethod
+    def _log(trainer: pl.Trainer, pl_module: pl.LightningModule, metrics: dict[str, float]) -> None:
+        """Every metric to the trainer's loggers (straight to ``log_metrics``: ``self.log`` per metric costs
+        a tensor and a results update each); cost and ETA also on the progress bar."""
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics(metrics, step=trainer.global_step)
+        on_bar = {k: v for k, v in metrics.items() if k in _PROGRESS_BAR}
+        if on_bar:
+            pl_module.log_dict(on_bar, on_step=True, on_epoch=False, prog_bar=True, logger=False)
 
     @staticmethod
     def _should_log(trainer: pl.Trainer) -> bool:
