@@ -38,6 +38,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
+from itertools import islice
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Final
@@ -54,8 +55,10 @@ from tco.track.store import RunStore, samples_counted, tokens_counted, utc_iso, 
 
 logger = logging.getLogger("tco.track")
 
-#: How many recent step times a segment keeps (for the median and quantiles).
+#: How many recent step times a segment keeps (for the quantiles of its calibration row).
 RECENT_STEPS: Final = 1024
+#: How many of them a report's median step time looks at.
+MEDIAN_STEPS: Final = 256
 RUN_ID_ENV: Final = "TCO_RUN_ID"
 
 _NAN = math.nan
@@ -653,7 +656,7 @@ class Tracker:
         segments = [*self._previous_segments, self._segment_record(now)]
         run = self._run_record()
         total = totals(segments, tokens_counted=self._tokens_seen, samples_counted=self._samples_seen)
-        times = sorted(self._times)
+        times = sorted(islice(reversed(self._times), MEDIAN_STEPS))
         median = (
             _NAN
             if not times
