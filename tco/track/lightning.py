@@ -52,7 +52,7 @@ class CostCallback(pl.Callback):
         **tracker_args: Any,
     ) -> None:
         super().__init__()
-        self._clock = (time.time(), perf_counter())
+        self._clock: tuple[float, float] | None = (time.time(), perf_counter())
         self._args = dict(tracker_args)
         self._tokens_per_sample = tokens_per_sample
         self._count_tokens = count_tokens
@@ -79,6 +79,8 @@ class CostCallback(pl.Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit" or self._saving is not None:
             return
+        if self._clock is None:  # a later fit() with the same callback starts its clock here
+            self._clock = (time.time(), perf_counter())
         original = trainer.save_checkpoint
 
         def save_checkpoint(*args: Any, **kwargs: Any) -> Any:
@@ -120,6 +122,7 @@ class CostCallback(pl.Callback):
         if self._count_flops:
             args["warmup_steps"] = max(int(args.get("warmup_steps", 1)), 1)
         tracker = Tracker(device=spec, sync=sync, details=details, clock=self._clock, **args)
+        self._clock = None
         self.tracker = tracker
         self._args["run_id"] = tracker.run_id
         accumulate = int(getattr(trainer, "accumulate_grad_batches", 1) or 1)

@@ -182,6 +182,8 @@ class Tracker:
     ``sync``: called at the end of every step before the clock is read (``torch.cuda.synchronize``).
     ``warmup_steps``: the first steps of each process left out of the steady rate (compilation).
     ``resume_step``: the step a resumed process restarts from (its checkpoint); work recorded past it is lost.
+    ``persist``: keep the run record in ``<home>/runs.sqlite`` (default: unless ``$RANK`` names a rank other
+    than 0, so that one process of a distributed job writes it).
     """
 
     def __init__(
@@ -218,7 +220,7 @@ class Tracker:
         flush_every_s: float = 30.0,
         max_restart_gap_s: float = 3600.0,
         home: Path | str | None = None,
-        persist: bool = True,
+        persist: bool | None = None,
         adapter: str = "plain",
         details: dict[str, Any] | None = None,
         clock: tuple[float, float] | None = None,
@@ -265,6 +267,8 @@ class Tracker:
             given["flops_source"] = "given"
         self.run_id = str(run_id or os.environ.get(RUN_ID_ENV) or uuid.uuid4().hex[:12])
         self._home = resolve_home(None if home is None else Path(home))
+        if persist is None:  # one writer per job: under torchrun & co. only rank 0 keeps the record
+            persist = os.environ.get("RANK", "0") == "0"
         self._store = RunStore(self._home / RUNS_FILENAME) if persist else None
         self._adapter = adapter
         self._details: dict[str, Any] = dict(details or {})
@@ -821,6 +825,9 @@ class Tracker:
 def _close_at_exit(ref: weakref.ref[Tracker]) -> None:
     """At interpreter exit, a tracker nobody closed ends its segment (a crash never gets here)."""
     tracker = ref()
+    store = tracker._store if tracker is not None else None
+    if store is not None and not store.path.parent.is_dir():  # its home is gone (a temporary directory)
+        return
     if tracker is not None and not tracker._closed:
         try:
             tracker.close()

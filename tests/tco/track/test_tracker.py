@@ -361,3 +361,16 @@ def test_the_record_is_written_while_the_run_goes_on() -> None:
     tracker.close()
     (segment,) = _store().segments(tracker.run_id)
     assert segment["steps"] == 4 and segment["end_reason"] == "detached"
+
+
+def test_only_rank_zero_of_a_distributed_job_writes_the_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RANK", "1")
+    other = Tracker(run_id="ddp-run", tokens_per_step=1)
+    sleep_loop(other, 2)
+    other.close()
+    assert _store().run("ddp-run") is None
+    monkeypatch.setenv("RANK", "0")
+    first = Tracker(run_id="ddp-run", tokens_per_step=1)
+    sleep_loop(first, 2)
+    first.close()
+    assert len(_store().segments("ddp-run")) == 1
