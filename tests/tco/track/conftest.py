@@ -53,3 +53,17 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
     yield attempts
     assert attempts == [], f"network access attempted: {attempts}"
+
+
+@pytest.fixture
+def no_gc() -> Iterator[None]:
+    """The garbage collector paused while a test times steps against its own timer: a full collection in a
+    long test process can take tens of milliseconds, landing in one timer's window and not the other's."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -44,6 +44,7 @@ def _data() -> tuple[dict[str, Any], Any, Any]:
     return weights, jax.random.normal(key_x, (BATCH, IN)), jax.random.normal(key_y, (BATCH, OUT))
 
 
+@pytest.mark.usefixtures("no_gc")
 def test_every_step_is_synchronised_and_agrees_with_an_independent_timer() -> None:
     weights, x, y = _data()
     step = track_jax(
@@ -67,7 +68,7 @@ def test_every_step_is_synchronised_and_agrees_with_an_independent_timer() -> No
     independent = 19 * BATCH / timed
     # Inside the same synchronised calls the tracker can only be faster; without its block_until_ready it
     # would time the asynchronous dispatch alone, many times faster than the device.
-    assert independent <= report.samples_per_s <= 1.25 * independent
+    assert independent <= report.samples_per_s <= 1.5 * independent
     assert losses[-1] < losses[0]  # it trains
     assert report.cost_usd == report.elapsed_s / 3600.0 * 3.0
     assert report.progress == 0.5 and math.isnan(report.mfu)

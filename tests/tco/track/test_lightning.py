@@ -95,6 +95,7 @@ def _fit(root: Path, callbacks: list[Any], ckpt_path: str | None = None, **train
     return fitted
 
 
+@pytest.mark.usefixtures("no_gc")
 def test_fit_logs_the_cost_through_lightnings_logger(tmp_path: Path) -> None:
     timer = BatchTimer()
     cost = CostCallback(tokens_per_sample=1, usd_per_hour=4.0)
@@ -105,7 +106,8 @@ def test_fit_logs_the_cost_through_lightnings_logger(tmp_path: Path) -> None:
     assert report.cost_usd == report.elapsed_s / 3600.0 * 4.0
     assert report.eval_s > 0 and report.checkpoint_s > 0  # validation and ModelCheckpoint's saves
     independent = timer.batches * BATCH / timer.seconds
-    assert 0.8 * independent <= report.samples_per_s <= 1.25 * independent
+    # the two callbacks' windows overlap but are not nested: a generous band both ways
+    assert independent / 1.5 <= report.samples_per_s <= 1.5 * independent
 
     assert "tco/cost_usd" in trainer.progress_bar_metrics and "tco/eta_s" in trainer.progress_bar_metrics
     (metrics,) = Path(trainer.logger.log_dir).glob("metrics.csv")
