@@ -24,7 +24,7 @@ from tco.track.store import RunStore
 from tco.track.tracker import Tracker
 
 if TYPE_CHECKING:
-    from tco.track.calibration import MeasuredRun, from_run, run_calibrations
+    from tco.track.calibration import MeasuredRun, from_run, label_measured, run_calibrations
     from tco.track.jax import track_jax
     from tco.track.torch import track_torch
 
@@ -33,6 +33,7 @@ _LAZY = {
     "track_jax": "tco.track.jax",
     "from_run": "tco.track.calibration",
     "run_calibrations": "tco.track.calibration",
+    "label_measured": "tco.track.calibration",
     "MeasuredRun": "tco.track.calibration",
 }
 
@@ -58,6 +59,7 @@ __all__ = [
     "TrackError",
     "Tracker",
     "from_run",
+    "label_measured",
     "resolve_offer",
     "run_calibrations",
     "track_jax",
