@@ -159,6 +159,7 @@ def _register() -> None:
     app.add_typer(estimate.app, name="estimate")
     app.command("plan", help=plan.HELP)(plan.plan)
     app.add_typer(compare.app, name="compare")
+    app.add_typer(__import__("tco.cli.runs", fromlist=["app"]).app, name="runs")
 
 
 _register()
