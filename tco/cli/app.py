@@ -152,14 +152,14 @@ def root(
 
 
 def _register() -> None:
-    from tco.cli import calibrate, compare, estimate, plan, prices
+    from tco.cli import calibrate, compare, estimate, plan, prices, runs
 
     app.add_typer(prices.app, name="prices")
     app.add_typer(calibrate.app, name="calibrate")
     app.add_typer(estimate.app, name="estimate")
     app.command("plan", help=plan.HELP)(plan.plan)
     app.add_typer(compare.app, name="compare")
-    app.add_typer(__import__("tco.cli.runs", fromlist=["app"]).app, name="runs")
+    app.add_typer(runs.app, name="runs")
 
 
 _register()
