@@ -33,6 +33,7 @@ PROVIDER_CLIENTS: Final = {
     "aws": "pricing.providers.aws:AwsPrices",
     "gcp": "pricing.providers.gcp:GcpPrices",
     "azure": "pricing.providers.azure:AzurePrices",
+    "oci": "pricing.providers.oci:OciPrices",
 }
 
 #: The environment variable that overrides each provider's endpoint (a mirror, a proxy, a test server).
@@ -40,6 +41,7 @@ ENDPOINT_ENV: Final = {
     "aws": "TCO_AWS_PRICING_ENDPOINT",
     "gcp": "TCO_GCP_BILLING_ENDPOINT",
     "azure": "TCO_AZURE_PRICES_ENDPOINT",
+    "oci": "TCO_OCI_PRICES_ENDPOINT",
 }
 
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -152,7 +154,17 @@ def provider_names() -> tuple[str, ...]:
 
 
 def check_provider_name(name: str) -> str:
+    """``name`` as a provider that ``tco prices pull`` can pull; a clear error for one whose prices are
+    embedded only (no price API answers without an account) and for an unknown one."""
+    from pricing.sellers import SELLERS
+
     key = name.strip().lower()
+    if key in SELLERS and key not in PROVIDER_CLIENTS:
+        raise PricingError(
+            f"{SELLERS[key].label} prices cannot be pulled: {SELLERS[key].no_api_reason}",
+            hint="its embedded prices are used (`tco prices snapshots` shows their date and source); "
+            "a team's own rates go in a price book (`tco prices import`)",
+        )
     if key not in PROVIDER_CLIENTS:
         close = difflib.get_close_matches(key, list(PROVIDER_CLIENTS), n=3, cutoff=0.4)
         hint = (
