@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +48,46 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX offers_by_snapshot ON offers(snapshot_id)",
         "CREATE INDEX snapshots_by_provider ON snapshots(provider, id)",
     ),
+    # 2: price books (pricing.pricebook): a book is a snapshot of provider BOOK_PROVIDER whose rules live here
+    (
+        """CREATE TABLE book_rules (
+            snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+            line INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('price', 'discount', 'quote')),
+            provider TEXT NOT NULL,
+            instance_type TEXT NOT NULL,
+            region TEXT NOT NULL,
+            pricing_model TEXT NOT NULL,
+            price_usd_per_hour REAL,
+            price_usd_per_accelerator_hour REAL,
+            discount_fraction REAL,
+            term_months INTEGER,
+            accelerator TEXT,
+            accelerator_count REAL,
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX book_rules_by_snapshot ON book_rules(snapshot_id, line)",
+    ),
+)
+
+#: The provider name of price-book snapshots (a team's own rates, not a cloud's list prices).
+BOOK_PROVIDER: Final = "pricebook"
+
+#: Columns of ``book_rules`` after ``snapshot_id``, in order.
+BOOK_RULE_COLUMNS: Final = (
+    "line",
+    "kind",
+    "provider",
+    "instance_type",
+    "region",
+    "pricing_model",
+    "price_usd_per_hour",
+    "price_usd_per_accelerator_hour",
+    "discount_fraction",
+    "term_months",
+    "accelerator",
+    "accelerator_count",
+    "note",
 )
 
 
@@ -62,7 +102,14 @@ class Snapshot:
     meta: dict[str, Any]
 
     @property
+    def is_book(self) -> bool:
+        """A team's price book (``tco prices import``), not a pull."""
+        return self.provider == BOOK_PROVIDER
+
+    @property
     def label(self) -> str:
+        if self.is_book:
+            return f"price book #{self.id} {self.fetched_at}"
         return f"pull #{self.id} {self.fetched_at}"
 
 
@@ -166,6 +213,49 @@ class PriceStore:
                 raise
         return Snapshot(snapshot_id, provider, source, fetched_at, len(offers), regions, meta or {})
 
+    def write_book(
+        self,
+        source: str,
+        imported_at: str,
+        rules: Sequence[tuple[Any, ...]],
+        meta: dict[str, Any] | None = None,
+    ) -> Snapshot:
+        """Store a price book's rules (tuples in ``BOOK_RULE_COLUMNS`` order) as one snapshot, atomically."""
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = db.execute(
+                    "INSERT INTO snapshots (provider, source, fetched_at, status, offer_count, region_count, "
+                    "meta_json) VALUES (?, ?, ?, 'complete', ?, 0, ?)",
+                    (BOOK_PROVIDER, source, imported_at, len(rules), json.dumps(meta or {}, sort_keys=True)),
+                )
+                snapshot_id = int(cursor.lastrowid or 0)
+                marks = ", ".join("?" for _ in BOOK_RULE_COLUMNS)
+                db.executemany(
+                    f"INSERT INTO book_rules (snapshot_id, {', '.join(BOOK_RULE_COLUMNS)}) "
+                    f"VALUES ({snapshot_id:d}, {marks})",
+                    rules,
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return Snapshot(snapshot_id, BOOK_PROVIDER, source, imported_at, len(rules), 0, meta or {})
+
+    def book_rules(self, snapshot_id: int) -> list[tuple[Any, ...]]:
+        """A stored price book's rules, in file order (tuples in ``BOOK_RULE_COLUMNS`` order)."""
+        with self.connect() as db:
+            rows = db.execute(
+                f"SELECT {', '.join(BOOK_RULE_COLUMNS)} FROM book_rules WHERE snapshot_id = ? ORDER BY line",
+                (snapshot_id,),
+            ).fetchall()
+        return [tuple(row) for row in rows]
+
+    def latest_book(self) -> Snapshot | None:
+        """The newest imported price book (the one every command applies), or None."""
+        books = self.snapshots(BOOK_PROVIDER)
+        return books[0] if books else None
+
     def snapshots(self, provider: str | None = None) -> list[Snapshot]:
         """All complete snapshots, newest first."""
         if not self.exists():
@@ -180,10 +270,11 @@ class PriceStore:
         return [Snapshot(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
 
     def latest(self) -> dict[str, Snapshot]:
-        """The newest complete snapshot of each provider."""
+        """The newest complete snapshot of each provider (price books are not providers: ``latest_book``)."""
         newest: dict[str, Snapshot] = {}
         for snap in self.snapshots():
-            newest.setdefault(snap.provider, snap)
+            if not snap.is_book:
+                newest.setdefault(snap.provider, snap)
         return newest
 
     def offers(self, snapshot_ids: list[int]) -> pd.DataFrame:

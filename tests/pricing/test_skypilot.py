@@ -11,7 +11,7 @@ import pytest
 
 from calibrate.peaks import load_peaks
 from pricing.accelerators import BY_NAME
-from pricing.catalog import embedded_meta, load_embedded
+from pricing.catalog import embedded_meta, embedded_sources, load_embedded
 from pricing.schema import PROVIDERS
 from pricing.sellers import SELLERS
 
@@ -303,3 +303,16 @@ def test_every_embedded_instance_type_maps_to_an_accelerator_with_peaks(embedded
         peak = peaks[name]
         assert peak.tflops, name  # at least one dense peak
         assert peak.source and peak.memory_bytes == BY_NAME[name].memory_gib * 2.0**30, name
+
+
+def test_embedded_sources_say_which_providers_are_embedded_only() -> None:
+    sources = {s.provider: s for s in embedded_sources()}
+    assert list(sources) == list(PROVIDERS)
+    assert sources["lambda"].embedded_only and sources["lambda"].refresh_note.startswith("embedded only: ")
+    assert "API key" in sources["lambda"].refresh_note
+    assert not sources["oci"].embedded_only
+    assert sources["oci"].refresh_note.startswith("`tco prices pull -p oci` refreshes them (OCI price list")
+    assert sources["shadeform"].reseller and sources["shadeform"].kind == "marketplace"
+    assert sources["lambda"].availability_note and sources["nebius"].availability_note is None
+    assert "H100-NVL" in sources["azure"].accelerators and sources["nebius"].as_of == "2025-01-01"
+    assert [s.provider for s in embedded_sources(("oci", "aws"))] == ["oci", "aws"]
