@@ -68,6 +68,19 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )""",
         "CREATE INDEX book_rules_by_snapshot ON book_rules(snapshot_id, line)",
     ),
+    # 3: a snapshot's offers as one blob per column (written and read whole: many times faster than a row
+    # per offer; snapshots in migration 1's ``offers`` rows stay readable); see ``encode_columns``.
+    (
+        """CREATE TABLE offer_columns (
+            snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('float64', 'text')),
+            dictionary BLOB,
+            data BLOB NOT NULL,
+            PRIMARY KEY (snapshot_id, name)
+        )""",
+    ),
 )
 
 #: The provider name of price-book snapshots (a team's own rates, not a cloud's list prices).
@@ -179,11 +192,12 @@ class PriceStore:
         offers: pd.DataFrame,
         meta: dict[str, Any] | None = None,
     ) -> Snapshot:
-        """Store ``offers`` as a new complete snapshot, atomically: all rows or none."""
+        """Store ``offers`` as a new complete snapshot, atomically: all rows or none.
+
+        The offers go in as one blob per column (``offer_columns``, see :func:`encode_columns`).
+        """
         columns = [c for c in ALL_COLUMNS if c != "snapshot"]
         frame = offers.reindex(columns=columns)
-        frame = frame.astype(object).where(frame.notna(), None)
-        rows = frame.itertuples(index=False, name=None)
         regions = int(offers["region"].nunique()) if len(offers) else 0
         with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -201,11 +215,10 @@ class PriceStore:
                     ),
                 )
                 snapshot_id = int(cursor.lastrowid or 0)
-                # The id is an integer from SQLite itself: inlined, so that each row binds as it comes.
-                values = ", ".join([f"{snapshot_id:d}", *("?" for _ in columns)])
                 db.executemany(
-                    f"INSERT INTO offers (snapshot_id, {', '.join(columns)}) VALUES ({values})",
-                    rows,
+                    "INSERT INTO offer_columns (snapshot_id, position, name, kind, dictionary, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(snapshot_id, *column) for column in encode_columns(frame, columns)],
                 )
                 db.execute("COMMIT")
             except BaseException:
@@ -278,19 +291,113 @@ class PriceStore:
         return newest
 
     def offers(self, snapshot_ids: list[int]) -> pd.DataFrame:
-        """The offer rows of the given snapshots, with ``snapshot`` set to each one's label."""
+        """The offer rows of the given snapshots (in id order), with ``snapshot`` set to each one's label.
+
+        Text columns are object columns with None for null (as ``pricing.catalog.load_embedded`` reads them).
+        """
+        import numpy as np
         import pandas as pd
 
         columns = [c for c in ALL_COLUMNS if c != "snapshot"]
         if not snapshot_ids:
             return pd.DataFrame(columns=list(ALL_COLUMNS))
-        marks = ", ".join("?" for _ in snapshot_ids)
+        parts = []
         with self.connect() as db:
-            frame = pd.read_sql_query(
-                f"SELECT o.snapshot_id, s.fetched_at AS snap_at, {', '.join('o.' + c for c in columns)} "
-                f"FROM offers o JOIN snapshots s ON s.id = o.snapshot_id WHERE o.snapshot_id IN ({marks})",
-                db,
-                params=snapshot_ids,
-            )
-        frame["snapshot"] = "pull #" + frame["snapshot_id"].astype(str) + " " + frame["snap_at"].astype(str)
-        return frame.drop(columns=["snapshot_id", "snap_at"]).loc[:, list(ALL_COLUMNS)]
+            for snapshot_id in sorted(set(snapshot_ids)):
+                row = db.execute("SELECT fetched_at FROM snapshots WHERE id = ?", (snapshot_id,)).fetchone()
+                if row is None:
+                    continue
+                stored = db.execute(
+                    "SELECT name, kind, dictionary, data FROM offer_columns WHERE snapshot_id = ? "
+                    "ORDER BY position",
+                    (snapshot_id,),
+                ).fetchall()
+                frame = decode_columns(stored) if stored else _legacy_rows(db, snapshot_id, columns)
+                label = f"pull #{snapshot_id} {row[0]}"
+                frame["snapshot"] = pd.Series(np.full(len(frame), label, dtype=object), dtype=object)
+                parts.append(frame)
+        if not parts:
+            return pd.DataFrame(columns=list(ALL_COLUMNS))
+        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return out.reindex(columns=list(ALL_COLUMNS))
+
+
+#: A text column whose first ``_SAMPLE`` values hold at most this many distinct ones is stored as a
+#: dictionary of its values and an int32 code per row (a region, an instance type, a constant source);
+#: others as a JSON array (notes, SKUs).
+_SAMPLE: Final = 1000
+_FEW: Final = 100
+
+
+def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(position, name, kind, dictionary, data) per column of ``frame`` for ``offer_columns``.
+
+    Float columns are float64 bytes (NaN for null). Text columns are either a JSON array (null for null,
+    ``dictionary`` NULL) or, when their values repeat, the JSON array of distinct values in ``dictionary``
+    and an int32 code per row in ``data`` (-1 for null).
+    """
+    import msgspec
+    import numpy as np
+    import pandas as pd
+
+    encode = msgspec.json.encode
+    encoded: list[tuple[Any, ...]] = []
+    for position, name in enumerate(columns):
+        series = frame[name]
+        if name in FLOAT_COLUMNS:
+            values = np.asarray(pd.to_numeric(series, errors="raise"), dtype="<f8")
+            encoded.append((position, name, "float64", None, values.tobytes()))
+            continue
+        texts = series.to_numpy(dtype=object)
+        try:  # NaN and None both become JSON null
+            sample = texts[:_SAMPLE].tolist()
+            if len({type(v) for v in sample} - {str}) == 0 and len(set(sample)) <= _FEW:
+                codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+                dictionary = encode(list(uniques))
+                encoded.append((position, name, "text", dictionary, codes.astype("<i4").tobytes()))
+            else:
+                encoded.append((position, name, "text", None, encode(texts.tolist())))
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise TypeError(f"offer column {name!r} holds a value that is not text: {exc}") from exc
+    return encoded
+
+
+def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """A frame from ``offer_columns`` rows (name, kind, dictionary, data)."""
+    import msgspec
+    import numpy as np
+    import pandas as pd
+
+    decode = msgspec.json.decode
+    data: dict[str, Any] = {}
+    for name, kind, dictionary, blob in stored:
+        if kind == "float64":
+            data[name] = pd.Series(np.frombuffer(blob, dtype="<f8").astype("float64"), dtype="float64")
+            continue
+        if dictionary is None:
+            values = decode(blob)
+            array = np.empty(len(values), dtype=object)
+            array[:] = values
+        else:
+            uniques = decode(dictionary)
+            table = np.empty(len(uniques) + 1, dtype=object)
+            table[: len(uniques)] = uniques  # the trailing None: code -1
+            array = table[np.frombuffer(blob, dtype="<i4")]
+        data[name] = pd.Series(array, dtype=object)
+    return pd.DataFrame(data)
+
+
+def _legacy_rows(db: sqlite3.Connection, snapshot_id: int, columns: Sequence[str]) -> pd.DataFrame:
+    """A snapshot stored before migration 3 (one ``offers`` row per offer)."""
+    import pandas as pd
+
+    frame = pd.read_sql_query(
+        f"SELECT {', '.join(columns)} FROM offers WHERE snapshot_id = ?", db, params=(snapshot_id,)
+    )
+    for column in columns:
+        if column in FLOAT_COLUMNS:
+            frame[column] = frame[column].astype("float64")
+        else:
+            text = frame[column].astype(object)
+            frame[column] = text.where(text.notna(), None)
+    return frame
