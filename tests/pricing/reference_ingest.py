@@ -19,7 +19,13 @@ from pricing.providers.aws import LEASE_YEARS, PAYMENT_OPTIONS, SOURCE, _memory_
 from pricing.providers.base import PageError, SkipCounter
 from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS, HOURS_PER_YEAR
 from pricing.pull import OFFER_KEY
-from pricing.validate import LIST_PRICE_MODELS, OUTLIER_FACTOR, OUTLIER_MIN_SIBLINGS, SENTINEL_PRICES_USD_PER_HOUR
+from pricing.validate import (
+    LIST_PRICE_MODELS,
+    OUTLIER_FACTOR,
+    OUTLIER_MIN_SIBLINGS,
+    SENTINEL_PRICES_USD_PER_HOUR,
+)
+
 
 def _float(text: Any) -> float | None:
     try:
@@ -206,8 +212,6 @@ def offers_frame(records: Iterable[tuple[Any, ...]], columns: Sequence[str]) -> 
     ``price_usd_per_accelerator_hour`` is derived here; ``snapshot`` is left for the store to fill.
     """
 
-
-
     frame = pd.DataFrame.from_records(list(records), columns=list(columns))
     for column in ALL_COLUMNS:
         if column not in frame:
@@ -232,7 +236,6 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     A zero or sentinel price is also set to NaN: it is not a price. Outliers keep their value (it may be
     real) but are excluded by default.
     """
-
 
     out = offers.copy()
     if "flags" not in out:
@@ -270,8 +273,6 @@ def outlier_mask(values: pd.Series, frame: pd.DataFrame, keys: list[str]) -> pd.
     group needs ``OUTLIER_MIN_SIBLINGS`` regions. NaN values are never outliers.
     """
 
-
-
     parts = {k: frame[k] for k in keys}
     regional = (
         pd.DataFrame({**parts, "region": frame["region"], "v": values})
@@ -306,12 +307,9 @@ def validate_offers(offers: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     removed and counted.
     """
 
-
     keyed = offers.assign(note_variant=variant(offers["note"]))
     duplicates = keyed.duplicated(OFFER_KEY, keep="first")
     unique = keyed[~duplicates].drop(columns=["note_variant"]).reset_index(drop=True)
     flagged = flag_prices(unique)
     flagged["price_usd_per_accelerator_hour"] = flagged["price_usd_per_hour"] / flagged["accelerator_count"]
     return flagged, int(duplicates.sum())
-
-
