@@ -144,6 +144,9 @@ class PriceStore:
             ) from exc
         try:
             db.execute("PRAGMA journal_mode=WAL")
+            # WAL with synchronous=NORMAL cannot corrupt the store; a power cut can only lose the last
+            # snapshots written (the previous ones stay in use), and commits skip an fsync each.
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
             self._migrate(db)
