@@ -140,8 +140,8 @@ def test_explain_lists_every_input_and_source(cli: Any) -> None:
         (("--model", "llama-2-7b", "--mfu", "1.5"), "MFU must be in (0, 1]"),
         (("--model", "llama-2-7b", "-a", "mi300x"), "no price for MI300X"),
         (
-            ("--model", "llama-2-7b", "-a", "trainium1", "--price-usd-per-hour", "2"),
-            "no dense peak for Trainium1",
+            ("--model", "llama-2-7b", "-a", "k80", "--price-usd-per-hour", "2"),
+            "no dense peak for K80",
         ),
         (("--model", "resnet-50", "-a", "a100-80"), "no per-sample throughput"),
         (
