@@ -48,6 +48,7 @@ with a pipeline, no optimizer-step time, bandwidths are bus bandwidths without p
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ if TYPE_CHECKING:
     from tco.model.assumptions import TrainingAssumptions
 
 TP_SIZES: Final = (1, 2, 4, 8, 16, 32)
-PP_SIZES: Final = (1, 2, 4, 8, 16, 32, 64, 128)
+#: Every stage count up to 128 (a count must divide the data-parallel width: MT-NLG ran 35 stages on 280
+#: nodes, Megatron's 1T model 64); ``p <= L``, uneven stages allowed.
+PP_SIZES: Final = tuple(range(1, 129))
 CP_SIZES: Final = (1, 2, 4, 8, 16)
 EP_SIZES: Final = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 INTERLEAVE: Final = (2, 4, 8)
@@ -76,8 +79,17 @@ ACT_FULL_RECOMPUTE: Final = 2.0
 FULL_RECOMPUTE_FACTOR: Final = 8.0 / 6.0
 #: Gradient buckets of the data-parallel reduce-scatter/all-gather (Megatron-Core's default 40M parameters).
 DP_BUCKET_PARAMS: Final = 40e6
+#: The hidden size the steady-MFU defaults were measured at where the configuration does not say.
+REFERENCE_WIDTH: Final = 4096.0
 #: Logits are materialised in fp32 for the loss on the last stage.
 LOGIT_BYTES: Final = 4.0
+
+#: Activation recomputation per row: the search decides, or the workload forces one.
+AUTO: Final = 0
+NONE: Final = 1
+SELECTIVE: Final = 2
+FULL: Final = 3
+_MODE_CODES: Final = {"": AUTO, "auto": AUTO, "none": NONE, "selective": SELECTIVE, "full": FULL}
 
 #: Output columns added to each configuration row.
 LAYOUT_COLUMNS: Final = (
@@ -104,8 +116,16 @@ LAYOUT_COLUMNS: Final = (
 )
 
 
+ZERO1: Final = 0
+FSDP: Final = 1
+HSDP: Final = 2
+SHARDING_NAMES: Final = ("zero1", "fsdp", "hsdp")
+
+
+@cache
 def _candidates() -> dict[str, np.ndarray]:
-    """Every (tp, pp, cp, ep, fsdp) combination; FSDP only without a pipeline."""
+    """Every (tp, pp, cp, ep, sharding) combination: ZeRO-1 with any pipeline; FSDP and hybrid sharding
+    (HSDP: sharded inside the fast domain, replicated across) without a pipeline; HSDP without experts."""
     import numpy as np
 
     grid = np.array(
@@ -115,8 +135,8 @@ def _candidates() -> dict[str, np.ndarray]:
             for p in PP_SIZES
             for c in CP_SIZES
             for e in EP_SIZES
-            for f in (0, 1)
-            if not (f and p > 1)
+            for f in (ZERO1, FSDP, HSDP)
+            if not (f != ZERO1 and p > 1) and not (f == HSDP and e > 1)
         ],
         dtype="float64",
     )
@@ -125,7 +145,7 @@ def _candidates() -> dict[str, np.ndarray]:
         "pp": grid[:, 1],
         "cp": grid[:, 2],
         "ep": grid[:, 3],
-        "fsdp": grid[:, 4].astype(bool),
+        "sharding": grid[:, 4].astype("int8"),
     }
 
 
@@ -154,6 +174,20 @@ def default_global_batch(
     return np.asarray(np.minimum(np.maximum(by_size, by_scale), assumptions.max_global_batch_tokens.value))
 
 
+def recompute_modes(configs: pd.DataFrame) -> np.ndarray:
+    """The recomputation each row asks for (:data:`AUTO`, :data:`NONE`, :data:`SELECTIVE`, :data:`FULL`)
+    from its ``recompute`` column (missing or empty: the search decides)."""
+    import numpy as np
+    import pandas as pd
+
+    if "recompute" not in configs.columns:
+        return np.zeros(len(configs), dtype="int8")
+    text = configs["recompute"].astype(object).fillna("").astype(str).str.strip().str.lower()
+    codes, uniques = pd.factorize(text)
+    table = np.array([_MODE_CODES.get(u, AUTO) for u in uniques] or [AUTO], dtype="int8")
+    return np.asarray(table[np.maximum(codes, 0)])
+
+
 def _valid_pairs(
     row_ids: np.ndarray,
     cand_ids: np.ndarray,
@@ -170,18 +204,60 @@ def _valid_pairs(
     import numpy as np
 
     tp, pp, cp, ep = (cand[c][cand_ids][None, :] for c in ("tp", "pp", "cp", "ep"))
+    hybrid = (cand["sharding"][cand_ids] == HSDP)[None, :]
     c_ = (row_ids, None)
     nr, sr = n[c_], seq[c_]
     width = tp * pp * cp
     with np.errstate(divide="ignore", invalid="ignore"):
         dp = nr / width
+        shard = hsdp_shard(fast_domain[c_], tp, cp)
+        mask_hsdp = (np.mod(dp * cp, shard) == 0) & (shard > 1) & (shard < dp * cp)
         mask = (np.mod(nr, width) == 0) & (tp <= fast_domain[c_]) & (pp <= layers[c_])
         mask &= ~((tp > 1) & (np.mod(heads[c_], tp) > 0))
         mask &= (cp == 1) | ((sr >= CP_MIN_SEQ) & (sr / cp >= CP_MIN_TOKENS_PER_RANK))
         mask &= (ep == 1) | ((np.mod(experts[c_], ep) == 0) & (np.mod(dp * cp, ep) == 0))
         mask &= batch[c_] / (sr * dp) >= 1.0  # every replica gets at least one whole sequence
+        mask &= ~hybrid | mask_hsdp
     rr, kk = np.nonzero(mask)
     return row_ids[rr], cand_ids[kk]
+
+
+def hsdp_shard(fast_domain: np.ndarray, tp: np.ndarray, cp: np.ndarray) -> np.ndarray:
+    """Ranks that shard the state under hybrid sharding: the data-parallel ranks inside one fast domain."""
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.floor(fast_domain / (tp * cp)))
+
+
+def _expert_gemm_slowdown(
+    tokens_per_expert: np.ndarray,
+    expert_width: np.ndarray,
+    *,
+    hidden: np.ndarray,
+    knee: np.ndarray,
+    reference: np.ndarray,
+    share: np.ndarray,
+) -> np.ndarray:
+    """How much longer the routed-expert GEMMs take than the dense rate assumed for them (>= 1).
+
+    An expert multiplies the ``M`` tokens routed to it (``tokens_mb k e / E`` per micro-batch: the
+    micro-batch's tokens, ``k`` routes each, gathered from the ``e`` expert-parallel ranks onto their
+    ``E/e`` local experts) by ``h x f`` weights: its arithmetic intensity is about ``min(M, f, h)``, so
+    its efficiency follows the same ``w / (w + c)`` curve as narrow hidden sizes
+    (:func:`tco.model.throughput.model_efficiency`, ``c = knee x FLOP/byte ridge``), relative to the
+    ``min(h, h0)`` the dense rate already accounts for. Fine-grained experts on few expert-parallel ranks
+    (small ``M``) are slow; large expert parallelism buys efficiency with all-to-all traffic.
+    """
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = np.fmin(np.fmin(tokens_per_expert, expert_width), hidden)
+        dense = np.fmin(hidden, reference)
+        relative = (width / (width + knee)) / (dense / (dense + knee))
+        relative = np.where(np.isfinite(relative), np.minimum(relative, 1.0), 1.0)
+        slowdown = (1.0 - share) + share / relative
+    return np.asarray(np.where(np.isfinite(slowdown) & (share > 0), slowdown, 1.0))
 
 
 def _bus(group: np.ndarray, inside: np.ndarray, fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
@@ -191,8 +267,16 @@ def _bus(group: np.ndarray, inside: np.ndarray, fast: np.ndarray, slow: np.ndarr
     return np.asarray(np.where(group <= inside, fast, slow))
 
 
-def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> dict[str, np.ndarray]:
+def search_layouts(
+    configs: pd.DataFrame,
+    assumptions: TrainingAssumptions,
+    *,
+    only: dict[str, float | str] | None = None,
+) -> dict[str, np.ndarray]:
     """The chosen layout per row of ``configs`` (token workloads), as arrays (NaN / "" where none fits).
+
+    ``only`` restricts the search to candidates with these values (``tp``, ``pp``, ``cp``, ``ep``,
+    ``sharding`` = zero1 | fsdp | hsdp): the cost of one given layout.
 
     Input columns: ``accelerator_count, fast_domain, params, active_params, experts, experts_per_token,
     layers, hidden, heads, kv_heads, vocab, seq_len, global_batch_tokens, flops_per_token,
@@ -224,9 +308,20 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
     vocab = np.nan_to_num(col("vocab"), nan=0.0)
     seq = col("seq_len")
     given_batch = col("global_batch_tokens")
-    batch = np.where(np.isnan(given_batch), default_global_batch(params, n, assumptions), given_batch)
+    published_batch = col("published_global_batch_tokens")
+    named_batch = np.where(np.isnan(given_batch), published_batch, given_batch)
+    batch = np.where(np.isnan(named_batch), default_global_batch(params, n, assumptions), named_batch)
+    mode = recompute_modes(configs)
     per_token = col("flops_per_token")
     attention_share = np.nan_to_num(col("attention_flops_per_token"), nan=0.0) / per_token
+    # Routed-expert GEMMs: their share of the FLOPs, their width and the accelerator's FLOP/byte knee.
+    expert_share = np.where(experts > 1, 6.0 * expert_params * topk / experts / per_token, 0.0)
+    expert_width = np.fmin(col("expert_ffn_hidden"), col("hidden"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        knee = (
+            assumptions.narrow_matmul_knee.value * col("peak_tflops") / col("memory_bandwidth_tb_s")
+        )  # FLOP/byte x knee; TFLOP/s over TB/s
+    reference_width = np.nan_to_num(col("reference_hidden"), nan=REFERENCE_WIDTH)
     rate = col("achieved_tflop_per_s") * 1e12
     grad_bytes = np.nan_to_num(col("grad_bytes_per_param"), nan=2.0)
     memory = col("memory_bytes") * assumptions.memory_usable_fraction.value
@@ -236,7 +331,13 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
     ideal = per_token * batch / (n * rate)
 
     cand = _candidates()
-    tp, pp, cp, ep, fsdp = cand["tp"], cand["pp"], cand["cp"], cand["ep"], cand["fsdp"]
+    if only:
+        keep = np.ones(len(cand["tp"]), dtype=bool)
+        for name, value in only.items():
+            wanted = SHARDING_NAMES.index(str(value)) if name == "sharding" else float(value)
+            keep &= cand[name] == wanted
+        cand = {name: values[keep] for name, values in cand.items()}
+    tp, pp, cp, ep, sharding_code = cand["tp"], cand["pp"], cand["cp"], cand["ep"], cand["sharding"]
     width = tp * pp * cp
     # Which candidates are valid depends on a few columns only: find them once per distinct key, then
     # expand to the rows (a sweep has thousands of rows per key: accelerators x instance sizes).
@@ -272,6 +373,7 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
         dense_params=dense_params,
         expert_params=expert_params,
         topk=topk,
+        experts_total=experts,
         layers=layers,
         hidden=hidden,
         kv_width=kv_width,
@@ -285,6 +387,11 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
         fast=fast,
         slow=slow,
         state=state,
+        mode=mode,
+        expert_share=expert_share,
+        expert_width=expert_width,
+        knee=knee,
+        reference_width=reference_width,
         assumptions=assumptions,
     )
     # The fastest fitting candidate per row (ties: the narrowest model-parallel width, then the earliest).
@@ -304,15 +411,19 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
     text = np.empty(rows, dtype=object)
     text[:] = ""
     sharding = text.copy()
-    sharding[chosen_rows] = np.where(fsdp[k[best]], "fsdp", "zero1")
+    sharding[chosen_rows] = np.asarray(SHARDING_NAMES, dtype=object)[sharding_code[k[best]]]
     recompute = text.copy()
-    recompute[chosen_rows] = np.where(out["full"][best], "full", "none")
+    recompute[chosen_rows] = np.where(
+        out["full"][best], "full", np.where(mode[chosen_rows] == SELECTIVE, "selective", "none")
+    )
     schedule = text.copy()
     v = out["virtual"][best]
     schedule[chosen_rows] = np.where(
         pp[k[best]] <= 1, "-", np.where(v > 1, "interleaved-" + v.astype(int).astype(str), "1f1b")
     )
-    batch_source = np.where(np.isnan(given_batch), "rule", "given")
+    batch_source = np.where(
+        ~np.isnan(given_batch), "given", np.where(~np.isnan(published_batch), "published", "rule")
+    )
     return {
         "global_batch_tokens_used": batch,
         "batch_source": batch_source,
@@ -350,6 +461,7 @@ def _evaluate(
     dense_params: np.ndarray,
     expert_params: np.ndarray,
     topk: np.ndarray,
+    experts_total: np.ndarray,
     layers: np.ndarray,
     hidden: np.ndarray,
     kv_width: np.ndarray,
@@ -363,13 +475,20 @@ def _evaluate(
     fast: np.ndarray,
     slow: np.ndarray,
     state: float,
+    mode: np.ndarray,
+    expert_share: np.ndarray,
+    expert_width: np.ndarray,
+    knee: np.ndarray,
+    reference_width: np.ndarray,
     assumptions: TrainingAssumptions,
 ) -> dict[str, np.ndarray]:
     """Memory and step time of each valid (row, candidate) pair (flat arrays of equal length)."""
     import numpy as np
 
     tp, pp, cp, ep = cand["tp"][k], cand["pp"][k], cand["cp"][k], cand["ep"][k]
-    fsdp = cand["fsdp"][k]
+    code = cand["sharding"][k]
+    hsdp = code == HSDP
+    sharded_ranks = code != ZERO1
     N, Nd, Ne = params[r], dense_params[r], expert_params[r]
     L, h, s = layers[r], hidden[r], seq[r]
     nn, g = n[r], fast_domain[r]
@@ -384,8 +503,11 @@ def _evaluate(
     zero1 = (4.0 + (state - 4.0) / dc) * Nd / (tp * pp) + (4.0 + (state - 4.0) / (dc / ep)) * Ne / (
         tp * pp * ep
     )
-    sharded = state * N / nn + 2.0 * PARAM_BYTES * N / (L * tp)
-    state_bytes = np.where(fsdp, sharded, zero1)
+    # FSDP shards over every data-parallel rank, HSDP over those inside one fast domain (replicated across).
+    shard = np.where(hsdp, hsdp_shard(g, tp, cp), dc)
+    replicas = dc / shard
+    sharded = state * N / (tp * shard) + 2.0 * PARAM_BYTES * N / (L * tp)
+    state_bytes = np.where(sharded_ranks, sharded, zero1)
 
     # --- activations per sequence of one micro-batch, per layer ---
     act_none = ACT_NO_RECOMPUTE * s_loc * h / tp
@@ -409,16 +531,29 @@ def _evaluate(
         b_full = np.where(pp > 1, 1.0, np.clip(fit_full, 1.0, np.maximum(1.0, np.floor(sequences))))
         fits_none = (free >= b_none * per_seq_none) & (free > 0)
         fits_full = (free >= b_full * per_seq_full) & (free > 0)
-    full = ~fits_none
+    # Recomputation: the search keeps every activation where they fit, else recomputes everything; a
+    # workload may force full or selective recomputation (selective keeps the memory of "none" here, since
+    # flash attention never stores the scores, and re-runs the attention forward: a third of its FLOPs).
+    wanted = mode[r]
+    full = np.where(wanted == AUTO, ~fits_none, wanted == FULL)
+    fits = np.where(wanted == AUTO, fits_none | fits_full, np.where(full, fits_full, fits_none))
     b = np.where(full, b_full, b_none)
     m = np.maximum(1.0, np.ceil(sequences / b))
     memory_bytes = state_bytes + b * np.where(full, per_seq_full, per_seq_none)
-    fits = fits_none | fits_full
 
     # --- time ---
-    compute = ideal[r] * np.where(full, FULL_RECOMPUTE_FACTOR, 1.0)
-    bubble = compute * (pp - 1.0) / (virtual * m)
+    selective = np.where(wanted == SELECTIVE, 1.0 + attention_share[r] / 3.0, 1.0)
     tokens_mb = s_loc * b
+    experts_slowdown = _expert_gemm_slowdown(
+        tokens_mb * topk[r] * ep / np.maximum(experts_total[r], 1.0),
+        expert_width[r],
+        hidden=h,
+        knee=knee[r],
+        reference=reference_width[r],
+        share=expert_share[r],
+    )
+    compute = ideal[r] * np.where(full, FULL_RECOMPUTE_FACTOR, selective) * experts_slowdown
+    bubble = compute * (pp - 1.0) / (virtual * m)
     tensor = np.where(
         tp > 1,
         (L / pp)
@@ -444,7 +579,19 @@ def _evaluate(
             )
             / dp_bw
         )
-        gather = np.where(dc > 1, 3.0 * m * (dc - 1.0) / dc * PARAM_BYTES * N / tp, 0.0) / dp_bw
+        # FSDP/HSDP: all-gather weights for forward and backward, reduce-scatter gradients, per micro-batch,
+        # over the shard group (HSDP: inside the fast domain); HSDP adds an all-reduce of the gradient shards
+        # across the replicas (slow network).
+        gather_bw = np.where(hsdp, ffast, dp_bw)
+        gather = np.where(shard > 1, 3.0 * m * (shard - 1.0) / shard * PARAM_BYTES * N / tp, 0.0) / gather_bw
+        cross = (
+            np.where(
+                replicas > 1,
+                2.0 * (replicas - 1.0) / replicas * grad_bytes[r] * N / (tp * shard),
+                0.0,
+            )
+            / fslow
+        )
         kv_chunk = 2.0 * tokens_mb * kv_width[r] * ACTIVATION_BYTES / tp
         context = np.where(cp > 1, 3.0 * (cp - 1.0) * (L / pp) * m * kv_chunk, 0.0) / _bus(
             tp * cp, g, ffast, fslow
@@ -454,7 +601,9 @@ def _evaluate(
             4.0 * topk[r] * (L / pp) * m * tokens_mb * h * ACTIVATION_BYTES * (ep - 1.0) / ep / tp,
             0.0,
         ) / _bus(tp * ep, g, ffast, fslow)
-        p2p = np.where(pp > 1, 2.0 * virtual * m * tokens_mb * h * ACTIVATION_BYTES, 0.0) / _bus(
+        # Each tensor-parallel rank sends its 1/t slice of the boundary activations (Megatron's scatter/gather
+        # optimisation, Narayanan et al. 2021 §4.1; sequence parallelism keeps them sharded anyway).
+        p2p = np.where(pp > 1, 2.0 * virtual * m * tokens_mb * h * ACTIVATION_BYTES / tp, 0.0) / _bus(
             tp * cp * pp, g, ffast, fslow
         )
     # Per-call latency of ring collectives: (ranks - 1) steps each.
@@ -463,14 +612,19 @@ def _evaluate(
     tensor = tensor + np.where(tp > 1, calls_per_layer * np.where(full, 6.0, 4.0) * (tp - 1.0) * alpha, 0.0)
     buckets = np.ceil(N / (tp * pp) / DP_BUCKET_PARAMS)
     data = data + np.where(dc > 1, 2.0 * buckets * 2.0 * np.log2(np.maximum(dc, 1.0)) * alpha, 0.0)
-    gather = gather + np.where(dc > 1, 3.0 * calls_per_layer * (dc - 1.0) * alpha, 0.0)
+    gather = gather + np.where(shard > 1, 3.0 * calls_per_layer * (shard - 1.0) * alpha, 0.0)
+    cross_buckets = np.ceil(N / (tp * shard) / DP_BUCKET_PARAMS)
+    cross = cross + np.where(
+        replicas > 1, 2.0 * cross_buckets * 2.0 * np.log2(np.maximum(replicas, 1.0)) * alpha, 0.0
+    )
+    gather = gather + cross
     a2a = a2a + np.where(ep > 1, 4.0 * calls_per_layer * (ep - 1.0) * alpha, 0.0)
     moe_exposed = (1.0 - assumptions.moe_overlap.value) * a2a
 
     def step(overlap: float) -> np.ndarray:
         hidden_dp = overlap * compute / m
         exposed_dp = np.where(
-            fsdp, np.maximum(0.0, gather - overlap * compute), np.maximum(0.0, data - hidden_dp)
+            sharded_ranks, np.maximum(0.0, gather - overlap * compute), np.maximum(0.0, data - hidden_dp)
         )
         exposed_cp = np.maximum(0.0, context - overlap * compute * attention_share[r])
         return np.asarray(

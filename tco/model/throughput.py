@@ -118,25 +118,38 @@ def _peak_lookup(hardware: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mfu_defaults_for(keys: pd.DataFrame, mfu_defaults: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Default MFU, range and source per (accelerator, dtype) key row: exact match, else the ``*`` row."""
+    """Default MFU, range, reference shape and source per (accelerator, dtype) key row: the exact row, else
+    the dtype's ``*`` row (an FP8 default for any accelerator), else the ``*``/``*`` row."""
     import numpy as np
     import pandas as pd
 
-    position = pd.MultiIndex.from_frame(mfu_defaults[["accelerator", "dtype"]]).get_indexer(
-        pd.MultiIndex.from_frame(keys[["accelerator", "dtype"]])
+    table = mfu_defaults.reset_index(drop=True)
+    index = pd.MultiIndex.from_frame(table[["accelerator", "dtype"]])
+    exact = index.get_indexer(pd.MultiIndex.from_frame(keys[["accelerator", "dtype"]]))
+    any_accelerator = index.get_indexer(
+        pd.MultiIndex.from_arrays([np.full(len(keys), "*", dtype=object), keys["dtype"].to_numpy()])
     )
-    star = np.flatnonzero(
-        mfu_defaults["accelerator"].eq("*").to_numpy() & mfu_defaults["dtype"].eq("*").to_numpy()
-    )
+    star = np.flatnonzero(table["accelerator"].eq("*").to_numpy() & table["dtype"].eq("*").to_numpy())
+    position = np.where(exact >= 0, exact, np.where(any_accelerator >= 0, any_accelerator, -1))
     position = np.where(position < 0, star[0] if star.size else -1, position)
+    # The shape the default was measured at (older tables without the columns: 7B-70B at sequence 2048).
+    reference = {
+        "reference_hidden": REFERENCE_HIDDEN,
+        "reference_attention_share": REFERENCE_ATTENTION_SHARE,
+    }
+    for column, value in reference.items():
+        if column not in table.columns:
+            table[column] = value
     out: dict[str, np.ndarray] = {}
     for column, name in (
         ("mfu", "default_mfu"),
         ("mfu_low", "default_mfu_low"),
         ("mfu_high", "default_mfu_high"),
         ("source", "default_mfu_source"),
+        ("reference_hidden", "reference_hidden"),
+        ("reference_attention_share", "reference_attention_share"),
     ):
-        values = mfu_defaults[column].to_numpy()[np.maximum(position, 0)]
+        values = table[column].to_numpy()[np.maximum(position, 0)]
         if (position < 0).any():  # no exact row and no "*" row: missing stays missing
             values = values.astype(object if column == "source" else "float64")
             values[position < 0] = None if column == "source" else np.nan
@@ -271,6 +284,8 @@ def resolve_training_throughput(
             "mfu_high": high / base["peak_tflops"],
             "throughput_source": source,
             "throughput_detail": detail,
+            "reference_hidden": base["reference_hidden"],
+            "reference_attention_share": base["reference_attention_share"],
         }
     )
     return _collapse_frameworks(out)
@@ -576,8 +591,10 @@ def resolve_serving_efficiency(
     return result.reset_index(drop=True)
 
 
-#: The shape the steady-MFU defaults were measured at: 7B-70B decoders at sequence 2048
-#: (docs/projection_model.md §8; llm-foundry's benchmarks): hidden 4096 and more, attention ~5% of FLOPs.
+#: The shape the steady-MFU defaults were measured at when their table does not say: 7B-70B decoders at
+#: sequence 2048 (docs/projection_model.md §8; llm-foundry's benchmarks): hidden 4096 and more, attention ~5%
+#: of the FLOPs. ``tco/data/mfu_defaults.csv`` states it per row (``reference_hidden``,
+#: ``reference_attention_share``).
 REFERENCE_HIDDEN: Final = 4096.0
 REFERENCE_ATTENTION_SHARE: Final = 0.05
 
@@ -590,11 +607,14 @@ def model_efficiency(
     *,
     knee: float,
     attention_efficiency: float,
+    reference_hidden: np.ndarray | float = REFERENCE_HIDDEN,
+    reference_attention_share: np.ndarray | float = REFERENCE_ATTENTION_SHARE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """How an assumed steady MFU carries over to another model shape: ``(matmul, attention)`` factors <= 1.
 
-    * Narrow matrices: ``f = (h/(h+c)) / (4096/(4096+c))`` capped at 1, with ``c = knee * peak/bandwidth``
-      (the accelerator's FLOP/byte ridge: a faster chip needs wider matrices to stay busy).
+    * Narrow matrices: ``f = (h/(h+c)) / (h0/(h0+c))`` capped at 1, with ``c = knee * peak/bandwidth``
+      (the accelerator's FLOP/byte ridge: a faster chip, or FP8 on the same chip, needs wider matrices to
+      stay busy) and ``h0`` the hidden size the default was measured at.
     * Attention share ``a`` of the model FLOPs (``12 L h s`` of ``6N + 12 L h s``) runs at
       ``attention_efficiency`` of the matmul rate: ``(1 - a0 + a0/e) / (1 - a + a/e)``, capped at 1, with
       ``a0`` the reference share.
@@ -611,9 +631,10 @@ def model_efficiency(
         )
         c = knee * ridge
         h = np.asarray(hidden, dtype="float64")
-        matmul = (h / (h + c)) / (REFERENCE_HIDDEN / (REFERENCE_HIDDEN + c))
+        h0 = np.asarray(reference_hidden, dtype="float64")
+        matmul = (h / (h + c)) / (h0 / (h0 + c))
         a = np.asarray(attention_share, dtype="float64")
-        a0 = REFERENCE_ATTENTION_SHARE
+        a0 = np.asarray(reference_attention_share, dtype="float64")
         e = attention_efficiency
         attention = (1.0 - a0 + a0 / e) / (1.0 - a + a / e)
     matmul = np.where(np.isfinite(matmul), np.minimum(matmul, 1.0), 1.0)

@@ -259,6 +259,8 @@ def training_performance(
         perf["memory_bandwidth_tb_s"].to_numpy(dtype="float64"),
         knee=params.narrow_matmul_knee.value,
         attention_efficiency=params.attention_efficiency.value,
+        reference_hidden=perf["reference_hidden"].to_numpy(dtype="float64"),
+        reference_attention_share=perf["reference_attention_share"].to_numpy(dtype="float64"),
     )
     factor = np.where(assumed & perf["kind"].eq("tokens").to_numpy(), matmul * attention, 1.0)
     perf["model_efficiency"] = factor

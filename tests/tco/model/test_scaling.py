@@ -38,31 +38,58 @@ def _config(**changes: Any) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def test_layout_and_efficiency_by_hand() -> None:
+def test_hybrid_sharding_by_hand() -> None:
+    """1B parameters on two 8-GPU nodes: sharded inside each node, replicated across (HSDP) is fastest."""
     out = scaling_efficiency(_config(), TrainingAssumptions()).iloc[0]
     compute = 6e9 * 32768 / (16 * 100e12)  # 0.12288 s per step per accelerator
     alpha = 8e-6  # collective_hop_latency_s
-    # Best layout: tp2 pp1 dp8 ZeRO-1, both replica sequences in one micro-batch (4096 tokens).
-    # Tensor parallel: 4 collectives per layer of 4096 tokens x 2048 x 2 B, ring factor 2(2-1)/2, 300 GB/s,
-    # plus (2 - 1) ring steps of latency each.
+    # One sequence per replica (32768 tokens / 2048 / 16). Inside the node (300 GB/s) the 8 shards all-gather
+    # the weights twice and reduce-scatter the gradients, 2 B per parameter, (8-1)/8 of it each, plus 7 ring
+    # steps of latency per collective and layer; across nodes the two replicas all-reduce their 1/8 gradient
+    # shard (2 (2-1)/2 x 2 B x 1e9 / 8 at 25 GB/s) in 4 buckets of 40M parameters, 2 log2(2) steps each.
+    gather = 3 * 7 / 8 * 2 * 1e9 / 300e9 + 3 * 24 * 7 * alpha
+    cross = 2 * (2 - 1) / 2 * 2 * 1e9 / 8 / 25e9 + 2 * 4 * 2 * 1 * alpha
+    assert out["parallelism"] == "tp1 pp1 dp16 hsdp m1"
+    assert out["global_batch_tokens_used"] == 32768 and out["batch_source"] == "given"
+    assert out["compute_s"] == pytest.approx(compute)
+    assert out["step_s"] == pytest.approx(compute + max(0.0, gather + cross - 0.8 * compute))
+    # Memory: 16 B x N / 8 shards, two gathered layers (2 B x N / 24 each), one sequence's activations.
+    assert out["memory_bytes_per_accelerator"] == pytest.approx(
+        16 * 1e9 / 8 + 2 * 2 * 1e9 / 24 + 34 * 2048 * 2048 * 24
+    )
+    # Low end: no overlap at all.
+    assert out["scaling_efficiency_low"] == pytest.approx(compute / (compute + gather + cross))
+
+
+def test_zero1_with_tensor_parallelism_by_hand() -> None:
+    """The cost of one given layout (tp2 ZeRO-1 on the same two nodes), every term by hand."""
+    from tco.model.layout import search_layouts
+
+    out = search_layouts(
+        _config(fast_domain=8.0), TrainingAssumptions(), only={"tp": 2, "pp": 1, "cp": 1, "sharding": "zero1"}
+    )
+    compute = 6e9 * 32768 / (16 * 100e12)
+    alpha = 8e-6
+    # Both replica sequences in one micro-batch (4096 tokens). Tensor parallel: 4 collectives per layer of
+    # 4096 tokens x 2048 x 2 B, ring factor 2(2-1)/2, 300 GB/s, plus (2 - 1) ring steps of latency each.
     tp = 24 * 4 * 1.0 * 4096 * 2048 * 2 / 300e9 + 24 * 4 * 1 * alpha
     # Data parallel across nodes at 25 GB/s: the gradient shard 2 B x 1e9 / 2, plus 2 tree collectives of
     # 2 log2(8) steps per 40M-parameter bucket (13 buckets); hidden behind 0.8 of the one micro-batch.
     dp = 2 * (8 - 1) / 8 * (2 * 1e9 / 2) / 25e9 + 2 * 13 * 2 * 3 * alpha
     step = compute + max(0.0, dp - 0.8 * compute) + tp
-    assert out["parallelism"] == "tp2 pp1 dp8 zero1 m1"
-    assert out["global_batch_tokens_used"] == 32768 and out["batch_source"] == "given"
-    assert out["compute_s"] == pytest.approx(compute)
-    assert out["tensor_comm_s"] == pytest.approx(tp)
-    assert out["step_s"] == pytest.approx(step)
-    assert out["scaling_efficiency"] == pytest.approx(compute / step)
+    assert out["tp"][0] == 2 and out["dp"][0] == 8 and out["sharding"][0] == "zero1"
+    assert out["microbatches"][0] == 1 and out["microbatch_sequences"][0] == 2
+    assert out["compute_s"][0] == pytest.approx(compute)
+    assert out["tensor_comm_s"][0] == pytest.approx(tp)
+    assert out["step_s"][0] == pytest.approx(step)
+    assert out["layout_efficiency"][0] == pytest.approx(compute / step)
     # Memory: ZeRO-1 (4 + 12/8) N / 2 + activations 34 s h / t per layer, 24 layers, 2 sequences.
-    assert out["memory_bytes_per_accelerator"] == pytest.approx(
+    assert out["memory_bytes_per_accelerator"][0] == pytest.approx(
         (4 + 12 / 8) * 1e9 / 2 + 34 * 2048 * 2048 / 2 * 24 * 2
     )
     # Low/high: the same layout re-timed with no overlap and full overlap.
-    assert out["scaling_efficiency_low"] == pytest.approx(compute / (compute + dp + tp))
-    assert out["scaling_efficiency_high"] == pytest.approx(compute / (compute + tp))
+    assert out["step_s_low"][0] == pytest.approx(compute + dp + tp)
+    assert out["step_s_high"][0] == pytest.approx(compute + tp)
 
 
 def test_default_batch_grows_with_scale() -> None:
