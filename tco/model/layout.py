@@ -123,30 +123,24 @@ SHARDING_NAMES: Final = ("zero1", "fsdp", "hsdp")
 
 
 @cache
-def _candidates() -> dict[str, np.ndarray]:
-    """Every (tp, pp, cp, ep, sharding) combination: ZeRO-1 with any pipeline; FSDP and hybrid sharding
-    (HSDP: sharded inside the fast domain, replicated across) without a pipeline; HSDP without experts."""
+def _base_candidates() -> dict[str, np.ndarray]:
+    """Every (tp, cp, ep, sharding) combination: ZeRO-1 and FSDP with any expert parallelism, hybrid
+    sharding (HSDP: sharded inside the fast domain, replicated across) without. ZeRO-1 candidates are then
+    combined with every pipeline size; FSDP and HSDP run without a pipeline."""
     import numpy as np
 
     grid = np.array(
         [
-            (t, p, c, e, f)
+            (t, c, e, f)
             for t in TP_SIZES
-            for p in PP_SIZES
             for c in CP_SIZES
             for e in EP_SIZES
             for f in (ZERO1, FSDP, HSDP)
-            if not (f != ZERO1 and p > 1) and not (f == HSDP and e > 1)
+            if not (f == HSDP and e > 1)
         ],
         dtype="float64",
     )
-    return {
-        "tp": grid[:, 0],
-        "pp": grid[:, 1],
-        "cp": grid[:, 2],
-        "ep": grid[:, 3],
-        "sharding": grid[:, 4].astype("int8"),
-    }
+    return {"tp": grid[:, 0], "cp": grid[:, 1], "ep": grid[:, 2], "sharding": grid[:, 3].astype("int8")}
 
 
 def default_global_batch(
@@ -189,9 +183,9 @@ def recompute_modes(configs: pd.DataFrame) -> np.ndarray:
 
 
 def _valid_pairs(
-    row_ids: np.ndarray,
-    cand_ids: np.ndarray,
-    cand: dict[str, np.ndarray],
+    key_ids: np.ndarray,
+    base: dict[str, np.ndarray],
+    pp_sizes: np.ndarray,
     n: np.ndarray,
     fast_domain: np.ndarray,
     heads: np.ndarray,
@@ -199,27 +193,58 @@ def _valid_pairs(
     seq: np.ndarray,
     experts: np.ndarray,
     batch: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(row, candidate) index pairs of ``row_ids x cand_ids`` that are valid layouts (row-major order)."""
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The valid layouts of each key in ``key_ids``: key index per layout and the layouts' ``tp, pp, cp,
+    ep, sharding``, sorted by key, then tp, pp, cp, ep, sharding.
+
+    Two stages keep it cheap: the constraints that do not involve the pipeline are checked on
+    keys x (tp, cp, ep, sharding); only the survivors are expanded over the stage counts (ZeRO-1) that
+    divide the remaining width.
+    """
     import numpy as np
 
-    tp, pp, cp, ep = (cand[c][cand_ids][None, :] for c in ("tp", "pp", "cp", "ep"))
-    hybrid = (cand["sharding"][cand_ids] == HSDP)[None, :]
-    c_ = (row_ids, None)
+    tp, cp, ep = (base[c][None, :] for c in ("tp", "cp", "ep"))
+    c_ = (key_ids, None)
     nr, sr = n[c_], seq[c_]
-    width = tp * pp * cp
     with np.errstate(divide="ignore", invalid="ignore"):
-        dp = nr / width
-        shard = hsdp_shard(fast_domain[c_], tp, cp)
-        mask_hsdp = (np.mod(dp * cp, shard) == 0) & (shard > 1) & (shard < dp * cp)
-        mask = (np.mod(nr, width) == 0) & (tp <= fast_domain[c_]) & (pp <= layers[c_])
+        mask = (np.mod(nr, tp * cp) == 0) & (tp <= fast_domain[c_])
         mask &= ~((tp > 1) & (np.mod(heads[c_], tp) > 0))
         mask &= (cp == 1) | ((sr >= CP_MIN_SEQ) & (sr / cp >= CP_MIN_TOKENS_PER_RANK))
-        mask &= (ep == 1) | ((np.mod(experts[c_], ep) == 0) & (np.mod(dp * cp, ep) == 0))
-        mask &= batch[c_] / (sr * dp) >= 1.0  # every replica gets at least one whole sequence
-        mask &= ~hybrid | mask_hsdp
-    rr, kk = np.nonzero(mask)
-    return row_ids[rr], cand_ids[kk]
+        mask &= (ep == 1) | (np.mod(experts[c_], ep) == 0)
+    kk, bb = np.nonzero(mask)
+    # Expand: ZeRO-1 over the stage counts that divide its remaining width (a divisor table per distinct
+    # width), FSDP/HSDP with one stage.
+    zero = base["sharding"][bb] == ZERO1
+    zero_ids = np.flatnonzero(zero)
+    other_ids = np.flatnonzero(~zero)
+    remaining = n[key_ids[kk[zero_ids]]] / (base["tp"][bb[zero_ids]] * base["cp"][bb[zero_ids]])
+    widths, of_width = np.unique(remaining, return_inverse=True)
+    width_row, stage = np.nonzero(np.mod(widths[:, None], pp_sizes[None, :]) == 0)
+    from tco.model.training import join_indices
+
+    left, right = join_indices(of_width.reshape(-1), width_row)
+    which = np.concatenate([zero_ids[left], other_ids])
+    pp = np.concatenate([pp_sizes[stage[right]], np.ones(len(other_ids))])
+    keys = key_ids[kk[which]]
+    b = bb[which]
+    t, c, e, f = base["tp"][b], base["cp"][b], base["ep"][b], base["sharding"][b]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = n[keys] / (t * c)
+        dp = width / pp
+        shard = hsdp_shard(fast_domain[keys], t, c)
+        ok = (np.mod(width, pp) == 0) & (pp <= layers[keys])
+        ok &= (e == 1) | (np.mod(dp * c, e) == 0)
+        ok &= batch[keys] / (seq[keys] * dp) >= 1.0  # every replica gets at least one whole sequence
+        ok &= (f != HSDP) | ((np.mod(dp * c, shard) == 0) & (shard > 1) & (shard < dp * c))
+    keys, t, pp, c, e, f = keys[ok], t[ok], pp[ok], c[ok], e[ok], f[ok]
+    order = np.lexsort((f, e, c, pp, t, keys))
+    return keys[order], {
+        "tp": t[order],
+        "pp": pp[order],
+        "cp": c[order],
+        "ep": e[order],
+        "sharding": f[order],
+    }
 
 
 def hsdp_shard(fast_domain: np.ndarray, tp: np.ndarray, cp: np.ndarray) -> np.ndarray:
@@ -330,36 +355,40 @@ def search_layouts(
     state = assumptions.state_bytes_per_param.value
     ideal = per_token * batch / (n * rate)
 
-    cand = _candidates()
+    base = _base_candidates()
+    pp_sizes = np.asarray(PP_SIZES, dtype="float64")
     if only:
-        keep = np.ones(len(cand["tp"]), dtype=bool)
+        keep = np.ones(len(base["tp"]), dtype=bool)
         for name, value in only.items():
-            wanted = SHARDING_NAMES.index(str(value)) if name == "sharding" else float(value)
-            keep &= cand[name] == wanted
-        cand = {name: values[keep] for name, values in cand.items()}
-    tp, pp, cp, ep, sharding_code = cand["tp"], cand["pp"], cand["cp"], cand["ep"], cand["sharding"]
-    width = tp * pp * cp
-    # Which candidates are valid depends on a few columns only: find them once per distinct key, then
-    # expand to the rows (a sweep has thousands of rows per key: accelerators x instance sizes).
+            if name == "pp":
+                pp_sizes = pp_sizes[pp_sizes == float(value)]
+                keep &= (base["sharding"] == ZERO1) | (float(value) == 1.0)
+            else:
+                wanted = SHARDING_NAMES.index(str(value)) if name == "sharding" else float(value)
+                keep &= base[name] == wanted
+        base = {name: values[keep] for name, values in base.items()}
+    # Which layouts are valid depends on a few columns only: find them once per distinct key, then expand
+    # to the rows (a sweep has thousands of rows per key: accelerators x instance sizes).
     keys = np.column_stack([n, fast_domain, heads, layers, seq, experts, batch])
     unique, inverse = np.unique(np.nan_to_num(keys, nan=-1.0), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch = (
         np.where(unique[:, i] == -1.0, np.nan, unique[:, i]) for i in range(unique.shape[1])
     )
-    dense_k = np.flatnonzero(ep == 1)
-    moe_k = np.flatnonzero(ep > 1)
+    dense_base = {name: values[base["ep"] == 1] for name, values in base.items()}
+    moe_base = {name: values[base["ep"] > 1] for name, values in base.items()}
     moe_keys = np.flatnonzero(u_experts > 1)
-    args = (cand, u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch)
-    pairs = [_valid_pairs(np.arange(len(unique)), dense_k, *args)]
+    args = (u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch)
+    found = [_valid_pairs(np.arange(len(unique)), dense_base, pp_sizes, *args)]
     if moe_keys.size:
-        pairs.append(_valid_pairs(moe_keys, moe_k, *args))
-    key_of_pair = np.concatenate([p[0] for p in pairs])
-    cand_of_pair = np.concatenate([p[1] for p in pairs])
+        found.append(_valid_pairs(moe_keys, moe_base, pp_sizes, *args))
+    key_of_pair = np.concatenate([f[0] for f in found])
+    cand = {name: np.concatenate([f[1][name] for f in found]) for name in found[0][1]}
+    tp, pp, cp, ep, sharding_code = cand["tp"], cand["pp"], cand["cp"], cand["ep"], cand["sharding"]
+    width = tp * pp * cp
     from tco.model.training import join_indices
 
-    r, pair = join_indices(inverse, key_of_pair)
-    k = cand_of_pair[pair]
+    r, k = join_indices(inverse, key_of_pair)
     usable = np.isfinite(ideal[r]) & np.isfinite(params[r])
     r, k = r[usable], k[usable]
     dp = n[r] / width[k]
