@@ -343,9 +343,10 @@ def search_layouts(
     expert_share = np.where(experts > 1, 6.0 * expert_params * topk / experts / per_token, 0.0)
     expert_width = np.fmin(col("expert_ffn_hidden"), col("hidden"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        knee = (
-            assumptions.narrow_matmul_knee.value * col("peak_tflops") / col("memory_bandwidth_tb_s")
-        )  # FLOP/byte x knee; TFLOP/s over TB/s
+        # The narrow-matrix knee: fitted to a calibration's matmul sweep where one exists, else the sourced
+        # curve (knee x FLOP/byte ridge; TFLOP/s over TB/s).
+        sourced = assumptions.narrow_matmul_knee.value * col("peak_tflops") / col("memory_bandwidth_tb_s")
+        knee = np.where(np.isfinite(col("matmul_knee_width")), col("matmul_knee_width"), sourced)
     reference_width = np.nan_to_num(col("reference_hidden"), nan=REFERENCE_WIDTH)
     rate = col("achieved_tflop_per_s") * 1e12
     grad_bytes = np.nan_to_num(col("grad_bytes_per_param"), nan=2.0)

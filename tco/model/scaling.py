@@ -51,6 +51,7 @@ CONFIG_COLUMNS: Final = (
     "peak_tflops",
     "memory_bandwidth_tb_s",
     "reference_hidden",
+    "matmul_knee_width",
     "expert_ffn_hidden",
     "samples_per_s_per_accelerator",
     "batch_per_accelerator",

@@ -591,6 +591,101 @@ def resolve_serving_efficiency(
     return result.reset_index(drop=True)
 
 
+def matmul_knee_widths(calibrations: pd.DataFrame) -> pd.DataFrame:
+    """The narrow-matrix knee ``c`` per (accelerator, dtype) fitted to measured matmul sweeps.
+
+    Points are ``(n, TFLOP/s)`` of square ``n x n x n`` products: every ``matmul`` result row (its ``shape``
+    ``m=n,n=n,k=n`` and rate) and the sweep it reports in ``details`` (``{"sweep": [{"n", "tflop_per_s"}]}``).
+    The rate is taken to follow ``R(n) = R_max n / (n + c)``, i.e. ``1/R = 1/R_max + (c/R_max)/n``: a
+    least-squares line in ``1/n`` gives ``c = slope / intercept``. Needs two sizes or more and a positive
+    ``c``; otherwise the accelerator keeps the sourced curve (``narrow_matmul_knee x FLOP/byte ridge``).
+    A square sweep shrinks all three dimensions, where a training GEMM keeps its token dimension large, so
+    the fitted knee is a conservative (wide) one.
+
+    Output columns: ``accelerator, dtype, matmul_knee_width, matmul_knee_source``.
+    """
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    columns = ["accelerator", "dtype", "matmul_knee_width", "matmul_knee_source"]
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c == "matmul_knee_width" else "object") for c in columns}
+    )
+    if calibrations.empty or "kernel" not in calibrations.columns:
+        return empty
+    rows = _usable(calibrations)
+    rows = rows[rows["kernel"].eq("matmul") & rows["accelerator"].astype(bool)]
+    if rows.empty:
+        return empty
+    size = pd.to_numeric(rows["shape"].astype(str).str.extract(r"n=(\d+)")[0], errors="coerce")
+    points = [
+        pd.DataFrame(
+            {
+                "accelerator": rows["accelerator"].to_numpy(),
+                "dtype": rows["dtype"].to_numpy(),
+                "run_id": rows["run_id"].to_numpy(),
+                "n": size.to_numpy(dtype="float64"),
+                "tflops": rows["achieved_tflop_per_s"].to_numpy(dtype="float64"),
+            }
+        )
+    ]
+    details = rows["details"] if "details" in rows.columns else pd.Series([], dtype=object)
+    # The sweeps are small lists in a JSON column of the (small) calibration table.
+    sweeps = [
+        (acc, dtype, run, point)
+        for acc, dtype, run, text in zip(
+            rows["accelerator"], rows["dtype"], rows["run_id"], details, strict=False
+        )
+        if isinstance(text, str) and text
+        for point in json.loads(text).get("sweep", [])
+    ]
+    if sweeps:
+        points.append(
+            pd.DataFrame(
+                {
+                    "accelerator": [a for a, _, _, _ in sweeps],
+                    "dtype": [d for _, d, _, _ in sweeps],
+                    "run_id": [r for _, _, r, _ in sweeps],
+                    "n": [float(p.get("n", np.nan)) for _, _, _, p in sweeps],
+                    "tflops": [float(p.get("tflop_per_s", np.nan)) for _, _, _, p in sweeps],
+                }
+            )
+        )
+    frame = pd.concat(points, ignore_index=True)
+    frame = frame[(frame["n"] > 0) & (frame["tflops"] > 0)].drop_duplicates(
+        ["accelerator", "dtype", "run_id", "n"]
+    )
+    frame = frame.assign(x=1.0 / frame["n"], y=1.0 / frame["tflops"])
+    frame = frame.assign(xx=frame["x"] ** 2, xy=frame["x"] * frame["y"], one=1.0)
+    grouped = frame.groupby(["accelerator", "dtype"])
+    sums = grouped[["one", "x", "y", "xx", "xy"]].sum()
+    sizes = grouped["n"].agg(["nunique", "min", "max"])
+    runs = grouped["run_id"].agg(lambda ids: ", ".join(sorted(set(map(str, ids)))))
+    k, sx, sy, sxx, sxy = (sums[c].to_numpy() for c in ("one", "x", "y", "xx", "xy"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (k * sxy - sx * sy) / (k * sxx - sx**2)
+        intercept = (sy - slope * sx) / k
+        knee = slope / intercept
+    ok = (sizes["nunique"].to_numpy() >= 2) & np.isfinite(knee) & (knee > 0) & (intercept > 0)
+    low, high, names = sizes["min"].to_numpy()[ok], sizes["max"].to_numpy()[ok], runs.to_numpy()[ok]
+    out = pd.DataFrame(
+        {
+            "accelerator": sums.index.get_level_values(0)[ok],
+            "dtype": sums.index.get_level_values(1)[ok],
+            "matmul_knee_width": knee[ok],
+            # One line per (accelerator, dtype) of the small calibration table.
+            "matmul_knee_source": [
+                f"narrow-matrix curve fitted to calibration run(s) {run} (matmul sweep n = {a:.0f}-{b:.0f}: "
+                f"c = {c:.0f})"
+                for run, a, b, c in zip(names, low, high, knee[ok], strict=True)
+            ],
+        }
+    )
+    return out
+
+
 #: The shape the steady-MFU defaults were measured at when their table does not say: 7B-70B decoders at
 #: sequence 2048 (docs/projection_model.md §8; llm-foundry's benchmarks): hidden 4096 and more, attention ~5%
 #: of the FLOPs. ``tco/data/mfu_defaults.csv`` states it per row (``reference_hidden``,
@@ -609,6 +704,7 @@ def model_efficiency(
     attention_efficiency: float,
     reference_hidden: np.ndarray | float = REFERENCE_HIDDEN,
     reference_attention_share: np.ndarray | float = REFERENCE_ATTENTION_SHARE,
+    width_knee: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """How an assumed steady MFU carries over to another model shape: ``(matmul, attention)`` factors <= 1.
 
@@ -619,7 +715,8 @@ def model_efficiency(
       ``attention_efficiency`` of the matmul rate: ``(1 - a0 + a0/e) / (1 - a + a/e)``, capped at 1, with
       ``a0`` the reference share.
 
-    Unknown inputs give a factor of 1 (no adjustment).
+    ``width_knee`` (where finite) replaces ``c``: the knee fitted to a calibration's matmul sweep
+    (:func:`matmul_knee_widths`). Unknown inputs give a factor of 1 (no adjustment).
     """
     import numpy as np
 
@@ -630,6 +727,9 @@ def model_efficiency(
             / (np.asarray(memory_bandwidth_tb_s, dtype="float64") * 1e12)
         )
         c = knee * ridge
+        if width_knee is not None:
+            measured = np.asarray(width_knee, dtype="float64")
+            c = np.where(np.isfinite(measured), measured, c)
         h = np.asarray(hidden, dtype="float64")
         h0 = np.asarray(reference_hidden, dtype="float64")
         matmul = (h / (h + c)) / (h0 / (h0 + c))

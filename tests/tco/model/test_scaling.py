@@ -262,3 +262,41 @@ def test_override_replaces_the_model() -> None:
 def test_shape_is_inferred_when_unknown() -> None:
     out = scaling_efficiency(_config(layers=math.nan, hidden=math.nan, heads=math.nan), TrainingAssumptions())
     assert out.iloc[0]["fits_memory"] and 0 < out.iloc[0]["scaling_efficiency"] <= 1
+
+
+def test_any_stage_count_that_divides_the_width() -> None:
+    """530B on 280 GPUs with one replica (Korthikanti et al. 2022): 8-way tensor x 35 stages."""
+    config = _config(
+        params=529.6e9,
+        layers=105.0,
+        hidden=20480.0,
+        heads=128.0,
+        accelerator_count=280.0,
+        global_batch_tokens=280 * 2048.0,
+        flops_per_token=6 * 529.6e9,
+        vocab=51200.0,
+    )
+    out = scaling_efficiency(config, TrainingAssumptions()).iloc[0]
+    assert out["fits_memory"] and out["pp"] == 35 and out["tp"] == 8 and out["dp"] == 1
+    assert out["bubble_s"] == pytest.approx(out["compute_s"] * 34 / (2 * 280))  # interleaved-2, 280 micro
+
+
+def test_pipeline_sends_one_tensor_parallel_slice_per_rank() -> None:
+    """tp2 x pp2 on 2-GPU instances: tensor traffic on the fast link, the stage boundary across instances
+    carries each rank's half of the activations, 0.2 of it exposed (overlap 0.8)."""
+    from tco.model.layout import search_layouts
+
+    config = _config(
+        accelerator_count=4.0,
+        accelerators_per_instance=2.0,
+        fast_domain=2.0,
+        global_batch_tokens=8 * 2048.0,
+        inter_node_gb_s=1.0,
+    )
+    out = search_layouts(config, TrainingAssumptions(), only={"tp": 2, "pp": 2, "cp": 1})
+    alpha = 8e-6
+    assert out["schedule"][0] == "interleaved-8" and out["microbatches"][0] == 8
+    tensor = 12 * 8 * 4 * 2 * (1 / 2) * 2048 * 2048 * 2 / 300e9 + 12 * 8 * 4 * 1 * alpha
+    p2p = 2 * 8 * 8 * 2048 * 2048 * 2 / 2 / 1e9
+    assert out["tensor_comm_s"][0] == pytest.approx(tensor)
+    assert out["exposed_comm_s"][0] == pytest.approx(tensor + 0.2 * p2p)
