@@ -208,7 +208,11 @@ def _parallelism_text(
     parts = parts + np.where(ep > 1, " ep" + num("ep"), "")
     parts = parts + " dp" + num("dp") + " " + text("sharding")
     extra = np.where(pp > 1, " " + text("schedule"), "") + " m" + num("microbatches")
-    extra = extra + np.where(text("recompute") == "full", " recompute", "")
+    extra = extra + np.where(
+        text("recompute") == "full",
+        " recompute",
+        np.where(text("recompute") == "selective", " selective-recompute", ""),
+    )
     parts = np.where(is_samples, parts, parts + extra)
     return np.asarray(
         np.where(
