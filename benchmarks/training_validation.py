@@ -40,8 +40,9 @@ def main() -> None:
                 )
                 if part
             )
+            metric = r["metric"].replace("_", " ")
             print(
-                f"| {r['run']} | {r['split']} | {r['metric'].replace('_', ' ')} | {_number(r['published'])} | "
+                f"| {r['run']} | {r['split']} | {metric} | {_number(r['published'])} | "
                 f"{_number(r['tco'])} | {r['error']:+.1%} | {inputs} | {r['layout']} |"
             )
     else:
