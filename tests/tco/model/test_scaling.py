@@ -300,3 +300,30 @@ def test_pipeline_sends_one_tensor_parallel_slice_per_rank() -> None:
     p2p = 2 * 8 * 8 * 2048 * 2048 * 2 / 2 / 1e9
     assert out["tensor_comm_s"][0] == pytest.approx(tensor)
     assert out["exposed_comm_s"][0] == pytest.approx(tensor + 0.2 * p2p)
+
+
+def test_tensor_parallelism_stays_inside_the_fast_domain() -> None:
+    """On single-GPU instances no layout splits a layer's matrices across the network."""
+    from tco.model.layout import search_layouts
+
+    single = _config(accelerators_per_instance=1.0, fast_domain=1.0)
+    assert math.isnan(search_layouts(single, TrainingAssumptions(), only={"tp": 2})["step_s"][0])
+    assert scaling_efficiency(single, TrainingAssumptions()).iloc[0]["tp"] == 1
+
+
+def test_fsdp_by_hand() -> None:
+    """FSDP over all 16 ranks (one layout's cost): state 16 B x N / 16 plus two gathered layers; weights
+    all-gathered twice and gradients reduce-scattered once per micro-batch across the nodes (25 GB/s)."""
+    from tco.model.layout import search_layouts
+
+    out = search_layouts(
+        _config(fast_domain=8.0), TrainingAssumptions(), only={"tp": 1, "cp": 1, "sharding": "fsdp"}
+    )
+    compute = 6e9 * 32768 / (16 * 100e12)
+    gather = 3 * 15 / 16 * 2 * 1e9 / 25e9 + 3 * 24 * 15 * 8e-6
+    assert out["sharding"][0] == "fsdp" and out["dp"][0] == 16
+    assert out["memory_bytes_per_accelerator"][0] == pytest.approx(
+        16 * 1e9 / 16 + 2 * 2 * 1e9 / 24 + 34 * 2048 * 2048 * 24
+    )
+    assert out["step_s"][0] == pytest.approx(compute + max(0.0, gather - 0.8 * compute))
+    assert out["step_s_low"][0] == pytest.approx(compute + gather)
