@@ -2,48 +2,64 @@
 
 For every configuration row (a workload on ``n`` accelerators of one kind, in instances or TPU slices of
 ``g`` accelerators joined by the fast links) the search evaluates every candidate layout at once (numpy over
-the valid (row, candidate) pairs only, so a million-row sweep stays cheap) and keeps the one with the
-shortest step whose training state fits in memory. Sources: docs/projection_model.md §1.4, §2.1, §4.1-4.2.
+the valid (row, candidate) pairs only, found once per distinct key in two stages, so a million-row sweep
+stays cheap) and keeps the one with the shortest step whose training state fits in memory. Sources:
+docs/projection_model.md §1.4, §2.1, §4.1-4.2.
+
+**Global batch** ``B``: the workload's own (``global_batch_tokens``: ``--set global_batch_tokens``), else the
+batch its authors published (``published_global_batch_tokens``, from the preset), else the rule of
+:func:`default_global_batch`; ``batch_source`` says which (given, published, rule).
 
 **Candidates.** Tensor parallel ``t`` in {1, 2, 4, 8, 16, 32} (``t <= g``: inside the NVLink node or the TPU
-slice, ``t`` divides the heads); pipeline ``p`` in {1, 2, ..., 128} (``p <= L``); context parallel ``c`` in
-{1, 2, 4, 8, 16} (only for sequences of 8k and more, each rank keeping at least 4k tokens: Llama 3 Table 4
-used ``c = 16`` at 131k and ``c = 1`` at 8k); expert parallel ``e`` (MoE: divides the experts and the
-``d c`` data-parallel ranks it is carved from, Megatron-Core's convention); data parallel ``d = n/(t p c)``;
-sharding ZeRO-1 (distributed optimizer) or FSDP/ZeRO-3 (``p = 1``). For each candidate the search also picks,
-elementwise, activation recomputation (none, else full when only that fits), the pipeline schedule (1F1B, or
-interleaved with ``v`` in {2, 4, 8} virtual stages where there are at least ``p v`` layers and ``p``
-micro-batches; uneven chunks allowed, as Llama 3 ran 126 layers on 16 stages) and, without a pipeline,
-the largest micro-batch that fits (fewest accumulation steps).
+slice, ``t`` divides the heads); pipeline ``p`` any count up to 128 that divides ``n/(t c)`` (``p <= L``:
+MT-NLG ran 35 stages); context parallel ``c`` in {1, 2, 4, 8, 16} (only for sequences of 8k and more, each
+rank keeping at least 4k tokens: Llama 3 Table 4 used ``c = 16`` at 131k and ``c = 1`` at 8k); expert
+parallel ``e`` (MoE: divides the experts and the ``d c`` data-parallel ranks it is carved from,
+Megatron-Core's convention); data parallel ``d = n/(t p c)``; sharding ZeRO-1 (distributed optimizer), FSDP/
+ZeRO-3 (``p = 1``) or hybrid sharding, HSDP (``p = 1``, no experts: the state sharded over the ``g/(t c)``
+data-parallel ranks inside one fast domain and replicated across domains, PaLM's layout on two TPU pods and
+PyTorch's HYBRID_SHARD). For each candidate the search also picks, elementwise, activation recomputation
+(none, else full when only that fits; a workload's ``recompute`` forces none, selective or full), the
+pipeline schedule (1F1B, or interleaved with ``v`` in {2, 4, 8} virtual stages where there are at least
+``p v`` layers and ``p`` micro-batches; uneven chunks allowed, as Llama 3 ran 126 layers on 16 stages) and,
+without a pipeline, the largest micro-batch that fits (fewest accumulation steps).
 
 **Memory per accelerator** (bytes). State ``S`` bytes per parameter (16: bf16 weights and gradients, fp32
 master, m, v). ZeRO-1: ``(4 + (S-4)/(d c)) N_dense/(t p) + (4 + (S-4)/(d c/e)) N_expert/(t p e)``; FSDP:
-``S N/n`` plus two gathered layers. Activations (Korthikanti et al. 2022, arXiv:2205.05198, with flash
-attention and sequence parallelism): ``34 s b h / t`` per layer without recompute, ``2 s b h / t`` per layer
-plus one layer's working set with full recompute; the first 1F1B stage keeps ``L`` layers' worth
-(``x (1 + (p-1)/(p v))`` interleaved); logits ``s b V 4 / t`` on the last stage. The layout must fit in
-``memory_usable_fraction`` of the accelerator's memory.
+``S N/(t d c)`` plus two gathered layers; HSDP: ``S N/(t r_in)`` with ``r_in = g/(t c)`` ranks per domain.
+Activations (Korthikanti et al. 2022, arXiv:2205.05198, with flash attention and sequence parallelism):
+``34 s b h / t`` per layer without recompute or with selective recompute (flash attention stores no
+scores), ``2 s b h / t`` per layer plus one layer's working set with full recompute; the first 1F1B stage
+keeps ``L`` layers' worth (``x (1 + (p-1)/(p v))`` interleaved); logits ``s b V 4 / t`` on the last stage.
+The layout must fit in ``memory_usable_fraction`` of the accelerator's memory.
 
 **Step time** per accelerator, ``B`` tokens per optimizer step, ``m`` micro-batches of ``b`` sequences::
 
-    compute  = F B / (n R) x (4/3 with full recompute: one more forward)
+    compute  = F B / (n R) x recompute x experts
+               recompute: 4/3 full (one more forward), 1 + a/3 selective (the attention forward again,
+               a = attention share of the FLOPs), 1 none
+               experts: (1 - a_e) + a_e / f_e, the routed-expert GEMMs' share a_e at their efficiency f_e
+               (:func:`_expert_gemm_slowdown`: tokens per expert k e s b / E, expert width)
     bubble   = compute (p-1) / (v m)                                   (Narayanan et al. 2021)
     tensor   = (L/p) m (4 (+2 recompute)) 2(t-1)/t s b h 2 / BW_fast   (not overlapped)
     data     = 2(dc-1)/(dc) g_bytes N/(t p) / BW, exposed beyond overlap x compute/m (the last micro-batch)
-    fsdp     = 3 m (dc-1)/(dc) 2 N/t / BW, exposed beyond overlap x compute
+    fsdp     = 3 m (r-1)/r 2 N/t / BW over the r shard ranks (HSDP: inside the domain), plus HSDP's
+               2(q-1)/q g_bytes N/(t r) / BW_network across its q replicas; exposed beyond overlap x compute
     context  = 3 (c-1) (L/p) m KV_chunk / BW, exposed beyond overlap x attention compute
     experts  = 4 k (L/p) m s b h 2 (e-1)/(e t) / BW, exposed (1 - moe_overlap)  (llm-analysis: 2 per layer)
-    pipeline = 2 v m s b h 2 / BW (activations and their gradients), exposed (1 - overlap)
+    pipeline = 2 v m s b h 2 / t / BW (each tensor-parallel rank sends its slice of the activations and
+               their gradients: Megatron's scatter/gather), exposed (1 - overlap)
 
 plus ``(ranks - 1) x collective_hop_latency_s`` per ring collective call, per layer and micro-batch, for
 tensor parallelism, FSDP and the all-to-all; ``2 log2(ranks)`` steps (NCCL's tree) per 40M-parameter
-gradient bucket for ZeRO-1's reduce-scatter and all-gather.
+gradient bucket for ZeRO-1's reduce-scatter and all-gather and HSDP's cross-replica all-reduce.
 
 ``BW`` is the fast-domain bus bandwidth while a group fits inside one instance or slice, else the network
 bandwidth per accelerator (data-parallel groups are outermost). ``layout_efficiency = F B / (n R) / step``.
 
 Limits, stated: uniform layers (no dense first layers in MoE models), no ZeRO-2, micro-batch of one sequence
-with a pipeline, no optimizer-step time, bandwidths are bus bandwidths without per-message latency.
+with a pipeline, no optimizer-step time, bandwidths are bus bandwidths without per-message latency, no MoE
+routing imbalance or token permutation cost.
 """
 
 from __future__ import annotations

@@ -20,7 +20,14 @@ A workload is one row of a frame (:data:`WORKLOAD_COLUMNS`). Three kinds:
 ``flops``
     Raw training FLOPs, given.
 
-Missing values stay NaN and propagate; invalid ones (zero or negative) raise in
+What a user knows about how the run is trained travels with the workload too: ``global_batch_tokens``
+(given) or ``published_global_batch_tokens`` (the preset's paper figure), ``dtype`` (``fp8`` selects the FP8
+peak and MFU default), ``recompute`` (force none, selective or full activation recomputation; empty: the
+layout search decides), ``head_dim`` (the heads' width where it is not ``h / heads``: multi-head latent
+attention) and ``expert_ffn_hidden`` (routed experts' width). The layout search
+(:mod:`tco.model.layout`) reads them.
+
+Missing values stay NaN and propagate; invalid ones (zero or negative, an unknown recompute mode) raise in
 :func:`validate_training_workloads`.
 """
 
