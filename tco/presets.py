@@ -118,6 +118,8 @@ def preset_workload(name: str) -> dict[str, Any]:
         "batch_per_accelerator",
         "grad_bytes_per_param",
         "vocab",
+        "experts",
+        "experts_per_token",
     ):
         value = record.get(column)
         row[column] = float(value) if isinstance(value, int | float) and not math.isnan(value) else math.nan

@@ -388,6 +388,7 @@ def join_indices(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndar
 def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
     """Columns of ``frame`` at ``index`` as arrays; in large grids text columns become categoricals (cheap
     to copy, categories sorted so that the output does not depend on the input's row order)."""
+    import numpy as np
     import pandas as pd
 
     out: dict[str, object] = {}
@@ -397,9 +398,14 @@ def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
         if small:
             out[column] = series.to_numpy()[index]
         elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            # Sorted categories: the output does not depend on the order of the input rows.
+            # Sorted categories: the output does not depend on the order of the input rows. The codes are
+            # narrowed to the categorical's own integer width before the gather (1-2 bytes a row, not 8),
+            # and they are valid by construction (factorize made them).
             codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-            out[column] = pd.Categorical.from_codes(codes[index], categories=pd.Index(uniques).astype(object))
+            width = np.int8 if len(uniques) < 127 else np.int16 if len(uniques) < 32767 else np.int32
+            out[column] = pd.Categorical.from_codes(
+                codes.astype(width)[index], categories=pd.Index(uniques).astype(object), validate=False
+            )
         else:
             out[column] = series.to_numpy()[index]
     return out
