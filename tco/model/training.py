@@ -575,7 +575,7 @@ def training_costs(
     )
     # A categorical: one string shared by a million rows, not a million copies.
     range_note = pd.Categorical.from_codes(
-        list((high_stalled & ~stalled).astype("int8")), categories=pd.Index(["", note])
+        (high_stalled & ~stalled).astype("int8"), categories=pd.Index(["", note]), validate=False
     )
     computed: dict[str, object] = {
         **priced,
