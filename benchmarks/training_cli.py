@@ -3,7 +3,9 @@
     PYTHONPATH=. python benchmarks/training_cli.py [--repeats 7]
 
 Each command runs in a fresh process (start to exit, output to /dev/null, ``TCO_HOME`` an empty temporary
-directory) after one warm-up run that fills the OS page cache; the median and best wall times are printed.
+directory) after one warm-up run that fills the OS page cache; the median and best wall times and the
+median CPU time of the process (user + system: steadier than the wall clock on a shared machine) are
+printed.
 The second part times ``project_training`` for the same workload in this process, cold (first call: layout
 candidates built, data tables read) and warm, so the model's share of the command is visible.
 Target (issue #11): under 1 s for `tco estimate train --model llama-3.1-405b -a h100 --count 16384 --top 5`
@@ -35,10 +37,14 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 
-def wall(argv: list[str], env: dict[str, str]) -> float:
+def wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and the child's own CPU seconds (user + system, from wait4(2))."""
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{' '.join(argv)} failed")
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
 
 
 def projection_times() -> tuple[float, float]:
@@ -78,9 +84,16 @@ def main() -> None:
             argv = [sys.executable, "-m", "tco", *command]
             wall(argv, env)  # warm-up
             runs = [wall(argv, env) for _ in range(args.repeats)]
-            print(f"{label}: median {statistics.median(runs):.3f} s, best {min(runs):.3f} s")
+            walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
+            print(
+                f"{label}: wall median {statistics.median(walls):.3f} s, best {min(walls):.3f} s; "
+                f"process CPU median {statistics.median(cpus):.3f} s"
+            )
     cold, warm = projection_times()
-    print(f"project_training alone: cold {cold:.3f} s, warm {warm:.3f} s ({os.cpu_count()} CPUs)")
+    print(
+        f"project_training alone: cold {cold:.3f} s, warm {warm:.3f} s ({os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":
