@@ -65,6 +65,11 @@ def load_models() -> pd.DataFrame:
     return pd.DataFrame(list(_model_records()))
 
 
+def _number(value: object) -> float:
+    """A preset cell as a float; empty, text or NaN is NaN."""
+    return float(value) if isinstance(value, int | float) and not math.isnan(value) else math.nan
+
+
 def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() or ch == ".")
 
@@ -107,16 +112,23 @@ def preset_workload(name: str) -> dict[str, Any]:
         "heads",
         "kv_heads",
         "seq_len",
-        "global_batch_tokens",
         "flops_per_sample",
         "samples",
         "epochs",
         "batch_per_accelerator",
         "grad_bytes_per_param",
         "vocab",
+        "experts",
+        "experts_per_token",
     ):
         value = record.get(column)
         row[column] = float(value) if isinstance(value, int | float) and not math.isnan(value) else math.nan
+    # Mixture of experts: each routed expert's feed-forward width (the presets' ffn_hidden).
+    ffn = _number(record.get("ffn_hidden"))
+    row["expert_ffn_hidden"] = ffn if record["family"] == "moe" else math.nan
+    # The authors' batch is what the model was trained with; the user's --global-batch-tokens (the
+    # workload's global_batch_tokens) replaces it, and the scale rule applies only where neither exists.
+    row["published_global_batch_tokens"] = _number(record.get("global_batch_tokens"))
     return row
 
 

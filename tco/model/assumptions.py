@@ -134,7 +134,9 @@ NARROW_MATMUL_KNEE: Final = Assumption(
     "memory bytes/s, relative to h = 4096 (never above): fitted to llm-foundry's MPT sweep at sequence 2048 "
     "(scripts/train/benchmarking/README.md: A100-80GB MFU 44.8% at h 768, 56.9% at 1536, 59.9% at 2048, "
     "64.2% at 4096; H100 37.6% at 1536, 41.8% at 2048, 46.4% at 4096) after the attention share's own "
-    "effect (attention_efficiency) is taken out: c = 250 on A100-80GB (ridge 153 FLOP/B), 500 on H100 (295)",
+    "effect (attention_efficiency) is taken out: c = 250 on A100-80GB (ridge 153 FLOP/B), 500 on H100 (295); "
+    "a calibration's matmul sweep, where one exists, replaces c by its fitted knee "
+    "(tco.model.throughput.matmul_knee_widths); routed-expert GEMMs use the same curve",
 )
 ATTENTION_EFFICIENCY: Final = Assumption(
     0.75,

@@ -69,6 +69,9 @@ TRAIN_LINES: Final = (
     "{throughput_detail}",
     "    peak: {peak_source}",
     "    scaling: {parallelism}, {scaling_source}; network: {network_source}",
+    "    layout: step {step_s:.4g} s = compute {compute_s:.4g} s (recompute: {_recompute}) + pipeline bubble "
+    "{bubble_s:.4g} s + exposed communication {_exposed_s:.4g} s (tensor parallel {_tensor_s:.4g} s of it); "
+    "{_memory_gib:.1f} GiB per accelerator; batch {global_batch_tokens_used:,.0f} tokens ({batch_source})",
     "    goodput: {goodput:g} (range {goodput_low:g}-{goodput_high:g}): {goodput_source}",
     "  wall: {uninterrupted_wall_hours:,.1f} h x interruption factor {interruption_factor:.3f} = "
     "{wall_hours:,.1f} h (low {wall_hours_low:,.1f}, high {wall_hours_high:,.1f})",
@@ -116,15 +119,29 @@ def _numbered(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def train_explain(rows: pd.DataFrame) -> pd.Series:
-    """One block per training row: work, rate, scaling, goodput, wall time, price and cost, with sources."""
+    """One block per training row: work, rate, scaling and the layout's step (compute, recompute, bubble,
+    exposed communication, memory per accelerator, batch), goodput, wall time, price, cost, with sources."""
     import numpy as np
+    import pandas as pd
 
     samples = rows["work_formula"].astype(str).str.startswith("samples")
     tflops = _fmt(rows["achieved_tflop_per_s"], ".4g")
     rate = np.where(
         samples, "samples/s per accelerator (FLOP rate " + tflops + " TFLOP/s)", tflops + " TFLOP/s"
     )
-    return _block(_numbered(rows).assign(_rate=rate), TRAIN_LINES)
+
+    def column(name: str) -> pd.Series:
+        return rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
+
+    prepared = _numbered(rows).assign(
+        _rate=rate,
+        _recompute=column("recompute").fillna("").astype(str).replace("", "n/a"),
+        # Communication left after overlap: the step less compute and bubble (tensor parallelism included).
+        _exposed_s=column("exposed_comm_s"),
+        _tensor_s=column("tensor_comm_s"),
+        _memory_gib=column("memory_bytes_per_accelerator").astype("float64") / 2**30,
+    )
+    return _block(prepared, TRAIN_LINES)
 
 
 def serve_explain(rows: pd.DataFrame) -> pd.Series:

@@ -2,52 +2,69 @@
 
 For every configuration row (a workload on ``n`` accelerators of one kind, in instances or TPU slices of
 ``g`` accelerators joined by the fast links) the search evaluates every candidate layout at once (numpy over
-the valid (row, candidate) pairs only, so a million-row sweep stays cheap) and keeps the one with the
-shortest step whose training state fits in memory. Sources: docs/projection_model.md §1.4, §2.1, §4.1-4.2.
+the valid (row, candidate) pairs only, found once per distinct key in two stages, so a million-row sweep
+stays cheap) and keeps the one with the shortest step whose training state fits in memory. Sources:
+docs/projection_model.md §1.4, §2.1, §4.1-4.2.
+
+**Global batch** ``B``: the workload's own (``global_batch_tokens``: ``--set global_batch_tokens``), else the
+batch its authors published (``published_global_batch_tokens``, from the preset), else the rule of
+:func:`default_global_batch`; ``batch_source`` says which (given, published, rule).
 
 **Candidates.** Tensor parallel ``t`` in {1, 2, 4, 8, 16, 32} (``t <= g``: inside the NVLink node or the TPU
-slice, ``t`` divides the heads); pipeline ``p`` in {1, 2, ..., 128} (``p <= L``); context parallel ``c`` in
-{1, 2, 4, 8, 16} (only for sequences of 8k and more, each rank keeping at least 4k tokens: Llama 3 Table 4
-used ``c = 16`` at 131k and ``c = 1`` at 8k); expert parallel ``e`` (MoE: divides the experts and the
-``d c`` data-parallel ranks it is carved from, Megatron-Core's convention); data parallel ``d = n/(t p c)``;
-sharding ZeRO-1 (distributed optimizer) or FSDP/ZeRO-3 (``p = 1``). For each candidate the search also picks,
-elementwise, activation recomputation (none, else full when only that fits), the pipeline schedule (1F1B, or
-interleaved with ``v`` in {2, 4, 8} virtual stages where there are at least ``p v`` layers and ``p``
-micro-batches; uneven chunks allowed, as Llama 3 ran 126 layers on 16 stages) and, without a pipeline,
-the largest micro-batch that fits (fewest accumulation steps).
+slice, ``t`` divides the heads); pipeline ``p`` any count up to 128 that divides ``n/(t c)`` (``p <= L``:
+MT-NLG ran 35 stages); context parallel ``c`` in {1, 2, 4, 8, 16} (only for sequences of 8k and more, each
+rank keeping at least 4k tokens: Llama 3 Table 4 used ``c = 16`` at 131k and ``c = 1`` at 8k); expert
+parallel ``e`` (MoE: divides the experts and the ``d c`` data-parallel ranks it is carved from,
+Megatron-Core's convention); data parallel ``d = n/(t p c)``; sharding ZeRO-1 (distributed optimizer), FSDP/
+ZeRO-3 (``p = 1``) or hybrid sharding, HSDP (``p = 1``, no experts: the state sharded over the ``g/(t c)``
+data-parallel ranks inside one fast domain and replicated across domains, PaLM's layout on two TPU pods and
+PyTorch's HYBRID_SHARD). For each candidate the search also picks, elementwise, activation recomputation
+(none, else full when only that fits; a workload's ``recompute`` forces none, selective or full), the
+pipeline schedule (1F1B, or interleaved with ``v`` in {2, 4, 8} virtual stages where there are at least
+``p v`` layers and ``p`` micro-batches; uneven chunks allowed, as Llama 3 ran 126 layers on 16 stages) and,
+without a pipeline, the largest micro-batch that fits (fewest accumulation steps).
 
 **Memory per accelerator** (bytes). State ``S`` bytes per parameter (16: bf16 weights and gradients, fp32
 master, m, v). ZeRO-1: ``(4 + (S-4)/(d c)) N_dense/(t p) + (4 + (S-4)/(d c/e)) N_expert/(t p e)``; FSDP:
-``S N/n`` plus two gathered layers. Activations (Korthikanti et al. 2022, arXiv:2205.05198, with flash
-attention and sequence parallelism): ``34 s b h / t`` per layer without recompute, ``2 s b h / t`` per layer
-plus one layer's working set with full recompute; the first 1F1B stage keeps ``L`` layers' worth
-(``x (1 + (p-1)/(p v))`` interleaved); logits ``s b V 4 / t`` on the last stage. The layout must fit in
-``memory_usable_fraction`` of the accelerator's memory.
+``S N/(t d c)`` plus two gathered layers; HSDP: ``S N/(t r_in)`` with ``r_in = g/(t c)`` ranks per domain.
+Activations (Korthikanti et al. 2022, arXiv:2205.05198, with flash attention and sequence parallelism):
+``34 s b h / t`` per layer without recompute or with selective recompute (flash attention stores no
+scores), ``2 s b h / t`` per layer plus one layer's working set with full recompute; the first 1F1B stage
+keeps ``L`` layers' worth (``x (1 + (p-1)/(p v))`` interleaved); logits ``s b V 4 / t`` on the last stage.
+The layout must fit in ``memory_usable_fraction`` of the accelerator's memory.
 
 **Step time** per accelerator, ``B`` tokens per optimizer step, ``m`` micro-batches of ``b`` sequences::
 
-    compute  = F B / (n R) x (4/3 with full recompute: one more forward)
+    compute  = F B / (n R) x recompute x experts
+               recompute: 4/3 full (one more forward), 1 + a/3 selective (the attention forward again,
+               a = attention share of the FLOPs), 1 none
+               experts: (1 - a_e) + a_e / f_e, the routed-expert GEMMs' share a_e at their efficiency f_e
+               (:func:`_expert_gemm_slowdown`: tokens per expert k e s b / E, expert width)
     bubble   = compute (p-1) / (v m)                                   (Narayanan et al. 2021)
     tensor   = (L/p) m (4 (+2 recompute)) 2(t-1)/t s b h 2 / BW_fast   (not overlapped)
     data     = 2(dc-1)/(dc) g_bytes N/(t p) / BW, exposed beyond overlap x compute/m (the last micro-batch)
-    fsdp     = 3 m (dc-1)/(dc) 2 N/t / BW, exposed beyond overlap x compute
+    fsdp     = 3 m (r-1)/r 2 N/t / BW over the r shard ranks (HSDP: inside the domain), plus HSDP's
+               2(q-1)/q g_bytes N/(t r) / BW_network across its q replicas; exposed beyond overlap x compute
     context  = 3 (c-1) (L/p) m KV_chunk / BW, exposed beyond overlap x attention compute
     experts  = 4 k (L/p) m s b h 2 (e-1)/(e t) / BW, exposed (1 - moe_overlap)  (llm-analysis: 2 per layer)
-    pipeline = 2 v m s b h 2 / BW (activations and their gradients), exposed (1 - overlap)
+    pipeline = 2 v m s b h 2 / t / BW (each tensor-parallel rank sends its slice of the activations and
+               their gradients: Megatron's scatter/gather), exposed (1 - overlap)
 
 plus ``(ranks - 1) x collective_hop_latency_s`` per ring collective call, per layer and micro-batch, for
 tensor parallelism, FSDP and the all-to-all; ``2 log2(ranks)`` steps (NCCL's tree) per 40M-parameter
-gradient bucket for ZeRO-1's reduce-scatter and all-gather.
+gradient bucket for ZeRO-1's reduce-scatter and all-gather and HSDP's cross-replica all-reduce.
 
 ``BW`` is the fast-domain bus bandwidth while a group fits inside one instance or slice, else the network
 bandwidth per accelerator (data-parallel groups are outermost). ``layout_efficiency = F B / (n R) / step``.
 
 Limits, stated: uniform layers (no dense first layers in MoE models), no ZeRO-2, micro-batch of one sequence
-with a pipeline, no optimizer-step time, bandwidths are bus bandwidths without per-message latency.
+with a pipeline, no optimizer-step time, bandwidths are bus bandwidths without per-message latency, no MoE
+routing imbalance or token permutation cost.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -57,7 +74,9 @@ if TYPE_CHECKING:
     from tco.model.assumptions import TrainingAssumptions
 
 TP_SIZES: Final = (1, 2, 4, 8, 16, 32)
-PP_SIZES: Final = (1, 2, 4, 8, 16, 32, 64, 128)
+#: Every stage count up to 128 (a count must divide the data-parallel width: MT-NLG ran 35 stages on 280
+#: nodes, Megatron's 1T model 64); ``p <= L``, uneven stages allowed.
+PP_SIZES: Final = tuple(range(1, 129))
 CP_SIZES: Final = (1, 2, 4, 8, 16)
 EP_SIZES: Final = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 INTERLEAVE: Final = (2, 4, 8)
@@ -76,8 +95,17 @@ ACT_FULL_RECOMPUTE: Final = 2.0
 FULL_RECOMPUTE_FACTOR: Final = 8.0 / 6.0
 #: Gradient buckets of the data-parallel reduce-scatter/all-gather (Megatron-Core's default 40M parameters).
 DP_BUCKET_PARAMS: Final = 40e6
+#: The hidden size the steady-MFU defaults were measured at where the configuration does not say.
+REFERENCE_WIDTH: Final = 4096.0
 #: Logits are materialised in fp32 for the loss on the last stage.
 LOGIT_BYTES: Final = 4.0
+
+#: Activation recomputation per row: the search decides, or the workload forces one.
+AUTO: Final = 0
+NONE: Final = 1
+SELECTIVE: Final = 2
+FULL: Final = 3
+_MODE_CODES: Final = {"": AUTO, "auto": AUTO, "none": NONE, "selective": SELECTIVE, "full": FULL}
 
 #: Output columns added to each configuration row.
 LAYOUT_COLUMNS: Final = (
@@ -104,29 +132,31 @@ LAYOUT_COLUMNS: Final = (
 )
 
 
-def _candidates() -> dict[str, np.ndarray]:
-    """Every (tp, pp, cp, ep, fsdp) combination; FSDP only without a pipeline."""
+ZERO1: Final = 0
+FSDP: Final = 1
+HSDP: Final = 2
+SHARDING_NAMES: Final = ("zero1", "fsdp", "hsdp")
+
+
+@cache
+def _base_candidates() -> dict[str, np.ndarray]:
+    """Every (tp, cp, ep, sharding) combination: ZeRO-1 and FSDP with any expert parallelism, hybrid
+    sharding (HSDP: sharded inside the fast domain, replicated across) without. ZeRO-1 candidates are then
+    combined with every pipeline size; FSDP and HSDP run without a pipeline."""
     import numpy as np
 
     grid = np.array(
         [
-            (t, p, c, e, f)
+            (t, c, e, f)
             for t in TP_SIZES
-            for p in PP_SIZES
             for c in CP_SIZES
             for e in EP_SIZES
-            for f in (0, 1)
-            if not (f and p > 1)
+            for f in (ZERO1, FSDP, HSDP)
+            if not (f == HSDP and e > 1)
         ],
         dtype="float64",
     )
-    return {
-        "tp": grid[:, 0],
-        "pp": grid[:, 1],
-        "cp": grid[:, 2],
-        "ep": grid[:, 3],
-        "fsdp": grid[:, 4].astype(bool),
-    }
+    return {"tp": grid[:, 0], "cp": grid[:, 1], "ep": grid[:, 2], "sharding": grid[:, 3].astype("int8")}
 
 
 def default_global_batch(
@@ -154,10 +184,24 @@ def default_global_batch(
     return np.asarray(np.minimum(np.maximum(by_size, by_scale), assumptions.max_global_batch_tokens.value))
 
 
+def recompute_modes(configs: pd.DataFrame) -> np.ndarray:
+    """The recomputation each row asks for (:data:`AUTO`, :data:`NONE`, :data:`SELECTIVE`, :data:`FULL`)
+    from its ``recompute`` column (missing or empty: the search decides)."""
+    import numpy as np
+    import pandas as pd
+
+    if "recompute" not in configs.columns:
+        return np.zeros(len(configs), dtype="int8")
+    text = configs["recompute"].astype(object).fillna("").astype(str).str.strip().str.lower()
+    codes, uniques = pd.factorize(text)
+    table = np.array([_MODE_CODES.get(u, AUTO) for u in uniques] or [AUTO], dtype="int8")
+    return np.asarray(table[np.maximum(codes, 0)])
+
+
 def _valid_pairs(
-    row_ids: np.ndarray,
-    cand_ids: np.ndarray,
-    cand: dict[str, np.ndarray],
+    key_ids: np.ndarray,
+    base: dict[str, np.ndarray],
+    pp_sizes: np.ndarray,
     n: np.ndarray,
     fast_domain: np.ndarray,
     heads: np.ndarray,
@@ -165,23 +209,96 @@ def _valid_pairs(
     seq: np.ndarray,
     experts: np.ndarray,
     batch: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(row, candidate) index pairs of ``row_ids x cand_ids`` that are valid layouts (row-major order)."""
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The valid layouts of each key in ``key_ids``: key index per layout and the layouts' ``tp, pp, cp,
+    ep, sharding``, sorted by key, then tp, pp, cp, ep, sharding.
+
+    Two stages keep it cheap: the constraints that do not involve the pipeline are checked on
+    keys x (tp, cp, ep, sharding); only the survivors are expanded over the stage counts (ZeRO-1) that
+    divide the remaining width.
+    """
     import numpy as np
 
-    tp, pp, cp, ep = (cand[c][cand_ids][None, :] for c in ("tp", "pp", "cp", "ep"))
-    c_ = (row_ids, None)
+    tp, cp, ep = (base[c][None, :] for c in ("tp", "cp", "ep"))
+    c_ = (key_ids, None)
     nr, sr = n[c_], seq[c_]
-    width = tp * pp * cp
     with np.errstate(divide="ignore", invalid="ignore"):
-        dp = nr / width
-        mask = (np.mod(nr, width) == 0) & (tp <= fast_domain[c_]) & (pp <= layers[c_])
+        mask = (np.mod(nr, tp * cp) == 0) & (tp <= fast_domain[c_])
         mask &= ~((tp > 1) & (np.mod(heads[c_], tp) > 0))
         mask &= (cp == 1) | ((sr >= CP_MIN_SEQ) & (sr / cp >= CP_MIN_TOKENS_PER_RANK))
-        mask &= (ep == 1) | ((np.mod(experts[c_], ep) == 0) & (np.mod(dp * cp, ep) == 0))
-        mask &= batch[c_] / (sr * dp) >= 1.0  # every replica gets at least one whole sequence
-    rr, kk = np.nonzero(mask)
-    return row_ids[rr], cand_ids[kk]
+        mask &= (ep == 1) | (np.mod(experts[c_], ep) == 0)
+    kk, bb = np.nonzero(mask)
+    # Expand: ZeRO-1 over the stage counts that divide its remaining width (a divisor table per distinct
+    # width), FSDP/HSDP with one stage.
+    zero = base["sharding"][bb] == ZERO1
+    zero_ids = np.flatnonzero(zero)
+    other_ids = np.flatnonzero(~zero)
+    remaining = n[key_ids[kk[zero_ids]]] / (base["tp"][bb[zero_ids]] * base["cp"][bb[zero_ids]])
+    widths, of_width = np.unique(remaining, return_inverse=True)
+    width_row, stage = np.nonzero(np.mod(widths[:, None], pp_sizes[None, :]) == 0)
+    from tco.model.training import join_indices
+
+    left, right = join_indices(of_width.reshape(-1), width_row)
+    which = np.concatenate([zero_ids[left], other_ids])
+    pp = np.concatenate([pp_sizes[stage[right]], np.ones(len(other_ids))])
+    keys = key_ids[kk[which]]
+    b = bb[which]
+    t, c, e, f = base["tp"][b], base["cp"][b], base["ep"][b], base["sharding"][b]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = n[keys] / (t * c)
+        dp = width / pp
+        shard = hsdp_shard(fast_domain[keys], t, c)
+        ok = (np.mod(width, pp) == 0) & (pp <= layers[keys])
+        ok &= (e == 1) | (np.mod(dp * c, e) == 0)
+        ok &= batch[keys] / (seq[keys] * dp) >= 1.0  # every replica gets at least one whole sequence
+        ok &= (f != HSDP) | ((np.mod(dp * c, shard) == 0) & (shard > 1) & (shard < dp * c))
+    keys, t, pp, c, e, f = keys[ok], t[ok], pp[ok], c[ok], e[ok], f[ok]
+    order = np.lexsort((f, e, c, pp, t, keys))
+    return keys[order], {
+        "tp": t[order],
+        "pp": pp[order],
+        "cp": c[order],
+        "ep": e[order],
+        "sharding": f[order],
+    }
+
+
+def hsdp_shard(fast_domain: np.ndarray, tp: np.ndarray, cp: np.ndarray) -> np.ndarray:
+    """Ranks that shard the state under hybrid sharding: the data-parallel ranks inside one fast domain."""
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.floor(fast_domain / (tp * cp)))
+
+
+def _expert_gemm_slowdown(
+    tokens_per_expert: np.ndarray,
+    expert_width: np.ndarray,
+    *,
+    hidden: np.ndarray,
+    knee: np.ndarray,
+    reference: np.ndarray,
+    share: np.ndarray,
+) -> np.ndarray:
+    """How much longer the routed-expert GEMMs take than the dense rate assumed for them (>= 1).
+
+    An expert multiplies the ``M`` tokens routed to it (``tokens_mb k e / E`` per micro-batch: the
+    micro-batch's tokens, ``k`` routes each, gathered from the ``e`` expert-parallel ranks onto their
+    ``E/e`` local experts) by ``h x f`` weights: its arithmetic intensity is about ``min(M, f, h)``, so
+    its efficiency follows the same ``w / (w + c)`` curve as narrow hidden sizes
+    (:func:`tco.model.throughput.model_efficiency`, ``c = knee x FLOP/byte ridge``), relative to the
+    ``min(h, h0)`` the dense rate already accounts for. Fine-grained experts on few expert-parallel ranks
+    (small ``M``) are slow; large expert parallelism buys efficiency with all-to-all traffic.
+    """
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = np.fmin(np.fmin(tokens_per_expert, expert_width), hidden)
+        dense = np.fmin(hidden, reference)
+        relative = (width / (width + knee)) / (dense / (dense + knee))
+        relative = np.where(np.isfinite(relative), np.minimum(relative, 1.0), 1.0)
+        slowdown = (1.0 - share) + share / relative
+    return np.asarray(np.where(np.isfinite(slowdown) & (share > 0), slowdown, 1.0))
 
 
 def _bus(group: np.ndarray, inside: np.ndarray, fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
@@ -191,8 +308,16 @@ def _bus(group: np.ndarray, inside: np.ndarray, fast: np.ndarray, slow: np.ndarr
     return np.asarray(np.where(group <= inside, fast, slow))
 
 
-def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> dict[str, np.ndarray]:
+def search_layouts(
+    configs: pd.DataFrame,
+    assumptions: TrainingAssumptions,
+    *,
+    only: dict[str, float | str] | None = None,
+) -> dict[str, np.ndarray]:
     """The chosen layout per row of ``configs`` (token workloads), as arrays (NaN / "" where none fits).
+
+    ``only`` restricts the search to candidates with these values (``tp``, ``pp``, ``cp``, ``ep``,
+    ``sharding`` = zero1 | fsdp | hsdp): the cost of one given layout.
 
     Input columns: ``accelerator_count, fast_domain, params, active_params, experts, experts_per_token,
     layers, hidden, heads, kv_heads, vocab, seq_len, global_batch_tokens, flops_per_token,
@@ -224,9 +349,21 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
     vocab = np.nan_to_num(col("vocab"), nan=0.0)
     seq = col("seq_len")
     given_batch = col("global_batch_tokens")
-    batch = np.where(np.isnan(given_batch), default_global_batch(params, n, assumptions), given_batch)
+    published_batch = col("published_global_batch_tokens")
+    named_batch = np.where(np.isnan(given_batch), published_batch, given_batch)
+    batch = np.where(np.isnan(named_batch), default_global_batch(params, n, assumptions), named_batch)
+    mode = recompute_modes(configs)
     per_token = col("flops_per_token")
     attention_share = np.nan_to_num(col("attention_flops_per_token"), nan=0.0) / per_token
+    # Routed-expert GEMMs: their share of the FLOPs, their width and the accelerator's FLOP/byte knee.
+    expert_share = np.where(experts > 1, 6.0 * expert_params * topk / experts / per_token, 0.0)
+    expert_width = np.fmin(col("expert_ffn_hidden"), col("hidden"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The narrow-matrix knee: fitted to a calibration's matmul sweep where one exists, else the sourced
+        # curve (knee x FLOP/byte ridge; TFLOP/s over TB/s).
+        sourced = assumptions.narrow_matmul_knee.value * col("peak_tflops") / col("memory_bandwidth_tb_s")
+        knee = np.where(np.isfinite(col("matmul_knee_width")), col("matmul_knee_width"), sourced)
+    reference_width = np.nan_to_num(col("reference_hidden"), nan=REFERENCE_WIDTH)
     rate = col("achieved_tflop_per_s") * 1e12
     grad_bytes = np.nan_to_num(col("grad_bytes_per_param"), nan=2.0)
     memory = col("memory_bytes") * assumptions.memory_usable_fraction.value
@@ -235,30 +372,40 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
     state = assumptions.state_bytes_per_param.value
     ideal = per_token * batch / (n * rate)
 
-    cand = _candidates()
-    tp, pp, cp, ep, fsdp = cand["tp"], cand["pp"], cand["cp"], cand["ep"], cand["fsdp"]
-    width = tp * pp * cp
-    # Which candidates are valid depends on a few columns only: find them once per distinct key, then
-    # expand to the rows (a sweep has thousands of rows per key: accelerators x instance sizes).
+    base = _base_candidates()
+    pp_sizes = np.asarray(PP_SIZES, dtype="float64")
+    if only:
+        keep = np.ones(len(base["tp"]), dtype=bool)
+        for name, value in only.items():
+            if name == "pp":
+                pp_sizes = pp_sizes[pp_sizes == float(value)]
+                keep &= (base["sharding"] == ZERO1) | (float(value) == 1.0)
+            else:
+                wanted = SHARDING_NAMES.index(str(value)) if name == "sharding" else float(value)
+                keep &= base[name] == wanted
+        base = {name: values[keep] for name, values in base.items()}
+    # Which layouts are valid depends on a few columns only: find them once per distinct key, then expand
+    # to the rows (a sweep has thousands of rows per key: accelerators x instance sizes).
     keys = np.column_stack([n, fast_domain, heads, layers, seq, experts, batch])
     unique, inverse = np.unique(np.nan_to_num(keys, nan=-1.0), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch = (
         np.where(unique[:, i] == -1.0, np.nan, unique[:, i]) for i in range(unique.shape[1])
     )
-    dense_k = np.flatnonzero(ep == 1)
-    moe_k = np.flatnonzero(ep > 1)
+    dense_base = {name: values[base["ep"] == 1] for name, values in base.items()}
+    moe_base = {name: values[base["ep"] > 1] for name, values in base.items()}
     moe_keys = np.flatnonzero(u_experts > 1)
-    args = (cand, u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch)
-    pairs = [_valid_pairs(np.arange(len(unique)), dense_k, *args)]
+    args = (u_n, u_g, u_heads, u_layers, u_seq, u_experts, u_batch)
+    found = [_valid_pairs(np.arange(len(unique)), dense_base, pp_sizes, *args)]
     if moe_keys.size:
-        pairs.append(_valid_pairs(moe_keys, moe_k, *args))
-    key_of_pair = np.concatenate([p[0] for p in pairs])
-    cand_of_pair = np.concatenate([p[1] for p in pairs])
+        found.append(_valid_pairs(moe_keys, moe_base, pp_sizes, *args))
+    key_of_pair = np.concatenate([f[0] for f in found])
+    cand = {name: np.concatenate([f[1][name] for f in found]) for name in found[0][1]}
+    tp, pp, cp, ep, sharding_code = cand["tp"], cand["pp"], cand["cp"], cand["ep"], cand["sharding"]
+    width = tp * pp * cp
     from tco.model.training import join_indices
 
-    r, pair = join_indices(inverse, key_of_pair)
-    k = cand_of_pair[pair]
+    r, k = join_indices(inverse, key_of_pair)
     usable = np.isfinite(ideal[r]) & np.isfinite(params[r])
     r, k = r[usable], k[usable]
     dp = n[r] / width[k]
@@ -272,6 +419,7 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
         dense_params=dense_params,
         expert_params=expert_params,
         topk=topk,
+        experts_total=experts,
         layers=layers,
         hidden=hidden,
         kv_width=kv_width,
@@ -285,6 +433,11 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
         fast=fast,
         slow=slow,
         state=state,
+        mode=mode,
+        expert_share=expert_share,
+        expert_width=expert_width,
+        knee=knee,
+        reference_width=reference_width,
         assumptions=assumptions,
     )
     # The fastest fitting candidate per row (ties: the narrowest model-parallel width, then the earliest).
@@ -304,15 +457,19 @@ def search_layouts(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> d
     text = np.empty(rows, dtype=object)
     text[:] = ""
     sharding = text.copy()
-    sharding[chosen_rows] = np.where(fsdp[k[best]], "fsdp", "zero1")
+    sharding[chosen_rows] = np.asarray(SHARDING_NAMES, dtype=object)[sharding_code[k[best]]]
     recompute = text.copy()
-    recompute[chosen_rows] = np.where(out["full"][best], "full", "none")
+    recompute[chosen_rows] = np.where(
+        out["full"][best], "full", np.where(mode[chosen_rows] == SELECTIVE, "selective", "none")
+    )
     schedule = text.copy()
     v = out["virtual"][best]
     schedule[chosen_rows] = np.where(
         pp[k[best]] <= 1, "-", np.where(v > 1, "interleaved-" + v.astype(int).astype(str), "1f1b")
     )
-    batch_source = np.where(np.isnan(given_batch), "rule", "given")
+    batch_source = np.where(
+        ~np.isnan(given_batch), "given", np.where(~np.isnan(published_batch), "published", "rule")
+    )
     return {
         "global_batch_tokens_used": batch,
         "batch_source": batch_source,
@@ -350,6 +507,7 @@ def _evaluate(
     dense_params: np.ndarray,
     expert_params: np.ndarray,
     topk: np.ndarray,
+    experts_total: np.ndarray,
     layers: np.ndarray,
     hidden: np.ndarray,
     kv_width: np.ndarray,
@@ -363,13 +521,20 @@ def _evaluate(
     fast: np.ndarray,
     slow: np.ndarray,
     state: float,
+    mode: np.ndarray,
+    expert_share: np.ndarray,
+    expert_width: np.ndarray,
+    knee: np.ndarray,
+    reference_width: np.ndarray,
     assumptions: TrainingAssumptions,
 ) -> dict[str, np.ndarray]:
     """Memory and step time of each valid (row, candidate) pair (flat arrays of equal length)."""
     import numpy as np
 
     tp, pp, cp, ep = cand["tp"][k], cand["pp"][k], cand["cp"][k], cand["ep"][k]
-    fsdp = cand["fsdp"][k]
+    code = cand["sharding"][k]
+    hsdp = code == HSDP
+    sharded_ranks = code != ZERO1
     N, Nd, Ne = params[r], dense_params[r], expert_params[r]
     L, h, s = layers[r], hidden[r], seq[r]
     nn, g = n[r], fast_domain[r]
@@ -384,8 +549,11 @@ def _evaluate(
     zero1 = (4.0 + (state - 4.0) / dc) * Nd / (tp * pp) + (4.0 + (state - 4.0) / (dc / ep)) * Ne / (
         tp * pp * ep
     )
-    sharded = state * N / nn + 2.0 * PARAM_BYTES * N / (L * tp)
-    state_bytes = np.where(fsdp, sharded, zero1)
+    # FSDP shards over every data-parallel rank, HSDP over those inside one fast domain (replicated across).
+    shard = np.where(hsdp, hsdp_shard(g, tp, cp), dc)
+    replicas = dc / shard
+    sharded = state * N / (tp * shard) + 2.0 * PARAM_BYTES * N / (L * tp)
+    state_bytes = np.where(sharded_ranks, sharded, zero1)
 
     # --- activations per sequence of one micro-batch, per layer ---
     act_none = ACT_NO_RECOMPUTE * s_loc * h / tp
@@ -409,16 +577,29 @@ def _evaluate(
         b_full = np.where(pp > 1, 1.0, np.clip(fit_full, 1.0, np.maximum(1.0, np.floor(sequences))))
         fits_none = (free >= b_none * per_seq_none) & (free > 0)
         fits_full = (free >= b_full * per_seq_full) & (free > 0)
-    full = ~fits_none
+    # Recomputation: the search keeps every activation where they fit, else recomputes everything; a
+    # workload may force full or selective recomputation (selective keeps the memory of "none" here, since
+    # flash attention never stores the scores, and re-runs the attention forward: a third of its FLOPs).
+    wanted = mode[r]
+    full = np.where(wanted == AUTO, ~fits_none, wanted == FULL)
+    fits = np.where(wanted == AUTO, fits_none | fits_full, np.where(full, fits_full, fits_none))
     b = np.where(full, b_full, b_none)
     m = np.maximum(1.0, np.ceil(sequences / b))
     memory_bytes = state_bytes + b * np.where(full, per_seq_full, per_seq_none)
-    fits = fits_none | fits_full
 
     # --- time ---
-    compute = ideal[r] * np.where(full, FULL_RECOMPUTE_FACTOR, 1.0)
-    bubble = compute * (pp - 1.0) / (virtual * m)
+    selective = np.where(wanted == SELECTIVE, 1.0 + attention_share[r] / 3.0, 1.0)
     tokens_mb = s_loc * b
+    experts_slowdown = _expert_gemm_slowdown(
+        tokens_mb * topk[r] * ep / np.maximum(experts_total[r], 1.0),
+        expert_width[r],
+        hidden=h,
+        knee=knee[r],
+        reference=reference_width[r],
+        share=expert_share[r],
+    )
+    compute = ideal[r] * np.where(full, FULL_RECOMPUTE_FACTOR, selective) * experts_slowdown
+    bubble = compute * (pp - 1.0) / (virtual * m)
     tensor = np.where(
         tp > 1,
         (L / pp)
@@ -444,7 +625,19 @@ def _evaluate(
             )
             / dp_bw
         )
-        gather = np.where(dc > 1, 3.0 * m * (dc - 1.0) / dc * PARAM_BYTES * N / tp, 0.0) / dp_bw
+        # FSDP/HSDP: all-gather weights for forward and backward, reduce-scatter gradients, per micro-batch,
+        # over the shard group (HSDP: inside the fast domain); HSDP adds an all-reduce of the gradient shards
+        # across the replicas (slow network).
+        gather_bw = np.where(hsdp, ffast, dp_bw)
+        gather = np.where(shard > 1, 3.0 * m * (shard - 1.0) / shard * PARAM_BYTES * N / tp, 0.0) / gather_bw
+        cross = (
+            np.where(
+                replicas > 1,
+                2.0 * (replicas - 1.0) / replicas * grad_bytes[r] * N / (tp * shard),
+                0.0,
+            )
+            / fslow
+        )
         kv_chunk = 2.0 * tokens_mb * kv_width[r] * ACTIVATION_BYTES / tp
         context = np.where(cp > 1, 3.0 * (cp - 1.0) * (L / pp) * m * kv_chunk, 0.0) / _bus(
             tp * cp, g, ffast, fslow
@@ -454,7 +647,9 @@ def _evaluate(
             4.0 * topk[r] * (L / pp) * m * tokens_mb * h * ACTIVATION_BYTES * (ep - 1.0) / ep / tp,
             0.0,
         ) / _bus(tp * ep, g, ffast, fslow)
-        p2p = np.where(pp > 1, 2.0 * virtual * m * tokens_mb * h * ACTIVATION_BYTES, 0.0) / _bus(
+        # Each tensor-parallel rank sends its 1/t slice of the boundary activations (Megatron's scatter/gather
+        # optimisation, Narayanan et al. 2021 §4.1; sequence parallelism keeps them sharded anyway).
+        p2p = np.where(pp > 1, 2.0 * virtual * m * tokens_mb * h * ACTIVATION_BYTES / tp, 0.0) / _bus(
             tp * cp * pp, g, ffast, fslow
         )
     # Per-call latency of ring collectives: (ranks - 1) steps each.
@@ -463,14 +658,19 @@ def _evaluate(
     tensor = tensor + np.where(tp > 1, calls_per_layer * np.where(full, 6.0, 4.0) * (tp - 1.0) * alpha, 0.0)
     buckets = np.ceil(N / (tp * pp) / DP_BUCKET_PARAMS)
     data = data + np.where(dc > 1, 2.0 * buckets * 2.0 * np.log2(np.maximum(dc, 1.0)) * alpha, 0.0)
-    gather = gather + np.where(dc > 1, 3.0 * calls_per_layer * (dc - 1.0) * alpha, 0.0)
+    gather = gather + np.where(shard > 1, 3.0 * calls_per_layer * (shard - 1.0) * alpha, 0.0)
+    cross_buckets = np.ceil(N / (tp * shard) / DP_BUCKET_PARAMS)
+    cross = cross + np.where(
+        replicas > 1, 2.0 * cross_buckets * 2.0 * np.log2(np.maximum(replicas, 1.0)) * alpha, 0.0
+    )
+    gather = gather + cross
     a2a = a2a + np.where(ep > 1, 4.0 * calls_per_layer * (ep - 1.0) * alpha, 0.0)
     moe_exposed = (1.0 - assumptions.moe_overlap.value) * a2a
 
     def step(overlap: float) -> np.ndarray:
         hidden_dp = overlap * compute / m
         exposed_dp = np.where(
-            fsdp, np.maximum(0.0, gather - overlap * compute), np.maximum(0.0, data - hidden_dp)
+            sharded_ranks, np.maximum(0.0, gather - overlap * compute), np.maximum(0.0, data - hidden_dp)
         )
         exposed_cp = np.maximum(0.0, context - overlap * compute * attention_share[r])
         return np.asarray(

@@ -43,9 +43,16 @@ CONFIG_COLUMNS: Final = (
     "vocab",
     "seq_len",
     "global_batch_tokens",
+    "published_global_batch_tokens",
+    "recompute",
     "flops_per_token",
     "attention_flops_per_token",
     "achieved_tflop_per_s",
+    "peak_tflops",
+    "memory_bandwidth_tb_s",
+    "reference_hidden",
+    "matmul_knee_width",
+    "expert_ffn_hidden",
     "samples_per_s_per_accelerator",
     "batch_per_accelerator",
     "grad_bytes_per_param",
@@ -201,7 +208,11 @@ def _parallelism_text(
     parts = parts + np.where(ep > 1, " ep" + num("ep"), "")
     parts = parts + " dp" + num("dp") + " " + text("sharding")
     extra = np.where(pp > 1, " " + text("schedule"), "") + " m" + num("microbatches")
-    extra = extra + np.where(text("recompute") == "full", " recompute", "")
+    extra = extra + np.where(
+        text("recompute") == "full",
+        " recompute",
+        np.where(text("recompute") == "selective", " selective-recompute", ""),
+    )
     parts = np.where(is_samples, parts, parts + extra)
     return np.asarray(
         np.where(

@@ -108,6 +108,7 @@ TRAINING_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "tensor_comm_s",
     "bubble_s",
     "compute_s",
     "tp",
@@ -200,6 +201,7 @@ def training_performance(
         SOURCE_ASSUMED,
         SOURCE_NONE,
         empty_calibrations,
+        matmul_knee_widths,
         model_efficiency,
         resolve_training_throughput,
     )
@@ -235,8 +237,11 @@ def training_performance(
     perf = perf.merge(hw, on=["accelerator", "dtype"], how="left")
     if not cal.empty:
         perf = perf.merge(measured_bus_bandwidth(cal), on="accelerator", how="left")
+        perf = perf.merge(matmul_knee_widths(cal), on=["accelerator", "dtype"], how="left")
     else:
-        perf = perf.assign(measured_busbw_gb_s=np.nan, allreduce_run=None)
+        perf = perf.assign(
+            measured_busbw_gb_s=np.nan, allreduce_run=None, matmul_knee_width=np.nan, matmul_knee_source=None
+        )
     # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention),
     # unless the hardware frame sources the fast domain's bus bandwidth itself (TPU ICI).
     peak_intra = perf["intra_node_gb_s_per_accelerator"].fillna(perf["interconnect_gb_s"] / 2.0)
@@ -259,7 +264,14 @@ def training_performance(
         perf["memory_bandwidth_tb_s"].to_numpy(dtype="float64"),
         knee=params.narrow_matmul_knee.value,
         attention_efficiency=params.attention_efficiency.value,
+        reference_hidden=perf["reference_hidden"].to_numpy(dtype="float64"),
+        reference_attention_share=perf["reference_attention_share"].to_numpy(dtype="float64"),
+        width_knee=perf["matmul_knee_width"].to_numpy(dtype="float64"),
     )
+    # The knee the layout's expert GEMMs use too: measured where a matmul sweep exists, else sourced.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sourced_knee = params.narrow_matmul_knee.value * perf["peak_tflops"] / perf["memory_bandwidth_tb_s"]
+    perf["matmul_knee_width"] = perf["matmul_knee_width"].fillna(sourced_knee)
     factor = np.where(assumed & perf["kind"].eq("tokens").to_numpy(), matmul * attention, 1.0)
     perf["model_efficiency"] = factor
     for column in (
@@ -282,6 +294,11 @@ def training_performance(
             + ", attention share x"
             + pd.Series(attention[adjusted], index=perf.index[adjusted]).round(3).astype(str)
             + ")"
+            + np.where(
+                perf.loc[adjusted, "matmul_knee_source"].notna(),
+                "; " + perf.loc[adjusted, "matmul_knee_source"].fillna("").astype(str),
+                "",
+            )
         )
     perf = scaling_efficiency(perf.reset_index(drop=True), params)
     measured = perf["allreduce_run"].notna()
@@ -371,6 +388,7 @@ def join_indices(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndar
 def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
     """Columns of ``frame`` at ``index`` as arrays; in large grids text columns become categoricals (cheap
     to copy, categories sorted so that the output does not depend on the input's row order)."""
+    import numpy as np
     import pandas as pd
 
     out: dict[str, object] = {}
@@ -380,9 +398,14 @@ def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
         if small:
             out[column] = series.to_numpy()[index]
         elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            # Sorted categories: the output does not depend on the order of the input rows.
+            # Sorted categories: the output does not depend on the order of the input rows. The codes are
+            # narrowed to the categorical's own integer width before the gather (1-2 bytes a row, not 8),
+            # and they are valid by construction (factorize made them).
             codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-            out[column] = pd.Categorical.from_codes(codes[index], categories=pd.Index(uniques).astype(object))
+            width = np.int8 if len(uniques) < 127 else np.int16 if len(uniques) < 32767 else np.int32
+            out[column] = pd.Categorical.from_codes(
+                codes.astype(width)[index], categories=pd.Index(uniques).astype(object), validate=False
+            )
         else:
             out[column] = series.to_numpy()[index]
     return out
@@ -410,6 +433,7 @@ _PERF_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "tensor_comm_s",
     "bubble_s",
     "compute_s",
     "tp",
@@ -551,7 +575,7 @@ def training_costs(
     )
     # A categorical: one string shared by a million rows, not a million copies.
     range_note = pd.Categorical.from_codes(
-        list((high_stalled & ~stalled).astype("int8")), categories=pd.Index(["", note])
+        (high_stalled & ~stalled).astype("int8"), categories=pd.Index(["", note]), validate=False
     )
     computed: dict[str, object] = {
         **priced,

@@ -1,9 +1,13 @@
 """The published training runs (``data/published_runs.csv``) projected as a user would, shared by
 ``test_published_runs.py`` and ``benchmarks/training_validation.py``.
 
-Each run is projected from its workload (a preset, or the published shape), accelerator, count and instance
-(or TPU slice) size with tco's own defaults for everything else (global batch, layout, MFU, goodput; goodput
-1 where the published figure is throughput-derived or steady-state).
+Each run is projected from what its user would know and the paper states, passed the way a user passes it:
+the workload (a preset, or the published shape), its dtype (``fp8`` where the run used FP8 GEMMs), global
+batch and sequence length, activation recomputation where the paper or its launch script states it, the
+accelerator, count and instance (or TPU slice) size, and ``--set NAME=VALUE`` settings (``settings``: e.g.
+the 6.25 GB/s per GPU of AWS p4d's network, DualPipe's overlapped all-to-all). Everything else is tco's own
+default (layout, MFU, goodput; goodput 1 where the published figure is throughput-derived or steady-state).
+No row is special-cased: the code below reads only the CSV's columns.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pandas as pd
 
 from tco.model.assumptions import TrainingAssumptions
 from tco.model.offers import override_options
+from tco.model.settings import Settings, parse_settings
 from tco.model.training import project_training
 from tco.presets import hardware_table, load_mfu_defaults, preset_workload
 
@@ -30,6 +35,8 @@ SHAPE = {
     "hidden": "hidden",
     "heads": "heads",
     "kv_heads": "kv_heads",
+    "head_dim": "head_dim",
+    "expert_ffn_hidden": "expert_ffn_hidden",
     "vocab": "vocab",
     "seq_len": "seq_len",
     "tokens_d": "tokens",
@@ -52,17 +59,36 @@ def workload(run: dict[str, str]) -> dict[str, Any]:
     for column, name in SHAPE.items():
         if run[column]:
             row[name] = float(run[column])
+    if run["global_batch_tokens"]:  # --set global_batch_tokens=...
+        row["global_batch_tokens"] = float(run["global_batch_tokens"])
+    row["recompute"] = run["recompute"]
     return row
+
+
+def settings(run: dict[str, str]) -> Settings:
+    """The run's ``--set`` values (``NAME=VALUE;NAME=VALUE``)."""
+    return parse_settings([part for part in run["settings"].split(";") if part])
+
+
+def hardware(run: dict[str, str], given: Settings) -> pd.DataFrame:
+    """The hardware frame with the ``--set`` hardware overrides applied (as ``tco estimate train`` does)."""
+    frame = hardware_table([run["accelerator"]])
+    inter = given.get("inter_node_gb_s")
+    if inter is not None:
+        frame["inter_node_gb_s_per_accelerator"] = inter
+        frame["network_source"] = "override (--set inter_node_gb_s)"
+    return frame
 
 
 def project(run: dict[str, str], assumptions: TrainingAssumptions | None = None) -> pd.Series:
     """tco's projection of one run (the single row for its accelerator, count and instance size)."""
     goodput = float(run["goodput"]) if run["goodput"] else None
-    params = (assumptions or TrainingAssumptions()).with_overrides(goodput=goodput)
+    given = settings(run)
+    params = (assumptions or TrainingAssumptions()).with_overrides(goodput=goodput, **given.group("training"))
     out = project_training(
         pd.DataFrame([workload(run)]),
         override_options([run["accelerator"]], 1.0, float(run["per_instance"])),
-        hardware_table([run["accelerator"]]),
+        hardware(run, given),
         counts=[int(run["count"])],
         frameworks=["torch"],
         mfu_defaults=load_mfu_defaults(),
@@ -97,7 +123,11 @@ def table(assumptions: TrainingAssumptions | None = None) -> pd.DataFrame:
                 "tco": value,
                 "error": value / published - 1.0,
                 "layout": row["parallelism"],
+                "dtype": row["dtype"],
+                "recompute": row["recompute"],
+                "settings": run["settings"],
                 "batch_tokens": row.get("global_batch_tokens_used", math.nan),
+                "batch_source": row.get("batch_source", ""),
                 "mfu": row["mfu"],
                 "scaling": row["scaling_efficiency"],
                 "reason": row["reason"],
