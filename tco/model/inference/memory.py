@@ -124,8 +124,8 @@ def tokens_held(
     prompt_tokens: np.ndarray,
     output_tokens: np.ndarray,
     *,
-    reserved_output_fraction: float,
-    block_tokens: float,
+    reserved_output_fraction: np.ndarray | float,
+    block_tokens: np.ndarray | float,
 ) -> np.ndarray:
     """KV tokens one running sequence holds, rounded up to whole paged blocks."""
     import numpy as np
