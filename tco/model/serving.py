@@ -231,7 +231,7 @@ PCIE_MAX_GB_S: Final = 200.0
 LAYOUTS: Final = ("aggregated", "disaggregated")
 
 #: Rows solved together: the candidate arrays of a block stay in the processor's cache.
-BLOCK_ROWS: Final = 4096
+BLOCK_ROWS: Final = 2048
 
 _RHO_GRID: Final = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96)
 
@@ -333,7 +333,7 @@ def _aggregated(
     """
     import numpy as np
 
-    from tco.model.inference.queueing import capacity, load_curve
+    from tco.model.inference.queueing import COARSE_FRACTIONS, SLOT_FRACTIONS, capacity, load_curve
 
     engine, figures = _engine(cols, mbu, flops_eff, params)
     engine_cap = np.minimum(cols["engine_max_running_batch"], batch_cap)
@@ -347,7 +347,8 @@ def _aggregated(
         max_num_tokens=cols["max_num_tokens"][:, None],
         chunked=cols["chunked_prefill"][:, None],
         z=params.latency_quantile_z.value,
-        breakdown=full,
+        full=full,
+        fractions=SLOT_FRACTIONS if full else COARSE_FRACTIONS,
     )
     best = capacity(curve, cols["ttft_s"][:, None], cols["tpot_s"][:, None], usable)
     out = {
@@ -654,6 +655,11 @@ def _solve_layout(
     at_load = _at_load if layout == "aggregated" else _disagg_at_load
     headroom = params.headroom.value
     n = len(cols["params"])
+    # dense rows first: a block without MoE rows skips the experts-touched term
+    moe = np.isfinite(cols["experts"]) & (cols["active_params"] < cols["params"])
+    order = np.argsort(moe, kind="stable")
+    cols = {k: v[order] for k, v in cols.items()}
+    effs = {k: v[order] for k, v in effs.items()}
     pieces: list[dict[str, np.ndarray]] = []
     for start in range(0, max(n, 1), BLOCK_ROWS):
         part = {k: v[start : start + BLOCK_ROWS] for k, v in cols.items()}
@@ -690,7 +696,9 @@ def _solve_layout(
         ):
             result[name] = solved[name]
         pieces.append(result)
-    return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    back = np.empty_like(order)
+    back[order] = np.arange(n)
+    return {k: np.concatenate([p[k] for p in pieces])[back] for k in pieces[0]}
 
 
 def _layout(
@@ -747,10 +755,12 @@ def _engines_column(
         )
     elif "engine" not in frame.columns:
         frame = frame.assign(engine=params.engine)
-    given = frame["engine"].astype(object).where(frame["engine"].notna(), "")
-    given = given.where(given.astype(str).str.strip() != "", params.engine)
-    unique = {name: canonical_engine(str(name)) for name in pd.unique(given)}
-    resolved = given.map(unique).to_numpy(dtype=object)
+    given = frame["engine"].to_numpy(dtype=object)
+    unique = {
+        name: canonical_engine(params.engine if pd.isna(name) or not str(name).strip() else str(name))
+        for name in pd.unique(given)
+    }
+    resolved = pd.Series(given, dtype=object).map(unique).to_numpy(dtype=object)
     auto = resolved == "auto"
     if auto.any():
         accelerators = frame["accelerator"].to_numpy(dtype=object)
@@ -929,15 +939,20 @@ def project_serving(
     solved = pd.concat(
         [_layout(perf, cols, effs, layout, params, batch_cap) for layout in layouts], ignore_index=True
     )
-    missing_peak = solved["peak_tflops"].isna() | solved["memory_bandwidth_tb_s"].isna()
-    solved["feasible"] = solved["feasible"] & ~missing_peak
-    reason = np.where(solved["feasible"], "", solved["limit"])
-    reason = np.where(solved["engine_reason"] != "", solved["engine_reason"], reason)
-    solved["reason"] = np.where(
-        missing_peak,
-        "no peak FLOP/s or memory bandwidth for " + solved["accelerator"] + " " + solved["dtype"],
-        reason,
+    missing_peak = np.isnan(solved["peak_tflops"].to_numpy(dtype="float64")) | np.isnan(
+        solved["memory_bandwidth_tb_s"].to_numpy(dtype="float64")
     )
+    feasible = solved["feasible"].to_numpy(dtype=bool) & ~missing_peak
+    solved["feasible"] = feasible
+    engine_reason = solved["engine_reason"].to_numpy(dtype=object)
+    reason = np.where(feasible, "", solved["limit"].to_numpy(dtype=object))
+    reason = np.where(engine_reason != "", engine_reason, reason)
+    if missing_peak.any():
+        missing = solved.loc[missing_peak, ["accelerator", "dtype"]].astype(str)
+        reason[missing_peak] = (
+            "no peak FLOP/s or memory bandwidth for " + missing["accelerator"] + " " + missing["dtype"]
+        ).to_numpy(dtype=object)
+    solved["reason"] = reason
 
     joined = solved.merge(options, on="accelerator", how="inner")
     per_instance = joined["accelerators_per_instance"]

@@ -332,46 +332,60 @@ def resolve(
 ) -> dict[str, np.ndarray]:
     """Per-row engine settings: float arrays (``engine_max_running_batch``, ``max_num_tokens``, ...,
     ``chunked_prefill`` 0/1, ``memory_basis`` 0 free / 1 total / 2 static, ``efficiency_factor``) and the
-    text arrays ``engine_label`` and ``engine_reason`` (empty when the engine runs on the accelerator)."""
+    text arrays ``engine_label`` and ``engine_reason`` (empty when the engine runs on the accelerator).
+
+    Computed once per distinct (engine, accelerator, memory, TP) and spread to the rows."""
+    import numpy as np
+    import pandas as pd
+
+    keys = pd.DataFrame({"e": engine, "a": accelerator, "m": memory_bytes, "t": tp})
+    codes = keys.groupby(["e", "a", "m", "t"], sort=False, dropna=False).ngroup().to_numpy()
+    table = keys.drop_duplicates()
+    settings = _resolve_unique(
+        table["e"].to_numpy(dtype=object),
+        table["a"].to_numpy(dtype=object),
+        table["m"].to_numpy(dtype="float64"),
+        table["t"].to_numpy(dtype="float64"),
+        params,
+    )
+    return {name: values[codes] for name, values in settings.items()}
+
+
+def _resolve_unique(
+    engine: np.ndarray,
+    accelerator: np.ndarray,
+    memory_bytes: np.ndarray,
+    tp: np.ndarray,
+    params: ServingAssumptions,
+) -> dict[str, np.ndarray]:
     import numpy as np
 
     n = len(engine)
-    out = {
-        name: np.full(n, np.nan)
-        for name in (
-            "max_running_batch",
-            "max_num_tokens",
-            "kv_cache_memory_fraction",
-            "kv_block_tokens",
-            "kv_reserved_output_fraction",
-            "step_overhead_s",
-            "chunked_prefill",
-            "memory_basis",
-            "efficiency_factor",
-        )
-    }
+    fields = (
+        "max_running_batch",
+        "max_num_tokens",
+        "kv_cache_memory_fraction",
+        "kv_block_tokens",
+        "kv_reserved_output_fraction",
+        "step_overhead_s",
+    )
+    out = {name: np.full(n, np.nan) for name in (*fields, "chunked_prefill", "memory_basis")}
     label = np.full(n, "", dtype=object)
     reason = np.full(n, "", dtype=object)
     gib = memory_bytes / GIB
-    vendors = np.array([vendor_of(str(a)) for a in accelerator], dtype=object)
+    names = accelerator.astype(str)
+    vendors = np.array([vendor_of(a) for a in names], dtype=object)
     for spec in ENGINES.values():
         rows = engine == spec.name
         if not rows.any():
             continue
         label[rows] = spec.label
-        for field in (
-            "max_running_batch",
-            "max_num_tokens",
-            "kv_cache_memory_fraction",
-            "kv_block_tokens",
-            "kv_reserved_output_fraction",
-            "step_overhead_s",
-        ):
+        for field in fields:
             out[field][rows] = getattr(spec, field).value
         for rule in spec.memory_rules:
             hit = rows & (gib >= rule.min_memory_gib)
             for excluded in rule.excludes:
-                hit &= ~np.char.startswith(accelerator.astype(str), excluded)
+                hit &= ~np.char.startswith(names, excluded)
             if rule.max_running_batch is not None:
                 out["max_running_batch"][hit] = rule.max_running_batch
             if rule.max_num_tokens is not None:
@@ -381,21 +395,13 @@ def resolve(
         out["chunked_prefill"][rows] = 1.0 if spec.chunked_prefill else 0.0
         out["memory_basis"][rows] = BASES.index(spec.memory_basis)
         unsupported = rows & ~np.isin(vendors, spec.vendors)
-        reason[unsupported] = f"{spec.label} does not run on " + accelerator[unsupported].astype(str)
+        reason[unsupported] = [f"{spec.label} does not run on {a}" for a in names[unsupported]]
     factor = np.ones(n)
     for (name, acc), assumption in EFFICIENCY.items():
-        factor[(engine == name) & (accelerator == acc)] = assumption.value
-    out["efficiency_factor"] = factor
-    for field in (
-        "max_running_batch",
-        "max_num_tokens",
-        "kv_cache_memory_fraction",
-        "kv_block_tokens",
-        "kv_reserved_output_fraction",
-        "step_overhead_s",
-    ):
+        factor[(engine == name) & (names == acc)] = assumption.value
+    for field in fields:
         given = getattr(params, field)
         if _overridden(given):
             out[field][:] = given.value
     out["engine_max_running_batch"] = out.pop("max_running_batch")
-    return {**out, "engine_label": label, "engine_reason": reason}
+    return {**out, "efficiency_factor": factor, "engine_label": label, "engine_reason": reason}

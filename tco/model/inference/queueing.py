@@ -59,6 +59,9 @@ if TYPE_CHECKING:
 #: Candidate concurrencies as fractions of the engine's slots (geometric, then dense near saturation).
 SLOT_FRACTIONS: Final = (0.002, 0.01, 0.03, 0.07, 0.13, 0.22, 0.34, 0.48, 0.62, 0.75, 0.86, 0.95)
 
+#: A coarser grid for the low/high cost ends (capacity only).
+COARSE_FRACTIONS: Final = (0.002, 0.02, 0.08, 0.2, 0.4, 0.6, 0.75, 0.86, 0.95)
+
 P50: Final = 0.5
 P99: Final = 0.99
 
@@ -80,13 +83,14 @@ def load_curve(
     chunked: np.ndarray,
     z: float,
     fractions: tuple[float, ...] = SLOT_FRACTIONS,
-    breakdown: bool = True,
+    full: bool = True,
 ) -> dict[str, np.ndarray]:
     """TTFT/TPOT p50 and p99, the mean TTFT and the request rate at each candidate concurrency.
 
     ``slots``, ``max_num_tokens`` and ``chunked`` (1 = chunked prefill) have shape (rows, 1); the result's
-    arrays (rows, candidates). ``breakdown`` adds the decode-only step's parts (weights, KV, compute,
-    communication) at each candidate.
+    arrays (rows, candidates). ``full=False`` gives only what capacity needs (rate, mean and decode-only
+    step, p99 TTFT and TPOT); ``full`` adds the p50s, the mean TTFT, the queueing and the decode-only
+    step's parts (weights, KV, compute, communication) at each candidate.
     """
     import numpy as np
 
@@ -137,34 +141,38 @@ def load_curve(
         p_wait = rho_s ** (np.sqrt(2.0 * (slots + 1.0)) - 1.0)
         slot_wait = p_wait * hold / (slots * (1.0 - rho_s)) * 0.5
         stable = (rho_pre < 1.0) & (rho_s < 1.0)
-        ttft_p50 = (
-            residual
-            + wait_quantile(budget_wait, rho_pre, P50)
-            + service
-            + wait_quantile(slot_wait, p_wait, P50)
-        )
         queue99 = wait_quantile(budget_wait, rho_pre, P99) + wait_quantile(slot_wait, p_wait, P99)
         ttft_p99 = residual99 + queue99 + service99
-        ttft_mean = residual + budget_wait + service + slot_wait
     inf = np.inf
     out = {
         "batch": batch,
         "rate": rate,
         "step_s": mean,
         "decode_step_s": t0,
-        "tpot_p50_s": np.where(stable, mean, inf),
         "tpot_p99_s": np.where(stable, tpot_p99, inf),
-        "ttft_p50_s": np.where(stable, ttft_p50, inf),
         "ttft_p99_s": np.where(stable, ttft_p99, inf),
-        "ttft_mean_s": np.where(stable, ttft_mean, inf),
-        "queue_wait_p99_s": np.where(stable, queue99 + residual99, inf),
-        "prefill_service_s": service,
         "prefill_utilisation": rho_pre,
     }
-    if breakdown:
-        parts = engine.parts(batch, 0.0 * batch)
-        for name in ("weights_s", "kv_s", "compute_s", "comm_s"):
-            out[name] = parts[name]
+    if not full:
+        return out
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ttft_p50 = (
+            residual
+            + wait_quantile(budget_wait, rho_pre, P50)
+            + service
+            + wait_quantile(slot_wait, p_wait, P50)
+        )
+        ttft_mean = residual + budget_wait + service + slot_wait
+    out.update(
+        tpot_p50_s=np.where(stable, mean, inf),
+        ttft_p50_s=np.where(stable, ttft_p50, inf),
+        ttft_mean_s=np.where(stable, ttft_mean, inf),
+        queue_wait_p99_s=np.where(stable, queue99 + residual99, inf),
+        prefill_service_s=service,
+    )
+    parts = engine.parts(batch, 0.0 * batch)
+    for name in ("weights_s", "kv_s", "compute_s", "comm_s"):
+        out[name] = parts[name]
     return out
 
 
