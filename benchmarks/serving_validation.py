@@ -14,6 +14,7 @@ tuning (Llama-3.1-8B) and held-out (Llama-3.3-70B), with the points past the eng
 grow) summarised apart. Prints each row's error, then the summaries (median |error|, share within +-25%).
 """
 
+# ruff: noqa: E501
 from __future__ import annotations
 
 import argparse

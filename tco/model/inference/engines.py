@@ -335,7 +335,6 @@ def resolve(
     text arrays ``engine_label`` and ``engine_reason`` (empty when the engine runs on the accelerator).
 
     Computed once per distinct (engine, accelerator, memory, TP) and spread to the rows."""
-    import numpy as np
     import pandas as pd
 
     keys = pd.DataFrame({"e": engine, "a": accelerator, "m": memory_bytes, "t": tp})
