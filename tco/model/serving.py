@@ -247,7 +247,7 @@ def _engine(
     """
     import numpy as np
 
-    from tco.model.inference.memory import kv_bytes_per_token, tokens_held, weight_bytes
+    from tco.model.inference.memory import kv_bytes_per_token, kv_capacity_bytes, tokens_held, weight_bytes
     from tco.model.inference.step import Engine
 
     def col(name: str) -> np.ndarray:
@@ -263,14 +263,13 @@ def _engine(
     kv_acc = kv_bytes_per_token(
         col("layers"), col("kv_heads"), col("head_dim"), col("kv_bytes_per_element"), t
     )
-    memory = col("memory_bytes")
-    reserve = params.runtime_reserve_gib.value * BYTES_PER_GIB
-    fraction = col("kv_cache_memory_fraction")
-    basis = col("memory_basis")
-    capacity = np.select(
-        [basis == 0.0, basis == 1.0],
-        [fraction * (memory - weights / t - reserve), fraction * memory - weights / t - reserve],
-        default=fraction * memory - weights / t,
+    capacity = kv_capacity_bytes(
+        col("memory_bytes"),
+        weights,
+        t,
+        reserve_bytes=params.runtime_reserve_gib.value * BYTES_PER_GIB,
+        kv_fraction=col("kv_cache_memory_fraction"),
+        basis=col("memory_basis"),
     )
     held = tokens_held(
         col("prompt_tokens"),
@@ -347,6 +346,7 @@ def _aggregated(
         max_num_tokens=cols["max_num_tokens"][:, None],
         chunked=cols["chunked_prefill"][:, None],
         z=params.latency_quantile_z.value,
+        request_overhead_s=params.request_overhead_s.value,
         full=full,
         fractions=SLOT_FRACTIONS if full else COARSE_FRACTIONS,
     )
@@ -408,8 +408,8 @@ def _disaggregated(
 
     Prefill replicas run prefill only, full ``max_num_tokens`` steps when busy: an M/D/1 queue with service
     ``S = s_in * step(0, C) / C``; TTFT p99 = wait p99 + the request's own prefill + moving its KV
-    (``s_in * kv / (kv_transfer_gb_s * t)``) + one decode step. Decode replicas run decode only (no prefill
-    interference): the largest concurrency whose step meets the TPOT target.
+    (``s_in * kv / (kv_transfer_gb_s * t)``) + the request overhead + one decode step. Decode replicas run
+    decode only (no prefill interference): the largest concurrency whose step meets the TPOT target.
     """
     import numpy as np
 
@@ -429,7 +429,9 @@ def _disaggregated(
         cols["head_dim"][:, None],
         cols["kv_bytes_per_element"][:, None],
     )
-    transfer = s_in * kv_total / (params.kv_transfer_gb_s.value * 1e9 * engine.tp)
+    transfer = (
+        s_in * kv_total / (params.kv_transfer_gb_s.value * 1e9 * engine.tp) + params.request_overhead_s.value
+    )
     slots = np.minimum(figures["sequences_fit"], engine_cap)[:, None]
     usable = (slots >= 1.0) & cols["supported"][:, None]
     fractions = np.asarray((*_RHO_GRID, 0.98), dtype="float64")[None, :]
@@ -896,6 +898,7 @@ def load_curves(
             requests=perf[burst_requests].to_numpy(dtype="float64")[:, None],
             max_num_tokens=cols["max_num_tokens"][:, None],
             chunked=cols["chunked_prefill"][:, None],
+            request_overhead_s=params.request_overhead_s.value,
         )
         curve["burst_ttft_mean_s"] = wave["ttft_mean_s"]
         curve["burst_tpot_mean_s"] = wave["tpot_mean_s"]

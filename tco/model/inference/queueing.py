@@ -36,6 +36,7 @@ The step time is ``T_k = step(B, min(k, k_max) u)``; its distribution is kept as
   - *slot queue*: at most ``c`` sequences run (memory or the engine's max running batch); a G/G/c queue
     with Poisson arrivals and fixed lengths, Sakasegawa's approximation: ``P(wait) = rho^(sqrt(2(c+1)) -
     1)``, mean wait ``P(wait) S_hold / (c (1 - rho)) / 2``.
+  - *request overhead*: HTTP, tokenisation and streaming the first token (``request_overhead_s``).
   - waits are exponential given that a request waits (M/G/1 and M/M/c tails): the q-quantile of a wait
     with mean ``W`` and waiting probability ``P`` is ``W / P ln(P / (1 - q))`` (0 when ``P <= 1 - q``).
     p99 TTFT adds the p99 of each part (an upper bound on the p99 of the sum).
@@ -82,6 +83,7 @@ def load_curve(
     max_num_tokens: np.ndarray,
     chunked: np.ndarray,
     z: float,
+    request_overhead_s: float = 0.0,
     fractions: tuple[float, ...] = SLOT_FRACTIONS,
     full: bool = True,
 ) -> dict[str, np.ndarray]:
@@ -142,7 +144,7 @@ def load_curve(
         slot_wait = p_wait * hold / (slots * (1.0 - rho_s)) * 0.5
         stable = (rho_pre < 1.0) & (rho_s < 1.0)
         queue99 = wait_quantile(budget_wait, rho_pre, P99) + wait_quantile(slot_wait, p_wait, P99)
-        ttft_p99 = residual99 + queue99 + service99
+        ttft_p99 = residual99 + queue99 + service99 + request_overhead_s
     inf = np.inf
     out = {
         "batch": batch,
@@ -161,8 +163,9 @@ def load_curve(
             + wait_quantile(budget_wait, rho_pre, P50)
             + service
             + wait_quantile(slot_wait, p_wait, P50)
+            + request_overhead_s
         )
-        ttft_mean = residual + budget_wait + service + slot_wait
+        ttft_mean = residual + budget_wait + service + slot_wait + request_overhead_s
     out.update(
         tpot_p50_s=np.where(stable, mean, inf),
         ttft_p50_s=np.where(stable, ttft_p50, inf),
@@ -294,6 +297,7 @@ def burst(
     requests: np.ndarray,
     max_num_tokens: np.ndarray,
     chunked: np.ndarray,
+    request_overhead_s: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Mean TTFT when ``requests`` arrive at once (a benchmark's first wave, a "QPS inf" run, clients that
     send in step; shapes (rows, 1)).
@@ -327,7 +331,7 @@ def burst(
     full = waves - 1.0
     rest = requests - full * wave
     waited = (wave * full * (full - 1.0) / 2.0 + rest * full) * lifetime
-    mean = mean_wave + waited / requests
+    mean = mean_wave + waited / requests + request_overhead_s
     # after its first token a request of the wave waits out the later context steps ((n - 1) / 2 of them on
     # average) besides its s_out decode steps at the wave's concurrency
     tpot = (steps - 1.0) / 2.0 * (first + last) / 2.0 / s_out + engine.step_s(wave, 0.0 * wave)
