@@ -290,3 +290,13 @@ def test_closed_loop_in_flight_and_past_capacity() -> None:
     past = closed_loop(curve, np.array([100.0]), s_out)
     assert past["saturated"][0]
     assert past["ttft_s"][0] == pytest.approx(100.0 / 4.0 - 100.0 * 0.0125)
+
+
+def test_request_overhead_adds_to_every_ttft() -> None:
+    """HTTP, tokenisation and streaming the first token: request_overhead_s (5 ms) on TTFT, not on TPOT."""
+    light = _workload(requests_per_s=0.01)
+    with_it = _serve(light).iloc[0]
+    without = _serve(light, assumptions=ServingAssumptions().with_overrides(request_overhead_s=0.0)).iloc[0]
+    assert with_it["ttft_p50_s"] - without["ttft_p50_s"] == pytest.approx(0.005)
+    assert with_it["ttft_s"] - without["ttft_s"] == pytest.approx(0.005)
+    assert with_it["tpot_p50_s"] == pytest.approx(without["tpot_p50_s"])
