@@ -116,6 +116,14 @@ def test_replicas_and_costs_by_hand() -> None:
     row = _serve(_workload(requests_per_s=2.0)).iloc[0]
     rps = row["requests_per_s_per_replica"]
     assert row["replicas"] == math.ceil(2.0 * 1.2 / rps)  # 20% headroom (named assumption)
+    # exactly 5 replicas' worth of traffic needs 6 with the headroom, 5 without
+    full = _serve(_workload(requests_per_s=5.0 * rps * 0.999)).iloc[0]
+    assert full["replicas"] == 6
+    bare = _serve(
+        _workload(requests_per_s=5.0 * rps * 0.999),
+        assumptions=ServingAssumptions().with_overrides(headroom=0.0),
+    ).iloc[0]
+    assert bare["replicas"] == 5
     assert row["instances"] == row["replicas"]  # one 2-accelerator replica per 2-accelerator instance
     month = row["replicas"] * 2 * 2.21 * 730
     assert row["cost_usd_per_month"] == pytest.approx(month)
