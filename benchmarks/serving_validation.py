@@ -30,9 +30,41 @@ from tco.presets import hardware_table, load_serving_models
 DATA = Path(__file__).resolve().parents[1] / "tests" / "tco" / "model" / "data"
 
 
+def pivot(rows: pd.DataFrame) -> str:
+    """Markdown: one line per (model, accelerator, dtype, TP, source), one column per ISL/OSL."""
+    frame = rows.assign(
+        shape=rows["prompt_tokens"].astype(int).astype(str)
+        + "/"
+        + rows["output_tokens"].astype(int).astype(str),
+        config=rows["model"]
+        + " "
+        + rows["accelerator"]
+        + " "
+        + rows["weight_dtype"]
+        + " TP"
+        + rows["tp"].astype(str)
+        + " ("
+        + rows["source_key"]
+        + ")",
+        cell=rows["error"].map(lambda e: f"{e:+.0%}"),
+    )
+    shapes = sorted(frame["shape"].unique(), key=lambda s: tuple(int(v) for v in s.split("/")))
+    table = frame.pivot_table(index="config", columns="shape", values="cell", aggfunc="first")
+    lines = ["| configuration (source) | " + " | ".join(shapes) + " |", "|---|" + "---:|" * len(shapes)]
+    for config, values in table.iterrows():
+        cells = [str(values.get(s)) if isinstance(values.get(s), str) else "" for s in shapes]
+        lines.append(f"| {config} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--markdown", action="store_true", help="a Markdown table (the README's)")
+    parser.add_argument("--markdown", action="store_true", help="every offline row as a Markdown table")
+    parser.add_argument(
+        "--pivot",
+        action="store_true",
+        help="the offline errors by configuration and ISL/OSL (the README's table)",
+    )
     parser.add_argument("--set", action="append", default=[], help="override a serving assumption")
     args = parser.parse_args()
     assumptions = ServingAssumptions().with_overrides(**parse_settings(args.set).group("serving"))
@@ -45,6 +77,9 @@ def main() -> None:
     )
     rows = predict_offline(offline, models, hardware, assumptions)
     rows["source_key"] = rows["row_id"].str.split("/").str[0]
+    if args.pivot:
+        print(pivot(rows))
+        return
     if args.markdown:
         print("| row | split | measured tok/s | tco tok/s | error |")
         print("|---|---|---:|---:|---:|")
