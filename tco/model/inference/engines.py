@@ -145,7 +145,7 @@ VLLM: Final = EngineDefaults(
     name="vllm",
     label="vLLM",
     version="V1 (0.8 and later)",
-    vendors=("NVIDIA", "AMD", "Google"),
+    vendors=("NVIDIA", "AMD", "Google", "AWS", "Intel"),  # CUDA, ROCm, TPU, Neuron, Gaudi backends
     chunked_prefill=True,
     chunked_prefill_source=(
         "vLLM V1 always schedules with chunked prefill (vllm/engine/arg_utils.py _set_default_args_v1: "
