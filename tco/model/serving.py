@@ -1,13 +1,15 @@
 """Serving projections: replicas, latency under load and cost per token for an LLM at a request rate.
 
-The engine model lives in :mod:`tco.model.inference` (docs/serving_model.md): memory in bytes (weights by
-dtype, KV cache by KV dtype/GQA/head dim/paged blocks, runtime reserve) gives the sequences that fit; the
-step time (weights and KV at a TP-dependent MBU, FLOPs at a compute efficiency, all-reduces, MoE experts
-touched, step overhead) gives throughput; a queueing model gives TTFT and TPOT p50/p99 at a request rate.
+The engine model lives in :mod:`tco.model.inference` (docs/serving_model.md): the serving engine
+(TensorRT-LLM, vLLM, SGLang; :mod:`tco.model.inference.engines`) sets the scheduling limits and memory
+rules; memory in bytes (weights by dtype, KV cache by KV dtype/GQA/head dim/paged blocks, runtime reserve)
+gives the sequences that fit; the step time (weights and KV at a TP-dependent MBU, FLOPs at a compute
+efficiency, all-reduces, MoE experts touched, step overhead) gives throughput; the load model (whole prompts
+or chunks per step, queueing) gives TTFT and TPOT p50/p99 at a request rate.
 
-Per row (workload x accelerator x replica size x framework x layout):
+Per row (workload x accelerator x replica size x framework x layout x engine):
 
-* ``max_running_batch`` = min(sequences that fit, the engine's cap ``max_running_batch``).
+* ``max_running_batch`` = min(sequences that fit, the engine's cap ``engine_max_running_batch``).
 * ``requests_per_s_per_replica`` = the highest request rate at which p99 TTFT and p99 TPOT meet the targets
   (:func:`tco.model.inference.queueing.load_curve`); ``tokens_per_s_per_replica`` = that x output tokens;
   ``offline_tokens_per_s_per_replica`` = output tokens/s with every slot busy and no latency target (what
@@ -25,7 +27,8 @@ Per row (workload x accelerator x replica size x framework x layout):
   (aggregated: (step - decode-only step) / step at the offered load; disaggregated: prefill replicas /
   replicas).
 
-Low/high costs re-solve everything with the efficiencies' high/low ends (MBU and compute efficiency).
+Low/high costs re-solve the capacity (and the prefill share) with the efficiencies' high/low ends (MBU and
+compute efficiency, times the engine's factor), on 9 candidate concurrencies instead of 12.
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ SERVING_COLUMNS: Final = (
     "vocab",
     "experts",
     "experts_per_token",
+    "engine",  # optional: trtllm, vllm, sglang or auto (blank = ServingAssumptions.engine)
 )
 
 SERVING_OUTPUT: Final = (
