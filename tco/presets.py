@@ -213,19 +213,7 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
         + frame.loc[tpu, "topology_source"].astype(str)
     )
     frame = frame.drop(columns=["topology_source"])
-    serving = load_serving_accelerators()
-    frame = frame.merge(
-        serving.rename(columns={"source": "serving_efficiency_source"}), on="accelerator", how="left"
-    )
-    frame["serving_efficiency_factor"] = frame["serving_efficiency_factor"].fillna(1.0).astype("float64")
-    frame["serving_efficiency_source"] = frame["serving_efficiency_source"].fillna("")
     return frame
-
-
-@cache
-def load_serving_accelerators() -> pd.DataFrame:
-    """Per-accelerator serving-stack efficiency factors (``tco/data/serving_accelerators.csv``)."""
-    return _read("serving_accelerators.csv")
 
 
 @cache

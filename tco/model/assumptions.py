@@ -12,7 +12,7 @@ the documents they quote.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -356,35 +356,36 @@ STEP_OVERHEAD_S: Final = Assumption(
     2e-4,
     1e-3,
     "seconds per engine step",
-    "scheduling, sampling and kernel-launch time per decode step that neither bandwidth nor compute "
-    "explain (CUDA graphs leave ~0.2-0.5 ms; vLLM 0.5 without multi-step scheduling ~1 ms+, Lambda "
-    "benchmark notes); tuned on the tuning rows",
+    "per engine (tco/model/inference/engines.py; 0.4 ms for TensorRT-LLM, vLLM and SGLang): scheduling, "
+    "sampling and kernel-launch time per step that neither bandwidth nor compute explain; tuned on the "
+    "tuning rows. --set replaces every engine's value",
 )
 MAX_RUNNING_BATCH: Final = Assumption(
     2048.0,
     256.0,
     4096.0,
     "sequences",
-    "the engine's cap on sequences decoding together: TensorRT-LLM max_batch_size (trtllm-bench tunes it, "
-    "build default 2048), vLLM max_num_seqs (256 default for the server, 1024 on H100-class offline), "
-    "SGLang max_running_requests (from memory); range = those engine defaults",
+    "per engine (tco/model/inference/engines.py): TensorRT-LLM max_batch_size 2048, vLLM max_num_seqs 256 "
+    "(1024 on >= 70 GiB GPUs other than A100), SGLang max_running_requests up to 4096 (memory decides). "
+    "--set replaces every engine's value",
 )
 MAX_NUM_TOKENS: Final = Assumption(
     8192.0,
     2048.0,
     16384.0,
     "tokens per step",
-    "token budget of one engine step (chunked prefill): TensorRT-LLM max_num_tokens 8192 default, vLLM "
-    "max_num_batched_tokens 2048 (V0 chunked) to 8192/16384 (V1)",
+    "per engine (tco/model/inference/engines.py): TensorRT-LLM max_num_tokens 8192, vLLM "
+    "max_num_batched_tokens 2048 (8192 on >= 70 GiB GPUs other than A100), SGLang chunked_prefill_size "
+    "2048/8192/16384 by memory. --set replaces every engine's value",
 )
 KV_CACHE_MEMORY_FRACTION: Final = Assumption(
     0.9,
     0.85,
     0.95,
     "fraction of free memory",
-    "share of the memory left after weights and the runtime reserve that the engine gives the KV cache: "
-    "TensorRT-LLM kv_cache_free_gpu_mem_fraction 0.9 (0.95 in NVIDIA's perf runs), vLLM "
-    "gpu_memory_utilization 0.9 of the whole device",
+    "per engine (tco/model/inference/engines.py): TensorRT-LLM free_gpu_memory_fraction 0.9 of what weights "
+    "and the runtime leave; vLLM gpu_memory_utilization 0.9 and SGLang mem_fraction_static 0.88-0.79 (by "
+    "TP) of the whole device, weights included. --set replaces every engine's value",
 )
 RUNTIME_RESERVE_GIB: Final = Assumption(
     2.0,
@@ -396,21 +397,22 @@ RUNTIME_RESERVE_GIB: Final = Assumption(
     "on 8B-70B models)",
 )
 KV_BLOCK_TOKENS: Final = Assumption(
-    16.0,
-    16.0,
+    32.0,
+    1.0,
     64.0,
     "tokens per block",
-    "paged KV-cache block: vLLM block_size 16 (default), TensorRT-LLM tokens_per_block 32-64; a sequence "
-    "holds whole blocks",
+    "per engine (tco/model/inference/engines.py): paged KV-cache block, TensorRT-LLM tokens_per_block 32, "
+    "vLLM block_size 16, SGLang page_size 1; a sequence holds whole blocks. --set replaces every engine's "
+    "value",
 )
 KV_RESERVED_OUTPUT_FRACTION: Final = Assumption(
     1.0,
     0.5,
     1.0,
     "fraction of output tokens",
-    "KV a running sequence holds for its output: TensorRT-LLM's GUARANTEED_NO_EVICT scheduler reserves the "
-    "whole output length at admission (1.0); vLLM allocates blocks as tokens are generated (0.5 on "
-    "average, with preemption when memory runs out)",
+    "per engine (tco/model/inference/engines.py): KV a running sequence holds for its output, TensorRT-LLM's "
+    "GUARANTEED_NO_EVICT scheduler reserves the whole output at admission (1.0); vLLM and SGLang allocate "
+    "as tokens are generated (0.5 on average). --set replaces every engine's value",
 )
 INT4_GROUP_SIZE: Final = Assumption(
     128.0,
@@ -427,6 +429,16 @@ PREFILL_INTERFERENCE_QUANTILE_Z: Final = Assumption(
     "standard normal quantile",
     "p99 (z = 2.326) as MLPerf Inference checks its server latency constraints (TTFT and TPOT at the 99th "
     "percentile, Llama-2-70B: 2 s and 200 ms)",
+)
+REQUEST_OVERHEAD_S: Final = Assumption(
+    0.005,
+    0.0,
+    0.015,
+    "seconds per request",
+    "time to first token outside the engine's steps: HTTP, tokenisation, scheduling the request and "
+    "streaming the first token back. Tuned on the NIM 1.8 Llama-3.1-8B concurrency-1 rows with prompts <= "
+    "1000 tokens (measured - modelled TTFT 5.8, 5.3 and 3.0 ms; "
+    "tests/tco/model/data/serving_concurrency.csv); TensorRT-LLM 0.14's Triton rows at 2 req/s leave 5-11 ms",
 )
 KV_TRANSFER_GB_S: Final = Assumption(
     50.0,
@@ -460,6 +472,10 @@ class ServingAssumptions:
     int4_group_size: Assumption = INT4_GROUP_SIZE
     latency_quantile_z: Assumption = PREFILL_INTERFERENCE_QUANTILE_Z
     kv_transfer_gb_s: Assumption = KV_TRANSFER_GB_S
+    request_overhead_s: Assumption = REQUEST_OVERHEAD_S
+    #: The serving engine (tco/model/inference/engines.py): trtllm, vllm, sglang, or auto (TensorRT-LLM on
+    #: NVIDIA, vLLM elsewhere). A workload's ``engine`` column takes precedence.
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         check_fraction("prefill flops efficiency", self.prefill_flops_efficiency.value)
@@ -485,11 +501,15 @@ class ServingAssumptions:
             "runtime_reserve_gib",
             "kv_transfer_gb_s",
             "latency_quantile_z",
+            "request_overhead_s",
         ):
             if getattr(self, name).value < 0:
                 raise TcoError(f"{name.replace('_', ' ')} must not be negative")
         if self.kv_transfer_gb_s.value <= 0:
             raise TcoError("kv transfer GB/s must be positive")
+        from tco.model.inference.engines import canonical_engine
+
+        object.__setattr__(self, "engine", canonical_engine(self.engine))
 
     def items(self) -> Iterator[tuple[str, Assumption]]:
         for f in fields(self):
@@ -497,14 +517,15 @@ class ServingAssumptions:
             if isinstance(value, Assumption):
                 yield f.name, value
 
-    def with_overrides(self, **values: float | None) -> ServingAssumptions:
+    def with_overrides(self, **values: float | str | None) -> ServingAssumptions:
+        """A copy with the given values (numbers for assumptions, a name for ``engine``) as overrides."""
         return _override(self, values)
 
 
 _Params = TypeVar("_Params", TrainingAssumptions, ServingAssumptions)
 
 
-def _override(params: _Params, values: dict[str, float | None]) -> _Params:
+def _override(params: _Params, values: Mapping[str, float | str | None]) -> _Params:
     changes: dict[str, Any] = {}
     for name, value in values.items():
         if value is None:

@@ -85,6 +85,10 @@ TRAIN_LINES: Final = (
 SERVE_LINES: Final = (
     "#{_number} {provider} {instance_type} {region} {pricing_model}: "
     "{layout} replicas of {accelerators_per_replica:g} x {accelerator} ({workload_source})",
+    "  engine: {engine_label} ({_chunked}; at most {engine_max_running_batch:g} sequences and "
+    "{max_num_tokens:g} tokens per step; KV fraction {kv_cache_memory_fraction:g}, {kv_block_tokens:g}-token "
+    "blocks, {kv_reserved_output_fraction:.0%} of the output reserved; step overhead {_overhead_ms:.2f} ms; "
+    "efficiency x{efficiency_factor:g} on {accelerator}) - tco/model/inference/engines.py",
     "  memory per accelerator: weights {_weights_gb_acc:.1f} GB, KV {_kv_kb_acc:.1f} kB/token "
     "({kv_tokens_per_sequence:g} tokens held per sequence); KV cache {kv_capacity_gb:.1f} GB per replica "
     "-> at most {max_running_batch:g} running sequences",
@@ -93,8 +97,9 @@ SERVE_LINES: Final = (
     "  compute: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s "
     "({prefill_flops_efficiency_detail})",
     "    peak: {peak_source}",
-    "  step at the offered load ({running_batch:.1f} sequences decoding): weights {_w_ms:.2f} ms, "
-    "KV {_kv_ms:.2f} ms, compute {_c_ms:.2f} ms, communication {_comm_ms:.2f} ms -> {_step_ms:.2f} ms",
+    "  decode-only step at the offered load ({running_batch:.1f} sequences decoding): weights "
+    "{_w_ms:.2f} ms, KV {_kv_ms:.2f} ms, compute {_c_ms:.2f} ms, communication {_comm_ms:.2f} ms; with the "
+    "prompts arriving (whole or chunked, Poisson) the mean step is {_step_ms:.2f} ms",
     "  latency: TTFT p50 {ttft_p50_s:.3f} s / p99 {ttft_s:.3f} s (queueing p99 {queue_wait_p99_s:.3f} s, "
     "prefill {prefill_s:.3f} s); TPOT p50 {_tpot50_ms:.1f} ms / p99 {_tpot_ms:.1f} ms",
     "  capacity within the targets: {requests_per_s_per_replica:.3g} req/s = {tokens_per_s_per_replica:,.0f} "
@@ -147,11 +152,19 @@ def train_explain(rows: pd.DataFrame) -> pd.Series:
 def serve_explain(rows: pd.DataFrame) -> pd.Series:
     """One block per serving row: memory, decode and compute rates, the step's breakdown (weights, KV,
     compute, communication), queueing and latency, capacity, replicas, price and cost."""
+    import numpy as np
+
     t = rows["accelerators_per_replica"]
     prepared = _numbered(rows).assign(
         _weights_gb_acc=rows["weights_gb"] / t,
         _kv_kb_acc=rows["kv_bytes_per_token"] / t / 1e3,
         _tpot_ms=rows["tpot_s"] * 1000.0,
+        _overhead_ms=rows["step_overhead_s"] * 1000.0,
+        _chunked=np.where(
+            rows["chunked_prefill"] > 0.5,
+            "chunked prefill",
+            "whole prompts per step, no chunked prefill",
+        ),
         _tpot50_ms=rows["tpot_p50_s"] * 1000.0,
         _w_ms=rows["step_weights_s"] * 1000.0,
         _kv_ms=rows["step_kv_s"] * 1000.0,

@@ -350,6 +350,13 @@ SETTINGS: Final[dict[str, Setting]] = {
             _from(A.PREFILL_INTERFERENCE_QUANTILE_Z),
         ),
         Setting(
+            "request_overhead_s",
+            "serving",
+            "seconds",
+            "time to first token outside the engine (HTTP, tokenisation, streaming)",
+            _from(A.REQUEST_OVERHEAD_S),
+        ),
+        Setting(
             "kv_transfer_gb_s",
             "serving",
             "GB/s per accelerator",

@@ -8,14 +8,14 @@ All arrays are float64, one value per row (broadcastable). Formulas (docs/servin
   embedding and LM head, which serving stacks keep in 16 bits (ModelOpt/TensorRT-LLM and vLLM FP8
   checkpoints exclude ``lm_head``). Without a vocabulary, ``N_emb = 0``.
 * weights read per decode step ``W_read = W - vocab * hidden * 2`` (the input embedding is gathered, not
-  streamed); MoE: the experts a step's tokens touch (see :func:`moe_weight_bytes_read`).
+  streamed); MoE: the experts a step's tokens touch (:mod:`tco.model.inference.step`).
 * KV per token per accelerator ``kv = 2 * L * ceil(n_kv / t) * d_head * b_kv`` (GQA heads are split over the
   ``t`` tensor-parallel ranks; with fewer KV heads than ranks each rank keeps one copy).
-* free memory per accelerator ``F = f_kv * (M - W / t - reserve)`` (TensorRT-LLM
-  ``kv_cache_free_gpu_mem_fraction``; vLLM's ``gpu_memory_utilization`` is the same order).
+* KV-cache bytes per accelerator ``F`` by the engine's memory basis (:func:`kv_capacity_bytes`):
+  TensorRT-LLM ``f (M - W/t - reserve)``, vLLM ``f M - W/t - reserve``, SGLang ``f M - W/t``.
 * a running sequence holds ``ceil((s_in + r * s_out) / block) * block`` tokens (``r`` = 1 when the scheduler
-  reserves the whole output, as TensorRT-LLM's GUARANTEED_NO_EVICT does); sequences that fit
-  ``B_mem = floor(F / (tokens * kv))``.
+  reserves the whole output, as TensorRT-LLM's GUARANTEED_NO_EVICT does; 0.5 when blocks are allocated as
+  tokens come, vLLM and SGLang); sequences that fit ``B_mem = floor(F / (tokens * kv))``.
 """
 
 from __future__ import annotations
@@ -79,44 +79,32 @@ def kv_bytes_per_token(
     return kv
 
 
-def moe_weight_bytes_read(
-    weights: np.ndarray,
-    params: np.ndarray,
-    active_params: np.ndarray,
-    experts: np.ndarray,
-    experts_per_token: np.ndarray,
-    tokens: np.ndarray,
-) -> np.ndarray:
-    """Weight bytes one step streams when ``tokens`` tokens pass a mixture of experts.
-
-    Expert parameters (all layers) per expert ``P_e = (N - N_active) / (E - k)``; a step with ``n`` tokens
-    touches ``E * (1 - (1 - k/E)^n)`` experts per layer on average (each token picks ``k`` of ``E``,
-    independently); the rest of the model is always read. Dense rows (no experts) read ``weights``.
-    """
-    import numpy as np
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        moe = np.isfinite(experts) & (experts > experts_per_token) & (active_params < params)
-        per_expert = (params - active_params) / (experts - experts_per_token)
-        expert_params = experts * per_expert
-        touched = experts * (1.0 - (1.0 - experts_per_token / experts) ** np.maximum(tokens, 1.0))
-        bytes_per_param = weights / params
-        read = weights - (expert_params - touched * per_expert) * bytes_per_param
-    return np.where(moe, read, weights)
-
-
 def kv_capacity_bytes(
     memory_bytes: np.ndarray,
     weights: np.ndarray,
     tp: np.ndarray,
     *,
     reserve_bytes: float,
-    kv_fraction: float,
+    kv_fraction: np.ndarray,
+    basis: np.ndarray,
 ) -> np.ndarray:
-    """KV-cache bytes per accelerator: the engine's share of what weights and the runtime reserve leave
-    (negative: the weights do not fit)."""
-    free = memory_bytes - weights / tp - reserve_bytes
-    capacity: np.ndarray = free * kv_fraction
+    """KV-cache bytes per accelerator by the engine's memory basis (negative: the weights do not fit):
+
+    * ``0`` free (TensorRT-LLM ``free_gpu_memory_fraction``): ``f (M - W/t - reserve)``;
+    * ``1`` total (vLLM ``gpu_memory_utilization``, activations profiled inside it): ``f M - W/t - reserve``;
+    * ``2`` static (SGLang ``mem_fraction_static``, activations outside it): ``f M - W/t``.
+    """
+    import numpy as np
+
+    per_rank = weights / tp
+    capacity: np.ndarray = np.select(
+        [basis == 0.0, basis == 1.0],
+        [
+            kv_fraction * (memory_bytes - per_rank - reserve_bytes),
+            kv_fraction * memory_bytes - per_rank - reserve_bytes,
+        ],
+        default=kv_fraction * memory_bytes - per_rank,
+    )
     return capacity
 
 
@@ -124,8 +112,8 @@ def tokens_held(
     prompt_tokens: np.ndarray,
     output_tokens: np.ndarray,
     *,
-    reserved_output_fraction: float,
-    block_tokens: float,
+    reserved_output_fraction: np.ndarray | float,
+    block_tokens: np.ndarray | float,
 ) -> np.ndarray:
     """KV tokens one running sequence holds, rounded up to whole paged blocks."""
     import numpy as np

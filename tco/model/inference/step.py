@@ -1,7 +1,8 @@
 """The time of one engine step (continuous batching), split into its parts (docs/serving_model.md §2).
 
 A step carries ``B`` decoding sequences (one token each, mean context ``c``) and ``p`` prefill tokens
-(chunked prefill shares the step). Per accelerator of a ``t``-way tensor-parallel replica::
+(whole prompts, or chunks of them with chunked prefill). Per accelerator of a ``t``-way tensor-parallel
+replica::
 
     t_weights = W_read(B + p) / t / (BW * MBU(t))                   MBU(t) = MBU(1) * f^log2(t)
     t_kv      = (B c + p) kv / (BW * MBU(t))                        (KV read by decode, KV written by prefill)
@@ -13,17 +14,19 @@ A step carries ``B`` decoding sequences (one token each, mean context ``c``) and
 ``H d`` is the attention width (query heads x head dim), ``c`` the mean context of a decoding sequence
 (``s_in + s_out / 2``), ``s_in / 2`` the mean causal context of a prefill token. Each kernel class has its
 own roofline: the linear layers stream the weights while they compute (so weight reads and GEMM FLOPs
-overlap, and prefill tokens ride on decode's weight reads, as Sarathi-Serve's chunked prefill does), but
-attention is a separate kernel that reads the KV cache after them, and the all-reduces sit in the critical
-path (TensorRT-LLM and vLLM do not overlap them).
+overlap, and prefill tokens ride on decode's weight reads), but attention is a separate kernel that reads
+the KV cache after them, and the all-reduces sit in the critical path (TensorRT-LLM and vLLM do not overlap
+them). MoE rows read only the experts the step's tokens touch: ``W_read(n) = W - E P_e (1 - k/E)^n``
+bytes (``E`` experts of ``P_e`` bytes, ``k`` per token), i.e. ``E (1 - (1 - k/E)^n)`` experts per layer.
+
+The per-row constants are computed once (:class:`Engine` construction); a step is then ~15 array
+operations per candidate, which is what the serving sweep's speed rests on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from tco.model.inference.memory import moe_weight_bytes_read
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +56,11 @@ class Engine:
     link_bytes_s: np.ndarray  # unidirectional, per accelerator
     allreduce_latency_s: np.ndarray
     allreduce_bus_efficiency: float
-    step_overhead_s: float
+    step_overhead_s: np.ndarray | float
+    k: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "k", self._coefficients())
 
     def _coefficients(self) -> dict[str, np.ndarray]:
         """Per-row constants (shape (rows, 1)) so that a step is a few operations per candidate."""
@@ -68,61 +75,78 @@ class Engine:
             ring = (
                 2.0 * (t - 1.0) / t * self.hidden * 2.0 / (self.link_bytes_s * self.allreduce_bus_efficiency)
             )
+            moe = (
+                np.isfinite(self.experts)
+                & (self.experts > self.experts_per_token)
+                & (self.active_params < self.params)
+            )
+            # expert bytes per expert (all layers), streamed at the step's bandwidth
+            per_expert = (self.params - self.active_params) / (self.experts - self.experts_per_token)
+            bytes_per_param = self.weights_read_bytes / self.params
+            experts_s = np.where(moe, self.experts * per_expert * bytes_per_param / t / rate, 0.0)
+            log_miss = np.where(moe, np.log1p(-self.experts_per_token / self.experts), 0.0)
         multi = t > 1
         return {
             "rate": rate,
             "weights_s": self.weights_read_bytes / t / rate,
+            "experts_s": experts_s,
+            "log_miss": log_miss,
+            "any_moe": np.asarray(bool(moe.any())),
             "kv_decode_s": context * self.kv_bytes_per_token / rate,
             "kv_prefill_s": self.kv_bytes_per_token / rate,
             "gemm_s": 2.0 * self.active_params / t / flop_rate,
             "attn_decode_s": 4.0 * width * context / t / flop_rate,
             "attn_prefill_s": 2.0 * width * self.prompt_tokens / t / flop_rate,
-            "comm_fixed_s": np.where(multi, 2.0 * self.layers * self.allreduce_latency_s, 0.0),
+            "comm_fixed_s": np.where(multi, 2.0 * self.layers * self.allreduce_latency_s, 0.0)
+            + self.step_overhead_s,
             "comm_token_s": np.where(multi, 2.0 * self.layers * ring, 0.0),
         }
 
-    def _weights_s(self, tokens: np.ndarray, k: dict[str, np.ndarray]) -> np.ndarray:
-        """Weight-streaming time; MoE rows read only the experts ``tokens`` touch (computed on those rows)."""
+    def _weights_s(self, tokens: np.ndarray) -> np.ndarray:
+        """Weight-streaming time; MoE rows read only the experts ``tokens`` touch."""
         import numpy as np
 
-        dense = np.broadcast_to(k["weights_s"], tokens.shape)
-        moe = (np.isfinite(self.experts) & (self.active_params < self.params))[:, 0]
-        if not moe.any():
-            return dense
-        out = np.array(dense)
-        read = moe_weight_bytes_read(
-            self.weights_read_bytes[moe],
-            self.params[moe],
-            self.active_params[moe],
-            self.experts[moe],
-            self.experts_per_token[moe],
-            np.broadcast_to(tokens, out.shape)[moe],
+        k = self.k
+        if not bool(k["any_moe"]):
+            return np.broadcast_to(k["weights_s"], np.broadcast_shapes(tokens.shape, k["weights_s"].shape))
+        untouched = k["experts_s"] * np.exp(np.maximum(tokens, 1.0) * k["log_miss"])
+        read: np.ndarray = k["weights_s"] - untouched
+        return read
+
+    def step_s(self, batch: np.ndarray, prefill_tokens: np.ndarray) -> np.ndarray:
+        """Seconds per step (the total only; :meth:`parts` gives the breakdown)."""
+        import numpy as np
+
+        k = self.k
+        tokens = batch + prefill_tokens
+        linear = np.maximum(self._weights_s(tokens), tokens * k["gemm_s"])
+        attention = np.maximum(
+            batch * k["kv_decode_s"] + prefill_tokens * k["kv_prefill_s"],
+            batch * k["attn_decode_s"] + prefill_tokens * k["attn_prefill_s"],
         )
-        out[moe] = read / self.tp[moe] / k["rate"][moe]
-        return out
+        total: np.ndarray = linear + attention + k["comm_fixed_s"] + tokens * k["comm_token_s"]
+        return total
 
     def parts(self, batch: np.ndarray, prefill_tokens: np.ndarray) -> dict[str, np.ndarray]:
-        """Seconds per step by part: weights, kv, compute, communication and the total."""
+        """Seconds per step by part: weights, kv, compute, communication (all-reduces, without the fixed
+        step overhead) and the total."""
         import numpy as np
 
-        k = self._coefficients()
+        k = self.k
         tokens = batch + prefill_tokens
-        weights_s = self._weights_s(tokens, k)
+        weights_s = self._weights_s(tokens)
         kv_s = batch * k["kv_decode_s"] + prefill_tokens * k["kv_prefill_s"]
         gemm = tokens * k["gemm_s"]
         attention = batch * k["attn_decode_s"] + prefill_tokens * k["attn_prefill_s"]
-        comm_s = k["comm_fixed_s"] + tokens * k["comm_token_s"]
+        comm_s = k["comm_fixed_s"] - self.step_overhead_s + tokens * k["comm_token_s"]
         total = np.maximum(weights_s, gemm) + np.maximum(kv_s, attention) + comm_s + self.step_overhead_s
         return {
-            "weights_s": weights_s,
-            "kv_s": kv_s,
+            "weights_s": weights_s + 0.0 * total,
+            "kv_s": kv_s + 0.0 * total,
             "compute_s": gemm + attention,
-            "comm_s": comm_s,
+            "comm_s": comm_s + 0.0 * total,
             "step_s": total,
         }
-
-    def step_s(self, batch: np.ndarray, prefill_tokens: np.ndarray) -> np.ndarray:
-        return self.parts(batch, prefill_tokens)["step_s"]
 
     def prefill_s(self, tokens: np.ndarray, chunk_tokens: np.ndarray) -> np.ndarray:
         """One request's prefill alone: ``ceil(s_in / chunk)`` steps, each reading the weights once."""

@@ -1,10 +1,17 @@
 """Published serving measurements against the model: the rows of a validation table in, predictions out.
 
 A validation row names a model (a row of ``tco/data/serving_models.csv``), an accelerator, a tensor-parallel
-degree, weight/KV/compute dtypes, fixed prompt and output lengths and the measured offline output tokens/s of
-the whole replica (every slot busy, no latency target: trtllm-bench, vLLM benchmark_throughput). Used by
-``benchmarks/serving_validation.py`` and ``tests/tco/model/test_serving_validation.py``. Pure (frames in,
-frames out).
+degree, weight/KV/compute dtypes, fixed prompt and output lengths, the engine that was measured (``engine``:
+"TensorRT-LLM 0.15", "vLLM 0.10.2", ...; the model runs that engine's defaults) and one of:
+
+* offline output tokens/s of the whole replica (every slot busy, no latency target: trtllm-bench, vLLM
+  benchmark_throughput) - :func:`predict_offline`;
+* TTFT and TPOT at a request rate (Poisson arrivals) - :func:`predict_online`;
+* TTFT and TPOT with a fixed number of requests in flight (a closed-loop benchmark client: genai-perf,
+  NIM's concurrency sweeps) - :func:`predict_concurrency`.
+
+Used by ``benchmarks/serving_validation.py`` and ``tests/tco/model/test_serving_validation.py``. Pure (frames
+in, frames out).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 from tco.model.units import DTYPE_BYTES
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from tco.model.assumptions import ServingAssumptions
@@ -57,6 +65,40 @@ def efficiencies_from(assumptions: ServingAssumptions, accelerators: list[str]) 
     )
 
 
+def _workloads(rows: pd.DataFrame, models: pd.DataFrame, **targets: float) -> pd.DataFrame:
+    """The validation rows as serving workloads (one per row, named by its position ``_row``)."""
+    import numpy as np
+
+    from tco.model.inference.engines import canonical_engine
+
+    shapes = models.set_index("name")[list(SHAPE_COLUMNS)]
+    frame = rows.reset_index(drop=True).copy()
+    frame["_row"] = np.arange(len(frame))
+    work = frame.join(shapes, on="model")
+    engine = work.get("engine", "auto")
+    return work.assign(
+        workload=work["_row"].astype(str),
+        requests_per_s=work.get("requests_per_s", 1.0),
+        ttft_s=targets.get("ttft_s", 1e9),
+        tpot_s=targets.get("tpot_s", 1e9),
+        weight_bytes_per_param=work["weight_dtype"].map(DTYPE_BYTES),
+        kv_bytes_per_element=work["kv_dtype"].map(DTYPE_BYTES),
+        hours_per_day=24.0,
+        dtype=work["compute_dtype"],
+        workload_source="validation",
+        engine=[
+            canonical_engine(str(e)) for e in np.broadcast_to(np.asarray(engine, dtype=object), len(work))
+        ],
+    )
+
+
+def _groups(work: pd.DataFrame) -> list[tuple[str, str, int, pd.DataFrame]]:
+    return [
+        (str(acc), str(dtype), int(float(str(tp))), group)
+        for (acc, dtype, tp), group in work.groupby(["accelerator", "compute_dtype", "tp"], sort=False)
+    ]
+
+
 def predict_offline(
     rows: pd.DataFrame, models: pd.DataFrame, hardware: pd.DataFrame, assumptions: ServingAssumptions
 ) -> pd.DataFrame:
@@ -68,51 +110,34 @@ def predict_offline(
     from tco.model.offers import override_options
     from tco.model.serving import project_serving
 
-    shapes = models.set_index("name")[list(SHAPE_COLUMNS)]
-    frame = rows.reset_index(drop=True).copy()
-    frame["_row"] = np.arange(len(frame))
-    work = frame.join(shapes, on="model")
-    work = work.assign(
-        workload=work["_row"].astype(str),
-        requests_per_s=1.0,
-        ttft_s=1e9,
-        tpot_s=1e9,
-        weight_bytes_per_param=work["weight_dtype"].map(DTYPE_BYTES),
-        kv_bytes_per_element=work["kv_dtype"].map(DTYPE_BYTES),
-        hours_per_day=24.0,
-        dtype=work["compute_dtype"],
-        workload_source="validation",
-    )
+    work = _workloads(rows, models)
     out = []
-    for (accelerator, dtype), group in work.groupby(["accelerator", "compute_dtype"], sort=False):
+    for accelerator, dtype, tp, group in _groups(work):
         hw = hardware[(hardware["accelerator"] == accelerator) & (hardware["dtype"] == dtype)]
-        options = override_options([str(accelerator)], 1.0, 8.0)
         result = project_serving(
             group.drop(columns=["accelerator", "tp"]),
-            options,
+            override_options([accelerator], 1.0, 8.0),
             hw,
-            efficiencies_from(assumptions, [str(accelerator)]),
-            replica_sizes=sorted({int(v) for v in group["tp"]}),
+            efficiencies_from(assumptions, [accelerator]),
+            replica_sizes=[tp],
             assumptions=assumptions,
         )
-        result = result.assign(_row=result["workload"].astype(int))
-        result = result.merge(group[["_row", "tp"]], on="_row")
-        out.append(result[result["accelerators_per_replica"] == result["tp"]])
+        out.append(result.assign(_row=result["workload"].astype(int)))
     predicted = pd.concat(out, ignore_index=True).set_index("_row")
-    frame["predicted_tokens_per_s"] = (
-        predicted["offline_tokens_per_s_per_replica"].reindex(frame["_row"]).to_numpy()
-    )
-    frame["max_running_batch"] = predicted["max_running_batch"].reindex(frame["_row"]).to_numpy()
-    frame["limit"] = predicted["limit"].reindex(frame["_row"]).to_numpy()
+    frame = rows.reset_index(drop=True).copy()
+    index = np.arange(len(frame))
+    frame["predicted_tokens_per_s"] = predicted["offline_tokens_per_s_per_replica"].reindex(index).to_numpy()
+    frame["max_running_batch"] = predicted["max_running_batch"].reindex(index).to_numpy()
+    frame["limit"] = predicted["limit"].reindex(index).to_numpy()
     frame["error"] = frame["predicted_tokens_per_s"] / frame["output_tokens_per_s"] - 1.0
-    return frame.drop(columns=["_row"])
+    return frame
 
 
-def summary(frame: pd.DataFrame) -> dict[str, float]:
+def summary(frame: pd.DataFrame, column: str = "error") -> dict[str, float]:
     """Median |error|, share within +-25% and the count, over the rows with a prediction."""
     import numpy as np
 
-    errors = frame["error"].to_numpy(dtype="float64")
+    errors = frame[column].to_numpy(dtype="float64")
     errors = errors[np.isfinite(errors)]
     if errors.size == 0:
         return {
@@ -129,50 +154,90 @@ def summary(frame: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def _curves(
+    work: pd.DataFrame, hardware: pd.DataFrame, assumptions: ServingAssumptions, burst: str | None = None
+) -> list[tuple[pd.DataFrame, dict[str, np.ndarray]]]:
+    """Each (accelerator, dtype, TP) group's rows and load curves (aggregated, expected efficiencies)."""
+    from tco.model.serving import load_curves
+
+    out = []
+    for accelerator, dtype, tp, group in _groups(work):
+        hw = hardware[(hardware["accelerator"] == accelerator) & (hardware["dtype"] == dtype)]
+        perf, curve = load_curves(
+            group.drop(columns=["accelerator", "tp"]),
+            hw,
+            efficiencies_from(assumptions, [accelerator]),
+            replica_sizes=[tp],
+            assumptions=assumptions,
+            burst_requests=burst,
+        )
+        out.append((perf, curve))
+    return out
+
+
 def predict_online(
     rows: pd.DataFrame, models: pd.DataFrame, hardware: pd.DataFrame, assumptions: ServingAssumptions
 ) -> pd.DataFrame:
-    """``rows`` (each with a ``requests_per_s`` served by one replica) with the model's median TTFT and TPOT
-    at that load: ``pred_ttft_ms``, ``pred_tpot_ms`` (no headroom: one replica carries the whole rate)."""
+    """``rows`` with the model's mean TTFT and TPOT (``pred_ttft_ms``, ``pred_tpot_ms``) and p99 TTFT
+    (``pred_ttft_p99_ms``): at the ``requests_per_s`` one replica serves (Poisson arrivals), or, where
+    ``burst_requests`` is given, for that many requests arriving at once (a "QPS inf" run)."""
     import numpy as np
-    import pandas as pd
 
-    from tco.model.offers import override_options
-    from tco.model.serving import project_serving
+    from tco.model.inference.queueing import at_rate
 
-    params = assumptions.with_overrides(headroom=0.0)
-    shapes = models.set_index("name")[list(SHAPE_COLUMNS)]
     frame = rows.reset_index(drop=True).copy()
-    out_ttft = np.full(len(frame), np.nan)
-    out_tpot = np.full(len(frame), np.nan)
-    for i, row in frame.iterrows():
-        work = (
-            pd.DataFrame([row])
-            .join(shapes, on="model")
-            .assign(
-                workload=str(i),
-                ttft_s=1e9,
-                tpot_s=1e9,
-                weight_bytes_per_param=DTYPE_BYTES[str(row["weight_dtype"])],
-                kv_bytes_per_element=DTYPE_BYTES[str(row["kv_dtype"])],
-                hours_per_day=24.0,
-                dtype=row["compute_dtype"],
-                workload_source="validation",
-            )
+    if "burst_requests" not in frame:
+        frame["burst_requests"] = np.nan
+    burst = frame["burst_requests"].notna().to_numpy()
+    frame["requests_per_s"] = frame["requests_per_s"].where(~burst, 1.0)
+    work = _workloads(frame.assign(burst_requests=frame["burst_requests"].fillna(1.0)), models)
+    for name in ("pred_ttft_ms", "pred_tpot_ms", "pred_ttft_p99_ms"):
+        frame[name] = np.nan
+    for perf, curve in _curves(work, hardware, assumptions, burst="burst_requests"):
+        arrays = {k: v for k, v in curve.items() if v.shape[1] > 1}
+        rates = perf["requests_per_s"].to_numpy(dtype="float64")
+        point = at_rate(arrays, rates)
+        index = perf["workload"].astype(int).to_numpy()
+        is_burst = burst[index]
+        bursty = np.asarray(curve["burst_ttft_mean_s"])[:, 0]
+        bursty_tpot = np.asarray(curve["burst_tpot_mean_s"])[:, 0]
+        frame.loc[index, "pred_ttft_ms"] = np.where(is_burst, bursty, point["ttft_mean_s"]) * 1e3
+        frame.loc[index, "pred_tpot_ms"] = np.where(is_burst, bursty_tpot, point["tpot_p50_s"]) * 1e3
+        frame.loc[index, "pred_ttft_p99_ms"] = np.where(is_burst, np.nan, point["ttft_p99_s"]) * 1e3
+    return frame
+
+
+def predict_concurrency(
+    rows: pd.DataFrame, models: pd.DataFrame, hardware: pd.DataFrame, assumptions: ServingAssumptions
+) -> pd.DataFrame:
+    """``rows`` (each with ``concurrency`` requests kept in flight by the client) with the model's mean TTFT
+    and TPOT (``pred_ttft_ms``, ``pred_tpot_ms``; requests arriving independently in steady state), the
+    rate (``pred_requests_per_s``), whether the engine is saturated there, the mean TTFT of the first wave
+    (``pred_ttft_burst_ms``: all ``concurrency`` requests sent at once) and the errors ``ttft_error`` /
+    ``tpot_error`` / ``ttft_burst_error`` (predicted / measured - 1)."""
+    import numpy as np
+
+    from tco.model.inference.queueing import closed_loop
+
+    work = _workloads(rows, models)
+    frame = rows.reset_index(drop=True).copy()
+    for name in ("pred_ttft_ms", "pred_tpot_ms", "pred_requests_per_s", "pred_ttft_burst_ms"):
+        frame[name] = np.nan
+    frame["saturated"] = False
+    for perf, curve in _curves(work, hardware, assumptions, burst="concurrency"):
+        arrays = {k: v for k, v in curve.items() if v.shape[1] > 1}
+        result = closed_loop(
+            arrays,
+            perf["concurrency"].to_numpy(dtype="float64"),
+            perf["output_tokens"].to_numpy(dtype="float64")[:, None],
         )
-        hw = hardware[
-            (hardware["accelerator"] == row["accelerator"]) & (hardware["dtype"] == row["compute_dtype"])
-        ]
-        result = project_serving(
-            work.drop(columns=["accelerator", "tp"]),
-            override_options([str(row["accelerator"])], 1.0, 8.0),
-            hw,
-            efficiencies_from(params, [str(row["accelerator"])]),
-            replica_sizes=[int(row["tp"])],
-            assumptions=params,
-        ).iloc[0]
-        out_ttft[int(str(i))] = result["ttft_p50_s"] * 1e3
-        out_tpot[int(str(i))] = result["tpot_p50_s"] * 1e3
-    frame["pred_ttft_ms"] = out_ttft
-    frame["pred_tpot_ms"] = out_tpot
+        index = perf["workload"].astype(int).to_numpy()
+        frame.loc[index, "pred_ttft_ms"] = result["ttft_s"] * 1e3
+        frame.loc[index, "pred_tpot_ms"] = result["tpot_s"] * 1e3
+        frame.loc[index, "pred_requests_per_s"] = result["rate"]
+        frame.loc[index, "saturated"] = result["saturated"]
+        frame.loc[index, "pred_ttft_burst_ms"] = np.asarray(curve["burst_ttft_mean_s"])[:, 0] * 1e3
+    frame["ttft_error"] = frame["pred_ttft_ms"] / frame["ttft_ms"] - 1.0
+    frame["ttft_burst_error"] = frame["pred_ttft_burst_ms"] / frame["ttft_ms"] - 1.0
+    frame["tpot_error"] = frame["pred_tpot_ms"] / frame["tpot_ms"] - 1.0
     return frame

@@ -116,6 +116,14 @@ def test_replicas_and_costs_by_hand() -> None:
     row = _serve(_workload(requests_per_s=2.0)).iloc[0]
     rps = row["requests_per_s_per_replica"]
     assert row["replicas"] == math.ceil(2.0 * 1.2 / rps)  # 20% headroom (named assumption)
+    # exactly 5 replicas' worth of traffic needs 6 with the headroom, 5 without
+    full = _serve(_workload(requests_per_s=5.0 * rps * 0.999)).iloc[0]
+    assert full["replicas"] == 6
+    bare = _serve(
+        _workload(requests_per_s=5.0 * rps * 0.999),
+        assumptions=ServingAssumptions().with_overrides(headroom=0.0),
+    ).iloc[0]
+    assert bare["replicas"] == 5
     assert row["instances"] == row["replicas"]  # one 2-accelerator replica per 2-accelerator instance
     month = row["replicas"] * 2 * 2.21 * 730
     assert row["cost_usd_per_month"] == pytest.approx(month)
@@ -224,23 +232,70 @@ def test_memory_in_bytes() -> None:
     assert tokens_held(1001 * one, 0 * one, reserved_output_fraction=1.0, block_tokens=16.0)[0] == 1008
 
 
-def test_moe_reads_the_experts_a_step_touches() -> None:
-    """Mixtral (8 experts, top 2): one token reads the active parameters, a large step every expert;
-    E (1 - (1 - k/E)^n) experts per layer in between."""
+def _engine_rows(workload: pd.DataFrame, t: int, accelerator: str = "A100-80GB") -> Any:
+    """The step model of one serving row (the solver's own Engine), with MBU 0.9 and compute 0.7."""
     import numpy as np
 
-    from tco.model.inference.memory import moe_weight_bytes_read
+    from tco.model.inference.engines import resolve
+    from tco.model.serving import _SOLVER_COLUMNS, _engine, _prepare
 
-    n, active = np.array([46.7e9]), np.array([12.9e9])
-    weights = n * 2.0
-    one = moe_weight_bytes_read(weights, n, active, np.array([8.0]), np.array([2.0]), np.array([1.0]))
-    many = moe_weight_bytes_read(weights, n, active, np.array([8.0]), np.array([2.0]), np.array([1000.0]))
-    four = moe_weight_bytes_read(weights, n, active, np.array([8.0]), np.array([2.0]), np.array([4.0]))
-    per_expert = (46.7e9 - 12.9e9) / 6
-    assert one[0] == pytest.approx(12.9e9 * 2.0)
-    assert many[0] == pytest.approx(46.7e9 * 2.0)
-    touched = 8 * (1 - 0.75**4)
-    assert four[0] == pytest.approx((46.7e9 - (8 - touched) * per_expert) * 2.0)
+    a = ServingAssumptions()
+    hw = hardware_table([accelerator])
+    row = _prepare(workload).assign(accelerator=accelerator, accelerators_per_replica=float(t))
+    row = row.merge(hw[hw["dtype"] == "bf16"].drop(columns=["dtype"]), on="accelerator")
+    settings = resolve(
+        np.array(["trtllm"], dtype=object),
+        np.array([accelerator], dtype=object),
+        row["memory_bytes"].to_numpy(dtype="float64"),
+        np.array([float(t)]),
+        a,
+    )
+    for name, values in settings.items():
+        row[name] = values
+    cols = {name: row[name].to_numpy(dtype="float64") for name in _SOLVER_COLUMNS}
+    engine, _ = _engine(cols, np.array([0.9]), np.array([0.7]), a)
+    return engine
+
+
+def test_moe_reads_the_experts_a_step_touches() -> None:
+    """Mixtral (8 experts, top 2): one token streams the active parameters, a large step every expert;
+    n tokens touch E (1 - (1 - k/E)^n) experts per layer (the rest of the model is always read)."""
+    import numpy as np
+
+    m = find_model("mixtral-8x7b")
+    workload = _workload(
+        params=m["params"], active_params=m["active_params"], layers=m["layers"], hidden=m["hidden"],
+        heads=m["heads"], kv_heads=m["kv_heads"], experts=8.0, experts_per_token=2.0,
+    )  # fmt: skip
+    engine = _engine_rows(workload, 2)
+    rate = 2.039e12 * 0.9 * 0.87  # A100-80GB bandwidth x MBU at TP2
+    per_expert = (46.7e9 - 12.9e9) / 6 * 2.0 / 2  # bytes per expert on each of 2 ranks
+
+    def weights_s(tokens: float) -> float:
+        parts = engine.parts(np.array([[tokens]]), np.array([[0.0]]))
+        return float(parts["weights_s"][0, 0])
+
+    whole = 46.7e9 * 2.0 / 2 / rate
+    assert weights_s(1.0) == pytest.approx(whole - 6 * per_expert / rate)  # 2 of 8 experts
+    assert weights_s(4.0) == pytest.approx(whole - 8 * 0.75**4 * per_expert / rate)
+    assert weights_s(1000.0) == pytest.approx(whole, rel=1e-6)
+
+
+def test_tensor_parallel_all_reduces() -> None:
+    """Two all-reduces per layer on the critical path: 2 L (latency + 2 (t-1)/t x tokens x hidden x 2 bytes /
+    (link/2 x bus efficiency)); NVLink latency 8 us, PCIe 30 us; none at TP1."""
+    import numpy as np
+
+    workload = _workload()
+    one = np.array([[1.0]])
+    zero = np.array([[0.0]])
+    nvlink = _engine_rows(workload, 2).parts(64 * one, zero)["comm_s"][0, 0]
+    bytes_s = 600e9 / 2 * 0.7
+    assert nvlink == pytest.approx(2 * 80 * (8e-6 + 2 * 0.5 * 64 * 8192 * 2 / bytes_s))
+    pcie = _engine_rows(workload, 2, "A100-80GB-PCIe").parts(64 * one, zero)["comm_s"][0, 0]
+    assert pcie > nvlink
+    assert pcie == pytest.approx(2 * 80 * (30e-6 + 2 * 0.5 * 64 * 8192 * 2 / (64e9 / 2 * 0.7)))
+    assert _engine_rows(workload, 1).parts(64 * one, zero)["comm_s"][0, 0] == 0.0
 
 
 def test_ttft_grows_with_load_and_meets_the_target() -> None:
