@@ -17,22 +17,38 @@ from pricing.errors import PricingError
 @dataclass(frozen=True, slots=True)
 class Accelerator:
     name: str
-    kind: str  # gpu | tpu | trainium | inferentia | cpu
+    kind: str  # gpu | hpu | tpu | trainium | inferentia | cpu
     vendor: str
     memory_gib: float | None
     aliases: tuple[str, ...] = ()
 
 
 ACCELERATORS: Final[tuple[Accelerator, ...]] = (
-    Accelerator("A100-40GB", "gpu", "NVIDIA", 40, ("a100-40", "nvidia-tesla-a100")),
-    Accelerator("A100-80GB", "gpu", "NVIDIA", 80, ("a100-80", "nvidia-a100-80gb")),
-    Accelerator("H100-80GB", "gpu", "NVIDIA", 80, ("h100", "h100-mega", "nvidia-h100-80gb", "h100-sxm")),
-    Accelerator("H200-141GB", "gpu", "NVIDIA", 141, ("h200", "nvidia-h200-141gb")),
-    Accelerator("B200", "gpu", "NVIDIA", 180, ("nvidia-b200",)),
+    # NVIDIA data-centre parts. SXM (HGX) and PCIe cards of one chip are separate names: their peaks, power
+    # and interconnect differ (calibrate/data/accelerator_peaks.csv has a row for each).
+    Accelerator("A100-40GB", "gpu", "NVIDIA", 40, ("a100-40", "nvidia-tesla-a100", "a100-sxm4-40gb")),
+    Accelerator("A100-40GB-PCIe", "gpu", "NVIDIA", 40, ("a100-pcie-40gb", "nvidia-a100-pcie-40gb")),
+    Accelerator("A100-80GB", "gpu", "NVIDIA", 80, ("a100-80", "nvidia-a100-80gb", "a100-sxm4-80gb")),
+    Accelerator("A100-80GB-PCIe", "gpu", "NVIDIA", 80, ("a100-pcie-80gb", "nvidia-a100-pcie-80gb")),
+    Accelerator("A800-80GB-PCIe", "gpu", "NVIDIA", 80, ("a800", "a800-pcie")),
+    Accelerator(
+        "H100-80GB", "gpu", "NVIDIA", 80, ("h100", "h100-mega", "nvidia-h100-80gb", "h100-sxm", "h100-sxm5")
+    ),
+    Accelerator("H100-80GB-PCIe", "gpu", "NVIDIA", 80, ("h100-pcie", "nvidia-h100-pcie")),
+    Accelerator("H100-NVL", "gpu", "NVIDIA", 94, ("h100-nvl-94gb", "h100nvl", "nvidia-h100-nvl")),
+    Accelerator("H200-141GB", "gpu", "NVIDIA", 141, ("h200", "nvidia-h200-141gb", "h200-sxm")),
+    Accelerator("GH200", "gpu", "NVIDIA", 96, ("gh200-96gb", "grace-hopper")),
+    Accelerator("B200", "gpu", "NVIDIA", 180, ("nvidia-b200", "b200-sxm")),
+    Accelerator("B300", "gpu", "NVIDIA", 288, ("nvidia-b300", "blackwell-ultra")),
+    Accelerator("GB200", "gpu", "NVIDIA", 186, ("gb200-nvl72",)),
+    Accelerator("GB300", "gpu", "NVIDIA", 288, ("gb300-nvl72",)),
     Accelerator("L4", "gpu", "NVIDIA", 24, ("nvidia-l4",)),
+    Accelerator("L40", "gpu", "NVIDIA", 48, ("nvidia-l40",)),
     Accelerator("L40S", "gpu", "NVIDIA", 48, ("nvidia-l40s",)),
     Accelerator("A10G", "gpu", "NVIDIA", 24, ()),
     Accelerator("A10", "gpu", "NVIDIA", 24, ()),
+    Accelerator("A16", "gpu", "NVIDIA", 16, ("nvidia-a16",)),
+    Accelerator("A40", "gpu", "NVIDIA", 48, ("nvidia-a40",)),
     Accelerator("T4", "gpu", "NVIDIA", 16, ("t4g", "nvidia-tesla-t4")),
     Accelerator("V100-16GB", "gpu", "NVIDIA", 16, ("nvidia-tesla-v100",)),
     Accelerator("V100-32GB", "gpu", "NVIDIA", 32, ()),
@@ -40,8 +56,21 @@ ACCELERATORS: Final[tuple[Accelerator, ...]] = (
     Accelerator("P4", "gpu", "NVIDIA", 8, ("nvidia-tesla-p4",)),
     Accelerator("K80", "gpu", "NVIDIA", 12, ()),
     Accelerator("M60", "gpu", "NVIDIA", 8, ()),
+    # NVIDIA workstation cards that GPU clouds rent out.
+    Accelerator("RTX-A4000", "gpu", "NVIDIA", 16, ("a4000", "rtxa4000")),
+    Accelerator("RTX-A5000", "gpu", "NVIDIA", 24, ("a5000", "rtxa5000")),
+    Accelerator("RTX-A6000", "gpu", "NVIDIA", 48, ("a6000", "rtxa6000")),
+    Accelerator("RTX-6000-Ada", "gpu", "NVIDIA", 48, ("rtx6000ada", "rtx-6000-ada-generation")),
+    Accelerator("RTX-PRO-6000", "gpu", "NVIDIA", 96, ("rtxpro6000", "rtx-pro-6000-blackwell")),
+    Accelerator("Quadro-RTX-6000", "gpu", "NVIDIA", 24, ("quadro-rtx6000", "rtx6000-turing")),
+    Accelerator("Quadro-P4000", "gpu", "NVIDIA", 8, ("p4000",)),
+    Accelerator("Quadro-M4000", "gpu", "NVIDIA", 8, ("m4000",)),
+    # AMD and Intel.
     Accelerator("MI25", "gpu", "AMD", 16, ("radeon-mi25",)),
     Accelerator("MI300X", "gpu", "AMD", 192, ()),
+    Accelerator("MI355X", "gpu", "AMD", 288, ()),
+    Accelerator("Gaudi2", "hpu", "Intel", 96, ("gaudi-2", "hl-225")),
+    # Google and AWS chips.
     Accelerator("TPU-v2", "tpu", "Google", 16, ("v2",)),
     Accelerator("TPU-v3", "tpu", "Google", 32, ("v3",)),
     Accelerator("TPU-v4", "tpu", "Google", 32, ("v4",)),

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from pricing.errors import PricingError
+from pricing.pricebook import apply_price_book, load_book
 from pricing.schema import ALL_COLUMNS, EXCLUDING_FLAGS, FLOAT_COLUMNS, PRICING_MODELS, PROVIDERS
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pricing.pricebook import StoredBook
     from pricing.store import PriceStore
 
 
@@ -32,6 +34,8 @@ class SnapshotInfo:
     source: str
     as_of: str  # ISO date (embedded: earliest date the content can be from) or timestamp of the pull
     offer_count: int
+    #: the price book whose rules reprice some of this provider's offers ("" when none does)
+    price_book: str = ""
 
     def age_days(self, today: date | None = None) -> float | None:
         try:
@@ -46,8 +50,14 @@ class SnapshotInfo:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    """Offers and where each provider's come from. With a price book applied, ``offers`` carry the book's
+    prices (flag ``book``) and ``list_offers`` the list prices they replaced (for :func:`pricing.pricebook.
+    book_vs_list`); without one ``list_offers`` is None."""
+
     offers: pd.DataFrame
     snapshots: dict[str, SnapshotInfo] = field(default_factory=dict)
+    list_offers: pd.DataFrame | None = None
+    book: StoredBook | None = None
 
 
 def embedded_meta() -> dict[str, Any]:
@@ -55,6 +65,59 @@ def embedded_meta() -> dict[str, Any]:
     text = resources.files("pricing").joinpath("data/snapshot.json").read_text()
     meta: dict[str, Any] = json.loads(text)
     return meta
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedSource:
+    """One provider's part of the embedded snapshot: who sells, from where and when, and whether a live pull
+    can refresh it (``tco prices snapshots``)."""
+
+    provider: str
+    label: str
+    kind: str  # hyperscaler | gpu_cloud | marketplace
+    reseller: bool
+    embedded_only: bool
+    live_api: str | None  # what `tco prices pull` reads, None when embedded only
+    embedded_only_reason: str | None
+    availability_note: str | None
+    source: str
+    as_of: str
+    as_of_basis: str
+    offers: int
+    regions: int
+    accelerators: tuple[str, ...]
+
+    @property
+    def refresh_note(self) -> str:
+        """How these prices can be refreshed, in one line."""
+        if self.embedded_only:
+            return f"embedded only: {self.embedded_only_reason}"
+        return f"`tco prices pull -p {self.provider}` refreshes them ({self.live_api})"
+
+
+def embedded_sources(providers: tuple[str, ...] = PROVIDERS) -> list[EmbeddedSource]:
+    """The embedded snapshot's providers (in ``providers`` order): sources, dates and pull support."""
+    meta = embedded_meta()["providers"]
+    return [
+        EmbeddedSource(
+            provider=name,
+            label=info["label"],
+            kind=info["kind"],
+            reseller=bool(info["reseller"]),
+            embedded_only=bool(info["embedded_only"]),
+            live_api=info["live_api"],
+            embedded_only_reason=info["embedded_only_reason"],
+            availability_note=info["availability_note"],
+            source=info["source"],
+            as_of=info["as_of"],
+            as_of_basis=info["as_of_basis"],
+            offers=int(info["offers"]),
+            regions=int(info["regions"]),
+            accelerators=tuple(info["accelerators"]),
+        )
+        for name in providers
+        if (info := meta.get(name)) is not None
+    ]
 
 
 def load_embedded() -> pd.DataFrame:
@@ -68,8 +131,12 @@ def load_embedded() -> pd.DataFrame:
     return frame
 
 
-def load_catalog(store: PriceStore | None = None, providers: tuple[str, ...] = PROVIDERS) -> Catalog:
-    """Offers for ``providers``: each provider's newest pulled snapshot, else the embedded one."""
+def load_catalog(
+    store: PriceStore | None = None, providers: tuple[str, ...] = PROVIDERS, *, price_book: bool = True
+) -> Catalog:
+    """Offers for ``providers``: each provider's newest pulled snapshot, else the embedded one; then the
+    store's newest price book (``tco prices import``) applied to the offers it covers, unless
+    ``price_book`` is False (list prices only)."""
     import pandas as pd
 
     latest = store.latest() if store is not None else {}
@@ -100,6 +167,16 @@ def load_catalog(store: PriceStore | None = None, providers: tuple[str, ...] = P
                 int(info["offers"]),
             )
     offers = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(ALL_COLUMNS))
+    book = load_book(store) if (price_book and store is not None) else None
+    if book is not None:
+        rules = tuple(r for r in book.rules if r.provider in providers)
+        if rules:
+            book = replace(book, rules=rules)
+            applied = apply_price_book(offers, book)
+            for provider in sorted({r.provider for r in rules}):
+                if provider in infos:
+                    infos[provider] = replace(infos[provider], price_book=book.source)
+            return Catalog(offers=applied, snapshots=infos, list_offers=offers, book=book)
     return Catalog(offers=offers, snapshots=infos)
 
 
@@ -261,6 +338,7 @@ def sort_long(offers: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = [
     "Catalog",
+    "EmbeddedSource",
     "OfferFilter",
     "SnapshotInfo",
     "cheapest_long",
@@ -268,6 +346,7 @@ __all__ = [
     "check_pricing_model",
     "check_provider",
     "embedded_meta",
+    "embedded_sources",
     "filter_offers",
     "load_catalog",
     "load_embedded",

@@ -60,6 +60,11 @@ def _by_id(store: PriceStore, text: str) -> Snapshot:
             f"not a snapshot id: {text!r}", hint="give a number from `tco prices snapshots`, or 'embedded'"
         ) from None
     for snap in store.snapshots():
+        if snap.id == wanted and snap.is_book:
+            raise PricingError(
+                f"snapshot #{wanted} is a price book, not list prices",
+                hint="compare a book with the list prices it replaces: pricing.pricebook.book_vs_list",
+            )
         if snap.id == wanted:
             return snap
     raise PricingError(f"no snapshot #{wanted}", hint="`tco prices snapshots` lists them")
@@ -78,7 +83,8 @@ def resolve_pairs(
         pairs = []
         by_provider: dict[str, list[Snapshot]] = {}
         for snap in store.snapshots():
-            by_provider.setdefault(snap.provider, []).append(snap)
+            if not snap.is_book:
+                by_provider.setdefault(snap.provider, []).append(snap)
         for provider, snaps in sorted(by_provider.items()):
             if providers and provider not in providers:
                 continue

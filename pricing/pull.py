@@ -8,10 +8,11 @@ failing does not stop the others.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pricing.errors import PricingError
 from pricing.providers.base import (
@@ -56,26 +57,58 @@ class PullSummary:
     error: str | None = None
 
 
+_PAYMENT: Final = re.compile(r"payment=(\w+)")
+_WORD: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _payment(note: Any) -> str:
+    """The ``\\w+`` after a leading ``payment=``, else "": what ``^payment=(\\w+)`` captures, with a fast path
+    for the ASCII option names tco writes (``payment=no_upfront; ...``)."""
+    if type(note) is not str or not note.startswith("payment="):
+        return ""
+    end = note.find(";", 8)
+    if end > 8:
+        option = note[8:end]
+        if _WORD.issuperset(option):
+            return option
+    found = _PAYMENT.match(note)
+    return found.group(1) if found else ""
+
+
 def variant(notes: pd.Series) -> pd.Series:
     """The payment option of AWS reserved rows (``payment=...`` leading ``note``), else ""."""
-    return notes.fillna("").astype(str).str.extract(r"^payment=(\w+)", expand=False).fillna("")
+    import pandas as pd
+
+    return pd.Series(
+        [_payment(note) for note in notes.to_numpy(dtype=object)], index=notes.index, dtype=object
+    )
 
 
-def validate_offers(offers: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def validate_offers(offers: pd.DataFrame, *, unique: bool = False) -> tuple[pd.DataFrame, int]:
     """Flag impossible prices (zero, sentinel, outlier) and drop duplicate offers; returns (rows, duplicates).
 
     Flagged rows stay (listings leave them out by default, ``--include-flagged`` shows them); a duplicate
     of an offer already seen (same region, zone, instance type, pricing model and payment option) is
-    removed and counted.
+    removed and counted. ``unique``: the client already removed and counted duplicates
+    (``FetchResult.unique``), so the key is not built again.
     """
-    from pricing.validate import flag_prices
+    import pandas as pd
 
-    keyed = offers.assign(note_variant=variant(offers["note"]))
-    duplicates = keyed.duplicated(OFFER_KEY, keep="first")
-    unique = keyed[~duplicates].drop(columns=["note_variant"]).reset_index(drop=True)
-    flagged = flag_prices(unique)
+    from pricing.validate import column_codes, flag_prices, group_ids
+
+    duplicates = 0
+    if unique:
+        kept = offers.reset_index(drop=True)
+    else:
+        keys = {column: offers[column].to_numpy(dtype=object) for column in OFFER_KEY[:-1]}
+        keys["note_variant"] = variant(offers["note"]).to_numpy(dtype=object)
+        ids = group_ids([column_codes(keys[column]) for column in OFFER_KEY], len(offers))
+        repeated = pd.Series(ids).duplicated(keep="first").to_numpy()
+        duplicates = int(repeated.sum())
+        kept = offers[~repeated].reset_index(drop=True) if duplicates else offers.reset_index(drop=True)
+    flagged = flag_prices(kept)
     flagged["price_usd_per_accelerator_hour"] = flagged["price_usd_per_hour"] / flagged["accelerator_count"]
-    return flagged, int(duplicates.sum())
+    return flagged, duplicates
 
 
 def excluded_count(offers: pd.DataFrame) -> int:
@@ -116,7 +149,7 @@ def pull_provider(
                 f"{name} returned no accelerated offers{asked} ({result.pages} pages, {result.items} items)",
                 hint="check --region and the endpoint",
             )
-        offers, duplicates = validate_offers(result.offers)
+        offers, duplicates = validate_offers(result.offers, unique=result.unique)
         skipped = dict(result.skipped)
         if duplicates:
             skipped["duplicate offer"] = skipped.get("duplicate offer", 0) + duplicates

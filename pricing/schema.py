@@ -7,7 +7,22 @@ from __future__ import annotations
 
 from typing import Final
 
-PROVIDERS: Final = ("aws", "gcp", "azure")
+#: Every provider tco prices (pricing.sellers describes each): hyperscalers first, then GPU clouds and
+#: marketplaces.
+PROVIDERS: Final = (
+    "aws",
+    "gcp",
+    "azure",
+    "oci",
+    "lambda",
+    "nebius",
+    "cudo",
+    "hyperbolic",
+    "fluidstack",
+    "paperspace",
+    "shadeform",
+    "primeintellect",
+)
 
 PRICING_MODELS: Final = (
     "on_demand",
@@ -65,9 +80,22 @@ FLOAT_COLUMNS: Final = (
 EXCLUDING_FLAGS: Final = frozenset({"sentinel", "zero", "outlier"})
 
 #: Flags that only inform.
-#: ``missing`` marks an offer that exists but has no published price (kept, shown as n/a).
+#: ``missing`` marks an offer that exists but has no published price (kept, shown as n/a); ``reseller`` an
+#: offer a marketplace resells from another cloud; ``listed_all_regions`` a price from a table that lists
+#: every type in every region (not a promise of capacity there); ``variant_assumed`` a GPU sold as SXM and
+#: PCIe whose seller did not say which (the SXM part is assumed); ``book`` a price from the team's price book.
 INFORMING_FLAGS: Final = frozenset(
-    {"composed", "amortised", "accelerator_only", "count_corrected", "missing"}
+    {
+        "composed",
+        "amortised",
+        "accelerator_only",
+        "count_corrected",
+        "missing",
+        "reseller",
+        "listed_all_regions",
+        "variant_assumed",
+        "book",
+    }
 )
 
 HOURS_PER_YEAR: Final = 8760.0

@@ -25,18 +25,29 @@ from pricing.schema import ALL_COLUMNS
 if TYPE_CHECKING:
     import pandas as pd
 
-#: SkyPilot accelerator names -> canonical names.
+#: SkyPilot accelerator names -> canonical names. A name that covers several parts (``H100``: SXM or PCIe;
+#: ``A100``: SXM4 or PCIe) maps to the SXM part here; :func:`canonical_accelerator` corrects it from the
+#: seller's own description (``ACCELERATOR_RULES``, ``FORM_FACTOR_TOKENS``).
 SKYPILOT_NAMES: Final = {
     "A100": "A100-40GB",
     "A100-80GB": "A100-80GB",
+    "A800": "A800-80GB-PCIe",
     "H100": "H100-80GB",
+    "H100-SXM": "H100-80GB",
     "H100-MEGA": "H100-80GB",
     "H200": "H200-141GB",
+    "GH200": "GH200",
     "B200": "B200",
+    "B300": "B300",
+    "GB200": "GB200",
+    "GB300": "GB300",
     "L4": "L4",
+    "L40": "L40",
     "L40S": "L40S",
     "A10G": "A10G",
     "A10": "A10",
+    "A16": "A16",
+    "A40": "A40",
     "T4": "T4",
     "T4g": "T4",
     "V100": "V100-16GB",
@@ -45,11 +56,146 @@ SKYPILOT_NAMES: Final = {
     "P4": "P4",
     "K80": "K80",
     "M60": "M60",
+    "A4000": "RTX-A4000",
+    "A5000": "RTX-A5000",
+    "RTXA5000": "RTX-A5000",
+    "A6000": "RTX-A6000",
+    "RTXA6000": "RTX-A6000",
+    "RTX6000": "Quadro-RTX-6000",
+    "RTX6000Ada": "RTX-6000-Ada",
+    "RTXPro6000": "RTX-PRO-6000",
+    "RTXPRO6000": "RTX-PRO-6000",
+    "P4000": "Quadro-P4000",
+    "M4000": "Quadro-M4000",
     "Radeon MI25": "MI25",
+    "MI300X": "MI300X",
+    "MI355X": "MI355X",
+    "GAUDI2": "Gaudi2",
     "Inferentia2": "Inferentia2",
     "Trainium": "Trainium1",
     "Trainium2": "Trainium2",
 }
+
+#: The PCIe card of each chip also sold as an SXM module (the SXM part is the SkyPilot name's default).
+PCIE_VARIANTS: Final = {
+    "A100-40GB": "A100-40GB-PCIe",
+    "A100-80GB": "A100-80GB-PCIe",
+    "H100-80GB": "H100-80GB-PCIe",
+}
+
+#: Words in a seller's instance type, upstream type or GPU name that say which form factor it is. Checked in
+#: order; the first that matches decides. ``S`` after the memory in DataCrunch names (``1H100.80S.30V``) marks
+#: SXM; HBM3 memory on an H100 means SXM5 (the PCIe card has HBM2e); an NVLink mesh of eight is an HGX board.
+FORM_FACTOR_TOKENS: Final[tuple[tuple[str, str], ...]] = (
+    (r"pci", "pcie"),
+    (r"sxm|hbm3|nvlink|\.\d+s\.", "sxm"),
+)
+
+#: Instance types whose accelerator the SkyPilot name gets wrong or leaves open, from the seller's
+#: description: (provider, regular expression matching the whole instance type, canonical accelerator, why).
+#: Checked first, before the form-factor words and the name-based default.
+ACCELERATOR_RULES: Final[tuple[tuple[str, str, str, str], ...]] = (
+    (
+        "azure",
+        r"Standard_NC(40ads|80adis)_H100_v5",
+        "H100-NVL",
+        "Microsoft Learn NCads H100 v5 sizes: H100 NVL (94 GB, PCIe), not the SXM H100",
+    ),
+    (
+        "azure",
+        r"Standard_NC(24|48|96)ads_A100_v4",
+        "A100-80GB-PCIe",
+        "Microsoft Learn NC A100 v4 sizes: A100 PCIe 80 GB",
+    ),
+    ("lambda", r"gpu_[124]x_a100", "A100-40GB-PCIe", "Lambda API description: 'Nx A100 (40 GB PCIe)'"),
+    ("lambda", r"gpu_8x_a100", "A100-40GB", "Lambda API description: '8x A100 (40 GB SXM4)'"),
+    ("oci", r"BM\.GPU\.H100\.8", "H100-80GB", "OCI BM.GPU.H100.8: eight H100 SXM5 on an HGX board"),
+    (
+        "oci",
+        r"BM\.GPU\.A100-v2\.8",
+        "A100-80GB",
+        "OCI BM.GPU.A100-v2.8: eight A100 80GB SXM4 on an HGX board",
+    ),
+    ("oci", r"BM\.GPU4\.8", "A100-40GB", "OCI BM.GPU4.8: eight A100 40GB SXM4 on an HGX board"),
+    (
+        "shadeform",
+        r"lambdalabs_H100",
+        "H100-80GB",
+        "resold Lambda gpu_1x_h100_sxm5 (same 4.29 $/h; Lambda's PCIe H100 costs 3.29)",
+    ),
+    ("shadeform", r"lambdalabs_A100x8", "A100-40GB", "resold Lambda gpu_8x_a100: '8x A100 (40 GB SXM4)'"),
+    (
+        "shadeform",
+        r"scaleway_H100(x2)?",
+        "H100-80GB-PCIe",
+        "Scaleway H100-1-80G / H100-2-80G are H100 PCIe instances (Scaleway docs, H100 migration guide)",
+    ),
+    (
+        "shadeform",
+        r"massedcompute_A100-80GB(x2)?",
+        "A100-80GB-PCIe",
+        "listed beside massedcompute_A100-sxm4-80GB at another price: the unmarked one is the PCIe card",
+    ),
+    (
+        "shadeform",
+        r"crusoe_A100-80GB(x2|x4)?",
+        "A100-80GB-PCIe",
+        "listed beside crusoe_A100-80G-sxm4x8: the unmarked one is the PCIe card",
+    ),
+    (
+        "primeintellect",
+        r"hyperstack__\dxH100_80GB__(28__180|60__360|124__720|252__1440)",
+        "H100-80GB-PCIe",
+        "Hyperstack n3-H100xN flavours are H100 PCIe (the SXM5 flavour says so: n3-H100-SXM5x8)",
+    ),
+    (
+        "primeintellect",
+        r"hyperstack__\d+xA100_80GB__\d+__\d+",
+        "A100-80GB-PCIe",
+        "Hyperstack n3-A100xN flavours are A100 PCIe 80GB",
+    ),
+    (
+        "primeintellect",
+        r"lambdalabs__8xA100_40GB__.*",
+        "A100-40GB",
+        "resold Lambda gpu_8x_a100: '8x A100 (40 GB SXM4)'",
+    ),
+    (
+        "cudo",
+        r"(epyc-genoa|intel-ice-lake)-a100-pcie?_.*",
+        "A100-80GB-PCIe",
+        "Cudo's A100 sizes carry 80 GB per GPU (GpuInfo 81920 MiB) on a PCIe card: the A100 PCIe 80GB",
+    ),
+)
+#: Providers whose GPU sizes are documented: an ambiguous name there is the SXM part (the exceptions are in
+#: ``ACCELERATOR_RULES``), not an assumption to flag.
+HYPERSCALERS: Final = frozenset({"aws", "gcp", "azure"})
+
+
+def canonical_accelerator(
+    provider: str, name: Any, instance_type: str, evidence: str = ""
+) -> tuple[str | None, str, str]:
+    """(canonical accelerator, flag, note) of one catalog row.
+
+    ``name`` is SkyPilot's ``AcceleratorName``; ``evidence`` is any other text of the row that may name the
+    form factor (an upstream type, the GPU name in ``GpuInfo``). ``ACCELERATOR_RULES`` decide first, then
+    form-factor words, then the name. The flag is ``variant_assumed`` when a GPU sold in two form factors
+    could not be told apart (the SXM part is kept), else "".
+    """
+    base = SKYPILOT_NAMES.get(name) if isinstance(name, str) else None
+    text = f"{instance_type} {evidence}".lower()
+    for rule_provider, pattern, canonical, why in ACCELERATOR_RULES:
+        if rule_provider == provider and re.fullmatch(pattern, instance_type):
+            return canonical, "", why
+    form = next((f for pattern, f in FORM_FACTOR_TOKENS if re.search(pattern, text)), None)
+    if base not in PCIE_VARIANTS:
+        return base, "", ""
+    if form is not None:
+        return (PCIE_VARIANTS[base] if form == "pcie" else base), "", ""
+    if provider in HYPERSCALERS:
+        return base, "", ""
+    return base, "variant_assumed", "form factor not stated by the seller: the SXM part is assumed"
+
 
 #: GCP host machine type -> (SkyPilot accelerator name, count) it is sold with.
 GCP_HOST_ACCELERATORS: Final = {
@@ -378,8 +524,18 @@ def gcp_offers(accels: pd.DataFrame, hosts: pd.DataFrame, info: SourceInfo) -> p
 
 def azure_offers(raw: pd.DataFrame, info: SourceInfo) -> pd.DataFrame:
     """Azure vms.csv rows -> offers (per region); spot equal to on-demand means no spot data."""
+    import pandas as pd
+
     frame = _apply_corrections(raw, "azure")
-    canonical = frame["AcceleratorName"].map(SKYPILOT_NAMES)
+    resolved = [
+        canonical_accelerator("azure", name, size)
+        for name, size in zip(frame["AcceleratorName"], frame["InstanceType"], strict=True)
+    ]
+    canonical = pd.Series([r[0] for r in resolved], index=frame.index, dtype=object)
+    why = pd.Series([r[2] for r in resolved], index=frame.index, dtype=object)
+    frame["note"] = frame["note"].where(
+        why.eq(""), why.where(frame["note"].eq(""), frame["note"] + "; " + why)
+    )
     frame = frame.assign(
         instance_type=frame["InstanceType"],
         region=frame["Region"],
@@ -403,3 +559,132 @@ def azure_offers(raw: pd.DataFrame, info: SourceInfo) -> pd.DataFrame:
 def source_label(kind: str, commit: str) -> str:
     """A short source label, e.g. ``skypilot-catalog/v8/aws@e385a0d``."""
     return f"skypilot-catalog/{kind}@{commit[:7]}" if re.fullmatch(r"[0-9a-f]{7,40}", commit) else kind
+
+
+@dataclass(frozen=True, slots=True)
+class GpuCloud:
+    """How to read one GPU cloud's catalog table (pricing/data/SOURCES.md, "Neocloud tables")."""
+
+    provider: str
+    #: a marketplace: the instance type's prefix names the cloud that runs the offer
+    reseller: bool = False
+    #: the table crosses one global price list with every region: it does not say where capacity exists
+    listed_all_regions: bool = False
+    #: the ``AvailabilityZone`` column holds a site with its own price (else zones are folded into regions)
+    zonal: bool = False
+    #: what the seller calls its spot prices
+    spot_note: str = ""
+
+
+GPU_CLOUDS: Final = {
+    "lambda": GpuCloud("lambda", listed_all_regions=True),
+    "nebius": GpuCloud("nebius", spot_note="preemptible price"),
+    "oci": GpuCloud("oci", listed_all_regions=True, spot_note="preemptible price"),
+    "cudo": GpuCloud("cudo"),
+    "shadeform": GpuCloud("shadeform", reseller=True),
+    "primeintellect": GpuCloud("primeintellect", reseller=True, zonal=True),
+    "hyperbolic": GpuCloud("hyperbolic"),
+    "fluidstack": GpuCloud("fluidstack"),
+    "paperspace": GpuCloud("paperspace"),
+}
+
+_SPOT_SUFFIX: Final = "__SPOT"
+
+
+def _gpu_name(gpu_info: Any) -> str:
+    """The GPU name inside SkyPilot's GpuInfo (Python-literal or JSON dict), or ""."""
+    if not isinstance(gpu_info, str):
+        return ""
+    match = re.search(r"""['"]Name['"]+\s*:\s*['"]+([^'"]+)""", gpu_info)
+    return match.group(1) if match else ""
+
+
+def _upstream(cloud: GpuCloud, instance_type: str) -> str:
+    """The cloud behind a marketplace offer: the instance type's prefix (``lambdalabs__8xH100...``)."""
+    if not cloud.reseller:
+        return ""
+    separator = "__" if "__" in instance_type else "_"
+    return instance_type.split(separator, 1)[0]
+
+
+def gpu_cloud_offers(raw: pd.DataFrame, provider: str, info: SourceInfo) -> pd.DataFrame:
+    """A GPU cloud's vms.csv rows -> offers: whole-instance prices, canonical accelerators, seller flags.
+
+    - ``Price`` is on-demand and ``SpotPrice`` spot (or preemptible), both USD per hour for the instance;
+    - accelerators come from :func:`canonical_accelerator` (a seller's PCIe H100 is not an SXM H100) and
+      memory from the canonical part (GpuInfo memory is unreliable in these tables);
+    - marketplace rows carry ``reseller`` and a note naming the cloud behind the offer; rows of tables that
+      list every type in every region carry ``listed_all_regions`` (a price, not a promise of capacity);
+    - Prime Intellect's ``__SPOT`` rows are the spot price of the offer without the suffix, per site.
+    """
+    import numpy as np
+    import pandas as pd
+
+    cloud = GPU_CLOUDS[provider]
+    frame = raw.copy()
+    types = frame["InstanceType"].astype(str)
+    spot_row = types.str.endswith(_SPOT_SUFFIX)
+    frame["instance_type"] = types.str.removesuffix(_SPOT_SUFFIX)
+    upstream_id = frame["UpstreamCloudId"].fillna("").astype(str) if "UpstreamCloudId" in frame else ""
+    gpu_names = frame["GpuInfo"].map(_gpu_name) if "GpuInfo" in frame else ""
+    evidence = (
+        pd.Series(upstream_id, index=frame.index).astype(str)
+        + " "
+        + pd.Series(gpu_names, index=frame.index).astype(str)
+    )
+    resolved = [
+        canonical_accelerator(provider, name, instance_type, text)
+        for name, instance_type, text in zip(
+            frame["AcceleratorName"], frame["instance_type"], evidence, strict=True
+        )
+    ]
+    frame["accelerator"] = [r[0] for r in resolved]
+    flags = pd.Series([r[1] for r in resolved], index=frame.index, dtype=object)
+    notes = pd.Series([r[2] for r in resolved], index=frame.index, dtype=object)
+    if cloud.reseller:
+        origin = frame["instance_type"].map(lambda t: _upstream(cloud, t))
+        upstream_text = pd.Series(upstream_id, index=frame.index).astype(str)
+        resold: pd.Series = (
+            "resold offer of "
+            + origin
+            + np.where(upstream_text.ne(""), " (upstream type " + upstream_text + ")", "")
+        )
+        notes = resold.where(notes.eq(""), resold + "; " + notes)
+        flags = ("reseller;" + flags).str.rstrip(";")
+    if cloud.listed_all_regions:
+        flags = flags.where(flags.eq(""), flags + ";") + "listed_all_regions"
+    frame["flags"] = flags
+    frame["note"] = notes
+    count = pd.to_numeric(frame["AcceleratorCount"], errors="coerce").astype(float)
+    frame = frame.assign(
+        region=frame["Region"].astype(str),
+        zone=frame["AvailabilityZone"] if cloud.zonal else None,
+        accelerator_count=count,
+        accelerator_memory_gib=frame["accelerator"].map(
+            lambda n: BY_NAME[n].memory_gib if n in BY_NAME else None
+        ),
+        vcpus=pd.to_numeric(frame["vCPUs"], errors="coerce"),
+        memory_gib=pd.to_numeric(frame["MemoryGiB"], errors="coerce"),
+    )
+    on_demand = frame[~spot_row]
+    extra = np.where(spot_row, "spot offer listed as " + frame["InstanceType"].astype(str), cloud.spot_note)
+    spot = frame.assign(
+        note=[
+            f"{base}; {more}" if base and more else base or more
+            for base, more in zip(frame["note"], extra, strict=True)
+        ]
+    )
+    zone_models = frozenset({"on_demand", "spot"}) if cloud.zonal else frozenset()
+    parts = [
+        _long(
+            on_demand,
+            provider=provider,
+            info=info,
+            price_columns={"on_demand": "Price"},
+            zone_models=zone_models,
+        ),
+        _long(
+            spot, provider=provider, info=info, price_columns={"spot": "SpotPrice"}, zone_models=zone_models
+        ),
+    ]
+    return pd.concat(parts, ignore_index=True)

@@ -7,9 +7,10 @@ so that every drop is visible and counted. Flags that exclude a row by default a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 #: Placeholder prices seen in real catalogs: SkyPilot writes 700.0 for a missing TPU v6e price.
@@ -39,46 +40,118 @@ LIST_PRICE_MODELS: Final = frozenset(
 
 
 def add_flag(flags: pd.Series, mask: pd.Series, flag: str) -> pd.Series:
-    """Append ``flag`` to the ``;``-separated flags where ``mask`` holds."""
-    flags = flags.fillna("").astype(str)
-    tagged = flags.where(flags.eq(""), flags + ";") + flag
-    return flags.where(~mask, tagged)
+    """Append ``flag`` to the ``;``-separated flags where ``mask`` holds (an object column, "" for none)."""
+    import numpy as np
+    import pandas as pd
+
+    values = flags.to_numpy(dtype=object).copy()
+    blank = pd.isna(values)
+    values[blank] = ""
+    for index in np.flatnonzero(np.asarray(mask, dtype=bool)):
+        current = values[index]
+        values[index] = flag if current == "" else f"{current};{flag}"
+    return pd.Series(values, index=flags.index, dtype=object)
+
+
+def column_codes(values: Any) -> tuple[np.ndarray, int]:
+    """An integer per value (nulls share one code) and how many there are: a column factorized once."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64), max(len(uniques), 1)
+
+
+def group_ids(parts: list[tuple[np.ndarray, int]], rows: int) -> np.ndarray:
+    """One integer per distinct combination of the factorized columns ``parts`` (equal rows, equal ids)."""
+    import numpy as np
+    import pandas as pd
+
+    ids = np.zeros(rows, dtype=np.int64)
+    size = 1
+    for codes, count in parts:
+        if size * count >= 2**62:  # keep the combined key inside int64: compress it first
+            compressed, uniques = pd.factorize(ids)
+            ids, size = compressed.astype(np.int64), max(len(uniques), 1)
+        ids = ids * count + codes
+        size *= count
+    return ids
+
+
+def _outliers(values: np.ndarray, groups: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """``outlier_mask`` on precomputed group ids (``groups``) and group-and-region ids (``places``)."""
+    import numpy as np
+    import pandas as pd
+
+    present = ~np.isnan(values)
+    if not present.any():
+        return np.zeros(len(values), dtype=bool)
+    regional = pd.Series(values[present]).groupby([groups[present], places[present]], sort=False).median()
+    stats = regional.groupby(level=0, sort=False).agg(["median", "size"])
+    median = stats["median"].reindex(groups).to_numpy(dtype=float)
+    size = stats["size"].reindex(groups).fillna(0).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = values / median
+        far = (ratio > OUTLIER_FACTOR) | (ratio < 1.0 / OUTLIER_FACTOR)
+    return np.asarray(far & (size >= OUTLIER_MIN_SIBLINGS), dtype=bool)
 
 
 def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``offers`` with ``flags`` extended by ``zero``, ``sentinel`` and ``outlier``.
 
     A zero or sentinel price is also set to NaN: it is not a price. Outliers keep their value (it may be
-    real) but are excluded by default.
+    real) but are excluded by default. Each key column is factorized once and the groups are integer ids
+    (the ingest benchmark's rows go through here).
     """
+    import numpy as np
     import pandas as pd
 
-    out = offers.copy()
+    out = offers.copy(deep=False)  # copy-on-write: the columns replaced below leave ``offers`` as it was
     if "flags" not in out:
         out["flags"] = ""
+    rows = len(out)
     price = pd.to_numeric(out["price_usd_per_hour"], errors="coerce")
     zero = price.le(0)
     sentinel = price.isin(SENTINEL_PRICES_USD_PER_HOUR)
-    out["flags"] = add_flag(out["flags"], zero, "zero")
-    out["flags"] = add_flag(out["flags"], sentinel, "sentinel")
+    flags = add_flag(out["flags"], zero, "zero")
+    flags = add_flag(flags, sentinel, "sentinel")
     price = price.mask(zero | sentinel)
     out["price_usd_per_hour"] = price
+    prices = price.to_numpy(dtype=float)
 
-    per_accel = price / pd.to_numeric(out["accelerator_count"], errors="coerce")
-    listed = out["pricing_model"].isin(LIST_PRICE_MODELS) & per_accel.notna()
-    outlier = outlier_mask(per_accel.where(listed), out, ["provider", "instance_type", "pricing_model"])
-    # An on-demand price below the spot price of the same offer and place is not an on-demand price.
-    place = pd.DataFrame(
-        {
-            k: out[k].astype(object).where(out[k].notna(), "").astype(str)
-            for k in ("provider", "instance_type", "region", "zone")
-        }
+    model_codes, models = pd.factorize(out["pricing_model"].to_numpy(dtype=object), use_na_sentinel=False)
+    is_listed = np.array([m in LIST_PRICE_MODELS for m in models], dtype=bool)
+    is_spot_model = np.array([m == "spot" for m in models], dtype=bool)
+    is_on_demand = np.array([m == "on_demand" for m in models], dtype=bool)
+    model = (model_codes.astype(np.int64), max(len(models), 1))
+    provider = column_codes(out["provider"].to_numpy(dtype=object))
+    instance_type = column_codes(out["instance_type"].to_numpy(dtype=object))
+    region = column_codes(out["region"].to_numpy(dtype=object))
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_accel = prices / pd.to_numeric(out["accelerator_count"], errors="coerce").to_numpy(dtype=float)
+    listed = is_listed[model_codes] & ~np.isnan(per_accel) if len(models) else np.zeros(rows, dtype=bool)
+    groups = group_ids([provider, instance_type, model], rows)
+    outlier = _outliers(
+        np.where(listed, per_accel, np.nan), groups, group_ids([provider, instance_type, model, region], rows)
     )
-    is_spot = out["pricing_model"].eq("spot")
-    spot = place[is_spot].assign(spot=price[is_spot]).groupby(list(place.columns))["spot"].max()
-    spot_here = place.merge(spot.reset_index(), on=list(place.columns), how="left")["spot"].to_numpy()
-    outlier |= out["pricing_model"].eq("on_demand") & below_spot(price, pd.Series(spot_here, index=out.index))
-    out["flags"] = add_flag(out["flags"], outlier, "outlier")
+    # An on-demand price below the spot price of the same offer and place is not an on-demand price; a null
+    # zone and an empty one are the same place.
+    zones = out["zone"].to_numpy(dtype=object)
+    blank = pd.isna(zones)
+    if blank.any():
+        zones = zones.copy()
+        zones[blank] = ""
+    places = group_ids([provider, instance_type, region, column_codes(zones)], rows)
+    is_spot = is_spot_model[model_codes] if len(models) else np.zeros(rows, dtype=bool)
+    spot_here = np.full(rows, np.nan)
+    if is_spot.any():
+        best = pd.Series(prices[is_spot]).groupby(places[is_spot], sort=False).max()
+        spot_here = best.reindex(places).to_numpy(dtype=float)
+    on_demand = is_on_demand[model_codes] if len(models) else np.zeros(rows, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        outlier |= on_demand & (prices < spot_here * 0.99)
+    out["flags"] = add_flag(flags, pd.Series(outlier, index=out.index), "outlier")
     return out
 
 
@@ -88,23 +161,14 @@ def outlier_mask(values: pd.Series, frame: pd.DataFrame, keys: list[str]) -> pd.
     Groups are ``keys``; each region counts once (zonal rows are folded to their region's median), and a
     group needs ``OUTLIER_MIN_SIBLINGS`` regions. NaN values are never outliers.
     """
-    import numpy as np
     import pandas as pd
 
-    parts = {k: frame[k] for k in keys}
-    regional = (
-        pd.DataFrame({**parts, "region": frame["region"], "v": values})
-        .dropna(subset=["v"])
-        .groupby([*keys, "region"], sort=False, dropna=False)["v"]
-        .median()
-        .reset_index()
-    )
-    stats = regional.groupby(keys, sort=False, dropna=False)["v"].agg(["median", "size"]).reset_index()
-    merged = pd.DataFrame(parts).merge(stats, on=keys, how="left")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = values.to_numpy(dtype=float) / merged["median"].to_numpy(dtype=float)
-        far = (ratio > OUTLIER_FACTOR) | (ratio < 1.0 / OUTLIER_FACTOR)
-    return pd.Series(far & (merged["size"].to_numpy() >= OUTLIER_MIN_SIBLINGS), index=frame.index)
+    rows = len(frame)
+    parts = [column_codes(frame[k].to_numpy(dtype=object)) for k in keys]
+    groups = group_ids(parts, rows)
+    places = group_ids([*parts, column_codes(frame["region"].to_numpy(dtype=object))], rows)
+    values_array = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return pd.Series(_outliers(values_array, groups, places), index=frame.index)
 
 
 def below_spot(on_demand: pd.Series, spot: pd.Series) -> pd.Series:

@@ -65,6 +65,11 @@ def load_models() -> pd.DataFrame:
     return pd.DataFrame(list(_model_records()))
 
 
+def _number(value: object) -> float:
+    """A preset cell as a float; empty, text or NaN is NaN."""
+    return float(value) if isinstance(value, int | float) and not math.isnan(value) else math.nan
+
+
 def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() or ch == ".")
 
@@ -107,16 +112,23 @@ def preset_workload(name: str) -> dict[str, Any]:
         "heads",
         "kv_heads",
         "seq_len",
-        "global_batch_tokens",
         "flops_per_sample",
         "samples",
         "epochs",
         "batch_per_accelerator",
         "grad_bytes_per_param",
         "vocab",
+        "experts",
+        "experts_per_token",
     ):
         value = record.get(column)
         row[column] = float(value) if isinstance(value, int | float) and not math.isnan(value) else math.nan
+    # Mixture of experts: each routed expert's feed-forward width (the presets' ffn_hidden).
+    ffn = _number(record.get("ffn_hidden"))
+    row["expert_ffn_hidden"] = ffn if record["family"] == "moe" else math.nan
+    # The authors' batch is what the model was trained with; the user's --global-batch-tokens (the
+    # workload's global_batch_tokens) replaces it, and the scale rule applies only where neither exists.
+    row["published_global_batch_tokens"] = _number(record.get("global_batch_tokens"))
     return row
 
 
@@ -129,6 +141,12 @@ def load_mfu_defaults() -> pd.DataFrame:
 @cache
 def load_network_defaults() -> pd.DataFrame:
     return _read("network_defaults.csv")
+
+
+@cache
+def load_tpu_topology() -> pd.DataFrame:
+    """TPU hosts, slices and ICI bandwidth per chip (``tco/data/tpu_topology.csv``, Google's TPU docs)."""
+    return _read("tpu_topology.csv")
 
 
 @cache
@@ -177,7 +195,46 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
     frame.loc[missing, "network_source"] = generic["source"]
     frame["inter_node_gb_s_per_accelerator"] = frame["inter_node_gb_s_per_accelerator"].astype("float64")
     frame["inter_node_gb_s_per_instance"] = frame["inter_node_gb_s_per_instance"].astype("float64")
+    # TPUs: the slice is the fast domain (ICI torus), not an 8-accelerator node.
+    topology = load_tpu_topology()[
+        [
+            "accelerator",
+            "accelerators_per_host",
+            "max_fast_domain",
+            "intra_node_gb_s_per_accelerator",
+            "source",
+        ]
+    ].rename(columns={"source": "topology_source"})
+    frame = frame.merge(topology, on="accelerator", how="left")
+    tpu = frame["topology_source"].notna()
+    frame.loc[tpu, "network_source"] = (
+        frame.loc[tpu, "network_source"].astype(str)
+        + "; slice: "
+        + frame.loc[tpu, "topology_source"].astype(str)
+    )
+    frame = frame.drop(columns=["topology_source"])
     return frame
+
+
+@cache
+def load_serving_models() -> pd.DataFrame:
+    """Serving shapes per model (head dim, vocabulary, MoE experts; ``tco/data/serving_models.csv``)."""
+    return _read("serving_models.csv")
+
+
+def serving_shape(name: str) -> dict[str, float]:
+    """The optional serving workload columns (:data:`tco.model.serving.OPTIONAL_COLUMNS`) of a preset, by its
+    canonical name: head dim, vocabulary, experts and experts per token; empty when the preset has no row."""
+    table = load_serving_models()
+    row = table[table["name"] == name]
+    if row.empty:
+        return {}
+    record = row.iloc[0]
+    return {
+        column: float(record[column])
+        for column in ("head_dim", "vocab", "experts", "experts_per_token")
+        if not math.isnan(float(record[column]))
+    }
 
 
 def _num(value: float | None) -> float:

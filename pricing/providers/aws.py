@@ -22,7 +22,7 @@ prices from any of them. GPU model names are not in the price list (``gpu`` is a
 from __future__ import annotations
 
 import csv
-import json
+import gc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
 
 from pricing.errors import PricingError
 from pricing.providers.base import (
@@ -41,7 +43,6 @@ from pricing.providers.base import (
     ProgressEvent,
     Retry,
     SkipCounter,
-    offers_frame,
     retry_after_seconds,
     utc_now_iso,
     with_retries,
@@ -49,7 +50,7 @@ from pricing.providers.base import (
 from pricing.schema import HOURS_PER_YEAR, PARSED_OFFER_COLUMNS
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
 
 PRICING_ENDPOINT_ENV: Final = "TCO_AWS_PRICING_ENDPOINT"
 EC2_ENDPOINT_ENV: Final = "TCO_AWS_EC2_ENDPOINT"
@@ -160,8 +161,261 @@ def _float(text: Any) -> float | None:
         return None
 
 
-def _usd(dimension: dict[str, Any]) -> float | None:
-    return _float(dimension.get("pricePerUnit", {}).get("USD"))
+class _Dimension(msgspec.Struct, gc=False):
+    """A price dimension of a term: only the fields tco reads (msgspec skips the rest while decoding)."""
+
+    unit: Any = None
+    pricePerUnit: dict[str, Any] = {}
+
+
+class _TermAttributes(msgspec.Struct, gc=False):
+    LeaseContractLength: Any = None
+    OfferingClass: Any = None
+    PurchaseOption: Any = None
+
+
+class _Term(msgspec.Struct, gc=False):
+    # fields in the order the API writes them: msgspec finds each key first try
+    priceDimensions: dict[str, _Dimension] = {}
+    effectiveDate: Any = None
+    offerTermCode: Any = ""
+    termAttributes: _TermAttributes | None = None
+
+
+class _Attributes(msgspec.Struct, gc=False):
+    capacitystatus: Any = None
+    marketoption: Any = None
+    usagetype: Any = None
+    operatingSystem: Any = None
+    licenseModel: Any = None
+    preInstalledSw: Any = "NA"
+    tenancy: Any = None
+    instanceType: Any = None
+    regionCode: Any = None
+    vcpu: Any = None
+    memory: Any = None
+
+
+class _Product(msgspec.Struct, gc=False):
+    sku: Any
+    attributes: _Attributes
+
+
+class _Terms(msgspec.Struct, gc=False):
+    OnDemand: dict[str, _Term] | None = None
+    Reserved: dict[str, _Term] | None = None
+
+
+class _Item(msgspec.Struct, gc=False):
+    product: _Product
+    terms: _Terms | None = None
+
+
+#: Decodes one PriceList string straight into the fields above; everything else is skipped unread.
+_DECODER: Final = msgspec.json.Decoder(_Item)
+_EMPTY_TERMS: Final = _Terms()
+
+
+def _usd(dimension: _Dimension) -> float | None:
+    return _float(dimension.pricePerUnit.get("USD"))
+
+
+#: Per-product columns of :class:`PriceListRows` (a product's offer rows share them).
+PRODUCT_FIELDS: Final = (
+    "region",
+    "instance_type",
+    "accelerator",
+    "accelerator_count",
+    "accelerator_memory_gib",
+    "vcpus",
+    "memory_gib",
+)
+#: Per-row columns of :class:`PriceListRows` (``product`` indexes the product columns).
+ROW_FIELDS: Final = (
+    "product",
+    "zone",
+    "pricing_model",
+    "price_usd_per_hour",
+    "source",
+    "source_sku",
+    "effective_date",
+    "flags",
+    "note",
+)
+_RESERVED_MODELS: Final = {1: "reserved_1y", 3: "reserved_3y"}
+#: ``note`` prefix and term hours per (payment option, years): formatted once, not once per row.
+_RESERVED_NOTES: Final = {
+    (payment, years): (f"payment={payment}; standard {years}yr: ", f"{years * HOURS_PER_YEAR:g}")
+    for payment in PAYMENT_OPTIONS.values()
+    for years in LEASE_YEARS.values()
+}
+
+
+class PriceListRows:
+    """Offer rows of Price List pages held column by column, a product's shared values once per product.
+
+    ``parse_products`` fills one per page; :meth:`extend` joins pages; :meth:`frame` builds the offer frame
+    (``pricing.schema``) with one array operation per column, and :meth:`rows` the ``ROW_COLUMNS`` tuples.
+    """
+
+    __slots__ = ("fetched_at", *PRODUCT_FIELDS, *ROW_FIELDS)
+
+    def __init__(self, fetched_at: str) -> None:
+        self.fetched_at = fetched_at
+        self.region: list[str] = []
+        self.instance_type: list[str] = []
+        self.accelerator: list[str] = []
+        self.accelerator_count: list[float] = []
+        self.accelerator_memory_gib: list[float | None] = []
+        self.vcpus: list[float | None] = []
+        self.memory_gib: list[float | None] = []
+        self.product: list[int] = []
+        self.zone: list[str | None] = []
+        self.pricing_model: list[str] = []
+        self.price_usd_per_hour: list[float | None] = []
+        self.source: list[str] = []
+        self.source_sku: list[Any] = []
+        self.effective_date: list[Any] = []
+        self.flags: list[str] = []
+        self.note: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.product)
+
+    @property
+    def products(self) -> int:
+        return len(self.region)
+
+    def extend(self, other: PriceListRows) -> None:
+        """Append ``other``'s products and rows (its product indices shifted past ours)."""
+        offset = len(self.region)
+        for name in PRODUCT_FIELDS:
+            getattr(self, name).extend(getattr(other, name))
+        self.product.extend([index + offset for index in other.product] if offset else other.product)
+        for name in ROW_FIELDS[1:]:
+            getattr(self, name).extend(getattr(other, name))
+
+    def add_row(
+        self,
+        product: int,
+        zone: str | None,
+        pricing_model: str,
+        price: float | None,
+        source: str,
+        source_sku: Any,
+        effective_date: Any,
+        flags: str,
+        note: str,
+    ) -> None:
+        """One more offer row of an existing product (spot prices)."""
+        self.product.append(product)
+        self.zone.append(zone)
+        self.pricing_model.append(pricing_model)
+        self.price_usd_per_hour.append(price)
+        self.source.append(source)
+        self.source_sku.append(source_sku)
+        self.effective_date.append(effective_date)
+        self.flags.append(flags)
+        self.note.append(note)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows as ``ROW_COLUMNS`` tuples."""
+        heads = list(
+            zip(
+                self.region,
+                self.instance_type,
+                self.accelerator,
+                self.accelerator_count,
+                self.accelerator_memory_gib,
+                self.vcpus,
+                self.memory_gib,
+                strict=True,
+            )
+        )
+        out = []
+        for index, zone, model, price, source, sku, date, flags, note in zip(
+            *(getattr(self, name) for name in ROW_FIELDS), strict=True
+        ):
+            region, instance_type, accelerator, count, memory, vcpus, memory_gib = heads[index]
+            out.append(
+                (
+                    "aws",
+                    region,
+                    zone,
+                    instance_type,
+                    accelerator,
+                    count,
+                    memory,
+                    vcpus,
+                    memory_gib,
+                    model,
+                    price,
+                    "USD",
+                    source,
+                    sku,
+                    date,
+                    self.fetched_at,
+                    flags,
+                    note,
+                )
+            )
+        return out
+
+    def frame(self) -> pd.DataFrame:
+        """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column), the same as
+        ``offers_frame(self.rows(), ROW_COLUMNS)``, built a column at a time."""
+        import numpy as np
+        import pandas as pd
+
+        index = np.asarray(self.product, dtype=np.intp)
+        rows = len(index)
+
+        def text(values: Sequence[Any]) -> Any:
+            array = np.empty(len(values), dtype=object)
+            array[:] = values
+            return array
+
+        def per_product(values: Sequence[Any], kind: str) -> Any:
+            array = np.array(values, dtype="float64") if kind == "float" else text(values)
+            return array[index] if len(array) else np.empty(0, dtype=array.dtype)
+
+        def constant(value: Any) -> Any:
+            array = np.empty(rows, dtype=object)
+            array[:] = value
+            return array
+
+        price = np.array(self.price_usd_per_hour, dtype="float64")
+        count = per_product(self.accelerator_count, "float")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_accelerator = price / count
+        data = {
+            "provider": constant("aws"),
+            "region": per_product(self.region, "text"),
+            "zone": text(self.zone),
+            "instance_type": per_product(self.instance_type, "text"),
+            "accelerator": per_product(self.accelerator, "text"),
+            "accelerator_count": count,
+            "accelerator_memory_gib": per_product(self.accelerator_memory_gib, "float"),
+            "vcpus": per_product(self.vcpus, "float"),
+            "memory_gib": per_product(self.memory_gib, "float"),
+            "pricing_model": text(self.pricing_model),
+            "price_usd_per_hour": price,
+            "currency_original": constant("USD"),
+            "source": text(self.source),
+            "source_sku": text(self.source_sku),
+            "effective_date": text(self.effective_date),
+            "fetched_at": constant(self.fetched_at),
+            "price_usd_per_accelerator_hour": per_accelerator,
+            "flags": text(self.flags),
+            "note": text(self.note),
+            "snapshot": constant(None),
+        }
+        return pd.DataFrame({name: pd.Series(values, dtype=values.dtype) for name, values in data.items()})
+
+
+def _text_g(value: float) -> str:
+    """``f"{value:g}"``, with the zero that half the reserved terms carry (no upfront, all upfront) free."""
+    return "0" if value == 0.0 else f"{value:g}"
 
 
 def parse_products(
@@ -172,164 +426,176 @@ def parse_products(
     seen: set[tuple[str, str]] | frozenset[tuple[str, str]],
     added: set[tuple[str, str]],
     skipped: SkipCounter,
-) -> list[tuple[Any, ...]]:
-    """Offer rows (``ROW_COLUMNS`` tuples) from one page of GetProducts ``PriceList`` JSON strings.
+) -> PriceListRows:
+    """Offer rows from one page of GetProducts ``PriceList`` JSON strings.
 
     ``seen`` holds the (instance type, region) pairs of earlier pages (read only); the pairs of this page go
     into ``added``. A second product for a pair is a duplicate and skipped. Raises :class:`PageError` on an
     item that is not a price-list product.
+
+    Speed (benchmarks/pricing_ingest.py): each string is decoded by msgspec straight into the few fields read
+    here (descriptions, rate codes and the other attributes are skipped unread); rows go into columns, with
+    what a product's rows share stored once (:class:`PriceListRows`); the cyclic garbage collector is paused
+    while they are built (they hold no cycles).
     """
     shapes = instance_shapes()
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
-    loads = json.loads
-    hours_per_year = HOURS_PER_YEAR
-    for text in price_list:
-        try:
-            item = loads(text)
-            product = item["product"]
-            attributes = product["attributes"]
-            sku = product["sku"]
-            terms = item.get("terms") or {}
-        except (TypeError, ValueError, KeyError) as exc:
-            raise PageError(
-                f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
-            ) from exc
-        get = attributes.get
-        if get("capacitystatus") != "Used":
-            skipped["capacity reservation row"] += 1
-            continue
-        if get("marketoption") == "CapacityBlock" or "CapacityBlock" in (get("usagetype") or ""):
-            skipped["capacity block row"] += 1
-            continue
-        if get("operatingSystem") != "Linux":
-            skipped["not Linux"] += 1
-            continue
-        if get("licenseModel") != "No License required":
-            skipped["BYOL licence"] += 1
-            continue
-        if get("preInstalledSw", "NA") != "NA":
-            skipped["pre-installed software"] += 1
-            continue
-        if get("tenancy") != "Shared":
-            skipped["not shared tenancy"] += 1
-            continue
-        instance_type = get("instanceType") or ""
-        shape = shapes.get(instance_type)
-        if shape is None:
-            skipped["instance type without a known accelerator"] += 1
-            continue
-        region = get("regionCode")
-        if not region:
-            skipped["no regionCode"] += 1
-            continue
-        if regions and region not in regions:
-            skipped["region not asked for"] += 1
-            continue
-        key = (instance_type, region)
-        if key in seen or key in added:
-            skipped["duplicate product"] += 1
-            continue
-        added.add(key)
-        head = (
-            "aws",
-            region,
-            None,
-            instance_type,
-            shape.accelerator,
-            shape.accelerator_count,
-            shape.accelerator_memory_gib,
-            _float(get("vcpu")),
-            _memory_gib(get("memory")),
-        )
-
-        on_demand = terms.get("OnDemand") or {}
-        if not on_demand:
-            # Listed but no published on-demand price (trap 5): keep the offer, price null.
-            append(
-                (
-                    *head,
-                    "on_demand",
-                    None,
-                    "USD",
-                    SOURCE,
-                    sku,
-                    None,
-                    fetched_at,
-                    "missing",
-                    "no on-demand price published",
-                )
-            )
-        for index, term in enumerate(on_demand.values()):
-            if index:
-                skipped["extra on-demand term"] += 1
-                break
-            hourly = [
-                d for d in term.get("priceDimensions", {}).values() if d.get("unit") in ("Hrs", "Hours")
-            ]
-            price = _usd(hourly[0]) if hourly else None
-            flags = "" if price is not None else "missing"
-            append(
-                (
-                    *head,
-                    "on_demand",
-                    price,
-                    "USD",
-                    SOURCE,
-                    sku,
-                    term.get("effectiveDate"),
-                    fetched_at,
-                    flags,
-                    "" if price is not None else "no USD hourly price dimension",
-                )
-            )
-
-        for term in (terms.get("Reserved") or {}).values():
-            attrs = term.get("termAttributes") or {}
-            if attrs.get("OfferingClass") != "standard":
-                skipped["reserved term: convertible (not modelled)"] += 1
+    out = PriceListRows(fetched_at)
+    region_of, type_of = out.region.append, out.instance_type.append
+    accelerator_of, count_of, memory_of = (
+        out.accelerator.append,
+        out.accelerator_count.append,
+        out.accelerator_memory_gib.append,
+    )
+    vcpus_of, memory_gib_of = out.vcpus.append, out.memory_gib.append
+    model_at, price_at = out.pricing_model.append, out.price_usd_per_hour.append
+    sku_at = out.source_sku.append
+    product_ext, zone_ext, source_ext = out.product.extend, out.zone.extend, out.source.extend
+    date_at, flags_at, note_at = out.effective_date.append, out.flags.append, out.note.append
+    decode = _DECODER.decode
+    payment_options = PAYMENT_OPTIONS
+    lease_years = LEASE_YEARS
+    reserved_models = _RESERVED_MODELS
+    reserved_notes = _RESERVED_NOTES
+    source = SOURCE
+    convertible = unknown_term = unpriced = repeated = 0
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for text in price_list:
+            try:
+                item = decode(text)
+            except (msgspec.DecodeError, TypeError) as exc:
+                raise PageError(
+                    f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
+                ) from exc
+            product = item.product
+            attributes = product.attributes
+            sku = product.sku
+            if attributes.capacitystatus != "Used":
+                skipped["capacity reservation row"] += 1
                 continue
-            years = LEASE_YEARS.get(attrs.get("LeaseContractLength", ""))
-            payment = PAYMENT_OPTIONS.get(attrs.get("PurchaseOption", ""))
-            if years is None or payment is None:
-                skipped["reserved term: unknown length or payment option"] += 1
+            usage = attributes.usagetype
+            if attributes.marketoption == "CapacityBlock" or "CapacityBlock" in (usage or ""):
+                skipped["capacity block row"] += 1
                 continue
-            hourly_usd = 0.0
-            upfront_usd = 0.0
-            valid = True
-            for dimension in term.get("priceDimensions", {}).values():
-                amount = _usd(dimension)
-                if amount is None:
-                    valid = False
-                    break
-                if dimension.get("unit") == "Quantity":
-                    upfront_usd += amount
+            if attributes.operatingSystem != "Linux":
+                skipped["not Linux"] += 1
+                continue
+            if attributes.licenseModel != "No License required":
+                skipped["BYOL licence"] += 1
+                continue
+            if attributes.preInstalledSw != "NA":
+                skipped["pre-installed software"] += 1
+                continue
+            if attributes.tenancy != "Shared":
+                skipped["not shared tenancy"] += 1
+                continue
+            instance_type = attributes.instanceType or ""
+            shape = shapes.get(instance_type)
+            if shape is None:
+                skipped["instance type without a known accelerator"] += 1
+                continue
+            region = attributes.regionCode
+            if not region:
+                skipped["no regionCode"] += 1
+                continue
+            if regions and region not in regions:
+                skipped["region not asked for"] += 1
+                continue
+            key = (instance_type, region)
+            if key in seen or key in added:
+                skipped["duplicate product"] += 1
+                continue
+            added.add(key)
+            here = len(out.region)
+            region_of(region)
+            type_of(instance_type)
+            accelerator_of(shape.accelerator)
+            count_of(shape.accelerator_count)
+            memory_of(shape.accelerator_memory_gib)
+            vcpus_of(_float(attributes.vcpu))
+            memory_gib_of(_memory_gib(attributes.memory))
+            terms = item.terms or _EMPTY_TERMS
+            first_row = len(out.pricing_model)
+
+            on_demand = terms.OnDemand
+            if not on_demand:
+                # Listed but no published on-demand price (trap 5): keep the offer, price null.
+                price: float | None = None
+                date: Any = None
+                flags, note = "missing", "no on-demand price published"
+            else:
+                if len(on_demand) > 1:
+                    skipped["extra on-demand term"] += 1
+                term = next(iter(on_demand.values()))
+                price = None
+                for dimension in term.priceDimensions.values():
+                    if dimension.unit in ("Hrs", "Hours"):
+                        price = _float(dimension.pricePerUnit.get("USD", None))
+                        break
+                date = term.effectiveDate
+                flags, note = ("", "") if price is not None else ("missing", "no USD hourly price dimension")
+            model_at("on_demand")
+            price_at(price)
+            sku_at(sku)
+            date_at(date)
+            flags_at(flags)
+            note_at(note)
+
+            offered: set[tuple[int, str]] = set()
+            for term in (terms.Reserved or {}).values():
+                attrs = term.termAttributes
+                if attrs is None or attrs.OfferingClass != "standard":
+                    convertible += 1
+                    continue
+                years = lease_years.get(attrs.LeaseContractLength or "")
+                payment = payment_options.get(attrs.PurchaseOption or "")
+                if years is None or payment is None:
+                    unknown_term += 1
+                    continue
+                hourly_usd = 0.0
+                upfront_usd = 0.0
+                for dimension in term.priceDimensions.values():
+                    try:
+                        amount = float(dimension.pricePerUnit.get("USD", None))  # type: ignore[arg-type]
+                    except (TypeError, ValueError):
+                        break
+                    if dimension.unit == "Quantity":
+                        upfront_usd += amount
+                    else:
+                        hourly_usd += amount
                 else:
-                    hourly_usd += amount
-            if not valid:
-                skipped["reserved term: no USD price"] += 1
-                continue
-            term_hours = years * hours_per_year
-            effective = hourly_usd + upfront_usd / term_hours
-            note = (
-                f"payment={payment}; standard {years}yr: {hourly_usd:g} $/h + upfront {upfront_usd:g} $ "
-                f"/ {term_hours:g} h"
-            )
-            append(
-                (
-                    *head,
-                    f"reserved_{years}y",
-                    effective,
-                    "USD",
-                    SOURCE,
-                    f"{sku}.{term.get('offerTermCode', '')}",
-                    term.get("effectiveDate"),
-                    fetched_at,
-                    "amortised" if upfront_usd > 0 else "",
-                    note,
-                )
-            )
-    return rows
+                    if (years, payment) in offered:  # a second term with one length and payment option
+                        repeated += 1
+                        continue
+                    offered.add((years, payment))
+                    prefix, hours_text = reserved_notes[payment, years]
+                    model_at(reserved_models[years])
+                    price_at(hourly_usd + upfront_usd / (years * HOURS_PER_YEAR))
+                    sku_at(f"{sku}.{term.offerTermCode}")
+                    date_at(term.effectiveDate)
+                    flags_at("amortised" if upfront_usd > 0 else "")
+                    hourly_text = "0" if hourly_usd == 0.0 else f"{hourly_usd:g}"
+                    upfront_text = "0" if upfront_usd == 0.0 else f"{upfront_usd:g}"
+                    note_at(f"{prefix}{hourly_text} $/h + upfront {upfront_text} $ / {hours_text} h")
+                    continue
+                unpriced += 1
+            product_rows = len(out.pricing_model) - first_row
+            product_ext([here] * product_rows)
+            zone_ext([None] * product_rows)
+            source_ext([source] * product_rows)
+    finally:
+        if collecting:
+            gc.enable()
+    if convertible:
+        skipped["reserved term: convertible (not modelled)"] += convertible
+    if unknown_term:
+        skipped["reserved term: unknown length or payment option"] += unknown_term
+    if unpriced:
+        skipped["reserved term: no USD price"] += unpriced
+    if repeated:  # what pricing.pull.validate_offers would drop and count: the client does it here
+        skipped["duplicate offer"] += repeated
+    return out
 
 
 def classify(exc: BaseException) -> Retry | None:
@@ -456,7 +722,7 @@ class AwsPrices:
         wanted = frozenset(regions)
         skipped = SkipCounter()
         seen: set[tuple[str, str]] = set()
-        rows: list[tuple[Any, ...]] = []
+        rows = PriceListRows(fetched_at)
         pages = items = 0
         progress(ProgressEvent("aws", "start", message=f"AWS Price List API at {self._endpoint_label()}"))
         region_filters: list[str | None] = [*sorted(wanted)] if wanted else [None]
@@ -480,7 +746,7 @@ class AwsPrices:
 
                     def get_page(
                         request: dict[str, Any] = request,
-                    ) -> tuple[list[tuple[Any, ...]], int, str | None]:
+                    ) -> tuple[PriceListRows, int, str | None]:
                         response = client.get_products(**request)
                         if "PriceList" not in response:
                             raise PageError("the response has no PriceList")
@@ -511,12 +777,9 @@ class AwsPrices:
                     if not token:
                         break
         warnings: list[str] = []
-        if self.spot and rows:
-            spot_rows, pages, items = self._spot(
-                session, rows, fetched_at, skipped, warnings, progress, pages, items
-            )
-            rows.extend(spot_rows)
-        frame = offers_frame(rows, ROW_COLUMNS)
+        if self.spot and len(rows):
+            pages, items = self._spot(session, rows, fetched_at, skipped, warnings, progress, pages, items)
+        frame = rows.frame()
         return FetchResult(
             "aws",
             SOURCE if not self.spot else f"{SOURCE}+{SPOT_SOURCE}",
@@ -527,6 +790,7 @@ class AwsPrices:
             dict(skipped),
             warnings,
             fetched_at,
+            unique=True,  # one product per (type, region), one row per term kind, one spot row per zone
         )
 
     def _call(self, call: Any, what: str, progress: ProgressCallback, pages: int, items: int) -> Any:
@@ -557,24 +821,25 @@ class AwsPrices:
     def _spot(
         self,
         session: Any,
-        rows: list[tuple[Any, ...]],
+        rows: PriceListRows,
         fetched_at: str,
         skipped: SkipCounter,
         warnings: list[str],
         progress: ProgressCallback,
         pages: int,
         items: int,
-    ) -> tuple[list[tuple[Any, ...]], int, int]:
-        """Latest spot price per (zone, instance type) in each region the on-demand rows cover.
+    ) -> tuple[int, int]:
+        """Add the latest spot price per (zone, instance type) in each region the products cover to ``rows``.
 
-        Returns the rows and the running page and item totals.
+        Returns the running page and item totals.
         """
         from botocore.exceptions import ClientError
 
-        by_region: dict[str, dict[str, tuple[Any, ...]]] = {}
-        for row in rows:
-            by_region.setdefault(row[1], {}).setdefault(row[3], row)
-        spot_rows: list[tuple[Any, ...]] = []
+        by_region: dict[str, dict[str, int]] = {}
+        for product, (region_code, instance_type) in enumerate(
+            zip(rows.region, rows.instance_type, strict=True)
+        ):
+            by_region.setdefault(region_code, {}).setdefault(instance_type, product)
         now = datetime.now(tz=UTC)
         progress(ProgressEvent("aws", "stage", pages, items, "spot prices (EC2 DescribeSpotPriceHistory)"))
         for region in sorted(by_region):
@@ -632,7 +897,7 @@ class AwsPrices:
                     )
                     warnings.append(message)
                     progress(ProgressEvent("aws", "warning", pages, items, message))
-                    return spot_rows, pages, items
+                    return pages, items
                 if code in SPOT_REGION_UNAVAILABLE_CODES:
                     message = f"spot prices skipped in {region}: region not enabled for this account ({code})"
                     warnings.append(message)
@@ -640,9 +905,9 @@ class AwsPrices:
                     continue
                 raise
             for (zone, instance_type), entry in sorted(latest.items()):
-                base = by_region[region].get(instance_type)
+                found = by_region[region].get(instance_type)
                 price = _float(entry.get("SpotPrice"))
-                if base is None or entry.get("ProductDescription", SPOT_PRODUCT) != SPOT_PRODUCT:
+                if found is None or entry.get("ProductDescription", SPOT_PRODUCT) != SPOT_PRODUCT:
                     skipped["spot price for an unasked product"] += 1
                     continue
                 observed = entry["Timestamp"]
@@ -651,20 +916,15 @@ class AwsPrices:
                     if isinstance(observed, datetime)
                     else str(observed)
                 )
-                spot_rows.append(
-                    (
-                        *base[:2],
-                        zone,
-                        *base[3:9],
-                        "spot",
-                        price,
-                        "USD",
-                        SPOT_SOURCE,
-                        None,
-                        observed_iso,
-                        fetched_at,
-                        "",
-                        f"spot price observed at {observed_iso} in zone {zone}",
-                    )
+                rows.add_row(
+                    found,
+                    zone,
+                    "spot",
+                    price,
+                    SPOT_SOURCE,
+                    None,
+                    observed_iso,
+                    "",
+                    f"spot price observed at {observed_iso} in zone {zone}",
                 )
-        return spot_rows, pages, items
+        return pages, items

@@ -19,15 +19,9 @@ is rebased onto the configured endpoint, keeping its query.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import http.client
-import json
 import re
-import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -45,10 +39,11 @@ from pricing.providers.base import (
     Retry,
     SkipCounter,
     offers_frame,
-    retry_after_seconds,
     utc_now_iso,
     with_retries,
 )
+from pricing.providers.http import classify, get_json
+from pricing.providers.http import convert_error as http_convert_error
 from pricing.schema import HOURS_PER_YEAR, PARSED_OFFER_COLUMNS
 
 ENDPOINT_ENV: Final = "TCO_AZURE_PRICES_ENDPOINT"
@@ -269,28 +264,6 @@ def parse_items(
     return rows
 
 
-def classify(exc: BaseException) -> Retry | None:
-    """Transient HTTP failures (429, 5xx, timeouts, dropped connections, bad pages) -> retry."""
-    if isinstance(exc, urllib.error.HTTPError):
-        after = retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None)
-        if exc.code == 429:
-            return Retry("throttled (429)", after)
-        if exc.code >= 500:
-            return Retry(f"HTTP {exc.code}", after)
-        return None
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return Retry("timed out")
-    if isinstance(exc, urllib.error.URLError):
-        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-            return Retry("timed out")
-        return Retry("connection failed")
-    if isinstance(exc, (http.client.HTTPException, ConnectionError)):
-        return Retry("connection failed")
-    if isinstance(exc, PageError):
-        return Retry("malformed response")
-    return None
-
-
 def convert_error(
     exc: BaseException, *, what: str, endpoint: str, timeout_s: float, attempts: int
 ) -> PricingError:
@@ -304,24 +277,7 @@ def convert_error(
         timeout_s=timeout_s,
         attempts=attempts,
     )
-    verdict = classify(exc)
-    if isinstance(exc, urllib.error.HTTPError):
-        body = ""
-        with contextlib.suppress(OSError):
-            body = " ".join(exc.read(300).decode("utf-8", "replace").split())
-        if verdict is None:
-            return PricingError(
-                f"Azure {what} failed: HTTP {exc.code} {exc.reason}: {body}".rstrip(": "),
-                hint=f"check the endpoint {endpoint} ({ENDPOINT_ENV} / --endpoint)",
-            )
-        return wording.gave_up(verdict.reason)
-    if verdict is not None and verdict.reason == "timed out":
-        return wording.timed_out()
-    if verdict is not None and verdict.reason == "connection failed":
-        return wording.unreachable(exc)
-    if isinstance(exc, PageError):
-        return wording.malformed(exc)
-    return wording.failed(exc)
+    return http_convert_error(exc, wording)
 
 
 class AzurePrices:
@@ -340,15 +296,7 @@ class AzurePrices:
             )
 
     def _get_page(self, url: str) -> tuple[list[Any], str | None]:
-        request = urllib.request.Request(
-            url, headers={"Accept": "application/json", "User-Agent": "tco-prices"}
-        )
-        with urllib.request.urlopen(request, timeout=self.options.timeout_s) as response:
-            body = response.read()
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise PageError(f"the page is not JSON ({exc})") from exc
+        data = get_json(url, self.options.timeout_s)
         if not isinstance(data, dict) or not isinstance(data.get("Items"), list):
             raise PageError("the page has no Items list")
         link = data.get("NextPageLink")

@@ -33,6 +33,7 @@ PROVIDER_CLIENTS: Final = {
     "aws": "pricing.providers.aws:AwsPrices",
     "gcp": "pricing.providers.gcp:GcpPrices",
     "azure": "pricing.providers.azure:AzurePrices",
+    "oci": "pricing.providers.oci:OciPrices",
 }
 
 #: The environment variable that overrides each provider's endpoint (a mirror, a proxy, a test server).
@@ -40,6 +41,7 @@ ENDPOINT_ENV: Final = {
     "aws": "TCO_AWS_PRICING_ENDPOINT",
     "gcp": "TCO_GCP_BILLING_ENDPOINT",
     "azure": "TCO_AZURE_PRICES_ENDPOINT",
+    "oci": "TCO_OCI_PRICES_ENDPOINT",
 }
 
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -127,6 +129,9 @@ class FetchResult:
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     fetched_at: str = ""
+    #: every offer key (region, zone, instance type, pricing model, payment option) appears once: the client
+    #: removed duplicates itself and counted them in ``skipped["duplicate offer"]``
+    unique: bool = False
 
 
 class PriceClient(Protocol):
@@ -152,7 +157,17 @@ def provider_names() -> tuple[str, ...]:
 
 
 def check_provider_name(name: str) -> str:
+    """``name`` as a provider that ``tco prices pull`` can pull; a clear error for one whose prices are
+    embedded only (no price API answers without an account) and for an unknown one."""
+    from pricing.sellers import SELLERS
+
     key = name.strip().lower()
+    if key in SELLERS and key not in PROVIDER_CLIENTS:
+        raise PricingError(
+            f"{SELLERS[key].label} prices cannot be pulled: {SELLERS[key].no_api_reason}",
+            hint="its embedded prices are used (`tco prices snapshots` shows their date and source); "
+            "a team's own rates go in a price book (`tco prices import`)",
+        )
     if key not in PROVIDER_CLIENTS:
         close = difflib.get_close_matches(key, list(PROVIDER_CLIENTS), n=3, cutoff=0.4)
         hint = (
@@ -280,22 +295,48 @@ class SkipCounter(Counter[str]):
 
 
 def offers_frame(records: Iterable[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
-    """Offer rows from tuples in ``columns`` order: every contract column present, floats as floats.
+    """Offer rows from tuples in ``columns`` order: every contract column present, floats as floats, text as
+    object columns (None for null).
 
-    ``price_usd_per_accelerator_hour`` is derived here; ``snapshot`` is left for the store to fill.
+    ``price_usd_per_accelerator_hour`` is derived here; ``snapshot`` is left for the store to fill. Built a
+    column at a time (one transpose of the tuples, one array per column): the ingest benchmark's rows.
     """
     import numpy as np
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(list(records), columns=list(columns))
+    rows = list(records)
+    names = list(columns)
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    if len(transposed) != len(names):
+        raise ValueError(f"offer rows must have {len(names)} values ({', '.join(names)})")
+    given = dict(zip(names, transposed, strict=True))
+    data: dict[str, pd.Series] = {}
     for column in ALL_COLUMNS:
-        if column not in frame:
-            frame[column] = np.nan if column in FLOAT_COLUMNS else None
-    for column in FLOAT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        values = given.get(column)
+        if column in FLOAT_COLUMNS:
+            if values is None:
+                data[column] = pd.Series(np.full(len(rows), np.nan), dtype="float64")
+                continue
+            try:
+                data[column] = pd.Series(np.array(values, dtype="float64"), dtype="float64")
+            except (TypeError, ValueError):  # text in a number column: coerced as before (junk -> NaN)
+                data[column] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype(
+                    "float64"
+                )
+            continue
+        array = np.empty(len(rows), dtype=object)
+        if values is not None:
+            array[:] = values
+        data[column] = pd.Series(array, dtype=object)
+    frame = pd.DataFrame(data)
     frame["price_usd_per_accelerator_hour"] = frame["price_usd_per_hour"] / frame["accelerator_count"]
-    frame["flags"] = frame["flags"].fillna("").astype(object)
-    return frame.loc[:, list(ALL_COLUMNS)]
+    flags = frame["flags"].to_numpy(dtype=object)
+    blank = pd.isna(flags)
+    if blank.any():
+        flags = flags.copy()
+        flags[blank] = ""
+    frame["flags"] = pd.Series(flags, dtype=object)
+    return frame
 
 
 def empty_offers() -> pd.DataFrame:

@@ -53,6 +53,7 @@ class TcoGroup(LazyGroup):
             "estimate": "tco.cli.estimate:app",
             "plan": "tco.cli.plan:app",
             "compare": "tco.cli.compare:app",
+            "runs": "tco.cli.runs:app",
         }
     )
 

@@ -102,8 +102,68 @@ GLOBAL_BATCH_TOKENS: Final = Assumption(
     4194304.0,
     4194304.0,
     "tokens",
-    "4M tokens per optimizer step when the workload names none: LLaMA and Llama 2 papers "
-    "(docs/projection_model.md §1.7)",
+    "tokens per optimizer step for models of about 7B parameters and more when the workload names none "
+    "(LLaMA and Llama 2 papers, BLOOM 2048 x 2048, MT-NLG 1920 x 2048, PaLM's final 2048 x 2048; "
+    "docs/projection_model.md §1.7); smaller models follow GPT-3 Table 2.1 (0.5M tokens up to 760M, "
+    "1M at 1.3B-2.7B), and the batch grows with the accelerator count (tokens_per_accelerator)",
+)
+TOKENS_PER_ACCELERATOR: Final = Assumption(
+    1024.0,
+    1024.0,
+    1024.0,
+    "tokens per accelerator per step",
+    "the default batch is at least this many tokens per accelerator: Llama 3 (Dubey et al. 2024) Table 4 "
+    "ran 16M tokens per step on 16,384 H100s (1,024 per GPU) and on 8,192 (2,048); PaLM 540B 4M on 6,144 "
+    "TPU v4 chips (683); Megatron-LM's 1T run 6.3M on 3,072 A100s (2,048)",
+)
+MAX_GLOBAL_BATCH_TOKENS: Final = Assumption(
+    67108864.0,
+    67108864.0,
+    67108864.0,
+    "tokens",
+    "ceiling of the default batch: 64M tokens, about DeepSeek-V3's final 15,360 sequences x 4,096 tokens "
+    "(DeepSeek-V3 technical report, arXiv:2412.19437 §4.2); larger batches cost convergence",
+)
+MOE_OVERLAP: Final = Assumption(
+    0.5,
+    0.0,
+    1.0,
+    "fraction of the all-to-all",
+    "share of the mixture-of-experts all-to-all hidden behind compute: 0 in Megatron-Core's default "
+    "schedule, about all of it with DeepSeek-V3's DualPipe (arXiv:2412.19437 §3.2.1); 0.5 between them",
+)
+NARROW_MATMUL_KNEE: Final = Assumption(
+    1.65,
+    1.3,
+    2.0,
+    "x the accelerator's FLOP/byte ridge",
+    "matrix-multiply efficiency falls for narrow hidden sizes h as h / (h + c) with c = knee x peak FLOP/s / "
+    "memory bytes/s, relative to h = 4096 (never above): fitted to llm-foundry's MPT sweep at sequence 2048 "
+    "(scripts/train/benchmarking/README.md: A100-80GB MFU 44.8% at h 768, 56.9% at 1536, 59.9% at 2048, "
+    "64.2% at 4096; H100 37.6% at 1536, 41.8% at 2048, 46.4% at 4096) after the attention share's own "
+    "effect (attention_efficiency) is taken out: c = 250 on A100-80GB (ridge 153 FLOP/B), 500 on H100 (295); "
+    "a calibration's matmul sweep, where one exists, replaces c by its fitted knee "
+    "(tco.model.throughput.matmul_knee_widths); routed-expert GEMMs use the same curve",
+)
+ATTENTION_EFFICIENCY: Final = Assumption(
+    0.75,
+    0.69,
+    0.88,
+    "x the matrix-multiply rate",
+    "attention (flash attention, forward and backward) runs at this fraction of the matrix-multiply rate: "
+    "llm-foundry's 1B sweep without activation checkpointing (scripts/train/benchmarking/README.md) falls "
+    "from 59.9% MFU at sequence 2048 to 55.5% at 32768 on A100-80GB (0.88) and from 41.8% to 33.5% on H100 "
+    "(0.69) while the attention share of the FLOPs rises from 13% to 71%; the steady-MFU defaults hold at "
+    "the reference share (5%)",
+)
+COLLECTIVE_HOP_LATENCY_S: Final = Assumption(
+    8e-6,
+    5e-6,
+    20e-6,
+    "seconds per ring step",
+    "latency of one step of a ring collective (all-gather, reduce-scatter, all-to-all: ranks - 1 steps per "
+    "call): llm-analysis intra_node_min_message_latency 8 us (docs/projection_model.md §1.1); it is what "
+    "makes per-layer collectives over thousands of ranks (FSDP at 16k GPUs) slow",
 )
 STATE_BYTES_PER_PARAM: Final = Assumption(
     16.0,
@@ -179,6 +239,12 @@ class TrainingAssumptions:
     goodput: Assumption = GOODPUT
     dp_overlap: Assumption = DP_OVERLAP
     global_batch_tokens: Assumption = GLOBAL_BATCH_TOKENS
+    tokens_per_accelerator: Assumption = TOKENS_PER_ACCELERATOR
+    max_global_batch_tokens: Assumption = MAX_GLOBAL_BATCH_TOKENS
+    moe_overlap: Assumption = MOE_OVERLAP
+    narrow_matmul_knee: Assumption = NARROW_MATMUL_KNEE
+    attention_efficiency: Assumption = ATTENTION_EFFICIENCY
+    collective_hop_latency_s: Assumption = COLLECTIVE_HOP_LATENCY_S
     state_bytes_per_param: Assumption = STATE_BYTES_PER_PARAM
     memory_usable_fraction: Assumption = MEMORY_USABLE_FRACTION
     aspect_ratio: Assumption = ASPECT_RATIO
@@ -201,8 +267,13 @@ class TrainingAssumptions:
         check_fraction("MFU", self.mfu_override)
         check_fraction("scaling efficiency", self.scaling_efficiency_override)
         check_fraction("usable memory fraction", self.memory_usable_fraction.value)
+        check_fraction("MoE all-to-all overlap", self.moe_overlap.value, allow_zero=True)
+        check_fraction("attention efficiency", self.attention_efficiency.value)
         for name in (
             "global_batch_tokens",
+            "tokens_per_accelerator",
+            "max_global_batch_tokens",
+            "narrow_matmul_knee",
             "state_bytes_per_param",
             "aspect_ratio",
             "default_seq_len",
@@ -225,25 +296,35 @@ class TrainingAssumptions:
 
 
 # --- serving --------------------------------------------------------------------------------------------
+# The serving engine model (tco.model.inference) and its sources: docs/serving_model.md.
 
 PREFILL_FLOPS_EFFICIENCY: Final = Assumption(
-    0.7,
-    0.5,
+    0.55,
+    0.4,
     0.7,
     "fraction of dense peak",
-    "docs/projection_model.md §8 inference flops efficiency 0.7 (llm-analysis README: 'up to 0.7 for "
-    "inference'); low end "
-    "0.5 = training-like utilisation",
+    "share of the dense peak (of the compute dtype) that prefill and large-batch decode GEMMs reach in "
+    "serving engines; tuned on the tuning rows of tests/tco/model/data/serving_offline.csv (TensorRT-LLM "
+    "0.15 perf tables); range 0.4 (training-like) to 0.7 (llm-analysis 'up to 0.7 for inference', "
+    "docs/projection_model.md §8)",
 )
 MBU: Final = Assumption(
-    0.8,
-    0.6,
-    0.9,
+    0.62,
+    0.5,
+    0.75,
     "fraction of HBM bandwidth",
-    "docs/projection_model.md §8 memory-bandwidth utilisation (MBU) 0.8; range 0.6-0.9: tuned stacks "
-    "reach 60-85% "
-    "(Databricks "
-    "'LLM Inference Performance Engineering'), llm-analysis uses 0.9",
+    "decode memory-bandwidth utilisation at tensor-parallel degree 1: engines stream weights and KV at "
+    "55-65% of peak on small-batch decode (TensorRT-LLM 0.14 online tables: Llama-3.1-8B H100 ITL 8 ms "
+    "= 0.60 of 3.35 TB/s; NIM Llama-3.3-70B FP8 TP2 ITL 18.6 ms = 0.57); tuned on the tuning rows",
+)
+MBU_TP_DOUBLING_FACTOR: Final = Assumption(
+    0.87,
+    0.8,
+    1.0,
+    "x per doubling of TP",
+    "decode MBU falls with tensor-parallel degree: MBU(tp) = MBU(1) x factor^log2(tp), i.e. 0.62, 0.54, "
+    "0.47, 0.41 at TP1/2/4/8 (published decode reaches ~55-60% at TP1-2 and 40-50% at TP4-8: "
+    "TensorRT-LLM 0.14 Llama-3.1-70B TP4 ITL 21 ms on H100, 18 ms on H200 = 0.50 and 0.41)",
 )
 HEADROOM: Final = Assumption(
     0.2,
@@ -254,32 +335,188 @@ HEADROOM: Final = Assumption(
 )
 TP_LATENCY_S: Final = Assumption(
     8e-6,
-    8e-6,
-    8e-6,
+    5e-6,
+    20e-6,
     "seconds",
-    "minimum intra-node collective latency 8 us (llm-analysis intra_node_min_message_latency, "
-    "docs/projection_model.md §1.1)",
+    "latency of one small tensor-parallel all-reduce over NVLink/xGMI/ICI (llm-analysis "
+    "intra_node_min_message_latency 8 us, docs/projection_model.md §1.1; TensorRT-LLM custom one-shot "
+    "all-reduce 5-10 us, NCCL ring ~20 us)",
+)
+PCIE_TP_LATENCY_S: Final = Assumption(
+    30e-6,
+    20e-6,
+    50e-6,
+    "seconds",
+    "latency of one tensor-parallel all-reduce over PCIe (no NVLink: L4, L40S, A10G, PCIe cards; "
+    "NCCL through host bridges, nccl-tests small-message all-reduce 20-50 us)",
+)
+ALLREDUCE_BUS_EFFICIENCY: Final = Assumption(
+    0.7,
+    0.5,
+    0.85,
+    "fraction of link bandwidth",
+    "all-reduce bus bandwidth / unidirectional link bandwidth (nccl-tests busbw on NVLink4 ~360 of 450 "
+    "GB/s; docs/projection_model.md §1.1)",
+)
+STEP_OVERHEAD_S: Final = Assumption(
+    4e-4,
+    2e-4,
+    1e-3,
+    "seconds per engine step",
+    "per engine (tco/model/inference/engines.py; 0.4 ms for TensorRT-LLM, vLLM and SGLang): scheduling, "
+    "sampling and kernel-launch time per step that neither bandwidth nor compute explain; tuned on the "
+    "tuning rows. --set replaces every engine's value",
+)
+MAX_RUNNING_BATCH: Final = Assumption(
+    2048.0,
+    256.0,
+    4096.0,
+    "sequences",
+    "per engine (tco/model/inference/engines.py): TensorRT-LLM max_batch_size 2048, vLLM max_num_seqs 256 "
+    "(1024 on >= 70 GiB GPUs other than A100), SGLang max_running_requests up to 4096 (memory decides). "
+    "--set replaces every engine's value",
+)
+MAX_NUM_TOKENS: Final = Assumption(
+    8192.0,
+    2048.0,
+    16384.0,
+    "tokens per step",
+    "per engine (tco/model/inference/engines.py): TensorRT-LLM max_num_tokens 8192, vLLM "
+    "max_num_batched_tokens 2048 (8192 on >= 70 GiB GPUs other than A100), SGLang chunked_prefill_size "
+    "2048/8192/16384 by memory. --set replaces every engine's value",
+)
+KV_CACHE_MEMORY_FRACTION: Final = Assumption(
+    0.9,
+    0.85,
+    0.95,
+    "fraction of free memory",
+    "per engine (tco/model/inference/engines.py): TensorRT-LLM free_gpu_memory_fraction 0.9 of what weights "
+    "and the runtime leave; vLLM gpu_memory_utilization 0.9 and SGLang mem_fraction_static 0.88-0.79 (by "
+    "TP) of the whole device, weights included. --set replaces every engine's value",
+)
+RUNTIME_RESERVE_GIB: Final = Assumption(
+    2.0,
+    1.0,
+    4.0,
+    "GiB per accelerator",
+    "memory neither weights nor KV may use: CUDA/ROCm context (~0.5 GiB), NCCL and cuBLAS workspaces, "
+    "CUDA graphs and peak activations of a max_num_tokens step (vLLM profiles it at start-up; 1-4 GiB "
+    "on 8B-70B models)",
+)
+KV_BLOCK_TOKENS: Final = Assumption(
+    32.0,
+    1.0,
+    64.0,
+    "tokens per block",
+    "per engine (tco/model/inference/engines.py): paged KV-cache block, TensorRT-LLM tokens_per_block 32, "
+    "vLLM block_size 16, SGLang page_size 1; a sequence holds whole blocks. --set replaces every engine's "
+    "value",
+)
+KV_RESERVED_OUTPUT_FRACTION: Final = Assumption(
+    1.0,
+    0.5,
+    1.0,
+    "fraction of output tokens",
+    "per engine (tco/model/inference/engines.py): KV a running sequence holds for its output, TensorRT-LLM's "
+    "GUARANTEED_NO_EVICT scheduler reserves the whole output at admission (1.0); vLLM and SGLang allocate "
+    "as tokens are generated (0.5 on average). --set replaces every engine's value",
+)
+INT4_GROUP_SIZE: Final = Assumption(
+    128.0,
+    64.0,
+    128.0,
+    "weights per scale",
+    "int4 weight-only quantisation (GPTQ/AWQ) stores a 16-bit scale and zero per group of 128 weights: "
+    "+4 bytes per 128 weights (AWQ and GPTQ defaults)",
+)
+PREFILL_INTERFERENCE_QUANTILE_Z: Final = Assumption(
+    2.326,
+    2.326,
+    2.326,
+    "standard normal quantile",
+    "p99 (z = 2.326) as MLPerf Inference checks its server latency constraints (TTFT and TPOT at the 99th "
+    "percentile, Llama-2-70B: 2 s and 200 ms)",
+)
+REQUEST_OVERHEAD_S: Final = Assumption(
+    0.005,
+    0.0,
+    0.015,
+    "seconds per request",
+    "time to first token outside the engine's steps: HTTP, tokenisation, scheduling the request and "
+    "streaming the first token back. Tuned on the NIM 1.8 Llama-3.1-8B concurrency-1 rows with prompts <= "
+    "1000 tokens (measured - modelled TTFT 5.8, 5.3 and 3.0 ms; "
+    "tests/tco/model/data/serving_concurrency.csv); TensorRT-LLM 0.14's Triton rows at 2 req/s leave 5-11 ms",
+)
+KV_TRANSFER_GB_S: Final = Assumption(
+    50.0,
+    12.5,
+    450.0,
+    "GB/s per accelerator",
+    "disaggregated serving: KV moves from a prefill to a decode replica over the inter-node network "
+    "(400 Gb/s per GPU on HGX H100 = 50 GB/s, docs/projection_model.md §4.2; NVLink 450 GB/s inside a node)",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ServingAssumptions:
-    """What the serving projection assumes beyond its inputs."""
+    """What the serving projection assumes beyond its inputs (tco.model.inference; docs/serving_model.md)."""
 
     prefill_flops_efficiency: Assumption = PREFILL_FLOPS_EFFICIENCY
     mbu: Assumption = MBU
+    mbu_tp_doubling_factor: Assumption = MBU_TP_DOUBLING_FACTOR
     headroom: Assumption = HEADROOM
     memory_usable_fraction: Assumption = MEMORY_USABLE_FRACTION
     tp_latency_s: Assumption = TP_LATENCY_S
+    pcie_tp_latency_s: Assumption = PCIE_TP_LATENCY_S
+    allreduce_bus_efficiency: Assumption = ALLREDUCE_BUS_EFFICIENCY
+    step_overhead_s: Assumption = STEP_OVERHEAD_S
+    max_running_batch: Assumption = MAX_RUNNING_BATCH
+    max_num_tokens: Assumption = MAX_NUM_TOKENS
+    kv_cache_memory_fraction: Assumption = KV_CACHE_MEMORY_FRACTION
+    runtime_reserve_gib: Assumption = RUNTIME_RESERVE_GIB
+    kv_block_tokens: Assumption = KV_BLOCK_TOKENS
+    kv_reserved_output_fraction: Assumption = KV_RESERVED_OUTPUT_FRACTION
+    int4_group_size: Assumption = INT4_GROUP_SIZE
+    latency_quantile_z: Assumption = PREFILL_INTERFERENCE_QUANTILE_Z
+    kv_transfer_gb_s: Assumption = KV_TRANSFER_GB_S
+    request_overhead_s: Assumption = REQUEST_OVERHEAD_S
+    #: The serving engine (tco/model/inference/engines.py): trtllm, vllm, sglang, or auto (TensorRT-LLM on
+    #: NVIDIA, vLLM elsewhere). A workload's ``engine`` column takes precedence.
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         check_fraction("prefill flops efficiency", self.prefill_flops_efficiency.value)
         check_fraction("prefill flops efficiency (low)", self.prefill_flops_efficiency.low)
         check_fraction("MBU", self.mbu.value)
         check_fraction("MBU (low)", self.mbu.low)
+        check_fraction("MBU TP doubling factor", self.mbu_tp_doubling_factor.value)
         check_fraction("usable memory fraction", self.memory_usable_fraction.value)
+        check_fraction("KV cache memory fraction", self.kv_cache_memory_fraction.value)
+        check_fraction("all-reduce bus efficiency", self.allreduce_bus_efficiency.value)
+        check_fraction("KV reserved output fraction", self.kv_reserved_output_fraction.value)
         if not self.headroom.value >= 0:
             raise TcoError(f"headroom must be >= 0, got {self.headroom.value:g}")
+        for name in ("max_running_batch", "max_num_tokens", "kv_block_tokens", "int4_group_size"):
+            if getattr(self, name).value < 1:
+                raise TcoError(
+                    f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name).value:g}"
+                )
+        for name in (
+            "tp_latency_s",
+            "pcie_tp_latency_s",
+            "step_overhead_s",
+            "runtime_reserve_gib",
+            "kv_transfer_gb_s",
+            "latency_quantile_z",
+            "request_overhead_s",
+        ):
+            if getattr(self, name).value < 0:
+                raise TcoError(f"{name.replace('_', ' ')} must not be negative")
+        if self.kv_transfer_gb_s.value <= 0:
+            raise TcoError("kv transfer GB/s must be positive")
+        from tco.model.inference.engines import canonical_engine
+
+        object.__setattr__(self, "engine", canonical_engine(self.engine))
 
     def items(self) -> Iterator[tuple[str, Assumption]]:
         for f in fields(self):
@@ -287,14 +524,15 @@ class ServingAssumptions:
             if isinstance(value, Assumption):
                 yield f.name, value
 
-    def with_overrides(self, **values: float | None) -> ServingAssumptions:
+    def with_overrides(self, **values: float | str | None) -> ServingAssumptions:
+        """A copy with the given values (numbers for assumptions, a name for ``engine``) as overrides."""
         return _override(self, values)
 
 
 _Params = TypeVar("_Params", TrainingAssumptions, ServingAssumptions)
 
 
-def _override(params: _Params, values: dict[str, float | None]) -> _Params:
+def _override(params: _Params, values: Mapping[str, float | str | None]) -> _Params:
     changes: dict[str, Any] = {}
     for name, value in values.items():
         if value is None:

@@ -69,6 +69,9 @@ TRAIN_LINES: Final = (
     "{throughput_detail}",
     "    peak: {peak_source}",
     "    scaling: {parallelism}, {scaling_source}; network: {network_source}",
+    "    layout: step {step_s:.4g} s = compute {compute_s:.4g} s (recompute: {_recompute}) + pipeline bubble "
+    "{bubble_s:.4g} s + exposed communication {_exposed_s:.4g} s (tensor parallel {_tensor_s:.4g} s of it); "
+    "{_memory_gib:.1f} GiB per accelerator; batch {global_batch_tokens_used:,.0f} tokens ({batch_source})",
     "    goodput: {goodput:g} (range {goodput_low:g}-{goodput_high:g}): {goodput_source}",
     "  wall: {uninterrupted_wall_hours:,.1f} h x interruption factor {interruption_factor:.3f} = "
     "{wall_hours:,.1f} h (low {wall_hours_low:,.1f}, high {wall_hours_high:,.1f})",
@@ -81,22 +84,36 @@ TRAIN_LINES: Final = (
 
 SERVE_LINES: Final = (
     "#{_number} {provider} {instance_type} {region} {pricing_model}: "
-    "replicas of {accelerators_per_replica:g} x {accelerator} ({workload_source})",
-    "  memory: weights {weights_gb:.1f} GB; KV cache {_kv_kb_per_token:.1f} kB/token, "
-    "{kv_cache_gb:.2f} GB at batch {batch_size:g} (batch limited by: {limit})",
-    "  decode: memory-bound at MBU {mbu:.2f} of {memory_bandwidth_tb_s:g} TB/s ({mbu_detail})",
-    "  prefill: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s "
+    "{layout} replicas of {accelerators_per_replica:g} x {accelerator} ({workload_source})",
+    "  engine: {engine_label} ({_chunked}; at most {engine_max_running_batch:g} sequences and "
+    "{max_num_tokens:g} tokens per step; KV fraction {kv_cache_memory_fraction:g}, {kv_block_tokens:g}-token "
+    "blocks, {kv_reserved_output_fraction:.0%} of the output reserved; step overhead {_overhead_ms:.2f} ms; "
+    "efficiency x{efficiency_factor:g} on {accelerator}) - tco/model/inference/engines.py",
+    "  memory per accelerator: weights {_weights_gb_acc:.1f} GB, KV {_kv_kb_acc:.1f} kB/token "
+    "({kv_tokens_per_sequence:g} tokens held per sequence); KV cache {kv_capacity_gb:.1f} GB per replica "
+    "-> at most {max_running_batch:g} running sequences",
+    "  decode: memory-bound at MBU {mbu:.2f} at TP1 -> {mbu_at_tp:.2f} at TP{accelerators_per_replica:g} of "
+    "{memory_bandwidth_tb_s:g} TB/s ({mbu_detail})",
+    "  compute: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s "
     "({prefill_flops_efficiency_detail})",
     "    peak: {peak_source}",
-    "  latency: TTFT {ttft_s:.3f} s, TPOT {_tpot_ms:.1f} ms (with interleaved prefill); "
-    "{tokens_per_s_per_replica:,.0f} output tokens/s = {requests_per_s_per_replica:.3g} req/s per replica",
+    "  decode-only step at the offered load ({running_batch:.1f} sequences decoding): weights "
+    "{_w_ms:.2f} ms, KV {_kv_ms:.2f} ms, compute {_c_ms:.2f} ms, communication {_comm_ms:.2f} ms; with the "
+    "prompts arriving (whole or chunked, Poisson) the mean step is {_step_ms:.2f} ms",
+    "  latency: TTFT p50 {ttft_p50_s:.3f} s / p99 {ttft_s:.3f} s (queueing p99 {queue_wait_p99_s:.3f} s, "
+    "prefill {prefill_s:.3f} s); TPOT p50 {_tpot50_ms:.1f} ms / p99 {_tpot_ms:.1f} ms",
+    "  capacity within the targets: {requests_per_s_per_replica:.3g} req/s = {tokens_per_s_per_replica:,.0f} "
+    "output tokens/s per replica (limited by {limit}); offline "
+    "{offline_tokens_per_s_per_replica:,.0f} tokens/s",
     "  replicas: ceil({requests_per_s:g} req/s x (1 + headroom {headroom:g}) / "
     "{requests_per_s_per_replica:.3g}) = {replicas:g} in {instances:g} instance(s); "
     "utilisation {utilisation:.0%}",
     _PRICE,
     "  cost: ${cost_usd_per_month:,.0f}/month at {hours_per_day:g} h/day -> "
     "${cost_usd_per_1m_output_tokens:.4g} per 1M output tokens, ${cost_usd_per_1m_tokens:.4g} per 1M tokens "
-    "(in+out), ${cost_usd_per_1k_requests:.4g} per 1k requests",
+    "(in+out), ${cost_usd_per_1k_requests:.4g} per 1k requests; split: ${split_usd_per_1m_input_tokens:.4g} "
+    "per 1M input + ${split_usd_per_1m_output_tokens:.4g} per 1M output (prefill {input_cost_share:.0%} of "
+    "replica time)",
 )
 
 
@@ -107,20 +124,52 @@ def _numbered(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def train_explain(rows: pd.DataFrame) -> pd.Series:
-    """One block per training row: work, rate, scaling, goodput, wall time, price and cost, with sources."""
+    """One block per training row: work, rate, scaling and the layout's step (compute, recompute, bubble,
+    exposed communication, memory per accelerator, batch), goodput, wall time, price, cost, with sources."""
     import numpy as np
+    import pandas as pd
 
     samples = rows["work_formula"].astype(str).str.startswith("samples")
     tflops = _fmt(rows["achieved_tflop_per_s"], ".4g")
     rate = np.where(
         samples, "samples/s per accelerator (FLOP rate " + tflops + " TFLOP/s)", tflops + " TFLOP/s"
     )
-    return _block(_numbered(rows).assign(_rate=rate), TRAIN_LINES)
+
+    def column(name: str) -> pd.Series:
+        return rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
+
+    prepared = _numbered(rows).assign(
+        _rate=rate,
+        _recompute=column("recompute").fillna("").astype(str).replace("", "n/a"),
+        # Communication left after overlap: the step less compute and bubble (tensor parallelism included).
+        _exposed_s=column("exposed_comm_s"),
+        _tensor_s=column("tensor_comm_s"),
+        _memory_gib=column("memory_bytes_per_accelerator").astype("float64") / 2**30,
+    )
+    return _block(prepared, TRAIN_LINES)
 
 
 def serve_explain(rows: pd.DataFrame) -> pd.Series:
-    """One block per serving row: memory, decode and prefill rates, latency, replicas, price and cost."""
+    """One block per serving row: memory, decode and compute rates, the step's breakdown (weights, KV,
+    compute, communication), queueing and latency, capacity, replicas, price and cost."""
+    import numpy as np
+
+    t = rows["accelerators_per_replica"]
     prepared = _numbered(rows).assign(
-        _kv_kb_per_token=rows["kv_bytes_per_token"] / 1e3, _tpot_ms=rows["tpot_s"] * 1000.0
+        _weights_gb_acc=rows["weights_gb"] / t,
+        _kv_kb_acc=rows["kv_bytes_per_token"] / t / 1e3,
+        _tpot_ms=rows["tpot_s"] * 1000.0,
+        _overhead_ms=rows["step_overhead_s"] * 1000.0,
+        _chunked=np.where(
+            rows["chunked_prefill"] > 0.5,
+            "chunked prefill",
+            "whole prompts per step, no chunked prefill",
+        ),
+        _tpot50_ms=rows["tpot_p50_s"] * 1000.0,
+        _w_ms=rows["step_weights_s"] * 1000.0,
+        _kv_ms=rows["step_kv_s"] * 1000.0,
+        _c_ms=rows["step_compute_s"] * 1000.0,
+        _comm_ms=rows["step_comm_s"] * 1000.0,
+        _step_ms=rows["step_s"] * 1000.0,
     )
     return _block(prepared, SERVE_LINES)

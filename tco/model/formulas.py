@@ -108,6 +108,14 @@ COST_PER_1M_TOKENS: Final = (
     var("cost_usd_per_month") / (_requests * (var("prompt_tokens") + var("output_tokens"))) * 1e6
 )
 COST_PER_1K_REQUESTS: Final = var("cost_usd_per_month") / _requests * 1e3
+#: Input and output tokens priced apart: the share of the month prefill takes over the input tokens, the rest
+#: over the output tokens (``input_cost_share`` from :mod:`tco.model.serving`).
+SPLIT_USD_PER_1M_INPUT_TOKENS: Final = (
+    var("cost_usd_per_month") * var("input_cost_share") / (_requests * var("prompt_tokens")) * 1e6
+)
+SPLIT_USD_PER_1M_OUTPUT_TOKENS: Final = (
+    var("cost_usd_per_month") * (1 - var("input_cost_share")) / (_requests * var("output_tokens")) * 1e6
+)
 
 # --- owned hardware (docs/projection_model.md §5.1; tco.model.ownership) --------------------------------
 

@@ -1,35 +1,20 @@
-"""Scaling efficiency from a communication model: how much of n accelerators' steady rate a job keeps.
+"""Scaling efficiency: how much of n accelerators' steady rate a training step keeps.
 
-For each configuration row the model lays the job out the way a practitioner would, picking the fastest
-layout whose training state fits in memory (docs/projection_model.md §1.4, §4.1-4.2):
+Token workloads (transformers) are laid out by :func:`tco.model.layout.search_layouts`: the fastest layout
+over tensor, pipeline, context, expert and data parallelism, micro-batching, the pipeline schedule,
+activation recomputation and ZeRO-1/FSDP sharding whose state fits in memory (docs/projection_model.md
+§1.4, §4.1-4.2; the formulas are in that module's docstring). ``scaling_efficiency`` is the layout
+efficiency: the ideal compute time over the step time (bubble, exposed communication and recomputation
+included), at a fixed global batch (strong scaling).
 
-* **Layouts.** 3D parallelism with a distributed optimizer (ZeRO-1): tensor parallel ``t`` in {1, 2, 4, 8}
-  inside one instance (``t <= accelerators_per_node``), pipeline parallel ``p`` in {1, 2, ..., 128}, data
-  parallel ``d = n / (t p)``; or fully sharded data parallel (FSDP / ZeRO-3) over all n.
-* **Memory per accelerator.** ZeRO-1: ``(4 + (S-4)/d) N / (t p)`` plus activations; FSDP: ``S N / n`` plus
-  activations, with ``S`` = state bytes per parameter (16 for mixed-precision Adam). Activations with
-  selective recompute, one sequence per micro-batch: ``s h L (10 + 24/t)`` bytes (Korthikanti et al. 2022,
-  arXiv:2205.05198; the first pipeline stage holds L layers' worth). The layout must fit in
-  ``memory_usable_fraction`` of the accelerator's memory.
-* **Step time** ``t_step = t_compute + exposed_dp + t_tp + t_bubble`` with, per accelerator,
+Samples workloads (CNNs) use plain data parallelism with a fixed per-accelerator batch (weak scaling)::
 
-  - ``t_compute = flops_per_token * B / (n * R)`` (``B`` global batch tokens, ``R`` steady FLOP/s);
-  - data parallel, ring all-reduce of the gradient shard (nccl-tests PERFORMANCE.md):
-    ``t_dp = 2 (d-1)/d * g N/(t p) / BW`` with ``g`` gradient bytes per parameter, exposed
-    ``max(0, t_dp - overlap * 2/3 t_compute)`` (the backward pass is 2/3 of the work);
-    FSDP: ``3 (n-1)/n * 2N / BW`` (all-gather forward and backward, reduce-scatter), exposed
-    ``max(0, t - overlap * t_compute)``;
-  - tensor parallel, 4 all-reduces of ``tokens * h * 2`` bytes per layer per step (2 forward, 2 backward;
-    llm-analysis): ``4 (L/p) 2 (t-1)/t (B/d) h 2 / BW_intra``, not overlapped;
-  - pipeline bubble ``t_compute (p-1)/m`` with ``m = B/(d s)`` micro-batches (1F1B; Narayanan et al. 2021).
-* **Bandwidth.** ``BW`` is the intra-node bus bandwidth (NVLink/PCIe unidirectional = bidirectional
-  interconnect / 2, as llm-analysis) while the group fits in one instance, else the inter-node bandwidth per
-  accelerator. A measured all-reduce bus bandwidth replaces the intra-node figure upstream.
-* ``scaling_efficiency = t_compute / t_step`` (strong scaling at a fixed global batch). Samples workloads
-  (CNNs) use plain data parallelism with a fixed per-accelerator batch (weak scaling).
+    t_step = batch / samples_per_s + max(0, 2 (n-1)/n g N / BW - overlap 2/3 t_compute)
 
-Limits, stated: no MoE all-to-all, no pipeline point-to-point traffic, no sequence/context parallelism,
-compute efficiency assumed independent of the layout.
+**Bandwidth.** Inside one instance (a GPU node, or a TPU slice on its ICI torus: ``fast_domain``) the bus
+bandwidth per accelerator is the measured all-reduce bandwidth, else the fast-link figure (NVLink
+bidirectional / 2 as llm-analysis; the TPU all-reduce bandwidth per chip from Google's pod figures); across
+instances the network bandwidth per accelerator (GPU NICs, or the TPU data-centre network).
 """
 
 from __future__ import annotations
@@ -42,26 +27,32 @@ if TYPE_CHECKING:
 
     from tco.model.assumptions import TrainingAssumptions
 
-TP_SIZES: Final = (1, 2, 4, 8)
-PP_SIZES: Final = (1, 2, 4, 8, 16, 32, 64, 128)
-#: Bytes per element of activations exchanged by tensor parallelism (bf16).
-ACTIVATION_BYTES: Final = 2.0
-#: Bytes per parameter of the FSDP all-gathers (bf16 weights).
-FSDP_PARAM_BYTES: Final = 2.0
-
 CONFIG_COLUMNS: Final = (
     "kind",
     "accelerator_count",
     "accelerators_per_instance",
+    "fast_domain",
     "params",
     "active_params",
+    "experts",
+    "experts_per_token",
     "layers",
     "hidden",
     "heads",
+    "kv_heads",
+    "vocab",
     "seq_len",
     "global_batch_tokens",
+    "published_global_batch_tokens",
+    "recompute",
     "flops_per_token",
+    "attention_flops_per_token",
     "achieved_tflop_per_s",
+    "peak_tflops",
+    "memory_bandwidth_tb_s",
+    "reference_hidden",
+    "matmul_knee_width",
+    "expert_ffn_hidden",
     "samples_per_s_per_accelerator",
     "batch_per_accelerator",
     "grad_bytes_per_param",
@@ -69,16 +60,6 @@ CONFIG_COLUMNS: Final = (
     "intra_node_gb_s",
     "inter_node_gb_s",
 )
-
-
-def _candidates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    import numpy as np
-
-    tp = np.array([t for t in TP_SIZES for _ in PP_SIZES] + [1], dtype="float64")
-    pp = np.array([p for _ in TP_SIZES for p in PP_SIZES] + [1], dtype="float64")
-    fsdp = np.zeros(len(tp), dtype=bool)
-    fsdp[-1] = True
-    return tp, pp, fsdp
 
 
 def infer_shape(params: pd.Series, aspect_ratio: float) -> tuple[pd.Series, pd.Series]:
@@ -92,90 +73,41 @@ def infer_shape(params: pd.Series, aspect_ratio: float) -> tuple[pd.Series, pd.S
 def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) -> pd.DataFrame:
     """Add the chosen layout and its scaling efficiency (expected, low, high) to each configuration row.
 
-    Input columns: :data:`CONFIG_COLUMNS` (NaN where unknown). Output adds ``tp, pp, dp, sharding,
-    parallelism, memory_bytes_per_accelerator, fits_memory, step_s, compute_s, exposed_comm_s, bubble_s,
-    scaling_efficiency, scaling_efficiency_low, scaling_efficiency_high, scaling_source``. The low/high
-    values re-time the chosen layout with the overlap assumption's low and high ends.
-    A layout that cannot hold the training state gives NaN efficiency and ``fits_memory = False``.
+    Input columns: :data:`CONFIG_COLUMNS` (NaN where unknown; ``fast_domain`` defaults to the instance
+    size). Output adds :data:`tco.model.layout.LAYOUT_COLUMNS` and ``parallelism, scaling_efficiency,
+    scaling_efficiency_low, scaling_efficiency_high, scaling_source, comm_bandwidth_gb_s, comm_link``. The
+    low/high values re-time the chosen layout with the overlap assumption's low and high ends. A row with
+    no layout that holds the training state gives NaN efficiency and ``fits_memory = False``.
     """
     import numpy as np
     import pandas as pd
 
+    from tco.model.layout import search_layouts
+
     out = configs.copy()
-    rows = len(out)
+    for column in CONFIG_COLUMNS:
+        if column not in out.columns:
+            out[column] = np.nan
     n = out["accelerator_count"].to_numpy(dtype="float64")
-    g = np.minimum(out["accelerators_per_instance"].to_numpy(dtype="float64"), n)
+    per_instance = out["accelerators_per_instance"].to_numpy(dtype="float64")
+    out["fast_domain"] = out["fast_domain"].fillna(out["accelerators_per_instance"])
+    g = np.minimum(out["fast_domain"].to_numpy(dtype="float64"), n)
     params = out["params"].to_numpy(dtype="float64")
     inferred_layers, inferred_hidden = infer_shape(out["params"], assumptions.aspect_ratio.value)
-    layers = out["layers"].fillna(inferred_layers).to_numpy(dtype="float64")
-    hidden = out["hidden"].fillna(inferred_hidden).to_numpy(dtype="float64")
-    heads = out["heads"].to_numpy(dtype="float64")
-    seq = out["seq_len"].fillna(assumptions.default_seq_len.value).to_numpy(dtype="float64")
-    batch_tokens = (
-        out["global_batch_tokens"].fillna(assumptions.global_batch_tokens.value).to_numpy(dtype="float64")
-    )
-    per_token = out["flops_per_token"].to_numpy(dtype="float64")
-    rate = out["achieved_tflop_per_s"].to_numpy(dtype="float64") * 1e12
+    out["layers"] = out["layers"].fillna(inferred_layers)
+    out["hidden"] = out["hidden"].fillna(inferred_hidden)
+    out["seq_len"] = out["seq_len"].fillna(assumptions.default_seq_len.value)
     grad_bytes = out["grad_bytes_per_param"].fillna(2.0).to_numpy(dtype="float64")
-    memory = out["memory_bytes"].to_numpy(dtype="float64") * assumptions.memory_usable_fraction.value
     intra = out["intra_node_gb_s"].to_numpy(dtype="float64") * 1e9
     inter = out["inter_node_gb_s"].to_numpy(dtype="float64") * 1e9
     bw = np.where(n > g, inter, intra)
-    state = assumptions.state_bytes_per_param.value
     overlap = assumptions.dp_overlap
     is_samples = (out["kind"] == "samples").to_numpy()
+    no_params = np.isnan(params)
+    single = n == 1
 
-    # --- token workloads: every layout, shape (rows, candidates) ---
-    tp, pp, fsdp = _candidates()
-    col = (slice(None), None)
-    width = tp[None, :] * pp[None, :]
-    d = n[col] / width
-    with np.errstate(divide="ignore", invalid="ignore"):
-        valid = (tp[None, :] <= g[col]) & (width <= n[col]) & (np.mod(n[col], width) == 0)
-        valid &= (pp[None, :] <= layers[col]) & ~((tp[None, :] > 1) & (np.mod(heads[col], tp[None, :]) > 0))
-        tokens_per_replica = batch_tokens[col] / d
-        microbatches = tokens_per_replica / seq[col]
-        valid &= microbatches >= 1
-        activations = seq[col] * hidden[col] * layers[col] * (10.0 + 24.0 / tp[None, :])
-        zero1_memory = (4.0 + (state - 4.0) / d) * params[col] / width + activations
-        fsdp_memory = state * params[col] / n[col] + activations
-        mem = np.where(fsdp[None, :], fsdp_memory, zero1_memory)
-        fits = mem <= memory[col]
-        compute = per_token * batch_tokens / (n * rate)
-        dp_time = 2.0 * (d - 1.0) / d * grad_bytes[col] * params[col] / width / bw[col]
-        fsdp_time = 3.0 * (n[col] - 1.0) / n[col] * FSDP_PARAM_BYTES * params[col] / bw[col]
-        tp_time = np.where(
-            tp[None, :] > 1,
-            4.0
-            * (layers[col] / pp[None, :])
-            * 2.0
-            * (tp[None, :] - 1.0)
-            / tp[None, :]
-            * tokens_per_replica
-            * hidden[col]
-            * ACTIVATION_BYTES
-            / intra[col],
-            0.0,
-        )
-        bubble = compute[col] * (pp[None, :] - 1.0) / microbatches
-
-        def step(overlap_fraction: float) -> np.ndarray:
-            exposed_dp = np.maximum(0.0, dp_time - overlap_fraction * (2.0 / 3.0) * compute[col])
-            exposed_fsdp = np.maximum(0.0, fsdp_time - overlap_fraction * compute[col])
-            exposed = np.where(fsdp[None, :], exposed_fsdp, exposed_dp)
-            exposed = np.where(n[col] > 1, exposed, 0.0)
-            return np.asarray(compute[col] + exposed + tp_time + bubble)
-
-        expected_step = step(overlap.value)
-        ok = valid & fits & np.isfinite(expected_step)
-        ranked = np.where(ok, expected_step + 1e-9 * width, np.inf)
-        choice = np.argmin(ranked, axis=1)
-        chosen_ok = ok[np.arange(rows), choice]
-        pick = (np.arange(rows), choice)
-        token_step = expected_step[pick]
-        token_step_low = step(overlap.low)[pick]
-        token_step_high = step(overlap.high)[pick]
-        token_mem = mem[pick]
+    layout = search_layouts(out, assumptions)
+    found = ~np.isnan(layout["step_s"])
 
     # --- samples workloads: data parallel with a fixed batch per accelerator ---
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -189,78 +121,60 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
                 sample_compute + np.maximum(0.0, ddp - overlap_fraction * (2.0 / 3.0) * sample_compute)
             )
 
-        compute_s = np.where(is_samples, sample_compute, compute)
-        step_s = np.where(is_samples, sample_step(overlap.value), np.where(chosen_ok, token_step, np.nan))
-        step_low = np.where(is_samples, sample_step(overlap.low), np.where(chosen_ok, token_step_low, np.nan))
-        step_high = np.where(
-            is_samples, sample_step(overlap.high), np.where(chosen_ok, token_step_high, np.nan)
-        )
-        efficiency = compute_s / step_s
+        ideal = layout["step_s"] * layout["layout_efficiency"]
+        compute_s = np.where(is_samples, sample_compute, layout["compute_s"])
+        step_s = np.where(is_samples, sample_step(overlap.value), layout["step_s"])
+        efficiency = np.where(is_samples, sample_compute / step_s, layout["layout_efficiency"])
         # More overlap -> shorter step -> higher efficiency: the "high" efficiency uses the high overlap.
-        efficiency_low = compute_s / step_low
-        efficiency_high = compute_s / step_high
-
-    # A single accelerator needs no communication; its state must still fit.
-    single = n == 1
-    samples_or_fit = is_samples | chosen_ok
-    no_params = np.isnan(params)
-    efficiency = np.where(single & samples_or_fit, 1.0, efficiency)
-    efficiency_low = np.where(single & samples_or_fit, 1.0, efficiency_low)
-    efficiency_high = np.where(single & samples_or_fit, 1.0, efficiency_high)
+        efficiency_low = np.where(
+            is_samples, sample_compute / sample_step(overlap.low), ideal / layout["step_s_low"]
+        )
+        efficiency_high = np.where(
+            is_samples, sample_compute / sample_step(overlap.high), ideal / layout["step_s_high"]
+        )
     # Raw-FLOPs workloads without a parameter count: one accelerator is exact, more needs an override.
-    efficiency = np.where(no_params & single, 1.0, efficiency)
+    raw_single = no_params & single & ~is_samples
+    efficiency = np.where(raw_single, 1.0, efficiency)
+    efficiency_low = np.where(raw_single, 1.0, efficiency_low)
+    efficiency_high = np.where(raw_single, 1.0, efficiency_high)
 
-    chosen_tp = np.where(is_samples, 1.0, tp[choice])
-    chosen_pp = np.where(is_samples, 1.0, pp[choice])
-    chosen_fsdp = np.where(is_samples, False, fsdp[choice])
-    layout_known = is_samples | chosen_ok
-    dp = np.where(layout_known, n / (chosen_tp * chosen_pp), np.nan)
-    sharding = np.where(is_samples, "ddp", np.where(chosen_fsdp, "fsdp", "zero1"))
-    where = np.where(n > g, "inter-node", "intra-node")
-    out["tp"] = np.where(layout_known, chosen_tp, np.nan)
-    out["pp"] = np.where(layout_known, chosen_pp, np.nan)
-    out["dp"] = dp
-    out["sharding"] = np.where(layout_known, sharding, "")
-    tp_text = pd.Series(chosen_tp, index=out.index).astype(int).astype(str)
-    pp_text = pd.Series(chosen_pp, index=out.index).astype(int).astype(str)
-    dp_text = pd.Series(np.nan_to_num(dp), index=out.index).astype(int).astype(str)
-    out["parallelism"] = np.where(
-        no_params & ~is_samples,
-        "unknown (no parameter count)",
-        np.where(
-            layout_known,
-            "tp"
-            + tp_text
-            + " pp"
-            + pp_text
-            + " dp"
-            + dp_text
-            + " "
-            + pd.Series(sharding, index=out.index).astype(str),
-            "does not fit",
-        ),
-    )
-    out["memory_bytes_per_accelerator"] = np.where(is_samples, np.nan, np.where(chosen_ok, token_mem, np.nan))
+    for name, values in layout.items():
+        if name in ("step_s_low", "step_s_high"):
+            continue
+        if name in ("sharding", "recompute", "schedule", "batch_source"):
+            out[name] = np.where(is_samples, "ddp" if name == "sharding" else "", values)
+        elif name == "global_batch_tokens_used":
+            out[name] = np.where(is_samples, np.nan, values)
+        else:
+            out[name] = values
+    sample_cols: dict[str, np.ndarray | float] = {"tp": 1.0, "pp": 1.0, "cp": 1.0, "ep": 1.0, "dp": n}
+    for name, value in sample_cols.items():
+        out[name] = np.where(is_samples, value, out[name].to_numpy(dtype="float64"))
+    out["memory_bytes_per_accelerator"] = np.where(is_samples, np.nan, out["memory_bytes_per_accelerator"])
     # Without a parameter count the memory check cannot be made: unknown, not "does not fit".
-    out["fits_memory"] = is_samples | chosen_ok | no_params
+    out["fits_memory"] = is_samples | found | no_params
     out["compute_s"] = compute_s
     out["step_s"] = step_s
-    out["exposed_comm_s"] = step_s - compute_s
+    out["exposed_comm_s"] = np.where(is_samples, step_s - compute_s, layout["exposed_comm_s"])
     out["comm_bandwidth_gb_s"] = bw / 1e9
+    where = np.where(n > g, "inter-node", "intra-node")
     out["comm_link"] = where
     out["scaling_efficiency"] = efficiency
     out["scaling_efficiency_low"] = efficiency_low
     out["scaling_efficiency_high"] = efficiency_high
+    out["parallelism"] = _parallelism_text(out, is_samples, no_params, found)
     out["scaling_source"] = np.where(
-        single,
+        single & (is_samples | (found & (out["recompute"] != "full"))),
         "single accelerator (no communication)",
         np.where(
-            no_params,
+            no_params & ~is_samples,
             "unknown (no parameter count: pass --params or --scaling-efficiency)",
-            "comm model ("
-            + pd.Series(where, index=out.index).astype(str)
-            + " "
-            + pd.Series(bw / 1e9, index=out.index).round(1).astype(str)
+            "layout search (docs/projection_model.md §4; fast domain "
+            + pd.Series(g, index=out.index).astype(int).astype(str)
+            + " x "
+            + pd.Series(intra / 1e9, index=out.index).round(1).astype(str)
+            + " GB/s, network "
+            + pd.Series(inter / 1e9, index=out.index).round(1).astype(str)
             + " GB/s per accelerator)",
         ),
     )
@@ -269,4 +183,41 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
         for column in ("scaling_efficiency", "scaling_efficiency_low", "scaling_efficiency_high"):
             out[column] = np.where(out["fits_memory"] | no_params, override, np.nan)
         out["scaling_source"] = "override (--scaling-efficiency)"
+    del per_instance
     return out
+
+
+def _parallelism_text(
+    out: pd.DataFrame, is_samples: np.ndarray, no_params: np.ndarray, found: np.ndarray
+) -> np.ndarray:
+    """``tp8 pp16 dp128 zero1 interleaved-4 m16`` (plus ``cp``/``ep`` where used and ``recompute``)."""
+    import numpy as np
+
+    def num(name: str) -> np.ndarray:
+        values: np.ndarray = np.nan_to_num(out[name].to_numpy(dtype="float64")).astype(int).astype(str)
+        return values.astype(object)
+
+    def text(name: str) -> np.ndarray:
+        return np.asarray(out[name].astype(str).to_numpy(dtype=object))
+
+    cp = out["cp"].to_numpy(dtype="float64")
+    ep = out["ep"].to_numpy(dtype="float64")
+    pp = out["pp"].to_numpy(dtype="float64")
+    parts = "tp" + num("tp") + " pp" + num("pp")
+    parts = parts + np.where(cp > 1, " cp" + num("cp"), "")
+    parts = parts + np.where(ep > 1, " ep" + num("ep"), "")
+    parts = parts + " dp" + num("dp") + " " + text("sharding")
+    extra = np.where(pp > 1, " " + text("schedule"), "") + " m" + num("microbatches")
+    extra = extra + np.where(
+        text("recompute") == "full",
+        " recompute",
+        np.where(text("recompute") == "selective", " selective-recompute", ""),
+    )
+    parts = np.where(is_samples, parts, parts + extra)
+    return np.asarray(
+        np.where(
+            no_params & ~is_samples,
+            "unknown (no parameter count)",
+            np.where(is_samples | found, parts, "does not fit"),
+        )
+    )

@@ -118,25 +118,38 @@ def _peak_lookup(hardware: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mfu_defaults_for(keys: pd.DataFrame, mfu_defaults: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Default MFU, range and source per (accelerator, dtype) key row: exact match, else the ``*`` row."""
+    """Default MFU, range, reference shape and source per (accelerator, dtype) key row: the exact row, else
+    the dtype's ``*`` row (an FP8 default for any accelerator), else the ``*``/``*`` row."""
     import numpy as np
     import pandas as pd
 
-    position = pd.MultiIndex.from_frame(mfu_defaults[["accelerator", "dtype"]]).get_indexer(
-        pd.MultiIndex.from_frame(keys[["accelerator", "dtype"]])
+    table = mfu_defaults.reset_index(drop=True)
+    index = pd.MultiIndex.from_frame(table[["accelerator", "dtype"]])
+    exact = index.get_indexer(pd.MultiIndex.from_frame(keys[["accelerator", "dtype"]]))
+    any_accelerator = index.get_indexer(
+        pd.MultiIndex.from_arrays([np.full(len(keys), "*", dtype=object), keys["dtype"].to_numpy()])
     )
-    star = np.flatnonzero(
-        mfu_defaults["accelerator"].eq("*").to_numpy() & mfu_defaults["dtype"].eq("*").to_numpy()
-    )
+    star = np.flatnonzero(table["accelerator"].eq("*").to_numpy() & table["dtype"].eq("*").to_numpy())
+    position = np.where(exact >= 0, exact, np.where(any_accelerator >= 0, any_accelerator, -1))
     position = np.where(position < 0, star[0] if star.size else -1, position)
+    # The shape the default was measured at (older tables without the columns: 7B-70B at sequence 2048).
+    reference = {
+        "reference_hidden": REFERENCE_HIDDEN,
+        "reference_attention_share": REFERENCE_ATTENTION_SHARE,
+    }
+    for column, value in reference.items():
+        if column not in table.columns:
+            table[column] = value
     out: dict[str, np.ndarray] = {}
     for column, name in (
         ("mfu", "default_mfu"),
         ("mfu_low", "default_mfu_low"),
         ("mfu_high", "default_mfu_high"),
         ("source", "default_mfu_source"),
+        ("reference_hidden", "reference_hidden"),
+        ("reference_attention_share", "reference_attention_share"),
     ):
-        values = mfu_defaults[column].to_numpy()[np.maximum(position, 0)]
+        values = table[column].to_numpy()[np.maximum(position, 0)]
         if (position < 0).any():  # no exact row and no "*" row: missing stays missing
             values = values.astype(object if column == "source" else "float64")
             values[position < 0] = None if column == "source" else np.nan
@@ -271,6 +284,8 @@ def resolve_training_throughput(
             "mfu_high": high / base["peak_tflops"],
             "throughput_source": source,
             "throughput_detail": detail,
+            "reference_hidden": base["reference_hidden"],
+            "reference_attention_share": base["reference_attention_share"],
         }
     )
     return _collapse_frameworks(out)
@@ -574,3 +589,154 @@ def resolve_serving_efficiency(
     result = out[keep].drop(columns=["_row"]).copy()
     result.loc[~any_calibrated[keep], "framework"] = ANY_FRAMEWORK
     return result.reset_index(drop=True)
+
+
+def matmul_knee_widths(calibrations: pd.DataFrame) -> pd.DataFrame:
+    """The narrow-matrix knee ``c`` per (accelerator, dtype) fitted to measured matmul sweeps.
+
+    Points are ``(n, TFLOP/s)`` of square ``n x n x n`` products: every ``matmul`` result row (its ``shape``
+    ``m=n,n=n,k=n`` and rate) and the sweep it reports in ``details`` (``{"sweep": [{"n", "tflop_per_s"}]}``).
+    The rate is taken to follow ``R(n) = R_max n / (n + c)``, i.e. ``1/R = 1/R_max + (c/R_max)/n``: a
+    least-squares line in ``1/n`` gives ``c = slope / intercept``. Needs two sizes or more and a positive
+    ``c``; otherwise the accelerator keeps the sourced curve (``narrow_matmul_knee x FLOP/byte ridge``).
+    A square sweep shrinks all three dimensions, where a training GEMM keeps its token dimension large, so
+    the fitted knee is a conservative (wide) one.
+
+    Output columns: ``accelerator, dtype, matmul_knee_width, matmul_knee_source``.
+    """
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    columns = ["accelerator", "dtype", "matmul_knee_width", "matmul_knee_source"]
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c == "matmul_knee_width" else "object") for c in columns}
+    )
+    if calibrations.empty or "kernel" not in calibrations.columns:
+        return empty
+    rows = _usable(calibrations)
+    rows = rows[rows["kernel"].eq("matmul") & rows["accelerator"].astype(bool)]
+    if rows.empty:
+        return empty
+    size = pd.to_numeric(rows["shape"].astype(str).str.extract(r"n=(\d+)")[0], errors="coerce")
+    points = [
+        pd.DataFrame(
+            {
+                "accelerator": rows["accelerator"].to_numpy(),
+                "dtype": rows["dtype"].to_numpy(),
+                "run_id": rows["run_id"].to_numpy(),
+                "n": size.to_numpy(dtype="float64"),
+                "tflops": rows["achieved_tflop_per_s"].to_numpy(dtype="float64"),
+            }
+        )
+    ]
+    details = rows["details"] if "details" in rows.columns else pd.Series([], dtype=object)
+    # The sweeps are small lists in a JSON column of the (small) calibration table.
+    sweeps = [
+        (acc, dtype, run, point)
+        for acc, dtype, run, text in zip(
+            rows["accelerator"], rows["dtype"], rows["run_id"], details, strict=False
+        )
+        if isinstance(text, str) and text
+        for point in json.loads(text).get("sweep", [])
+    ]
+    if sweeps:
+        points.append(
+            pd.DataFrame(
+                {
+                    "accelerator": [a for a, _, _, _ in sweeps],
+                    "dtype": [d for _, d, _, _ in sweeps],
+                    "run_id": [r for _, _, r, _ in sweeps],
+                    "n": [float(p.get("n", np.nan)) for _, _, _, p in sweeps],
+                    "tflops": [float(p.get("tflop_per_s", np.nan)) for _, _, _, p in sweeps],
+                }
+            )
+        )
+    frame = pd.concat(points, ignore_index=True)
+    frame = frame[(frame["n"] > 0) & (frame["tflops"] > 0)].drop_duplicates(
+        ["accelerator", "dtype", "run_id", "n"]
+    )
+    frame = frame.assign(x=1.0 / frame["n"], y=1.0 / frame["tflops"])
+    frame = frame.assign(xx=frame["x"] ** 2, xy=frame["x"] * frame["y"], one=1.0)
+    grouped = frame.groupby(["accelerator", "dtype"])
+    sums = grouped[["one", "x", "y", "xx", "xy"]].sum()
+    sizes = grouped["n"].agg(["nunique", "min", "max"])
+    runs = grouped["run_id"].agg(lambda ids: ", ".join(sorted(set(map(str, ids)))))
+    k, sx, sy, sxx, sxy = (sums[c].to_numpy() for c in ("one", "x", "y", "xx", "xy"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (k * sxy - sx * sy) / (k * sxx - sx**2)
+        intercept = (sy - slope * sx) / k
+        knee = slope / intercept
+    ok = (sizes["nunique"].to_numpy() >= 2) & np.isfinite(knee) & (knee > 0) & (intercept > 0)
+    low, high, names = sizes["min"].to_numpy()[ok], sizes["max"].to_numpy()[ok], runs.to_numpy()[ok]
+    out = pd.DataFrame(
+        {
+            "accelerator": sums.index.get_level_values(0)[ok],
+            "dtype": sums.index.get_level_values(1)[ok],
+            "matmul_knee_width": knee[ok],
+            # One line per (accelerator, dtype) of the small calibration table.
+            "matmul_knee_source": [
+                f"narrow-matrix curve fitted to calibration run(s) {run} (matmul sweep n = {a:.0f}-{b:.0f}: "
+                f"c = {c:.0f})"
+                for run, a, b, c in zip(names, low, high, knee[ok], strict=True)
+            ],
+        }
+    )
+    return out
+
+
+#: The shape the steady-MFU defaults were measured at when their table does not say: 7B-70B decoders at
+#: sequence 2048 (docs/projection_model.md §8; llm-foundry's benchmarks): hidden 4096 and more, attention ~5%
+#: of the FLOPs. ``tco/data/mfu_defaults.csv`` states it per row (``reference_hidden``,
+#: ``reference_attention_share``).
+REFERENCE_HIDDEN: Final = 4096.0
+REFERENCE_ATTENTION_SHARE: Final = 0.05
+
+
+def model_efficiency(
+    hidden: np.ndarray,
+    attention_share: np.ndarray,
+    peak_tflops: np.ndarray,
+    memory_bandwidth_tb_s: np.ndarray,
+    *,
+    knee: float,
+    attention_efficiency: float,
+    reference_hidden: np.ndarray | float = REFERENCE_HIDDEN,
+    reference_attention_share: np.ndarray | float = REFERENCE_ATTENTION_SHARE,
+    width_knee: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How an assumed steady MFU carries over to another model shape: ``(matmul, attention)`` factors <= 1.
+
+    * Narrow matrices: ``f = (h/(h+c)) / (h0/(h0+c))`` capped at 1, with ``c = knee * peak/bandwidth``
+      (the accelerator's FLOP/byte ridge: a faster chip, or FP8 on the same chip, needs wider matrices to
+      stay busy) and ``h0`` the hidden size the default was measured at.
+    * Attention share ``a`` of the model FLOPs (``12 L h s`` of ``6N + 12 L h s``) runs at
+      ``attention_efficiency`` of the matmul rate: ``(1 - a0 + a0/e) / (1 - a + a/e)``, capped at 1, with
+      ``a0`` the reference share.
+
+    ``width_knee`` (where finite) replaces ``c``: the knee fitted to a calibration's matmul sweep
+    (:func:`matmul_knee_widths`). Unknown inputs give a factor of 1 (no adjustment).
+    """
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ridge = (
+            np.asarray(peak_tflops, dtype="float64")
+            * 1e12
+            / (np.asarray(memory_bandwidth_tb_s, dtype="float64") * 1e12)
+        )
+        c = knee * ridge
+        if width_knee is not None:
+            measured = np.asarray(width_knee, dtype="float64")
+            c = np.where(np.isfinite(measured), measured, c)
+        h = np.asarray(hidden, dtype="float64")
+        h0 = np.asarray(reference_hidden, dtype="float64")
+        matmul = (h / (h + c)) / (h0 / (h0 + c))
+        a = np.asarray(attention_share, dtype="float64")
+        a0 = np.asarray(reference_attention_share, dtype="float64")
+        e = attention_efficiency
+        attention = (1.0 - a0 + a0 / e) / (1.0 - a + a / e)
+    matmul = np.where(np.isfinite(matmul), np.minimum(matmul, 1.0), 1.0)
+    attention = np.where(np.isfinite(attention), np.minimum(attention, 1.0), 1.0)
+    return np.asarray(matmul), np.asarray(attention)

@@ -47,6 +47,9 @@ HARDWARE_COLUMNS: Final = (
     "interconnect_gb_s",
     "inter_node_gb_s_per_accelerator",
     "inter_node_gb_s_per_instance",
+    "intra_node_gb_s_per_accelerator",  # fast-domain bus bandwidth where sourced (TPU ICI); else NaN
+    "max_fast_domain",  # largest group on the fast links (TPU: the largest slice); NaN = the instance
+    "accelerators_per_host",
     "tdp_w",
     "peak_source",
     "network_source",
@@ -106,6 +109,23 @@ TRAINING_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "tensor_comm_s",
+    "bubble_s",
+    "compute_s",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "sharding",
+    "recompute",
+    "schedule",
+    "microbatches",
+    "global_batch_tokens_used",
+    "batch_source",
+    "model_efficiency",
+    "high_case_feasible",
+    "range_note",
     "goodput_low",
     "goodput_high",
     "goodput_source",
@@ -177,8 +197,15 @@ def training_performance(
     import numpy as np
     import pandas as pd
 
-    from tco.model.scaling import scaling_efficiency
-    from tco.model.throughput import SOURCE_NONE, empty_calibrations, resolve_training_throughput
+    from tco.model.scaling import infer_shape, scaling_efficiency
+    from tco.model.throughput import (
+        SOURCE_ASSUMED,
+        SOURCE_NONE,
+        empty_calibrations,
+        matmul_knee_widths,
+        model_efficiency,
+        resolve_training_throughput,
+    )
     from tco.model.work import training_work
 
     params = assumptions or TrainingAssumptions()
@@ -207,17 +234,73 @@ def training_performance(
     )
     perf = perf.merge(scales, on="accelerator")
     hw = hardware.drop(columns=["peak_tflops"]).drop_duplicates(["accelerator", "dtype"])
+    hw = hw.reindex(columns=[c for c in HARDWARE_COLUMNS if c != "peak_tflops"])
     perf = perf.merge(hw, on=["accelerator", "dtype"], how="left")
     if not cal.empty:
         perf = perf.merge(measured_bus_bandwidth(cal), on="accelerator", how="left")
+        perf = perf.merge(matmul_knee_widths(cal), on=["accelerator", "dtype"], how="left")
     else:
-        perf = perf.assign(measured_busbw_gb_s=np.nan, allreduce_run=None)
-    # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention).
-    peak_intra = perf["interconnect_gb_s"] / 2.0
+        perf = perf.assign(
+            measured_busbw_gb_s=np.nan, allreduce_run=None, matmul_knee_width=np.nan, matmul_knee_source=None
+        )
+    # Unidirectional link bandwidth = the bidirectional interconnect peak / 2 (llm-analysis convention),
+    # unless the hardware frame sources the fast domain's bus bandwidth itself (TPU ICI).
+    peak_intra = perf["intra_node_gb_s_per_accelerator"].fillna(perf["interconnect_gb_s"] / 2.0)
     perf["intra_node_gb_s"] = perf["measured_busbw_gb_s"].fillna(peak_intra)
     perf["inter_node_gb_s"] = perf["inter_node_gb_s_per_accelerator"].fillna(
         perf["inter_node_gb_s_per_instance"] / perf["accelerators_per_instance"]
     )
+    perf["fast_domain"] = np.minimum(
+        perf["accelerators_per_instance"], perf["max_fast_domain"].fillna(np.inf)
+    )
+    # An assumed MFU holds for the shape it was measured at; narrow matrices and long sequences lower it.
+    assumed = perf["throughput_source"].eq(SOURCE_ASSUMED).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        attention_share = perf["attention_flops_per_token"] / perf["flops_per_token"]
+    hidden = perf["hidden"].fillna(infer_shape(perf["params"], params.aspect_ratio.value)[1])
+    matmul, attention = model_efficiency(
+        hidden.to_numpy(dtype="float64"),
+        attention_share.fillna(0.0).to_numpy(dtype="float64"),
+        perf["peak_tflops"].to_numpy(dtype="float64"),
+        perf["memory_bandwidth_tb_s"].to_numpy(dtype="float64"),
+        knee=params.narrow_matmul_knee.value,
+        attention_efficiency=params.attention_efficiency.value,
+        reference_hidden=perf["reference_hidden"].to_numpy(dtype="float64"),
+        reference_attention_share=perf["reference_attention_share"].to_numpy(dtype="float64"),
+        width_knee=perf["matmul_knee_width"].to_numpy(dtype="float64"),
+    )
+    # The knee the layout's expert GEMMs use too: measured where a matmul sweep exists, else sourced.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sourced_knee = params.narrow_matmul_knee.value * perf["peak_tflops"] / perf["memory_bandwidth_tb_s"]
+    perf["matmul_knee_width"] = perf["matmul_knee_width"].fillna(sourced_knee)
+    factor = np.where(assumed & perf["kind"].eq("tokens").to_numpy(), matmul * attention, 1.0)
+    perf["model_efficiency"] = factor
+    for column in (
+        "achieved_tflop_per_s",
+        "achieved_tflop_per_s_low",
+        "achieved_tflop_per_s_high",
+        "mfu",
+        "mfu_low",
+        "mfu_high",
+    ):
+        perf[column] = perf[column] * factor
+    adjusted = factor < 1.0
+    if adjusted.any():
+        perf.loc[adjusted, "throughput_detail"] = (
+            perf.loc[adjusted, "throughput_detail"].astype(str)
+            + "; x "
+            + pd.Series(factor[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + " for this shape (narrow matmuls x"
+            + pd.Series(matmul[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + ", attention share x"
+            + pd.Series(attention[adjusted], index=perf.index[adjusted]).round(3).astype(str)
+            + ")"
+            + np.where(
+                perf.loc[adjusted, "matmul_knee_source"].notna(),
+                "; " + perf.loc[adjusted, "matmul_knee_source"].fillna("").astype(str),
+                "",
+            )
+        )
     perf = scaling_efficiency(perf.reset_index(drop=True), params)
     measured = perf["allreduce_run"].notna()
     perf["scaling_source"] = perf["scaling_source"].where(
@@ -309,6 +392,7 @@ def join_indices(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndar
 def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
     """Columns of ``frame`` at ``index`` as arrays; in large grids text columns become categoricals (cheap
     to copy, categories sorted so that the output does not depend on the input's row order)."""
+    import numpy as np
     import pandas as pd
 
     out: dict[str, object] = {}
@@ -318,9 +402,14 @@ def _take(frame: pd.DataFrame, index: np.ndarray) -> dict[str, object]:
         if small:
             out[column] = series.to_numpy()[index]
         elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            # Sorted categories: the output does not depend on the order of the input rows.
+            # Sorted categories: the output does not depend on the order of the input rows. The codes are
+            # narrowed to the categorical's own integer width before the gather (1-2 bytes a row, not 8),
+            # and they are valid by construction (factorize made them).
             codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-            out[column] = pd.Categorical.from_codes(codes[index], categories=pd.Index(uniques).astype(object))
+            width = np.int8 if len(uniques) < 127 else np.int16 if len(uniques) < 32767 else np.int32
+            out[column] = pd.Categorical.from_codes(
+                codes.astype(width)[index], categories=pd.Index(uniques).astype(object), validate=False
+            )
         else:
             out[column] = series.to_numpy()[index]
     return out
@@ -348,6 +437,21 @@ _PERF_COLUMNS: Final = (
     "memory_bytes_per_accelerator",
     "step_s",
     "exposed_comm_s",
+    "tensor_comm_s",
+    "bubble_s",
+    "compute_s",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "sharding",
+    "recompute",
+    "schedule",
+    "microbatches",
+    "global_batch_tokens_used",
+    "batch_source",
+    "model_efficiency",
     "goodput",
     "goodput_low",
     "goodput_high",
@@ -456,11 +560,27 @@ def training_costs(
             priced[f"wall_hours_{label}"] = costs["paid_wall_hours"]
             priced[f"cost_usd_{label}"] = costs["cost_usd_per_run"]
             priced[f"cost_usd_per_month_{label}"] = costs["cost_usd_per_month"]
+            priced[f"interruption_factor_{label}"] = costs["interruption_factor"]
         del costs
     del fixed, variable, interruptible
+    priced.pop("interruption_factor_low")
     wall = priced.pop("paid_wall_hours")
     # Interruptions that stretch a run beyond the named limit make the spot plan infeasible (not just slow).
-    stalled = priced["interruption_factor"] > params.max_interruption_factor.value
+    limit = params.max_interruption_factor.value
+    stalled = priced["interruption_factor"] > limit
+    # The high case (slow run, frequent reclaims) crossing that limit is no upper bound but an infeasible
+    # plan: its cost is not printed as a number (NaN) and the row says why.
+    high_stalled = priced.pop("interruption_factor_high") > limit
+    for name in ("wall_hours_high", "cost_usd_high", "cost_usd_per_month_high"):
+        priced[name] = np.where(high_stalled, np.nan, priced[name])
+    note = (
+        f"high case infeasible: at the high interruption rate ({rate.high * 24:g} per instance-day) "
+        f"reclaims stretch the run more than {limit:g}x"
+    )
+    # A categorical: one string shared by a million rows, not a million copies.
+    range_note = pd.Categorical.from_codes(
+        (high_stalled & ~stalled).astype("int8"), categories=pd.Index(["", note]), validate=False
+    )
     computed: dict[str, object] = {
         **priced,
         "accelerator_count": n,
@@ -468,6 +588,8 @@ def training_costs(
         "wall_hours": wall,
         "runs_per_month": freq,
         "feasible": ~np.isnan(wall) & ~stalled,
+        "high_case_feasible": ~high_stalled,
+        "range_note": range_note,
     }
     wanted = set(TRAINING_COLUMNS) | ({"params"} if line_items is not None and line_items.any else set())
     gathered_perf = [c for c in _PERF_COLUMNS if c in perf.columns and c in wanted and c not in computed]
@@ -482,7 +604,6 @@ def training_costs(
                 break
     if stalled.any():
         reason = np.asarray(columns["reason"], dtype=object)
-        limit = params.max_interruption_factor.value
         reason[stalled] = (
             f"spot: expected interruptions stretch the run more than {limit:g}x "
             "(--set checkpoint_interval_hours or fewer instances)"

@@ -15,6 +15,7 @@ MONTHS_PER_YEAR: Final = 12.0
 
 FLOP_PER_TFLOP: Final = 1e12
 BYTES_PER_TB: Final = 1e12
+BYTES_PER_GIB: Final = float(2**30)
 GB_PER_TB: Final = 1000.0
 W_PER_KW: Final = 1000.0
 

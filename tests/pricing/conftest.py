@@ -15,9 +15,11 @@ from tests.pricing.servers.data import (
     aws_items,
     azure_items,
     gcp_skus,
+    oci_document,
     use_dummy_aws_credentials,
 )
 from tests.pricing.servers.gcp import GcpServer
+from tests.pricing.servers.oci import OciServer
 
 
 @pytest.fixture
@@ -36,4 +38,10 @@ def gcp_server() -> Iterator[GcpServer]:
 @pytest.fixture
 def azure_server() -> Iterator[AzureServer]:
     with serving(AzureServer(azure_items(), page_size=4)) as server:
+        yield server
+
+
+@pytest.fixture
+def oci_server() -> Iterator[OciServer]:
+    with serving(OciServer(oci_document())) as server:
         yield server

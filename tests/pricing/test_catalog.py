@@ -15,6 +15,7 @@ from pricing.catalog import (
     sort_pivot,
 )
 from pricing.errors import PricingError
+from pricing.schema import PROVIDERS
 from pricing.store import PriceStore
 
 
@@ -24,7 +25,15 @@ from pricing.store import PriceStore
         ("h100", ("H100-80GB",)),
         ("H100-80GB", ("H100-80GB",)),
         ("a100-80", ("A100-80GB",)),
-        ("a100", ("A100-40GB", "A100-80GB")),
+        ("a100", ("A100-40GB", "A100-40GB-PCIe", "A100-80GB", "A100-80GB-PCIe")),
+        ("a100-pcie-80gb", ("A100-80GB-PCIe",)),
+        ("h100-pcie", ("H100-80GB-PCIe",)),
+        ("h100-nvl", ("H100-NVL",)),
+        ("l40", ("L40",)),
+        ("l40s", ("L40S",)),
+        ("gh200", ("GH200",)),
+        ("mi3", ("MI300X", "MI355X")),
+        ("mi355x", ("MI355X",)),
         ("A10", ("A10",)),
         ("l4", ("L4",)),
         ("tpu-v5", ("TPU-v5e", "TPU-v5p")),
@@ -55,7 +64,8 @@ def test_unknown_provider_suggests() -> None:
 def test_filter_and_pivot_h100() -> None:
     offers = load_embedded()
     rows = filter_offers(offers, OfferFilter(accelerators=("H100-80GB",)))
-    assert set(rows.provider) == {"aws", "gcp", "azure"}
+    # hyperscalers and GPU clouds side by side (FluidStack's 8x NVLink H100 is the SXM part)
+    assert set(rows.provider) == set(PROVIDERS)
     assert not rows["flags"].fillna("").str.contains("outlier|sentinel").any()
     pivot = sort_pivot(pivot_offers(rows), None)
     prices = pivot.on_demand_usd_per_accelerator_hour.dropna()
@@ -105,3 +115,25 @@ def test_pulled_snapshot_replaces_embedded_for_its_provider(tco_home) -> None:  
     assert catalog.snapshots["aws"].kind == "pulled" and catalog.snapshots["gcp"].kind == "embedded"
     assert (catalog.offers.provider == "gcp").sum() == (base.provider == "gcp").sum()
     assert isinstance(catalog.offers, pd.DataFrame)
+
+
+def test_pull_lookup_tables_name_canonical_accelerators_with_peaks() -> None:
+    import csv
+    from importlib import resources
+
+    from calibrate.peaks import load_peaks
+
+    peaks = load_peaks()
+    for name in ("aws_accelerated_instances.csv", "azure_gpu_sizes.csv", "gcp_machine_shapes.csv"):
+        text = resources.files("pricing").joinpath(f"data/{name}").read_text()
+        for row in csv.DictReader(text.splitlines()):
+            assert row["accelerator"] in CANONICAL_NAMES and row["accelerator"] in peaks, (name, row)
+
+
+def test_aliases_name_one_accelerator_each() -> None:
+    from pricing.accelerators import ACCELERATORS, _key
+
+    seen: dict[str, str] = {}
+    for acc in ACCELERATORS:
+        for text in (acc.name, *acc.aliases):
+            assert seen.setdefault(_key(text), acc.name) == acc.name, (text, seen[_key(text)], acc.name)

@@ -40,8 +40,8 @@ def test_failed_write_leaves_previous_snapshot(tmp_path: Path) -> None:
     store = PriceStore(tmp_path / "p.sqlite")
     first = store.write_snapshot("aws", "test", "2026-11-24T00:00:00Z", sample())
     broken = sample()
-    broken["accelerator_count"] = object()  # sqlite cannot bind this: the insert fails mid-transaction
-    with pytest.raises(sqlite3.Error):
+    broken["accelerator_count"] = object()  # not a number: the write fails mid-transaction
+    with pytest.raises((sqlite3.Error, TypeError)):
         store.write_snapshot("aws", "test", "2026-11-25T00:00:00Z", broken)
     assert [s.id for s in store.snapshots()] == [first.id]
     assert len(store.offers([first.id])) == 5
@@ -60,3 +60,50 @@ def test_unwritable_home_is_a_pricing_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(PricingError, match="cannot open the price store"):
         PriceStore(blocker / "sub" / "p.sqlite").write_snapshot("aws", "t", "now", sample())
+
+
+def test_offers_come_back_exactly_as_written(tmp_path: Path) -> None:
+    store = PriceStore(tmp_path / "p.sqlite")
+    rows = load_embedded()
+    rows = rows[rows["provider"].isin(["aws", "gcp", "primeintellect"])].reset_index(drop=True)
+    rows.loc[0, "price_usd_per_hour"] = float("nan")
+    rows.loc[1, "note"] = ""  # empty text is not null
+    rows.loc[2, "source_sku"] = "SKU.TERM"
+    snap = store.write_snapshot("aws", "test", "2026-11-25T00:00:00Z", rows)
+    back = store.offers([snap.id])
+    expected = rows.assign(snapshot=f"pull #{snap.id} 2026-11-25T00:00:00Z")
+    for column in expected.columns:
+        if expected[column].dtype != "float64":
+            text = expected[column].astype(object)
+            expected[column] = text.where(text.notna(), None)
+    pd.testing.assert_frame_equal(back, expected)
+    assert back.loc[1, "note"] == "" and back["zone"].map(lambda z: z is None or isinstance(z, str)).all()
+
+
+def test_snapshots_written_before_column_storage_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite"
+    with sqlite3.connect(path) as db:  # a store as migration 1 left it, with one snapshot in offer rows
+        for statement in MIGRATIONS[0]:
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 1")
+        db.execute(
+            "INSERT INTO snapshots (id, provider, source, fetched_at, status, offer_count, region_count) "
+            "VALUES (7, 'aws', 'old', '2026-01-01T00:00:00Z', 'complete', 2, 1)"
+        )
+        rows = sample(2)
+        columns = [c for c in rows.columns if c != "snapshot"]
+        frame = rows[columns].astype(object).where(rows[columns].notna(), None)
+        marks = ", ".join("?" for _ in columns)
+        db.executemany(
+            f"INSERT INTO offers (snapshot_id, {', '.join(columns)}) VALUES (7, {marks})",
+            list(frame.itertuples(index=False, name=None)),
+        )
+    store = PriceStore(path)
+    new = store.write_snapshot("aws", "new", "2026-02-01T00:00:00Z", sample(2))
+    old_rows, new_rows = store.offers([7]), store.offers([new.id])
+    pd.testing.assert_frame_equal(old_rows.drop(columns="snapshot"), new_rows.drop(columns="snapshot"))
+    both = store.offers([new.id, 7])
+    assert (
+        list(both["snapshot"])
+        == ["pull #7 2026-01-01T00:00:00Z"] * 2 + [f"pull #{new.id} 2026-02-01T00:00:00Z"] * 2
+    )

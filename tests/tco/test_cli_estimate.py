@@ -10,6 +10,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tco.presets import load_mfu_defaults
+
+H100_DEFAULT_MFU = float(
+    load_mfu_defaults().set_index(["accelerator", "dtype"]).loc[("H100-80GB", "bf16"), "mfu"]
+)
+
 
 def argv(*lines: str) -> list[str]:
     """The words of a command line, given as one or more strings (no argument here contains white space)."""
@@ -52,7 +58,8 @@ def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
         assert set(REQUIRED) <= set(row)
         assert row["accelerator"] == "H100-80GB" and row["accelerator_count"] in (8, 64)
         assert row["cost_usd_low"] <= row["cost_usd_per_run"] <= row["cost_usd_high"]
-        assert row["throughput_source"] == "assumed MFU" and row["mfu"] == 0.4
+        assert row["throughput_source"] == "assumed MFU"
+        assert row["mfu"] == pytest.approx(H100_DEFAULT_MFU * row["model_efficiency"])
         assert "§8" in row["throughput_detail"] and row["goodput_source"] and row["scaling_source"]
         assert row["price_source"] and (row["price_date"] or row["provider"] == "owned")
     # Default order: by count, cheapest first within a count; one row per provider, pricing model and count.
@@ -133,8 +140,8 @@ def test_explain_lists_every_input_and_source(cli: Any) -> None:
         (("--model", "llama-2-7b", "--mfu", "1.5"), "MFU must be in (0, 1]"),
         (("--model", "llama-2-7b", "-a", "mi300x"), "no price for MI300X"),
         (
-            ("--model", "llama-2-7b", "-a", "trainium1", "--price-usd-per-hour", "2"),
-            "no dense peak for Trainium1",
+            ("--model", "llama-2-7b", "-a", "k80", "--price-usd-per-hour", "2"),
+            "no dense peak for K80",
         ),
         (("--model", "resnet-50", "-a", "a100-80"), "no per-sample throughput"),
         (

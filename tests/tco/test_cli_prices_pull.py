@@ -1,4 +1,4 @@
-"""`tco prices pull / snapshots / diff` as a user runs them, against loopback AWS, GCP and Azure price APIs.
+"""`tco prices pull / snapshots / diff` as a user runs them, against loopback AWS, GCP, Azure and OCI APIs.
 
 The endpoints come from the environment variables a user would set for a mirror or proxy; the SDKs are the
 real ones (boto3 with dummy keys, the Google client with an API key, urllib for Azure).
@@ -27,9 +27,11 @@ from tests.pricing.servers.data import (
     aws_items,
     azure_items,
     gcp_skus,
+    oci_document,
     use_dummy_aws_credentials,
 )
 from tests.pricing.servers.gcp import GcpServer, google_error
+from tests.pricing.servers.oci import OciServer
 
 # Success-path pulls: a generous timeout, so that a loaded CI machine cannot turn a slow reply into a failure
 # (the timeout tests set their own).
@@ -42,6 +44,7 @@ class Live:
     aws: AwsServer
     gcp: GcpServer
     azure: AzureServer
+    oci: OciServer
     env: dict[str, str]
 
 
@@ -52,6 +55,7 @@ def live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Live]:
         serving(AwsServer(aws_items(), list(SPOT_PRICES), page_size=4)) as aws,
         serving(GcpServer(gcp_skus(), page_size=8, api_key=API_KEY)) as gcp,
         serving(AzureServer(azure_items(), page_size=4)) as azure,
+        serving(OciServer(oci_document())) as oci,
     ):
         env = {
             "TCO_AWS_PRICING_ENDPOINT": aws.url,
@@ -59,10 +63,11 @@ def live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Live]:
             "TCO_GCP_BILLING_ENDPOINT": gcp.url,
             "TCO_GCP_API_KEY": API_KEY,
             "TCO_AZURE_PRICES_ENDPOINT": azure.url + "/api/retail/prices",
+            "TCO_OCI_PRICES_ENDPOINT": oci.endpoint,
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        yield Live(aws, gcp, azure, env)
+        yield Live(aws, gcp, azure, oci, env)
 
 
 def key(row: dict[str, Any]) -> tuple[Any, ...]:

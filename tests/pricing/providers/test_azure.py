@@ -68,6 +68,9 @@ def test_trap_items_are_skipped_and_counted(azure_server: AzureServer) -> None:
     assert not result.offers["price_usd_per_hour"].isin([102.736, 4.5, 3.1, 97.0, 0.72]).any()
     # listed without a price: kept, and the pull's validation flags the zero
     assert price(result.offers, "Standard_NC40ads_H100_v5", "westus3", "on_demand") == 0.0
+    # an H100 NVL (94 GB, PCIe), not the SXM H100-80GB
+    nvl = result.offers[result.offers["instance_type"].eq("Standard_NC40ads_H100_v5")].iloc[0]
+    assert (nvl["accelerator"], nvl["accelerator_memory_gib"]) == ("H100-NVL", 94)
 
 
 def test_non_primary_meters_are_dropped_even_if_the_api_sends_them(azure_server: AzureServer) -> None:

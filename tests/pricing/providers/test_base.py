@@ -29,8 +29,10 @@ def test_every_registered_provider_builds_a_client() -> None:
 def test_unknown_provider_suggests_the_close_one() -> None:
     with pytest.raises(PricingError, match=r"unknown price provider 'azur' \(did you mean azure\?\)"):
         check_provider_name("azur")
-    with pytest.raises(PricingError, match="choose one of: aws, gcp, azure"):
+    with pytest.raises(PricingError, match=r"did you mean oci\?"):
         check_provider_name("oracle")
+    with pytest.raises(PricingError, match="choose one of: aws, gcp, azure, oci"):
+        check_provider_name("alibaba")
 
 
 def test_registry_imports_no_sdk_until_asked() -> None:

@@ -75,6 +75,11 @@ def azure_items() -> list[dict[str, Any]]:
     return items
 
 
+def oci_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((DATA / "oci" / "products.json").read_text())
+    return document
+
+
 def fast_options(
     endpoint: str | None = None, *, attempts: int = 3, timeout_s: float = 2.0, spot: bool = True
 ) -> ClientOptions:
