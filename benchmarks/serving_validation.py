@@ -24,7 +24,7 @@ import pandas as pd
 
 from tco.model.assumptions import ServingAssumptions
 from tco.model.inference.validation import predict_concurrency, predict_offline, predict_online, summary
-from tco.model.settings import parse_settings
+from tco.api.inputs import settings as parse_settings
 from tco.presets import hardware_table, load_serving_models
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "tco" / "model" / "data"

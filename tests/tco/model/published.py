@@ -21,7 +21,8 @@ import pandas as pd
 
 from tco.model.assumptions import TrainingAssumptions
 from tco.model.offers import override_options
-from tco.model.settings import Settings, parse_settings
+from tco.api.inputs import settings as parse_settings
+from tco.model.settings import Settings
 from tco.model.training import project_training
 from tco.presets import hardware_table, load_mfu_defaults, preset_workload
 

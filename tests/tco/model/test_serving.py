@@ -327,9 +327,9 @@ def test_disaggregated_layout_sizes_two_pools() -> None:
 
 
 def test_every_serving_setting_reaches_an_assumption() -> None:
-    from tco.model.settings import SETTINGS
+    from tco.model.settings import registry
 
-    names = [s.name for s in SETTINGS.values() if s.group == "serving"]
+    names = [s.name for s in registry().values() if s.group == "serving"]
     assert len(names) >= 15
     fields = dict(ServingAssumptions().items())
     for name in names:

@@ -16,7 +16,8 @@ from tco.errors import TcoError
 from tco.model.assumptions import TrainingAssumptions
 from tco.model.explain import train_explain
 from tco.model.scaling import scaling_efficiency
-from tco.model.settings import SETTINGS, parse_settings
+from tco.api.inputs import settings as parse_settings
+from tco.model.settings import registry
 from tco.model.throughput import matmul_knee_widths, model_efficiency
 from tco.model.training import project_training
 from tco.model.work import training_work, validate_training_workloads
@@ -209,9 +210,10 @@ OWN_OPTION = {
 
 def test_every_training_assumption_can_be_set_by_name() -> None:
     names = [name for name, _ in TrainingAssumptions().items()]
-    missing = [n for n in names if n not in SETTINGS and n not in OWN_OPTION]
+    known = registry()
+    missing = [n for n in names if n not in known and n not in OWN_OPTION]
     assert missing == []
-    assert all(SETTINGS[n].group in ("training", "spot") for n in names if n in SETTINGS)
+    assert all(known[n].group in ("training", "spot") for n in names if n in known)
 
 
 @pytest.mark.parametrize(
