@@ -812,13 +812,15 @@ def serving_workbook(
     Per row, the definitions of :mod:`tco.model.formulas` that :mod:`tco.model.serving` evaluates:
     ``REPLICAS`` (with headroom), ``REPLICA_INSTANCES``, ``WHOLE_INSTANCE_ACCELERATORS``,
     ``SERVING_HOURS_PER_MONTH``, ``HELD_MONTH_COST``, ``COST_PER_1M_OUTPUT_TOKENS``, ``COST_PER_1M_TOKENS``,
-    ``COST_PER_1K_REQUESTS``.
+    ``COST_PER_1K_REQUESTS`` and the split prices ``SPLIT_USD_PER_1M_INPUT_TOKENS`` /
+    ``SPLIT_USD_PER_1M_OUTPUT_TOKENS``. Disaggregated rows size each pool by the same rule
+    (``PREFILL_REPLICAS`` + ``DECODE_REPLICAS``) and their input share is the prefill pool's
+    (``POOL_INPUT_COST_SHARE``): formulas too.
 
-    The requests per second one replica serves is the model's answer (batch, TTFT/TPOT targets, MBU,
-    prefill efficiency): an input here, with its source.
+    The requests per second one replica (or pool replica) serves is the model's answer (engine, batch,
+    TTFT/TPOT targets, MBU, compute efficiency), as is an aggregated replica's prefill share of its time:
+    inputs here, with their source.
     """
-    from tco.model import formulas as F
-
     book = AssumptionRows(braced=True)
     first = rows.iloc[0] if len(rows) else None
     wl = str(first["workload"]) if first is not None else "workload"
@@ -826,118 +828,38 @@ def serving_workbook(
     def first_value(column: str) -> float:
         return float(first[column]) if first is not None else math.nan
 
-    rate = book.add(
-        "requests_per_s",
-        "Traffic",
-        f"requests per second ({wl})",
-        first_value("requests_per_s"),
-        "req/s",
-        "command line",
-    )
-    output = book.add(
-        "output_tokens",
-        "Traffic",
-        "output tokens per request",
-        first_value("output_tokens"),
-        "tokens",
-        "command line",
-    )
-    prompt = book.add(
-        "prompt_tokens",
-        "Traffic",
-        "prompt tokens per request",
-        first_value("prompt_tokens"),
-        "tokens",
-        "command line",
-    )
-    hours_day = book.add(
-        "hours_per_day",
-        "Traffic",
-        "hours served per day",
-        first_value("hours_per_day"),
-        "h/day",
-        "command line (--hours-per-day)",
-    )
+    traffic = {
+        name: book.add(name, "Traffic", f"{what} ({wl})" if name == "requests_per_s" else what,
+                       first_value(name), unit, source)
+        for name, what, unit, source in (
+            ("requests_per_s", "requests per second", "req/s", "command line"),
+            ("output_tokens", "output tokens per request", "tokens", "command line"),
+            ("prompt_tokens", "prompt tokens per request", "tokens", "command line"),
+            ("hours_per_day", "hours served per day", "h/day", "command line (--hours-per-day)"),
+        )
+    }  # fmt: skip
     headroom = book.add(
-        "headroom",
-        "Efficiency",
-        "spare replica capacity over the request rate",
-        assumptions.headroom.value,
-        "fraction",
-        assumptions.headroom.source,
-    )
-    cells: list[dict[str, tuple[str, Any]]] = []
-    for i, raw in enumerate(rows.to_dict("records"), start=1):
-        rec = {str(k): v for k, v in raw.items()}
-        acc, t = str(rec["accelerator"]), float(rec["accelerators_per_replica"])
-        live = not math.isnan(float(rec["requests_per_s_per_replica"]))
-        rps = book.add(
-            f"rps.{i}",
-            "Throughput",
-            f"row {i}: requests/s per {t:g} x {acc} replica (batch {rec['batch_size']:g}, "
-            f"{rec['tokens_per_s_per_replica']:,.0f} output tokens/s)",
-            float(rec["requests_per_s_per_replica"]),
-            "req/s",
-            f"tco.model.serving at these token counts ({rec['throughput_source']}; MBU "
-            f"{rec['mbu']:g}: {rec['mbu_source']}; prefill efficiency "
-            f"{rec['prefill_flops_efficiency']:g}: {rec['prefill_flops_efficiency_source']})",
-        )
-        fixed, variable = _prices(book, i, rec, ownership or {})
-
-        def f(template: str, ok: bool = live) -> tuple[str, Any]:
-            return ("f", template) if ok else ("v", math.nan)
-
-        row = {
-            "requests_per_s": rate,
-            "headroom": headroom,
-            "min_replicas": "1",
-            "requests_per_s_per_replica": "[Req/s per replica]",
-            "replicas": "[Replicas]",
-            "accelerators_per_instance": "[Per instance]",
-            "accelerators_per_replica": "[Per replica]",
-            "instances": "[Instances]",
-            "billed_accelerators": "[Billed accelerators]",
-            "hours_per_day": hours_day,
-            "hours_per_month": "[Hours/month]",
-            "fixed_usd_per_accelerator_year": "[Fixed $/acc-year]",
-            "variable_usd_per_accelerator_hour": "[Variable $/acc-h]",
-            "cost_usd_per_month": "[Cost per month ($)]",
-            "prompt_tokens": prompt,
-            "output_tokens": output,
-        }
-        instances = F.REPLICA_INSTANCES.bind(replicas_per_instance=F.REPLICAS_PER_INSTANCE)
-        cells.append(
-            {
-                **_option_cells(i, rec, f"{t:g}x{acc}/replica"),
-                "Per replica": ("v", t),
-                "Per instance": ("v", float(rec["accelerators_per_instance"])),
-                "Throughput source": ("v", rec["throughput_source"]),
-                "Req/s per replica": ("f", rps),
-                "Replicas": f(_cells(F.REPLICAS, row)),
-                "Instances": f(_cells(instances, row)),
-                "Billed accelerators": f(_cells(F.WHOLE_INSTANCE_ACCELERATORS, row)),
-                "Hours/month": ("f", _cells(F.SERVING_HOURS_PER_MONTH, row)),
-                "Fixed $/acc-year": ("f", fixed),
-                "Variable $/acc-h": ("f", variable),
-                "Cost per month ($)": f(_cells(F.HELD_MONTH_COST, row)),
-                "Cost per year ($)": f(_cells(F.COST_PER_YEAR, row)),
-                "$ per 1M output tokens": f(_cells(F.COST_PER_1M_OUTPUT_TOKENS, row)),
-                "$ per 1M tokens": f(_cells(F.COST_PER_1M_TOKENS, row)),
-                "$ per 1k requests": f(_cells(F.COST_PER_1K_REQUESTS, row)),
-                "Cost per month low ($) (value)": ("v", rec["cost_usd_per_month_low"]),
-                "Cost per month high ($) (value)": ("v", rec["cost_usd_per_month_high"]),
-                **_price_cells(rec),
-            }
-        )
+        "headroom", "Efficiency", "spare replica capacity over the request rate", assumptions.headroom.value,
+        "fraction", assumptions.headroom.source,
+    )  # fmt: skip
+    split = bool(len(rows)) and rows["layout"].eq("disaggregated").any()
+    cells = [
+        _serving_cells(book, i, {str(k): v for k, v in raw.items()}, traffic, headroom, ownership or {})
+        for i, raw in enumerate(rows.to_dict("records"), start=1)
+    ]
+    money4 = '"$"#,##0.0000'
+    pools = [("Prefill req/s per replica", "0.000"), ("Decode req/s per replica", "0.000"),
+             ("Prefill replicas", "0"), ("Decode replicas", "0")] if split else []  # fmt: skip
     columns: list[tuple[str, str | None]] = [
-        *_OPTION_COLUMNS, ("Per replica", "0"),
-        ("Per instance", "0"), ("Throughput source", None), ("Req/s per replica", "0.000"), ("Replicas", "0"),
+        *_OPTION_COLUMNS, ("Engine", None), ("Layout", None), ("Per replica", "0"), ("Per instance", "0"),
+        ("Throughput source", None), ("Req/s per replica", "0.000"), *pools, ("Replicas", "0"),
         ("Instances", "0"), ("Billed accelerators", "0"), ("Hours/month", "#,##0.0"),
-        ("Fixed $/acc-year", USD), ("Variable $/acc-h", '"$"#,##0.0000'), ("Cost per month ($)", USD),
-        ("Cost per year ($)", USD), ("$ per 1M output tokens", '"$"#,##0.0000'),
-        ("$ per 1M tokens", '"$"#,##0.0000'), ("$ per 1k requests", '"$"#,##0.0000'),
-        ("Cost per month low ($) (value)", USD), ("Cost per month high ($) (value)", USD),
-        *_PRICE_COLUMNS,
+        ("Fixed $/acc-year", USD), ("Variable $/acc-h", money4), ("Cost per month ($)", USD),
+        ("Cost per year ($)", USD), ("$ per 1M output tokens", money4), ("$ per 1M tokens", money4),
+        ("$ per 1k requests", money4), ("Input cost share", "0.0%"),
+        ("$ per 1M input tokens (split)", money4), ("$ per 1M output tokens (split)", money4),
+        ("Cost per month low ($) (value)", USD),
+        ("Cost per month high ($) (value)", USD), *_PRICE_COLUMNS,
     ]  # fmt: skip
     return _estimate_book(
         book,
@@ -948,3 +870,90 @@ def serving_workbook(
         chart_title="Serving cost per month by option",
         note=_NOTE,
     )
+
+
+def _serving_cells(
+    book: AssumptionRows,
+    i: int,
+    rec: Mapping[str, Any],
+    traffic: Mapping[str, str],
+    headroom: str,
+    ownership: Mapping[str, OwnershipParams],
+) -> dict[str, tuple[str, Any]]:
+    """Row ``i`` of the serving sheet: its inputs on the Assumptions sheet and the formulas over them."""
+    from tco.model import formulas as F
+
+    acc, t = str(rec["accelerator"]), float(rec["accelerators_per_replica"])
+    pooled = rec.get("layout") == "disaggregated"
+    live = not math.isnan(float(rec["requests_per_s_per_replica"]))
+    source = (
+        f"tco.model.serving at these token counts ({rec['engine_label']}; {rec['throughput_source']}; MBU "
+        f"{rec['mbu']:g}: {rec['mbu_source']}; prefill efficiency {rec['prefill_flops_efficiency']:g}: "
+        f"{rec['prefill_flops_efficiency_source']})"
+    )
+    replica = f"{t:g} x {acc} replica"
+    inputs: dict[str, str] = {}
+    if pooled:
+        for pool, what in (("prefill", "prefill (p99 TTFT)"), ("decode", "decode (TPOT)")):
+            inputs[f"{pool}_requests_per_s_per_replica"] = book.add(
+                f"{pool}_rps.{i}", "Throughput", f"row {i}: requests/s per {what} {replica}",
+                float(rec[f"{pool}_requests_per_s_per_replica"]), "req/s", source,
+            )  # fmt: skip
+    else:
+        inputs["requests_per_s_per_replica"] = book.add(
+            f"rps.{i}", "Throughput",
+            f"row {i}: requests/s per {replica} within the targets (batch {rec['batch_size']:g}, "
+            f"{rec['tokens_per_s_per_replica']:,.0f} output tokens/s)",
+            float(rec["requests_per_s_per_replica"]), "req/s", source,
+        )  # fmt: skip
+        inputs["input_cost_share"] = book.add(
+            f"input_share.{i}", "Throughput",
+            f"row {i}: share of the replica's time prefill takes at the offered load",
+            float(rec["input_cost_share"]), "fraction", f"{source}: (step - decode-only step) / step",
+        )  # fmt: skip
+    fixed, variable = _prices(book, i, rec, ownership)
+    row = {
+        **traffic, **inputs, "headroom": headroom, "min_replicas": "1", "replicas": "[Replicas]",
+        "requests_per_s_per_replica": inputs.get("requests_per_s_per_replica", "[Req/s per replica]"),
+        "prefill_replicas": "[Prefill replicas]", "decode_replicas": "[Decode replicas]",
+        "accelerators_per_instance": "[Per instance]", "accelerators_per_replica": "[Per replica]",
+        "instances": "[Instances]", "billed_accelerators": "[Billed accelerators]",
+        "hours_per_month": "[Hours/month]", "fixed_usd_per_accelerator_year": "[Fixed $/acc-year]",
+        "variable_usd_per_accelerator_hour": "[Variable $/acc-h]",
+        "cost_usd_per_month": "[Cost per month ($)]", "input_cost_share": "[Input cost share]",
+    }  # fmt: skip
+
+    def f(formula: Expr) -> tuple[str, Any]:
+        return ("f", _cells(formula, row)) if live else ("v", math.nan)
+
+    if pooled:
+        sized = {
+            "Prefill req/s per replica": ("f", inputs["prefill_requests_per_s_per_replica"]),
+            "Decode req/s per replica": ("f", inputs["decode_requests_per_s_per_replica"]),
+            "Prefill replicas": f(F.PREFILL_REPLICAS),
+            "Decode replicas": f(F.DECODE_REPLICAS),
+            "Replicas": f(F.POOL_REPLICAS),
+            "Input cost share": f(F.POOL_INPUT_COST_SHARE),
+        }
+    else:
+        sized = {
+            "Req/s per replica": ("f", inputs["requests_per_s_per_replica"]),
+            "Replicas": f(F.REPLICAS),
+            "Input cost share": ("f", inputs["input_cost_share"]),
+        }
+    instances = F.REPLICA_INSTANCES.bind(replicas_per_instance=F.REPLICAS_PER_INSTANCE)
+    return {
+        **_option_cells(i, rec, f"{t:g}x{acc}/replica {rec['engine']} {rec['layout']}"),
+        "Engine": ("v", rec["engine_label"]), "Layout": ("v", rec["layout"]), "Per replica": ("v", t),
+        "Per instance": ("v", float(rec["accelerators_per_instance"])),
+        "Throughput source": ("v", rec["throughput_source"]), **sized,
+        "Instances": f(instances), "Billed accelerators": f(F.WHOLE_INSTANCE_ACCELERATORS),
+        "Hours/month": ("f", _cells(F.SERVING_HOURS_PER_MONTH, row)), "Fixed $/acc-year": ("f", fixed),
+        "Variable $/acc-h": ("f", variable), "Cost per month ($)": f(F.HELD_MONTH_COST),
+        "Cost per year ($)": f(F.COST_PER_YEAR), "$ per 1M output tokens": f(F.COST_PER_1M_OUTPUT_TOKENS),
+        "$ per 1M tokens": f(F.COST_PER_1M_TOKENS), "$ per 1k requests": f(F.COST_PER_1K_REQUESTS),
+        "$ per 1M input tokens (split)": f(F.SPLIT_USD_PER_1M_INPUT_TOKENS),
+        "$ per 1M output tokens (split)": f(F.SPLIT_USD_PER_1M_OUTPUT_TOKENS),
+        "Cost per month low ($) (value)": ("v", rec["cost_usd_per_month_low"]),
+        "Cost per month high ($) (value)": ("v", rec["cost_usd_per_month_high"]), **_price_cells(rec),
+    }  # fmt: skip

@@ -97,17 +97,11 @@ SERVE_LINES: Final = (
     "  compute: {prefill_flops_efficiency:.2f} of {peak_tflops:g} TFLOP/s "
     "({prefill_flops_efficiency_detail})",
     "    peak: {peak_source}",
-    "  decode-only step at the offered load ({running_batch:.1f} sequences decoding): weights "
-    "{_w_ms:.2f} ms, KV {_kv_ms:.2f} ms, compute {_c_ms:.2f} ms, communication {_comm_ms:.2f} ms; with the "
-    "prompts arriving (whole or chunked, Poisson) the mean step is {_step_ms:.2f} ms",
+    "{_step_line}",
     "  latency: TTFT p50 {ttft_p50_s:.3f} s / p99 {ttft_s:.3f} s (queueing p99 {queue_wait_p99_s:.3f} s, "
     "prefill {prefill_s:.3f} s); TPOT p50 {_tpot50_ms:.1f} ms / p99 {_tpot_ms:.1f} ms",
-    "  capacity within the targets: {requests_per_s_per_replica:.3g} req/s = {tokens_per_s_per_replica:,.0f} "
-    "output tokens/s per replica (limited by {limit}); offline "
-    "{offline_tokens_per_s_per_replica:,.0f} tokens/s",
-    "  replicas: ceil({requests_per_s:g} req/s x (1 + headroom {headroom:g}) / "
-    "{requests_per_s_per_replica:.3g}) = {replicas:g} in {instances:g} instance(s); "
-    "utilisation {utilisation:.0%}",
+    "{_capacity_line}",
+    "{_replicas_line}",
     _PRICE,
     "  cost: ${cost_usd_per_month:,.0f}/month at {hours_per_day:g} h/day -> "
     "${cost_usd_per_1m_output_tokens:.4g} per 1M output tokens, ${cost_usd_per_1m_tokens:.4g} per 1M tokens "
@@ -115,6 +109,37 @@ SERVE_LINES: Final = (
     "per 1M input + ${split_usd_per_1m_output_tokens:.4g} per 1M output (prefill {input_cost_share:.0%} of "
     "replica time)",
 )
+
+
+#: The lines that differ between the layouts: (aggregated, disaggregated) templates.
+SERVE_LAYOUT_LINES: Final = {
+    "_step_line": (
+        "  decode-only step at the offered load ({running_batch:.1f} sequences decoding): weights "
+        "{_w_ms:.2f} ms, KV {_kv_ms:.2f} ms, compute {_c_ms:.2f} ms, communication {_comm_ms:.2f} ms; with "
+        "the prompts arriving (whole or chunked, Poisson) the mean step is {_step_ms:.2f} ms",
+        "  decode replicas step {_step_ms:.2f} ms at their share of the load ({running_batch:.1f} sequences "
+        "decoding, no prefill in their steps); prefill replicas run whole prompts ({prefill_s:.3f} s each) "
+        "and hand the KV cache over",
+    ),
+    "_capacity_line": (
+        "  capacity within the targets: {requests_per_s_per_replica:.3g} req/s = "
+        "{tokens_per_s_per_replica:,.0f} output tokens/s per replica (limited by {limit}); offline "
+        "{offline_tokens_per_s_per_replica:,.0f} tokens/s",
+        "  capacity within the targets: {prefill_requests_per_s_per_replica:.3g} req/s per prefill replica "
+        "(p99 TTFT), {decode_requests_per_s_per_replica:.3g} req/s per decode replica (TPOT); "
+        "{requests_per_s_per_replica:.3g} req/s = {tokens_per_s_per_replica:,.0f} output tokens/s per "
+        "replica of a balanced pair",
+    ),
+    "_replicas_line": (
+        "  replicas: ceil({requests_per_s:g} req/s x (1 + headroom {headroom:g}) / "
+        "{requests_per_s_per_replica:.3g}) = {replicas:g} in {instances:g} instance(s); "
+        "utilisation {utilisation:.0%}",
+        "  replicas: prefill ceil({requests_per_s:g} req/s x (1 + headroom {headroom:g}) / "
+        "{prefill_requests_per_s_per_replica:.3g}) = {prefill_replicas:g} + decode ceil({requests_per_s:g} x "
+        "(1 + {headroom:g}) / {decode_requests_per_s_per_replica:.3g}) = {decode_replicas:g}, "
+        "{replicas:g} in {instances:g} instance(s)",
+    ),
+}
 
 
 def _numbered(rows: pd.DataFrame) -> pd.DataFrame:
@@ -172,4 +197,10 @@ def serve_explain(rows: pd.DataFrame) -> pd.Series:
         _comm_ms=rows["step_comm_s"] * 1000.0,
         _step_ms=rows["step_s"] * 1000.0,
     )
+    split = prepared["layout"].eq("disaggregated").to_numpy()
+    for name, (aggregated, disaggregated) in SERVE_LAYOUT_LINES.items():
+        either = _render(prepared, aggregated)
+        if split.any():
+            either = either.where(~split, _render(prepared, disaggregated))
+        prepared[name] = either
     return _block(prepared, SERVE_LINES)

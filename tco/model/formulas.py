@@ -94,6 +94,16 @@ REPLICAS: Final = maximum(
     var("min_replicas"),
     ceil(var("requests_per_s") * (1 + var("headroom")) / var("requests_per_s_per_replica")),
 )
+#: Disaggregated serving: prefill and decode replicas, each pool sized for the rate with headroom on its own
+#: per-replica capacity (at least one each), and the share of the fleet (and of its cost) prefill takes.
+PREFILL_REPLICAS: Final = REPLICAS.bind(
+    min_replicas=1, requests_per_s_per_replica=var("prefill_requests_per_s_per_replica")
+)
+DECODE_REPLICAS: Final = REPLICAS.bind(
+    min_replicas=1, requests_per_s_per_replica=var("decode_requests_per_s_per_replica")
+)
+POOL_REPLICAS: Final = var("prefill_replicas") + var("decode_replicas")
+POOL_INPUT_COST_SHARE: Final = var("prefill_replicas") / POOL_REPLICAS
 #: Whole replicas per instance (tensor parallelism stays inside an instance).
 REPLICAS_PER_INSTANCE: Final = floor(var("accelerators_per_instance") / var("accelerators_per_replica"))
 REPLICA_INSTANCES: Final = ceil(var("replicas") / var("replicas_per_instance"))

@@ -16,7 +16,10 @@ Per row (workload x accelerator x replica size x framework x layout x engine):
   offline benchmarks such as trtllm-bench measure).
 * ``replicas = ceil(rate * (1 + headroom) / requests_per_s_per_replica)``; instances hold
   ``floor(accelerators_per_instance / t)`` replicas each. Disaggregated layout: prefill and decode replicas
-  are sized separately (``prefill_replicas + decode_replicas``).
+  are sized separately, each pool by the same formula on its own capacity
+  (``prefill_requests_per_s_per_replica``, ``decode_requests_per_s_per_replica``;
+  :data:`tco.model.formulas.PREFILL_REPLICAS`, ``DECODE_REPLICAS``), ``replicas = prefill + decode`` and
+  ``requests_per_s_per_replica`` is the pair's harmonic capacity.
 * ``ttft_s``/``tpot_s`` are the p99 at each replica's share of the offered load (``rate / replicas``);
   ``ttft_p50_s``/``tpot_p50_s`` the medians.
 * **cost**: a month of ``hours_per_day * 730/24`` serving hours; on-demand/spot pay per hour served,
@@ -146,6 +149,8 @@ SERVING_OUTPUT: Final = (
     "layout",
     "prefill_replicas",
     "decode_replicas",
+    "prefill_requests_per_s_per_replica",
+    "decode_requests_per_s_per_replica",
     "ttft_p50_s",
     "tpot_p50_s",
     "queue_wait_p99_s",
@@ -563,6 +568,8 @@ def _at_load(
         "step_comm_s": keep(point["comm_s"]),
         "step_s": keep(point["step_s"]),
         "requests_per_s_per_replica": keep(solved["capacity"]),
+        "prefill_requests_per_s_per_replica": nan,
+        "decode_requests_per_s_per_replica": nan,
     }
 
 
@@ -572,11 +579,13 @@ def _disagg_at_load(
     """Both pools' replicas for the rate and the latencies at their share of the offered load."""
     import numpy as np
 
+    from tco.model import formulas as F
     from tco.model.inference.queueing import P50, P99, wait_quantile
 
     cap_p, cap_d = solved["prefill_capacity"], solved["decode_capacity"]
-    pre = _replicas(rate, headroom, cap_p)
-    dec = _replicas(rate, headroom, cap_d)
+    pools = {"requests_per_s": rate, "headroom": headroom}
+    pre = F.PREFILL_REPLICAS.evaluate(**pools, prefill_requests_per_s_per_replica=cap_p)
+    dec = F.DECODE_REPLICAS.evaluate(**pools, decode_requests_per_s_per_replica=cap_d)
     with np.errstate(divide="ignore", invalid="ignore"):
         service = solved["prefill_service_s"]
         rho = rate / pre * service
@@ -597,7 +606,11 @@ def _disagg_at_load(
     def keep(values: np.ndarray) -> np.ndarray:
         return np.where(ok, values, np.nan)
 
-    out = {"replicas": keep(pre + dec), "input_cost_share": keep(pre / (pre + dec))}
+    sizes = {"prefill_replicas": pre, "decode_replicas": dec}
+    out = {
+        "replicas": keep(F.POOL_REPLICAS.evaluate(**sizes)),
+        "input_cost_share": keep(F.POOL_INPUT_COST_SHARE.evaluate(**sizes)),
+    }
     if not full:
         return out
     nan = np.full(len(rate), np.nan)
@@ -618,6 +631,8 @@ def _disagg_at_load(
         "step_comm_s": nan,
         "step_s": keep(step),
         "requests_per_s_per_replica": keep(per_pair),
+        "prefill_requests_per_s_per_replica": keep(cap_p),
+        "decode_requests_per_s_per_replica": keep(cap_d),
     }
 
 

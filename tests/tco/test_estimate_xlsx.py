@@ -24,7 +24,7 @@ from tests.tco.test_xlsx import libreoffice, recalculate
 TRAIN = ("estimate", "train", "--params", "7e9", "--tokens", "2e11", "-a", "H100-80GB", "-n", "8,64",
          "--framework", "torch", "--scaling-efficiency", "0.9", "--all-instances", "--top", "0")  # fmt: skip
 SERVE = ("estimate", "serve", "--model", "llama-2-70b", "-a", "H100-80GB", "--framework", "torch",
-         "--all-instances", "--top", "0")  # fmt: skip
+         "--layout", "all", "--all-instances", "--top", "0")  # fmt: skip
 CENT = 0.005
 
 
@@ -73,11 +73,16 @@ def same_to_the_cent(got: list[dict[str, Any]], want: list[dict[str, Any]], pair
     """Every workbook row's recalculated costs equal tco's row for the same option to the cent; returns the
     number of cells checked."""
     assert len(got) > 0
-    by_key = {(w["provider"], w["region"], w["instance_type"], w["pricing_model"], _size(w)): w for w in want}
+    by_key = {
+        (w["provider"], w["region"], w["instance_type"], w["pricing_model"], _size(w), w.get("layout")): w
+        for w in want
+    }
+    assert len(by_key) == len(want)
     checked = 0
     for g in got:
         size = g["Accelerators"] if "Accelerators" in g else g["Per replica"]
-        w = by_key[(g["Provider"], g["Region"], g["Instance"], g["Pricing"], float(size))]
+        key = (g["Provider"], g["Region"], g["Instance"], g["Pricing"], float(size), g.get("Layout"))
+        w = by_key[key]
         for column, field in pairs.items():
             expected = w[field]
             if expected is None or (isinstance(expected, float) and math.isnan(expected)):
@@ -94,10 +99,23 @@ TRAIN_COSTS = {
     "Cost per year ($)": "cost_usd_per_year",
 }
 SERVE_COSTS = {
+    "Replicas": "replicas",
+    "Instances": "instances",
     "Cost per month ($)": "cost_usd_per_month",
     "Cost per year ($)": "cost_usd_per_year",
+    "$ per 1M output tokens": "cost_usd_per_1m_output_tokens",
+    "$ per 1M tokens": "cost_usd_per_1m_tokens",
     "$ per 1k requests": "cost_usd_per_1k_requests",
 }
+#: The split prices; an aggregated replica's prefill share is the model's number at the offered load (an
+#: input of the workbook, as the requests/s per replica), so it holds at the rate it was computed for.
+SERVE_SPLIT = {
+    "Input cost share": "input_cost_share",
+    "$ per 1M input tokens (split)": "split_usd_per_1m_input_tokens",
+    "$ per 1M output tokens (split)": "split_usd_per_1m_output_tokens",
+}
+#: Disaggregated rows: each pool sized by its own formula.
+SERVE_POOLS = {"Prefill replicas": "prefill_replicas", "Decode replicas": "decode_replicas"}
 
 
 def committed_workbook(path: Path, runs: float) -> pd.DataFrame:
@@ -217,9 +235,19 @@ def test_estimate_workbooks_recalculate_to_the_cent_also_after_edits(cli: Any, t
     checked += same_to_the_cent(
         sheet(done["committed_runs"], "Training"), records(committed_runs), TRAIN_COSTS
     )
-    for name, want in (("serve", serve), ("serve_rate", serve_rate), ("serve_priced", serve_priced),
+    assert {r["layout"] for r in serve} == {"aggregated", "disaggregated"}
+    for name, want in (("serve", serve), ("serve_priced", serve_priced),
                        ("serve_priced_edit", serve_priced_edit)):  # fmt: skip
-        checked += same_to_the_cent(sheet(done[name], "Serving"), want, SERVE_COSTS)
+        checked += same_to_the_cent(sheet(done[name], "Serving"), want, SERVE_COSTS | SERVE_SPLIT)
+    rated = sheet(done["serve_rate"], "Serving")
+    checked += same_to_the_cent(rated, serve_rate, SERVE_COSTS)
+    pooled = [r for r in serve_rate if r["layout"] == "disaggregated"]
+    assert pooled, "the rate edit must reach disaggregated rows"
+    checked += same_to_the_cent(
+        [r for r in rated if r["Layout"] == "disaggregated"], pooled, SERVE_POOLS | SERVE_SPLIT
+    )
+    # the rate edit moved the fleet (a test that could not fail would not)
+    assert [r["Replicas"] for r in rated] != [r["Replicas"] for r in sheet(done["serve"], "Serving")]
     # the edits moved the totals (a test that could not fail would not)
     base = sheet(done["train"], "Training")[0]["Cost per month ($)"]
     assert sheet(done["train_mfu"], "Training")[0]["Cost per month ($)"] != pytest.approx(base)
