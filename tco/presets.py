@@ -22,7 +22,7 @@ import difflib
 import math
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
 
@@ -220,6 +220,26 @@ def hardware_table(accelerators: list[str] | tuple[str, ...] | None = None) -> p
 def load_serving_models() -> pd.DataFrame:
     """Serving shapes per model (head dim, vocabulary, MoE experts; ``tco/data/serving_models.csv``)."""
     return _read("serving_models.csv")
+
+
+#: A serving workload's shape columns (tco.model.serving.SERVING_COLUMNS) a preset gives.
+SERVING_SHAPE: Final = (
+    "params", "active_params", "layers", "hidden", "heads", "kv_heads", "head_dim", "vocab", "experts",
+    "experts_per_token",
+)  # fmt: skip
+
+
+def serving_preset(name: str) -> dict[str, Any]:
+    """A generative preset as a serving workload's shape (:data:`SERVING_SHAPE`, NaN where unknown) with its
+    name and source: ``tco/data/models.csv`` and the serving table's head dim, vocabulary and experts
+    (:func:`serving_shape`). The one place ``tco estimate serve`` and ``tco plan`` read a served preset."""
+    record = find_model(name)
+    if record["family"] == "cnn":
+        raise TcoError(f"{record['name']} is not a transformer: serving projects LLM prefill and decode")
+    row: dict[str, Any] = {column: _number(record.get(column)) for column in SERVING_SHAPE}
+    row.update(serving_shape(str(record["name"])))
+    row.update(workload=record["name"], workload_source=f"preset {record['name']}: {record['source']}")
+    return row
 
 
 def serving_shape(name: str) -> dict[str, float]:

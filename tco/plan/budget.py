@@ -19,11 +19,12 @@ same functions ``tco estimate`` uses, so the two agree for the same workload, pr
       cost(m)     = clusters(m) * billed * fixed/12 + variable * billed * paid_hours * runs(m)
 
   (``billed`` = whole instances x accelerators per instance);
-* serving: :func:`tco.model.serving.project_serving` sizes a replica (tensor parallel size, batch, tokens/s
-  per replica under the TTFT/TPOT targets), then per month :func:`tco.model.purchase.held_month_cost`::
+* serving: :func:`tco.model.serving.project_serving` sizes a replica as ``tco estimate serve`` does (tensor
+  parallel size, engine, the requests/s it serves with p99 TTFT and TPOT within the targets), then per
+  month :func:`tco.model.purchase.held_month_cost`::
 
       replicas(m)  = MAX(min_replicas, ROUNDUP(requests_per_s * (1+growth)^(m-1) * (1+headroom)
-                                               * output_tokens / tokens_per_s_per_replica))
+                                               / requests_per_s_per_replica))
       held(m)      = ROUNDUP(replicas(m) / replicas_per_instance) * accelerators_per_instance
       cost(m)      = held(m) * (fixed/12 + variable * hours_per_month)
 
@@ -74,16 +75,13 @@ _FIXED_FORMULAS: Final[dict[str, Expr]] = {
     "people": F.PEOPLE_USD_PER_MONTH,
 }
 #: A serving endpoint's month-``m`` fleet (whole instances) and cost: its month-1 request rate grown by
-#: ``growth``, tokens/s per replica turned into requests/s per replica.
+#: ``growth`` over the requests/s one replica serves within the latency targets (tco.model.serving).
 _FLEET: Final = F.FLEET_ACCELERATORS.bind(
-    replicas=F.REPLICAS.bind(
-        requests_per_s=var("requests_per_s") * var("growth"),
-        requests_per_s_per_replica=var("tokens_per_s_per_replica") / var("output_tokens"),
-    )
+    replicas=F.REPLICAS.bind(requests_per_s=var("requests_per_s") * var("growth"))
 )
 _SERVING_MONTH: Final = F.HELD_MONTH_COST.bind(billed_accelerators=_FLEET)
 _SERVING_INPUTS: Final = (
-    "requests_per_s", "min_replicas", "tokens_per_s_per_replica", "output_tokens", "replicas_per_instance",
+    "requests_per_s", "min_replicas", "requests_per_s_per_replica", "replicas_per_instance",
     "accelerators_per_instance", "hours_per_month",
 )  # fmt: skip
 
@@ -128,25 +126,26 @@ def _training_rows(
 
     from tco.model.purchase import spot_time_factor
     from tco.model.training import training_performance
-    from tco.presets import hardware_table, load_mfu_defaults
+    from tco.presets import hardware_table, load_mfu_defaults, preset_workload
 
     parts = []
     for i, t in enumerate(s.training, start=1):
         opts = options[options["accelerator"].isin(t.accelerators)]
         if opts.empty:
             continue
-        workload = pd.DataFrame(
-            [
-                {
-                    "workload": t.name,
-                    "kind": "tokens",
-                    "params": t.parameters,
-                    "tokens": t.tokens,
-                    "dtype": t.dtype,
-                    "workload_source": f"scenario {s.path.name}",
-                }
-            ]
+        row: dict[str, Any] = {"kind": "tokens", "params": t.parameters, "workload_source": ""}
+        if t.model is not None:  # the preset's shape, published batch and experts, as `tco estimate train`
+            row = preset_workload(t.model)
+            row["workload_source"] = f"; model {row['workload_source']}"
+        row.update(
+            workload=t.name,
+            tokens=t.tokens,
+            dtype=t.dtype,
+            recompute=t.recompute or "",
+            global_batch_tokens=math.nan if t.global_batch_tokens is None else t.global_batch_tokens,
+            workload_source=f"scenario {s.path.name}{row['workload_source']}",
         )
+        workload = pd.DataFrame([row])
         params = assumptions.with_overrides(mfu_override=t.mfu)
         perf = training_performance(
             workload,
@@ -208,7 +207,7 @@ def _serving_rows(
     from tco.model.serving import project_serving
     from tco.model.throughput import FRAMEWORKS, resolve_serving_efficiency
     from tco.model.units import DTYPE_BYTES, HOURS_PER_DAY, HOURS_PER_MONTH
-    from tco.presets import hardware_table, preset_workload
+    from tco.presets import SERVING_SHAPE, hardware_table, serving_preset
 
     aspect = TrainingAssumptions().aspect_ratio.value
     parts = []
@@ -218,11 +217,9 @@ def _serving_rows(
             opts = opts[~opts["interruptible"].astype(bool)]
         if opts.empty:
             continue
-        if v.model is not None:  # the preset's shape (tco/data/models.csv)
-            preset = preset_workload(v.model)
-            shape = {
-                k: preset[k] for k in ("params", "active_params", "layers", "hidden", "heads", "kv_heads")
-            }
+        if v.model is not None:  # the preset's shape, as `tco estimate serve` reads it
+            preset = serving_preset(v.model)
+            shape = {k: preset[k] for k in SERVING_SHAPE}
             shape_source = f"model {preset['workload_source']}"
         else:  # an assumption: the shape of a dense decoder of this size
             layers, hidden = infer_shape(pd.Series([v.parameters]), aspect)
@@ -322,7 +319,7 @@ def build_plan(
     pairs = pd.concat([f for f in (train, serve) if len(f)], ignore_index=True)
     for column in (
         "runs", "acc_hours_per_run", "spot_time_factor", "min_replicas", "requests_per_s", "output_tokens",
-        "tokens_per_s_per_replica", "replicas_per_instance", "hours_per_month", "uninterrupted_wall_hours",
+        "requests_per_s_per_replica", "replicas_per_instance", "hours_per_month", "uninterrupted_wall_hours",
     ):  # fmt: skip
         if column not in pairs:
             pairs[column] = np.nan  # a plan with only training (or only serving) workloads
@@ -462,8 +459,7 @@ def build_plan(
             templates.append(_training_template(book, s, r, goodput, prices))
         else:
             templates.append(_serving_template(book, s, r, serving_assumptions, prices))
-    chosen["price_key"] = price_keys
-    chosen["template"] = templates
+    chosen = chosen.assign(price_key=price_keys, template=templates)
 
     # month-by-month: every kept option (for charts) and the cheapest one per workload (the budget)
     kept_grid = chosen[["option", "pair"]].merge(
@@ -498,6 +494,7 @@ def build_plan(
         "total_usd",
         "acc_hours_per_run",
         "tokens_per_s_per_replica",
+        "requests_per_s_per_replica",
         "throughput_source",
         "price_source",
         "price_date",
@@ -662,14 +659,6 @@ def _serving_template(
     book.add(
         _key(p, "requests_per_s"), v.name, "requests per second (month 1)", v.requests_per_s, "req/s", src
     )
-    book.add(
-        _key(p, "output_tokens_per_request"),
-        v.name,
-        "generated tokens per request",
-        v.output_tokens_per_request,
-        "tokens",
-        src,
-    )
     book.add(_key(p, "hours_per_month"), v.name, "hours served per month", v.hours_per_month, "h", src)
     book.add(_key(p, "min_replicas"), v.name, "minimum replicas", float(v.min_replicas), "replicas", src)
     book.add(
@@ -680,13 +669,15 @@ def _serving_template(
         "fraction",
         a.headroom.source,
     )
-    tps = book.add(
-        _key(p, acc, t, "tokens_per_s_per_replica"),
+    rps = book.add(
+        _key(p, acc, t, "requests_per_s_per_replica"),
         v.name,
-        f"output tokens/s per {r['accelerators_per_replica']:g} x {acc} replica (batch {r['batch_size']:g}, "
-        f"TTFT {r['ttft_s']:.3g} s, TPOT {r['tpot_s'] * 1000:.3g} ms)",
-        float(r["tokens_per_s_per_replica"]),
-        "tokens/s",
+        f"requests/s per {r['accelerators_per_replica']:g} x {acc} replica within the targets "
+        f"({r['tokens_per_s_per_replica']:,.0f} output tokens/s of {v.output_tokens_per_request:g}-token "
+        f"answers; {r['engine_label']}, batch {r['batch_size']:.3g}, p99 TTFT {r['ttft_s']:.3g} s, "
+        f"p99 TPOT {r['tpot_s'] * 1000:.3g} ms)",
+        float(r["requests_per_s_per_replica"]),
+        "req/s",
         f"tco.model.serving ({r['throughput_source']}; {r['workload_source']}; MBU {r['mbu']:g}: "
         f"{r['mbu_source']}; "
         "prefill efficiency "
@@ -707,8 +698,7 @@ def _serving_template(
         headroom="{headroom}",
         requests_per_s=f"{{{p}.requests_per_s}}",
         min_replicas=f"{{{p}.min_replicas}}",
-        tokens_per_s_per_replica=f"{{{tps}}}",
-        output_tokens=f"{{{p}.output_tokens_per_request}}",
+        requests_per_s_per_replica=f"{{{rps}}}",
         replicas_per_instance=f"{{{rpi}}}",
         accelerators_per_instance=f"{{{apx}}}",
         hours_per_month=f"{{{p}.hours_per_month}}",

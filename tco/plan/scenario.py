@@ -10,9 +10,11 @@ text (tables, arrays of tables and dotted keys are tracked; inline tables fall b
 Format (see ``examples/*.toml``)::
 
     [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM")
-    [[training]] name, parameters, tokens, accelerators, accelerator_count, runs_per_month,
+    [[training]] name, model (a preset of `tco estimate models`: its shape, published batch and experts) or
+                 parameters, tokens, accelerators, accelerator_count, runs_per_month,
                  framework (torch, jax or tensorflow), dtype, mfu (optional), max_days (optional),
-                 interruptible (spot allowed)
+                 interruptible (spot allowed), recompute (optional: none, selective or full; else the
+                 layout search decides), global_batch_tokens (optional: else the preset's or the scale rule)
     [[serving]]  name, model (a preset of `tco estimate models`) or parameters, requests_per_s,
                  output_tokens_per_request, accelerators,
                  latency_ms_per_token (optional: the TPOT target), prompt_tokens_per_request (512),
@@ -59,6 +61,12 @@ class Training:
     mfu: float | None = None
     max_days: float | None = None
     interruptible: bool = True
+    #: a model preset (``tco/data/models.csv``) giving the shape, batch and experts; None: ``parameters`` only
+    model: str | None = None
+    #: none, selective or full activation recomputation; None: the layout search decides
+    recompute: str | None = None
+    #: tokens per optimizer step; None: the preset's published batch, else the scale rule
+    global_batch_tokens: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,10 +383,18 @@ def parse_scenario(
     for i, table in enumerate(_tables(path, text, data, "training")):
         r = _Reader(path, text, table, "training", i)
         r.unknown_keys({f.name for f in fields(Training)})
+        model = _preset(r, r.string("model", required=False), ("decoder", "moe", "encoder"), "a transformer")
+        if model is not None and "parameters" in table:
+            raise r.fail(
+                "parameters", f"give model or parameters, not both (model {model[0]!r})", show_got=False
+            )
         training.append(
             Training(
                 name=unique(r, r.string("name")),
-                parameters=r.number("parameters", strict_min=True),
+                parameters=model[1] if model else r.number("parameters", strict_min=True),
+                model=model[0] if model else None,
+                recompute=r.string("recompute", required=False, choices=("none", "selective", "full")),
+                global_batch_tokens=r.number("global_batch_tokens", required=False, strict_min=True),
                 tokens=r.number("tokens", strict_min=True),
                 accelerators=r.strings("accelerators", check=accel_check),
                 accelerator_count=r.number("accelerator_count", integer=True, minimum=1),
@@ -394,7 +410,7 @@ def parse_scenario(
     for i, table in enumerate(_tables(path, text, data, "serving")):
         r = _Reader(path, text, table, "serving", i)
         r.unknown_keys({f.name for f in fields(Serving)})
-        model = _serving_model(r, r.string("model", required=False))
+        model = _preset(r, r.string("model", required=False), ("decoder", "moe"), "a generative (decoder)")
         if model is not None and "parameters" in table:
             raise r.fail(
                 "parameters", f"give model or parameters, not both (model {model[0]!r})", show_got=False
@@ -481,8 +497,8 @@ def parse_scenario(
     )
 
 
-def _serving_model(r: _Reader, name: str | None) -> tuple[str, float] | None:
-    """``model = "<preset>"``: the preset's name and parameter count (generative presets only)."""
+def _preset(r: _Reader, name: str | None, families: Collection[str], what: str) -> tuple[str, float] | None:
+    """``model = "<preset>"``: the preset's name and parameter count (presets of ``families`` only)."""
     from tco.presets import find_model
 
     if name is None:
@@ -491,11 +507,9 @@ def _serving_model(r: _Reader, name: str | None) -> tuple[str, float] | None:
         record = find_model(name)
     except TcoError as exc:
         raise TcoError(f"{r.where('model')}: {exc}") from exc
-    if record["family"] not in ("decoder", "moe"):
+    if record["family"] not in families:
         raise r.fail(
-            "model",
-            f"expected a generative (decoder) model preset, {record['name']} is {record['family']}",
-            show_got=False,
+            "model", f"expected {what} model preset, {record['name']} is {record['family']}", show_got=False
         )
     return str(record["name"]), float(record["params"])
 

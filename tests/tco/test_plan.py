@@ -125,13 +125,13 @@ def test_serving_model_preset_gives_the_shape(tmp_path: Path) -> None:
     assert scenario.serving[0].parameters == float(preset["params"])
     result = plan_result(scenario, load_catalog().offers)
     source = result.assumptions.set_index("key")["source"]
-    tps = [k for k in source.index if k.endswith("tokens_per_s_per_replica")]
-    assert tps and "model preset llama-3-8b" in source[tps[0]]
+    rps = [k for k in source.index if k.endswith("requests_per_s_per_replica")]
+    assert rps and "model preset llama-3-8b" in source[rps[0]]
     # without a preset the shape is inferred, and the workbook says so
     path.write_text(SERVE.format(model="parameters = 8.03e9"))
     inferred = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
     source = inferred.assumptions.set_index("key")["source"]
-    assert "shape inferred from the parameter count" in source[tps[0]]
+    assert "shape inferred from the parameter count" in source[rps[0]]
     # the preset's real shape (GQA: 8 KV heads) is not the inferred one: the throughput differs
     a = result.choices["tokens_per_s_per_replica"].iloc[0]
     b = inferred.choices["tokens_per_s_per_replica"].iloc[0]

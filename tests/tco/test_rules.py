@@ -111,15 +111,19 @@ def _plan_fleet(tmp_path: Path, **values: Any) -> tuple[Any, Any]:
 
 
 def test_a_plan_sizes_serving_with_headroom_and_minimum_replicas(tmp_path: Path) -> None:
-    """A plan holds MAX(min_replicas, ceil(rate x (1 + headroom) x output tokens / tokens/s)) replicas."""
-    pick, held = _plan_fleet(tmp_path)
-    per_replica = float(pick["tokens_per_s_per_replica"]) / 200.0
-    replicas = math.ceil(40 * 1.2 / per_replica)
-    assert replicas != math.ceil(40 / per_replica), "the case must need the headroom"
+    """A plan holds MAX(min_replicas, ceil(rate x (1 + headroom) / requests/s per replica)) replicas: at 4.5
+    replicas' worth of traffic the default 20% headroom holds 6 (5 would do without it)."""
+    first, _ = _plan_fleet(tmp_path)
+    rate = 4.5 * float(first["requests_per_s_per_replica"])
+    pick, held = _plan_fleet(tmp_path, rate=rate)
+    per_replica = float(pick["requests_per_s_per_replica"])
+    assert per_replica == pytest.approx(float(first["requests_per_s_per_replica"]))
+    replicas = math.ceil(rate * 1.2 / per_replica)
+    assert replicas == 6 and math.ceil(rate / per_replica) == 5, "the case must need the headroom"
     per_instance = float(pick["accelerators_per_instance"])
     size = float(pick["accelerator_count"])
     assert held == pytest.approx(math.ceil(replicas / (per_instance // size)) * per_instance)
-    _, floor_held = _plan_fleet(tmp_path, min_replicas=replicas + 40)
+    _, floor_held = _plan_fleet(tmp_path, rate=rate, min_replicas=replicas + 40)
     assert floor_held == pytest.approx(math.ceil((replicas + 40) / (per_instance // size)) * per_instance)
 
 
