@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from tco.api.inputs import settings as parse_settings
 from tco.model.assumptions import ServingAssumptions
 from tco.model.inference.validation import predict_concurrency, predict_offline, predict_online, summary
-from tco.api.inputs import settings as parse_settings
 from tco.presets import hardware_table, load_serving_models
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "tco" / "model" / "data"

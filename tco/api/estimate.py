@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tco.model.assumptions import TrainingAssumptions
     from tco.model.overheads import LineItems
     from tco.model.ownership import OwnershipParams
+    from tco.track.calibration import MeasuredRun
 
 TRAIN_SORTS: Final = {
     "count": ("accelerator_count", "cost_usd_per_run"),
@@ -68,11 +69,21 @@ class TrainingWorkload:
     seq_len: int | None = None
     global_batch_tokens: float | None = None
     flops_per_sample: float | None = None
-    dtype: str = "bf16"
+    #: compute precision; None: bf16 (a tracked run's own with ``TrainingRequest.from_run``)
+    dtype: str | None = None
+    #: activation recomputation: none, selective or full; None: the layout search decides
+    recompute: str | None = None
+    #: width per attention head where it is not hidden / heads (multi-head latent attention)
+    head_dim: int | None = None
+    #: mixture of experts: routed experts per layer, experts per token (top-k), each expert's FFN width
+    experts: int | None = None
+    experts_per_token: int | None = None
+    expert_ffn_hidden: int | None = None
 
-    def row(self, settings: Settings) -> dict[str, Any]:
+    def row(self, settings: Settings, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The model's workload row (:data:`tco.model.work.WORKLOAD_COLUMNS`), ``--set`` batch and sample
-        FLOPs included."""
+        FLOPs included. ``base``: a workload row to start from (a tracked run's job) instead of the preset
+        or the numbers given; what is given here replaces its values."""
         from tco.presets import preset_workload
 
         given: dict[str, float | None] = {
@@ -82,18 +93,27 @@ class TrainingWorkload:
             "hidden": self.hidden, "heads": self.heads, "seq_len": self.seq_len,
             "global_batch_tokens": self.global_batch_tokens or settings.get("global_batch_tokens"),
             "flops_per_sample": self.flops_per_sample or settings.get("flops_per_sample"),
+            "head_dim": self.head_dim, "experts": self.experts, "experts_per_token": self.experts_per_token,
+            "expert_ffn_hidden": self.expert_ffn_hidden,
         }  # fmt: skip
-        if self.model is not None:
+        if base is not None:
+            if self.model is not None:
+                raise TcoError("give a tracked run or a model preset, not both (the run is the workload)")
+            row = dict(base)
+        elif self.model is not None:
             row = preset_workload(self.model)
         else:
             row = {"workload": "custom", "kind": self._kind(), "workload_source": "given on the command line"}
         overridden = {k: float(v) for k, v in given.items() if v is not None}
         row.update(overridden)
-        if self.model is not None and overridden:
-            row["workload_source"] += "; overridden: " + ", ".join(overridden)
+        if self.recompute is not None:
+            row["recompute"] = self.recompute.strip().lower()
+        names = [*overridden, *(["recompute"] if self.recompute is not None else [])]
+        if (self.model is not None or base is not None) and names:
+            row["workload_source"] += "; overridden: " + ", ".join(names)
         if self.train_flops is not None:
             row["kind"] = "flops"
-        row["dtype"] = self.dtype
+        row["dtype"] = self.dtype or str(row.get("dtype") or "bf16")
         return row
 
     def _kind(self) -> str:
@@ -128,6 +148,10 @@ class TrainingRequest:
     selection: Selection = field(default_factory=Selection)
     explain: bool = False
     calibrations: pd.DataFrame | None = field(default=None, compare=False)
+    #: a tracked run (``tco runs list``; an id or a unique prefix) re-projected: its job is the workload
+    #: (numbers given in ``workload`` replace the run's), its measured rate the throughput source ("measured
+    #: on your job", :func:`tco.track.from_run`), its framework and precision those of the projection
+    from_run: str | None = None
 
     def __post_init__(self) -> None:
         if self.sort not in TRAIN_SORTS:
@@ -276,8 +300,18 @@ def owned_parameters(options: PurchaseOptions, shown: pd.DataFrame) -> dict[str,
     return {name: options.servers[name].params for name in owned}
 
 
+def _measured(request: TrainingRequest, sources: Sources) -> MeasuredRun | None:
+    """The tracked run ``request.from_run`` names, as a workload and calibration rows (None: no run)."""
+    if request.from_run is None:
+        return None
+    from tco.track.calibration import from_run
+
+    return from_run(request.from_run, home=sources.home)
+
+
 def estimate_training(request: TrainingRequest, sources: Sources | None = None) -> TrainingEstimate:
-    """What a training run costs on every offer, count and purchase option, cheapest first."""
+    """What a training run costs on every offer, count and purchase option, cheapest first. With
+    ``from_run``: the tracked job re-projected from its measured rate."""
     import pandas as pd
 
     from tco.model.training import project_training
@@ -285,27 +319,38 @@ def estimate_training(request: TrainingRequest, sources: Sources | None = None) 
     from tco.presets import load_mfu_defaults
 
     sources = sources or Sources()
-    workload = pd.DataFrame([request.workload.row(request.settings)])
+    measured = _measured(request, sources)
+    row = request.workload.row(request.settings, None if measured is None else measured.workload)
+    workload = pd.DataFrame([row])
     validate_training_workloads(workload)
     assumptions = training_assumptions(request)
     items = line_items(request.settings)
     options = purchase_options_for(request.offers, sources, request.settings)
     names = list(dict.fromkeys(options.options["accelerator"]))
+    extra = request.calibrations
+    if measured is not None:
+        extra = measured.calibrations if extra is None else pd.concat([extra, measured.calibrations])
     grid = project_training(
         workload,
         options.options,
-        hardware(names, request.workload.dtype, request.settings),
+        hardware(names, str(row["dtype"]), request.settings),
         counts=request.counts,
-        frameworks=request.frameworks,
+        frameworks=request.frameworks if measured is None else (measured.framework,),
         runs_per_month=request.runs_per_month,
         mfu_defaults=load_mfu_defaults(),
-        calibrations=calibrations_with(sources, request.calibrations),
+        calibrations=calibrations_with(sources, extra),
         assumptions=assumptions,
         line_items=items,
     )
+    if measured is not None:
+        from tco.track.calibration import label_measured
+
+        grid = label_measured(grid, measured)
     shown, notes = select(
         grid, request.selection, sort=TRAIN_SORTS[request.sort], what="training option", best_of=TRAIN_BEST_OF
     )
+    if measured is not None:
+        notes = (f"re-projecting {measured.label}", *measured.notes, *notes)
     if request.explain:
         from tco.model.explain import train_explain
 

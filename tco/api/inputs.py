@@ -7,6 +7,7 @@ spelling means one thing everywhere and a mistake is one line (:class:`tco.error
 * :func:`split` - repeated and comma-separated options;
 * :func:`counts`, :func:`frameworks`, :func:`pricing_models`, :func:`accelerators`, :func:`accelerator`,
   :func:`providers` - lists in tco's vocabulary (:mod:`tco.vocabulary`, accelerator aliases);
+* :func:`recompute`, :func:`layouts` - activation recomputation and serving layouts;
 * :func:`settings` - the one ``--set NAME=VALUE`` parser (names from :func:`tco.model.settings.registry`);
 * :func:`discounts` - ``--assume-discount MODEL=FRACTION``.
 """
@@ -86,6 +87,25 @@ def accelerator(name: str) -> str:
     if len(found) != 1:
         raise TcoError(f"accelerator {name!r} is ambiguous: {', '.join(found)}", hint="name one of them")
     return found[0]
+
+
+def recompute(value: str | None) -> str | None:
+    """``none``, ``selective`` or ``full`` (``auto`` and None: the layout search decides)."""
+    if value is None or value.strip().lower() == "auto":
+        return None
+    mode = value.strip().lower()
+    if mode not in ("none", "selective", "full"):
+        raise TcoError(f"--recompute: expected none, selective or full, got {value!r}")
+    return mode
+
+
+def layouts(value: str | None) -> tuple[str, ...]:
+    """Serving layouts: ``aggregated``, ``disaggregated`` (comma-separated) or ``all``; checked by
+    :class:`tco.api.ServingRequest`."""
+    from tco.model.serving import LAYOUTS
+
+    names = split([value or "aggregated"])
+    return LAYOUTS if [n.lower() for n in names] == ["all"] else names
 
 
 def providers(values: Iterable[str] | None) -> tuple[str, ...]:

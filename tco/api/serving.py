@@ -35,7 +35,9 @@ SERVE_BEST_OF: Final = ("provider", "pricing_model", "accelerator", "accelerator
 
 @dataclass(frozen=True, slots=True)
 class ServingWorkload:
-    """An LLM endpoint: the model (a preset and/or its shape) and its traffic and latency targets."""
+    """An LLM endpoint: the model (a preset and/or its shape) and its traffic and latency targets. A preset
+    gives the shape (head dim, vocabulary and experts included: :func:`tco.presets.serving_preset`); numbers
+    given here replace the preset's."""
 
     model: str | None = None
     params: float | None = None
@@ -44,6 +46,10 @@ class ServingWorkload:
     hidden: int | None = None
     heads: int | None = None
     kv_heads: int | None = None
+    head_dim: int | None = None
+    vocab: int | None = None
+    experts: int | None = None
+    experts_per_token: int | None = None
     prompt_tokens: float = 512.0
     output_tokens: float = 256.0
     requests_per_s: float = 1.0
@@ -57,19 +63,10 @@ class ServingWorkload:
     def row(self) -> dict[str, Any]:
         """The model's serving workload row (:data:`tco.model.serving.SERVING_COLUMNS`)."""
         from tco.model.units import DTYPE_BYTES
-        from tco.presets import find_model
+        from tco.presets import SERVING_SHAPE, serving_preset
 
-        shape = ("params", "active_params", "layers", "hidden", "heads", "kv_heads")
         if self.model is not None:
-            record = find_model(self.model)
-            if record["family"] == "cnn":
-                raise TcoError(
-                    f"{record['name']} is not a transformer: serving projects LLM prefill and decode"
-                )
-            row: dict[str, Any] = {k: record.get(k) for k in shape}
-            row.update(
-                workload=record["name"], workload_source=f"preset {record['name']}: {record['source']}"
-            )
+            row = serving_preset(self.model)
         elif self.params is not None:
             row = {"workload": "custom", "workload_source": "given on the command line"}
         else:
@@ -83,8 +80,7 @@ class ServingWorkload:
                     hint=f"one of {', '.join(DTYPE_BYTES)}",
                 )
         given = {
-            "params": self.params, "active_params": self.active_params, "layers": self.layers,
-            "hidden": self.hidden, "heads": self.heads, "kv_heads": self.kv_heads,
+            **{column: getattr(self, column) for column in SERVING_SHAPE},
             "prompt_tokens": self.prompt_tokens, "output_tokens": self.output_tokens,
             "requests_per_s": self.requests_per_s, "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
             "hours_per_day": self.hours_per_day, "dtype": self.dtype,
@@ -94,7 +90,7 @@ class ServingWorkload:
             weight_bytes_per_param=DTYPE_BYTES[self.weight_dtype],
             kv_bytes_per_element=DTYPE_BYTES[self.kv_dtype],
         )
-        for column in shape:
+        for column in SERVING_SHAPE:
             number = row.get(column)
             row[column] = (
                 float(number) if isinstance(number, int | float) and not math.isnan(number) else math.nan
@@ -116,14 +112,31 @@ class ServingRequest:
     selection: Selection = field(default_factory=lambda: Selection(top=20))
     explain: bool = False
     calibrations: pd.DataFrame | None = field(default=None, compare=False)
+    #: serving engines to compare (``auto``, ``trtllm``, ``vllm``, ``sglang``; aliases accepted); () = the
+    #: ``engine`` assumption (``auto``: TensorRT-LLM on NVIDIA, vLLM elsewhere)
+    engines: tuple[str, ...] = ()
+    #: ``aggregated`` (one engine does prefill and decode) and/or ``disaggregated`` (separate pools)
+    layouts: tuple[str, ...] = ("aggregated",)
 
     def __post_init__(self) -> None:
         from tco.model.assumptions import check_fraction
+        from tco.model.inference.engines import canonical_engine
+        from tco.model.serving import LAYOUTS
 
         check_fraction("MBU", self.mbu)
         check_fraction("prefill efficiency", self.prefill_efficiency)
         if not self.replica_sizes or min(self.replica_sizes) < 1:
             raise TcoError("accelerators per replica must be whole numbers >= 1")
+        engines = tuple(dict.fromkeys(canonical_engine(e) for e in self.engines))
+        object.__setattr__(self, "engines", engines)
+        layouts = tuple(dict.fromkeys(str(name).strip().lower() for name in self.layouts))
+        unknown = [name for name in layouts if name not in LAYOUTS]
+        if unknown or not layouts:
+            raise TcoError(
+                f"unknown serving layout {unknown[0] if unknown else '(none)'!r}",
+                hint=f"one of {', '.join(LAYOUTS)} or all",
+            )
+        object.__setattr__(self, "layouts", layouts)
 
 
 @dataclass(frozen=True)
@@ -162,8 +175,9 @@ def _serving_grid(
         flops_override=request.prefill_efficiency,
     )
     return project_serving(
-        workload, options.options, frame, efficiencies, replica_sizes=request.replica_sizes, assumptions=a
-    )
+        workload, options.options, frame, efficiencies, replica_sizes=request.replica_sizes, assumptions=a,
+        layouts=request.layouts, engines=request.engines or None,
+    )  # fmt: skip
 
 
 def estimate_serving(request: ServingRequest, sources: Sources | None = None) -> ServingEstimate:
@@ -187,9 +201,12 @@ def estimate_serving(request: ServingRequest, sources: Sources | None = None) ->
             **compute_line_items(params, items, state_bytes_per_param=STATE_BYTES_PER_PARAM.value)
         )
         grid["total_usd_per_month"] = grid["cost_usd_per_month"] + grid["other_usd_per_month"].fillna(0.0)
+    compared = tuple(
+        c for c, many in (("engine", request.engines), ("layout", request.layouts)) if len(many) > 1
+    )
     shown, notes = select(
         grid, request.selection, sort=("cost_usd_per_1m_output_tokens",), what="serving option",
-        best_of=SERVE_BEST_OF,
+        best_of=SERVE_BEST_OF + compared,
     )  # fmt: skip
     if request.explain:
         from tco.model.explain import serve_explain

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 import typer
 
+from pricing.schema import PROVIDERS
 from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
@@ -43,9 +44,12 @@ ACTIVE = typer.Option(None, "--active-params", help="MoE: parameters active per 
 LAYERS = typer.Option(None, "--layers", min=1, help="Layers L (adds the attention term).")
 HIDDEN = typer.Option(None, "--hidden", min=1, help="Hidden size h.")
 HEADS = typer.Option(None, "--heads", min=1, help="Attention heads.")
+HEAD_DIM = typer.Option(None, "--head-dim", min=1, help="Width per attention head (default: hidden / heads).")
+EXPERTS = typer.Option(None, "--experts", min=1, help="MoE: routed experts per layer.")
+TOP_K = typer.Option(None, "--experts-per-token", min=1, help="MoE: experts each token is routed to.")
 ACCELERATOR = typer.Option(None, "--accelerator", "-a", help="Name or alias (default: all).")
 FRAMEWORK = typer.Option("all", "--framework", help="torch, jax, tensorflow or all.")
-PROVIDER = typer.Option(None, "--provider", "-p", help="aws, gcp, azure.")
+PROVIDER = typer.Option(None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (default: all).")
 REGION = typer.Option(None, "--region", "-r", help="Only these regions.")
 PRICING = typer.Option(None, "--pricing-model", help="on_demand, spot, reserved_1y, ..., owned, all.")
 ALL_REGIONS = typer.Option(False, "--all-regions", help="Every region, not the cheapest per instance.")
@@ -62,7 +66,10 @@ SET = typer.Option(
 )  # fmt: skip
 INFEASIBLE = typer.Option(False, "--include-infeasible", help="Also options that cannot run.")
 EXPLAIN = typer.Option(False, "--explain", help="Every formula input and its source, per row.")
-DTYPE = typer.Option("bf16", "--dtype", help="bf16, fp16, fp8, tf32 or fp32.")
+DTYPE = typer.Option(
+    None, "--dtype", help="bf16, fp16, fp8, tf32 or fp32 (default: bf16; --from-run: the run's).",
+    show_default=False,
+)  # fmt: skip
 # --- train -------------------------------------------------------------------------------------------------
 TOKENS = typer.Option(None, "--tokens", help="Training tokens D (2e12, 2T).")
 FLOPS = typer.Option(None, "--flops", help="Raw training FLOPs instead of N and D.")
@@ -70,6 +77,13 @@ SAMPLES = typer.Option(None, "--samples", help="Examples per epoch (with --epoch
 EPOCHS = typer.Option(None, "--epochs", help="Epochs over --samples.")
 SAMPLES_PER_S = typer.Option(None, "--samples-per-s", help="Measured examples/s per accelerator.")
 SEQ_LEN = typer.Option(None, "--seq-len", min=1, help="Sequence length s.")
+FROM_RUN = typer.Option(
+    None, "--from-run", help="A tracked run (`tco runs list`): re-project its job from its measured rate."
+)
+RECOMPUTE = typer.Option(
+    None, "--recompute", help="Activation recomputation: none, selective or full (default: layout search)."
+)
+EXPERT_FFN = typer.Option(None, "--expert-ffn-hidden", min=1, help="MoE: each routed expert's FFN width.")
 BATCH = typer.Option(
     None, "--global-batch-tokens", help="Tokens per optimizer step (default: the preset's, else 4M)."
 )
@@ -94,8 +108,19 @@ WEIGHT_DTYPE = typer.Option("bf16", "--weight-dtype", help="bf16, fp8, int8 or i
 KV_DTYPE = typer.Option("bf16", "--kv-dtype", help="KV-cache precision.")
 COMPUTE_DTYPE = typer.Option("bf16", "--dtype", help="Compute precision (prefill peak).")
 HOURS = typer.Option(24.0, "--hours-per-day", help="Hours served per day.")
-MBU = typer.Option(None, "--mbu", help="Memory-bandwidth utilisation (0-1] (default: 0.8).")
-PREFILL = typer.Option(None, "--prefill-efficiency", help="Prefill FLOP efficiency.")
+MBU = typer.Option(
+    None, "--mbu", help="Decode memory-bandwidth utilisation at TP1, (0-1] (default: see assumptions)."
+)
+PREFILL = typer.Option(None, "--prefill-efficiency", help="Prefill and large-batch decode FLOP efficiency.")
+ENGINE = typer.Option(
+    None, "--engine",
+    help="Serving engine: auto (TensorRT-LLM on NVIDIA, vLLM elsewhere), trtllm, vllm or sglang; several "
+    "(comma-separated) compare them.",
+    show_default=False,
+)  # fmt: skip
+LAYOUT = typer.Option(
+    "aggregated", "--layout", help="aggregated (one engine), disaggregated (prefill and decode pools) or all."
+)
 REPLICA = typer.Option(
     None, "--count", "-n", help=f"Accelerators per replica (default: {DEFAULT_REPLICA_SIZES})."
 )
@@ -138,42 +163,24 @@ def _target(ctx: typer.Context, fmt: Format | None, output: Path | None) -> Targ
 @train_app.command("train")
 def train(
     ctx: typer.Context,
-    model: str | None = MODEL,
-    params: str | None = PARAMS,
-    active_params: str | None = ACTIVE,
-    tokens: str | None = TOKENS,
-    flops: str | None = FLOPS,
-    samples: str | None = SAMPLES,
-    epochs: float | None = EPOCHS,
-    samples_per_s: float | None = SAMPLES_PER_S,
-    layers: int | None = LAYERS,
-    hidden: int | None = HIDDEN,
-    heads: int | None = HEADS,
-    seq_len: int | None = SEQ_LEN,
-    global_batch_tokens: str | None = BATCH,
-    dtype: str = DTYPE,
-    accelerator: list[str] | None = ACCELERATOR,
-    count: list[str] | None = COUNT,
-    framework: str = FRAMEWORK,
-    mfu: float | None = MFU,
-    goodput: float | None = GOODPUT,
-    scaling_efficiency: float | None = SCALING,
-    provider: list[str] | None = PROVIDER,
-    region: list[str] | None = REGION,
-    pricing_model: list[str] | None = PRICING,
-    all_regions: bool = ALL_REGIONS,
-    runs_per_month: list[str] | None = RUNS,
-    price_usd_per_hour: float | None = PRICE,
-    sets: list[str] | None = SET,
-    sort: str = SORT,
-    all_instances: bool = TRAIN_INSTANCES,
-    top: int = TRAIN_TOP,
-    include_infeasible: bool = INFEASIBLE,
-    explain: bool = EXPLAIN,
-    fmt: Format | None = FORMAT_OPTION,
-    output: Path | None = OUTPUT_OPTION,
-) -> None:
-    """What a training run costs on every offer, count and purchase option, cheapest first."""
+    model: str | None = MODEL, from_run: str | None = FROM_RUN, params: str | None = PARAMS,
+    active_params: str | None = ACTIVE, tokens: str | None = TOKENS, flops: str | None = FLOPS,
+    samples: str | None = SAMPLES, epochs: float | None = EPOCHS, samples_per_s: float | None = SAMPLES_PER_S,
+    layers: int | None = LAYERS, hidden: int | None = HIDDEN, heads: int | None = HEADS,
+    head_dim: int | None = HEAD_DIM, experts: int | None = EXPERTS, experts_per_token: int | None = TOP_K,
+    expert_ffn_hidden: int | None = EXPERT_FFN, seq_len: int | None = SEQ_LEN,
+    global_batch_tokens: str | None = BATCH, recompute: str | None = RECOMPUTE, dtype: str | None = DTYPE,
+    accelerator: list[str] | None = ACCELERATOR, count: list[str] | None = COUNT, framework: str = FRAMEWORK,
+    mfu: float | None = MFU, goodput: float | None = GOODPUT, scaling_efficiency: float | None = SCALING,
+    provider: list[str] | None = PROVIDER, region: list[str] | None = REGION,
+    pricing_model: list[str] | None = PRICING, all_regions: bool = ALL_REGIONS,
+    runs_per_month: list[str] | None = RUNS, price_usd_per_hour: float | None = PRICE,
+    sets: list[str] | None = SET, sort: str = SORT, all_instances: bool = TRAIN_INSTANCES,
+    top: int = TRAIN_TOP, include_infeasible: bool = INFEASIBLE, explain: bool = EXPLAIN,
+    fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION,
+) -> None:  # fmt: skip
+    """What a training run costs on every offer, count and purchase option, cheapest first; --from-run
+    re-projects a tracked job from its measured rate."""
     from tco.api import Selection, TrainingRequest, TrainingWorkload, estimate_training
     from tco.api import inputs as read
     from tco.api.reference import ESTIMATE_GROUPS
@@ -186,6 +193,8 @@ def train(
         tokens=q(tokens, "--tokens"), train_flops=q(flops, "--flops"), samples=q(samples, "--samples"),
         epochs=epochs, samples_per_s_per_accelerator=samples_per_s, layers=layers, hidden=hidden, heads=heads,
         seq_len=seq_len, global_batch_tokens=q(global_batch_tokens, "--global-batch-tokens"), dtype=dtype,
+        recompute=read.recompute(recompute), head_dim=head_dim, experts=experts,
+        experts_per_token=experts_per_token, expert_ffn_hidden=expert_ffn_hidden,
     )  # fmt: skip
     request = TrainingRequest(
         workload, _offers(accelerator, provider, region, pricing_model, all_regions, price_usd_per_hour),
@@ -193,7 +202,7 @@ def train(
         runs_per_month=tuple(q(r, "--runs-per-month") or 0.0 for r in read.split(runs_per_month) or ["1"]),
         mfu=mfu, goodput=goodput, scaling_efficiency=scaling_efficiency,
         settings=read.settings(sets, groups=ESTIMATE_GROUPS), sort=sort,
-        selection=Selection(top, include_infeasible, all_instances), explain=explain,
+        selection=Selection(top, include_infeasible, all_instances), explain=explain, from_run=from_run,
     )  # fmt: skip
     render_training(target, estimate_training(request, sources(ctx)))
 
@@ -201,41 +210,25 @@ def train(
 @serve_app.command("serve")
 def serve(
     ctx: typer.Context,
-    model: str | None = MODEL,
-    params: str | None = PARAMS,
-    active_params: str | None = ACTIVE,
-    layers: int | None = LAYERS,
-    hidden: int | None = HIDDEN,
-    heads: int | None = HEADS,
-    kv_heads: int | None = KV_HEADS,
-    prompt_tokens: float = PROMPT,
-    output_tokens: float = OUTPUT_TOKENS,
-    requests_per_s: float = RATE,
-    ttft_s: float = TTFT,
+    model: str | None = MODEL, params: str | None = PARAMS, active_params: str | None = ACTIVE,
+    layers: int | None = LAYERS, hidden: int | None = HIDDEN, heads: int | None = HEADS,
+    kv_heads: int | None = KV_HEADS, head_dim: int | None = HEAD_DIM, experts: int | None = EXPERTS,
+    experts_per_token: int | None = TOP_K, prompt_tokens: float = PROMPT,
+    output_tokens: float = OUTPUT_TOKENS, requests_per_s: float = RATE, ttft_s: float = TTFT,
     tpot_s: float = TPOT,
-    weight_dtype: str = WEIGHT_DTYPE,
-    kv_dtype: str = KV_DTYPE,
-    dtype: str = COMPUTE_DTYPE,
-    hours_per_day: float = HOURS,
-    mbu: float | None = MBU,
-    prefill_efficiency: float | None = PREFILL,
-    accelerator: list[str] | None = ACCELERATOR,
-    count: list[str] | None = REPLICA,
+    weight_dtype: str = WEIGHT_DTYPE, kv_dtype: str = KV_DTYPE, dtype: str = COMPUTE_DTYPE,
+    hours_per_day: float = HOURS, engine: list[str] | None = ENGINE, layout: str = LAYOUT,
+    mbu: float | None = MBU, prefill_efficiency: float | None = PREFILL,
+    accelerator: list[str] | None = ACCELERATOR, count: list[str] | None = REPLICA,
     framework: str = FRAMEWORK,
-    provider: list[str] | None = PROVIDER,
-    region: list[str] | None = REGION,
-    pricing_model: list[str] | None = PRICING,
-    all_regions: bool = ALL_REGIONS,
-    price_usd_per_hour: float | None = PRICE,
-    sets: list[str] | None = SET,
-    all_instances: bool = SERVE_INSTANCES,
-    top: int = SERVE_TOP,
-    include_infeasible: bool = INFEASIBLE,
-    explain: bool = EXPLAIN,
-    fmt: Format | None = FORMAT_OPTION,
-    output: Path | None = OUTPUT_OPTION,
-) -> None:
-    """What serving an LLM costs: replicas, batch, latency, $ per 1M tokens, per 1k requests, per month."""
+    provider: list[str] | None = PROVIDER, region: list[str] | None = REGION,
+    pricing_model: list[str] | None = PRICING, all_regions: bool = ALL_REGIONS,
+    price_usd_per_hour: float | None = PRICE, sets: list[str] | None = SET,
+    all_instances: bool = SERVE_INSTANCES, top: int = SERVE_TOP, include_infeasible: bool = INFEASIBLE,
+    explain: bool = EXPLAIN, fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION,
+) -> None:  # fmt: skip
+    """What serving an LLM costs: replicas, batch, latency, $ per 1M tokens (input and output apart), per 1k
+    requests, per month, for one or several serving engines and layouts."""
     from tco.api import Selection, ServingRequest, ServingWorkload, estimate_serving
     from tco.api import inputs as read
     from tco.api.reference import ESTIMATE_GROUPS
@@ -245,7 +238,8 @@ def serve(
     workload = ServingWorkload(
         model=model, params=read.quantity(params, "--params"),
         active_params=read.quantity(active_params, "--active-params"), layers=layers, hidden=hidden,
-        heads=heads, kv_heads=kv_heads, prompt_tokens=prompt_tokens, output_tokens=output_tokens,
+        heads=heads, kv_heads=kv_heads, head_dim=head_dim, experts=experts,
+        experts_per_token=experts_per_token, prompt_tokens=prompt_tokens, output_tokens=output_tokens,
         requests_per_s=requests_per_s, ttft_s=ttft_s, tpot_s=tpot_s, weight_dtype=weight_dtype,
         kv_dtype=kv_dtype, dtype=dtype, hours_per_day=hours_per_day,
     )  # fmt: skip
@@ -255,6 +249,7 @@ def serve(
         frameworks=read.frameworks(framework), mbu=mbu, prefill_efficiency=prefill_efficiency,
         settings=read.settings(sets, groups=ESTIMATE_GROUPS),
         selection=Selection(top, include_infeasible, all_instances), explain=explain,
+        engines=read.split(engine), layouts=read.layouts(layout),
     )  # fmt: skip
     render_serving(target, estimate_serving(request, sources(ctx)))
 

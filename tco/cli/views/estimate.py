@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -162,15 +162,26 @@ SERVE_COLUMNS = (
 )  # fmt: skip
 
 
+def _replicas(r: Mapping[Any, Any]) -> str:
+    """Replicas, or prefill + decode replicas of a disaggregated row."""
+    from tco.cli.render import number
+
+    if r.get("layout") == "disaggregated" and not math.isnan(float(r["prefill_replicas"])):
+        return f"{number(r['prefill_replicas'], 0)}+{number(r['decode_replicas'], 0)}"
+    return number(r["replicas"], 0)
+
+
 def serve_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
+    """One row per option; an Engine and a Layout column when the rows compare several."""
     from tco.cli.render import number, table
 
+    compared = [c for c in ("engine_label", "layout") if c in rows and len(set(rows[c])) > 1]
     body = [
         [
             str(i), str(r["provider"]), str(r["instance_type"]), str(r["region"]),
-            str(r["pricing_model"]).replace("_", "-"),
+            str(r["pricing_model"]).replace("_", "-"), *(str(r[c]) for c in compared),
             f"{r['accelerators_per_replica']:g} x {r['accelerator']}",
-            number(r["replicas"], 0), number(r["batch_size"], 0), number(r["ttft_s"], 3),
+            _replicas(r), number(r["batch_size"], 0), number(r["ttft_s"], 3),
             number(r["tpot_s"] * 1000.0, 1), number(r["tokens_per_s_per_replica"], 0),
             money(r["cost_usd_per_1m_output_tokens"]),
             f"{money(r['cost_usd_per_1m_output_tokens_low'])}-{money(r['cost_usd_per_1m_output_tokens_high'])}",
@@ -178,7 +189,11 @@ def serve_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
         ]
         for i, r in enumerate(rows.to_dict("records"), start=1)
     ]  # fmt: skip
-    return table(title, SERVE_COLUMNS, body, caption)
+    extra = [({"engine_label": "Engine", "layout": "Layout"}[c], "left") for c in compared]
+    columns = [*SERVE_COLUMNS[:5], *extra, *SERVE_COLUMNS[5:]]
+    if "disaggregated" in compared or set(rows.get("layout", ())) == {"disaggregated"}:
+        caption += " Replicas of a disaggregated row: prefill + decode."
+    return table(title, columns, body, caption)
 
 
 def models_table(frame: pd.DataFrame) -> Table:

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from tco.api.inputs import settings as parse_settings
 from tco.model.assumptions import TrainingAssumptions
 from tco.model.offers import override_options
-from tco.api.inputs import settings as parse_settings
 from tco.model.settings import Settings
 from tco.model.training import project_training
 from tco.presets import hardware_table, load_mfu_defaults, preset_workload

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tco.api.inputs import settings as parse_settings
 from tco.errors import TcoError
 from tco.model.assumptions import TrainingAssumptions
 from tco.model.explain import train_explain
 from tco.model.scaling import scaling_efficiency
-from tco.api.inputs import settings as parse_settings
 from tco.model.settings import registry
 from tco.model.throughput import matmul_knee_widths, model_efficiency
 from tco.model.training import project_training
