@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from pricing.schema import PROVIDERS
 from tco.api.sources import Provenance, Sources, price_max_age_days, price_provenance
 from tco.errors import TcoError
 from tco.vocabulary import OWNED
@@ -246,7 +247,7 @@ def list_offers(
     total = len(pivot)
     if limit:
         pivot, long_rows = pivot.head(limit), long_rows.head(limit)
-    provenance = offer_provenance(offers, query, query.providers or ("aws", "gcp", "azure"))
+    provenance = offer_provenance(offers, query, query.providers or PROVIDERS)
     if offers.rows.empty:
         provenance = provenance.with_warnings("no offers match these filters")
     return OfferListing(long_rows, pivot, total, provenance)

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from tco.api.sources import ALL_PROVIDERS, Sources
+from pricing.schema import PROVIDERS
+from tco.api.sources import Sources
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +69,7 @@ def snapshot_table(providers: tuple[str, ...] = (), sources: Sources | None = No
 
     from pricing.catalog import embedded_meta
 
-    chosen = providers or ALL_PROVIDERS
+    chosen = providers or PROVIDERS
     store = (sources or Sources()).price_store()
     latest = store.latest()
     records = [

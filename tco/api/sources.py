@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from pricing.schema import PROVIDERS
 from tco.errors import TcoError
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 #: Prices older than this many days get a warning (``TCO_PRICE_MAX_AGE_DAYS`` overrides it).
 DEFAULT_MAX_AGE_DAYS: Final = 30.0
 MAX_AGE_ENV: Final = "TCO_PRICE_MAX_AGE_DAYS"
-ALL_PROVIDERS: Final = ("aws", "gcp", "azure")
 #: The price store's file under the home directory (``pricing.store.DB_FILENAME``; a test keeps the two in
 #: step). Checking for it first keeps a command without pulled prices from loading sqlite at all.
 PRICE_STORE_FILENAME: Final = "prices.sqlite"
@@ -127,7 +127,7 @@ class Sources:
 
         # no store yet: nothing was pulled, the embedded snapshot is all there is (and sqlite stays unloaded)
         store = self.price_store() if (self.home_dir / PRICE_STORE_FILENAME).is_file() else None
-        return load_catalog(store, providers or ALL_PROVIDERS)
+        return load_catalog(store, providers or PROVIDERS)
 
     def calibration_results(self) -> pd.DataFrame:
         """Every calibration result (empty when none were measured or imported)."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from pricing.schema import PROVIDERS
 from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, output_target, sources
 
@@ -31,7 +32,7 @@ SCENARIO = typer.Option(
     show_default=False,
 )
 PROCURED = typer.Option("H100-80GB", "--accelerator", "-a", help="Accelerator name or alias (h100).")
-PROVIDER = typer.Option(None, "--provider", "-p", help="aws, gcp, azure (repeatable).")
+PROVIDER = typer.Option(None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (repeatable).")
 REGION = typer.Option(None, "--region", "-r", help="Only these regions (repeatable).")
 SERVERS = typer.Option(None, "--servers", min=1, help="Servers to buy (default: sized to demand).")
 SET = typer.Option(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from pricing.schema import PRICING_MODELS
+from pricing.providers.base import PROVIDER_CLIENTS
+from pricing.schema import PRICING_MODELS, PROVIDERS
 from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
@@ -30,7 +31,9 @@ diff_app = typer.Typer(add_completion=False)
 
 PricingModel = StrEnum("PricingModel", {m: m for m in PRICING_MODELS})  # type: ignore[misc]
 
-PROVIDER = typer.Option(None, "--provider", "-p", help="aws, gcp, azure (repeat or comma-separate).")
+PROVIDER = typer.Option(
+    None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (repeat or comma-separate; default all)."
+)
 REGION = typer.Option(None, "--region", "-r", help="Region code, e.g. us-east-1.")
 ACCELERATOR = typer.Option(
     None, "--accelerator", "-a", help="Canonical name or alias: h100, a100-80, tpu-v5e, l4 ..."
@@ -50,7 +53,10 @@ MAX_AGE = typer.Option(
     show_default=False,
 )
 PULL_PROVIDER = typer.Option(
-    None, "--provider", "-p", help="aws, gcp, azure or all (repeat or comma-separate; default all)."
+    None,
+    "--provider",
+    "-p",
+    help=f"{', '.join(PROVIDER_CLIENTS)} or all (those with a public price API; default all).",
 )
 PULL_REGION = typer.Option(None, "--region", "-r", help="Only these regions (default: all).")
 ENDPOINT = typer.Option(

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
-from pricing.schema import PRICING_MODELS
+from pricing.schema import PRICING_MODELS, PROVIDERS
 from tco.errors import TcoError
 from tco.model.ownership import OwnedServer
 from tco.vocabulary import framework
@@ -108,7 +108,7 @@ class Costs:
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    providers: tuple[str, ...] = ("aws", "gcp", "azure")
+    providers: tuple[str, ...] = PROVIDERS
     regions: tuple[str, ...] = ()
     pricing_models: tuple[str, ...] = ("on_demand", "spot")
     owned: bool = False
@@ -329,7 +329,7 @@ def load_scenario(
     path: Path,
     *,
     accelerators: Collection[str],
-    providers: Collection[str] = ("aws", "gcp", "azure"),
+    providers: Collection[str] = PROVIDERS,
 ) -> Scenario:
     """Parse and validate ``path``. ``accelerators``: the canonical names tco knows a peak for."""
     try:
@@ -353,7 +353,7 @@ def parse_scenario(
     data: Mapping[str, Any],
     *,
     accelerators: Collection[str],
-    providers: Collection[str] = ("aws", "gcp", "azure"),
+    providers: Collection[str] = PROVIDERS,
 ) -> Scenario:
     top = _Reader(path, text, data, None, None)
     top.unknown_keys({"scenario", "training", "serving", "costs", "options", "ownership"})
@@ -459,7 +459,7 @@ def parse_scenario(
             providers=r.strings(
                 "providers",
                 required=False,
-                default=("aws", "gcp", "azure"),
+                default=PROVIDERS,
                 check=_checker(providers, "provider"),
             ),
             regions=r.strings("regions", required=False, default=()),

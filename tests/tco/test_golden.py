@@ -26,6 +26,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from pricing.schema import PROVIDERS
 from tests.tco.test_xlsx import libreoffice, recalculate
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -182,7 +183,7 @@ def calibrate_home(home: Path) -> None:
         store.add(row)
 
 
-_AGE = re.compile(r"\b(aws|gcp|azure) \d+ (d|days)\b")
+_AGE = re.compile(rf"\b({'|'.join(PROVIDERS)}) \d+ (d|days)\b")
 
 
 def normalise(text: str, tmp: Path) -> str:
