@@ -126,17 +126,14 @@ def _list_table(records: list[dict[str, Any]]) -> Table:
 
 
 def _show_tables(run: dict[str, Any], report: dict[str, Any], segments: list[dict[str, Any]]) -> list[Table]:
+    """``tco runs show``: the run's facts, where its billed time went, and its processes."""
+    return [_facts_table(run, report, segments), _time_table(report), _process_table(segments)]
+
+
+def _facts_table(run: dict[str, Any], report: dict[str, Any], segments: list[dict[str, Any]]) -> Table:
     from tco.cli.render import NA, count, number, table
 
-    def seconds(value: Any) -> str:
-        return _duration(value)
-
-    elapsed = report.get("elapsed_s") or 0.0
     on_budget = run.get("on_budget") or "warn"
-
-    def share(value: Any) -> str:
-        return _pct(float(value) / elapsed) if elapsed and not _missing(value) else NA
-
     target = (
         f"{count(run.get('target_value'))} {run.get('target_kind')}"
         if run.get("target_kind")
@@ -164,15 +161,25 @@ def _show_tables(run: dict[str, Any], report: dict[str, Any], segments: list[dic
         ("Throughput", f"{_rate(report)}; median step {_ms(report['step_time_s'])} ms"),
         ("MFU", f"{_pct(report['mfu'])} ({number(report['tflop_per_s'], 3)} TFLOP/s)"),
         ("Goodput", _pct(report["goodput"])),
-        ("Cost so far", f"{_usd(report['cost_usd'])} for {seconds(report['elapsed_s'])} billed"),
+        ("Cost so far", f"{_usd(report['cost_usd'])} for {_duration(report['elapsed_s'])} billed"),
         (
             "To the target",
-            f"{_usd(report['projected_cost_usd'])} in all, ETA {seconds(report['eta_s'])}, "
+            f"{_usd(report['projected_cost_usd'])} in all, ETA {_duration(report['eta_s'])}, "
             f"{_pct(report['progress'])} done",
         ),
         ("Budget", f"{_usd(report['budget_usd'])} ({report['budget_state']}; on budget: {on_budget})"),
     ]
-    first = table(f"Run {run['run_id']}", [("", "left"), ("", "left")], [[k, v] for k, v in facts])
+    return table(f"Run {run['run_id']}", [("", "left"), ("", "left")], [[k, v] for k, v in facts])
+
+
+def _time_table(report: dict[str, Any]) -> Table:
+    from tco.cli.render import NA, table
+
+    elapsed = report.get("elapsed_s") or 0.0
+
+    def share(value: Any) -> str:
+        return _pct(float(value) / elapsed) if elapsed and not _missing(value) else NA
+
     lost = [
         ("Steps", report.get("productive_s")),
         ("Start-up", report["startup_s"]),
@@ -182,41 +189,31 @@ def _show_tables(run: dict[str, Any], report: dict[str, Any], segments: list[dic
         ("Checkpoints", report["checkpoint_s"]),
         ("Lost progress (redone steps)", report["lost_progress_s"]),
     ]
-    second = table(
+    return table(
         "Where the time went",
         [("", "left"), ("Time", "right"), ("Of billed", "right")],
-        [[k, seconds(v), share(v)] for k, v in lost],
+        [[k, _duration(v), share(v)] for k, v in lost],
         "Steps include the lost progress; goodput = (steps - lost progress) / billed.",
     )
-    third = table(
-        "Processes",
+
+
+def _process_table(segments: list[dict[str, Any]]) -> Table:
+    from tco.cli.render import count, table
+
+    columns = [
+        ("#", "right"), ("Host", "left"), ("Started", "left"), ("Ended", "left"), ("From step", "right"),
+        ("Steps", "right"), ("Billed", "right"), ("Gap before", "right"), ("Lost steps", "right"),
+    ]  # fmt: skip
+    rows = [
         [
-            ("#", "right"),
-            ("Host", "left"),
-            ("Started", "left"),
-            ("Ended", "left"),
-            ("From step", "right"),
-            ("Steps", "right"),
-            ("Billed", "right"),
-            ("Gap before", "right"),
-            ("Lost steps", "right"),
-        ],
-        [
-            [
-                count(s.get("seq")),
-                str(s.get("host") or ""),
-                str(s.get("started_at") or ""),
-                str(s.get("ended_at") or f"last seen {s.get('last_seen_at')}"),
-                count(s.get("start_step")),
-                count(s.get("steps")),
-                seconds(s.get("elapsed_s")),
-                seconds(s.get("restart_gap_s")),
-                count(s.get("lost_steps")),
-            ]
-            for s in segments
-        ],
-    )
-    return [first, second, third]
+            count(s.get("seq")), str(s.get("host") or ""), str(s.get("started_at") or ""),
+            str(s.get("ended_at") or f"last seen {s.get('last_seen_at')}"), count(s.get("start_step")),
+            count(s.get("steps")), _duration(s.get("elapsed_s")), _duration(s.get("restart_gap_s")),
+            count(s.get("lost_steps")),
+        ]
+        for s in segments
+    ]  # fmt: skip
+    return table("Processes", columns, rows)
 
 
 def _model(run: dict[str, Any]) -> str:

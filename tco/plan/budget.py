@@ -334,13 +334,14 @@ def build_plan(
     for (w, a), reasons in bad.groupby(["workload", "accelerator"])["reason"]:
         if not pairs[(pairs["workload"] == w) & (pairs["accelerator"] == a)]["feasible"].astype(bool).any():
             said.append(f"{w} on {a}: {sorted(set(reasons.astype(str)))[0]}")
-    pairs = pairs[pairs["feasible"].astype(bool)].reset_index(drop=True)
+    # one block per dtype again (the projections' frames are built column by column)
+    pairs = pairs[pairs["feasible"].astype(bool)].reset_index(drop=True).copy()
     pairs["pair"] = np.arange(len(pairs))
 
     # ----------------------------------------------------------------- cost of every candidate, every month
     months = pd.DataFrame({"month": np.arange(1, s.horizon_months + 1, dtype=float)})
     months["factor"] = F.GROWTH.evaluate(growth_per_month=s.growth_per_month, month=months["month"])
-    grid = pairs.merge(months, how="cross")
+    grid = pairs.merge(months, how="cross").copy()
     is_train = grid["kind"].eq("training").to_numpy()
     fixed_year = grid["fixed_usd_per_accelerator_year"].to_numpy(dtype="float64")
     variable_hour = grid["variable_usd_per_accelerator_hour"].to_numpy(dtype="float64")

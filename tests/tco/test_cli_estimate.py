@@ -53,7 +53,8 @@ def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
     assert result.exit_code == 0, result.stderr
     rows = result.json()
     assert len(rows) > 10
-    assert {r["provider"] for r in rows} >= {"aws", "gcp", "azure", "owned"}
+    # every seller (pricing.schema.PROVIDERS): hyperscalers, GPU clouds and marketplaces side by side
+    assert {r["provider"] for r in rows} >= {"aws", "gcp", "azure", "oci", "lambda", "nebius", "owned"}
     for row in rows:
         assert set(REQUIRED) <= set(row)
         assert row["accelerator"] == "H100-80GB" and row["accelerator_count"] in (8, 64)
@@ -67,7 +68,8 @@ def test_train_json_rows_have_every_field_and_their_sources(cli: Any) -> None:
     assert keys == sorted(keys)
     groups = [(r["provider"], r["pricing_model"], r["accelerator_count"]) for r in rows]
     assert len(groups) == len(set(groups))
-    assert "prices: aws embedded" in result.stderr
+    prices = next(line for line in result.stderr.splitlines() if line.startswith("prices: "))
+    assert "aws embedded (as of" in prices and "lambda embedded (as of" in prices
     every = cli(
         *argv(
             "estimate train --model llama-2-7b -a h100 --count 8,64 --top 0",
@@ -138,7 +140,7 @@ def test_explain_lists_every_input_and_source(cli: Any) -> None:
         (("--params", "0", "--tokens", "1e12"), "params must be positive"),
         (("--params", "7e9", "--tokens", "-5"), "tokens must be positive"),
         (("--model", "llama-2-7b", "--mfu", "1.5"), "MFU must be in (0, 1]"),
-        (("--model", "llama-2-7b", "-a", "mi300x"), "no price for MI300X"),
+        (("--model", "llama-2-7b", "-a", "mi300x", "-p", "aws"), "no price for MI300X"),
         (
             ("--model", "llama-2-7b", "-a", "k80", "--price-usd-per-hour", "2"),
             "no dense peak for K80",
@@ -164,6 +166,7 @@ def test_explain_lists_every_input_and_source(cli: Any) -> None:
         (("--model", "llama-2-7b", "--set", "pue=high"), "not a number"),
         (("--model", "llama-2-7b", "--set", "pew=1.3"), "did you mean pue"),
         (("--model", "llama-2-7b", "--set", "engineering_hours_per_month=10"), "needs both hours"),
+        (("--model", "llama-2-7b", "--recompute", "some"), "--recompute: expected none, selective or full"),
     ],
 )
 def test_invalid_workloads_fail_with_one_line(cli: Any, args: tuple[str, ...], message: str) -> None:
@@ -288,6 +291,36 @@ def test_serve_errors(cli: Any) -> None:
     assert cli("estimate", "serve", "--model", "resnet-50").exit_code == 1
     bad = cli(*argv("estimate serve --model llama-2-7b --mbu 2"))
     assert bad.exit_code == 1 and "MBU must be in (0, 1]" in bad.stderr
+
+
+def test_serve_compares_engines_and_layouts(cli: Any) -> None:
+    base = "estimate serve --model llama-2-70b -a h100 -p aws --pricing-model on_demand --requests-per-s 10"
+    result = cli(*argv(base, "--engine trtllm,vllm --layout all --count 8 --top 0 -f json"))
+    assert result.exit_code == 0, result.stderr
+    pairs = {(r["engine"], r["layout"]) for r in result.json()}
+    assert pairs == {(e, x) for e in ("trtllm", "vllm") for x in ("aggregated", "disaggregated")}
+    table = cli(*argv(base, "--engine trtllm,vllm --layout disaggregated --count 8"))
+    assert table.exit_code == 0, table.stderr
+    assert "Engine" in table.stdout and "TensorRT-LLM" in table.stdout and "vLLM" in table.stdout
+    assert "Replicas of a disaggregated row: prefill + decode" in table.stdout
+    plain = cli(*argv(base, "--count 8"))
+    assert "Engine" not in plain.stdout and "Layout" not in plain.stdout
+    for flag, message in (("--engine tgi", "unknown serving engine 'tgi'"),
+                          ("--layout split", "unknown serving layout 'split'")):  # fmt: skip
+        bad = cli(*argv(base, flag))
+        assert bad.exit_code == 1 and bad.stderr.startswith(f"error: {message}"), bad.stderr
+
+
+def test_train_takes_recompute_and_moe_widths(cli: Any) -> None:
+    base = "estimate train -a h100 -p aws --pricing-model on_demand -n 64 --top 1 -f json"
+    full = cli(*argv(base, "--model llama-2-70b --recompute full"))
+    assert full.exit_code == 0, full.stderr
+    assert full.json()[0]["recompute"] == "full"
+    moe = "--params 47e9 --active-params 13e9 --tokens 1e11 --layers 32 --hidden 4096 --heads 32"
+    routed = cli(*argv(base, moe, "--experts 8 --experts-per-token 2 --expert-ffn-hidden 14336"))
+    dense = cli(*argv(base, moe))
+    assert routed.exit_code == 0 and dense.exit_code == 0, routed.stderr + dense.stderr
+    assert routed.json()[0]["step_s"] != pytest.approx(dense.json()[0]["step_s"])
 
 
 def test_models_lists_presets_with_sources(cli: Any) -> None:

@@ -162,3 +162,53 @@ def test_serving_model_preset_errors(cli, tmp_path: Path, model: str, expected: 
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: " + expected), result.stderr
+
+
+TRAIN_PRESET = """
+[scenario]
+name = "pretrain"
+horizon_months = 1
+
+[[training]]
+name = "run"
+{model}
+tokens = 1e11
+accelerators = ["H100-80GB"]
+accelerator_count = 64
+runs_per_month = 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ('model = "resnet-50"', "run.toml:8: training[1].model: expected a transformer model preset"),
+        ('model = "llama-2-7b"\nparameters = 7e9', "run.toml:9: training[1].parameters: give model or"),
+        ('parameters = 7e9\nrecompute = "some"', "run.toml:9: training[1].recompute: expected one of none,"),
+        (
+            "parameters = 7e9\nglobal_batch_tokens = 0",
+            "run.toml:9: training[1].global_batch_tokens: expected",
+        ),
+    ],
+)
+def test_training_preset_and_layout_keys_are_checked(cli, tmp_path: Path, model: str, expected: str) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text(TRAIN_PRESET.format(model=model))
+    result = cli("plan", str(path))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: " + expected), result.stderr
+
+
+def test_a_training_preset_gives_the_shape_and_the_published_batch(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text(TRAIN_PRESET.format(model='model = "llama-2-7b"'))
+    scenario = load_scenario(path, accelerators=set(load_peaks()))
+    assert scenario.training[0].model == "llama-2-7b" and scenario.training[0].parameters == 6.74e9
+    result = plan_result(scenario, load_catalog().offers)
+    work = result.assumptions.set_index("key").loc["t1.train_flops"]
+    assert "model preset llama-2-7b" in work["source"]
+    path.write_text(TRAIN_PRESET.format(model="parameters = 6.74e9"))
+    bare = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    # the preset's layers, hidden size and sequence length add the attention FLOPs a bare count has not
+    assert work["value"] > bare.assumptions.set_index("key").loc["t1.train_flops", "value"]

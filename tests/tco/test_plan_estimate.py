@@ -180,3 +180,73 @@ def test_owned_plan_pays_held_servers_and_used_power_as_estimate(cli, tmp_path: 
     assert months["acc_hours"].to_numpy() == pytest.approx(expected_hours, rel=1e-12)
     expected_cost = [rows[r]["cost_usd_per_month"] for r in RUNS]
     assert plan.budget["7B_usd"].to_numpy() == pytest.approx(expected_cost, rel=1e-12)
+
+
+PRESETS = """
+[scenario]
+name = "presets"
+horizon_months = 1
+
+[[training]]
+name = "moe"
+model = "mixtral-8x7b"
+tokens = 1e11
+accelerators = ["H100-80GB"]
+accelerator_count = 64
+runs_per_month = 1
+interruptible = false
+recompute = "full"
+global_batch_tokens = 8e6
+
+[[serving]]
+name = "chat"
+model = "llama-2-70b"
+requests_per_s = 10
+output_tokens_per_request = 300
+prompt_tokens_per_request = 1000
+latency_ms_per_token = 50
+ttft_s = 2
+accelerators = ["H100-80GB"]
+
+[options]
+providers = ["aws"]
+regions = ["us-east-1"]
+pricing_models = ["on_demand"]
+"""
+
+
+def test_plan_projects_presets_recompute_and_serving_as_estimate(cli, tmp_path: Path) -> None:
+    """A preset's shape, published batch and experts, a forced recomputation and a given batch reach the
+    plan's training as they reach `tco estimate train`; its serving endpoint is sized on the same requests/s
+    per replica (p99 targets, engine) and costs what `tco estimate serve` says."""
+    path = tmp_path / "presets.toml"
+    path.write_text(PRESETS)
+    plan = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    picks = plan.choices.set_index("workload")
+    common = ("-a", "H100-80GB", "-p", "aws", "-r", "us-east-1", "--pricing-model", "on_demand",
+              "--all-instances", "--top", "0", "-f", "json")  # fmt: skip
+    train = cli(
+        "estimate", "train", "--model", "mixtral-8x7b", "--tokens", "1e11", "-n", "64", "--recompute", "full",
+        "--global-batch-tokens", "8e6", "--framework", "torch", *common,
+    )  # fmt: skip
+    assert train.exit_code == 0, train.stderr
+    moe = picks.loc["moe"]
+    (row,) = [r for r in train.json() if r["instance_type"] == moe["instance_type"]]
+    assert row["recompute"] == "full" and row["ep"] >= 1 and row["global_batch_tokens_used"] == 8e6
+    assert moe["acc_hours_per_run"] == pytest.approx(row["accelerator_hours"], rel=1e-12)
+    assert float(plan.budget["moe_usd"].iloc[0]) == pytest.approx(row["cost_usd_per_month"], rel=1e-12)
+    serve = cli(
+        "estimate", "serve", "--model", "llama-2-70b", "--requests-per-s", "10", "--output-tokens", "300",
+        "--prompt-tokens", "1000", "--tpot-s", "0.05", "--ttft-s", "2", *common,
+    )  # fmt: skip
+    assert serve.exit_code == 0, serve.stderr
+    chat = picks.loc["chat"]
+    size = chat["accelerator_count"]
+    (served,) = [
+        r for r in serve.json()
+        if r["instance_type"] == chat["instance_type"] and r["accelerators_per_replica"] == size
+    ]  # fmt: skip
+    assert chat["requests_per_s_per_replica"] == pytest.approx(
+        served["requests_per_s_per_replica"], rel=1e-12
+    )
+    assert float(plan.budget["chat_usd"].iloc[0]) == pytest.approx(served["cost_usd_per_month"], rel=1e-12)
