@@ -74,7 +74,7 @@ TRAIN_LINES: Final = (
     "{_memory_gib:.1f} GiB per accelerator; batch {global_batch_tokens_used:,.0f} tokens ({batch_source})",
     "    goodput: {goodput:g} (range {goodput_low:g}-{goodput_high:g}): {goodput_source}",
     "  wall: {uninterrupted_wall_hours:,.1f} h x interruption factor {interruption_factor:.3f} = "
-    "{wall_hours:,.1f} h (low {wall_hours_low:,.1f}, high {wall_hours_high:,.1f})",
+    "{wall_hours:,.1f} h (low {wall_hours_low:,.1f}, high {wall_hours_high:,.1f}){_range}",
     _PRICE,
     "  cost: {accelerator_hours:,.0f} accelerator-hours at an effective "
     "${effective_usd_per_accelerator_hour:.4g} (utilisation {utilisation:.0%}) = "
@@ -163,6 +163,7 @@ def train_explain(rows: pd.DataFrame) -> pd.Series:
     def column(name: str) -> pd.Series:
         return rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
 
+    notes = _text(column("range_note"))
     prepared = _numbered(rows).assign(
         _rate=rate,
         _recompute=column("recompute").fillna("").astype(str).replace("", "n/a"),
@@ -170,6 +171,8 @@ def train_explain(rows: pd.DataFrame) -> pd.Series:
         _exposed_s=column("exposed_comm_s"),
         _tensor_s=column("tensor_comm_s"),
         _memory_gib=column("memory_bytes_per_accelerator").astype("float64") / 2**30,
+        # a spot plan whose high case crosses the stretch limit has no upper bound: say why
+        _range=np.where(notes != "", "; " + notes, ""),
     )
     return _block(prepared, TRAIN_LINES)
 

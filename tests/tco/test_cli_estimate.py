@@ -331,6 +331,15 @@ def test_models_lists_presets_with_sources(cli: Any) -> None:
     assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r.values())
 
 
+def test_explain_says_when_the_high_case_crosses_the_stretch_limit(cli: Any) -> None:
+    """256 H100s on spot: the expected case is feasible, the high interruption rate is not; the range has no
+    upper bound (n/a) and --explain says why."""
+    line = "estimate train --model llama-2-7b -a h100 -p aws -n 256 --pricing-model spot --explain -f json"
+    (row,) = cli(*argv(line)).json()
+    assert row["feasible"] and not row["high_case_feasible"] and row["cost_usd_high"] is None
+    assert "high case infeasible" in row["range_note"] and row["range_note"] in row["explain"]
+
+
 def test_spot_plans_stalled_by_interruptions_are_infeasible(cli: Any) -> None:
     """1024 H100s on 128 spot instances at one reclaim per instance-day with hourly checkpoints: the expected
     time is ~90x the uninterrupted run, beyond the named 3x limit; on-demand rows are unaffected."""
