@@ -30,7 +30,7 @@ MUTATIONS = [
     (
         "spot stretch limit (estimate)",
         "tco/model/training.py",
-        'stalled = priced["interruption_factor"] > params.max_interruption_factor.value',
+        'stalled = priced["interruption_factor"] > limit',
         'stalled = priced["interruption_factor"] > 1e300',
         ["tests/tco/test_cli_estimate.py::test_spot_plans_stalled_by_interruptions_are_infeasible"],
     ),
@@ -185,6 +185,40 @@ MUTATIONS = [
         '        "headroom": serving_assumptions.headroom.value,',
         '        "headroom": 0.0,',
         ["tests/tco/test_rules.py::test_a_plan_sizes_serving_with_headroom_and_minimum_replicas"],
+    ),
+    (
+        "spot high case past the stretch limit (range note)",
+        "tco/model/training.py",
+        'high_stalled = priced.pop("interruption_factor_high") > limit',
+        'high_stalled = priced.pop("interruption_factor_high") > 1e300',
+        ["tests/tco/test_cli_estimate.py::test_explain_says_when_the_high_case_crosses_the_stretch_limit"],
+    ),
+    (
+        "disaggregated pools: prefill + decode replicas",
+        "tco/model/formulas.py",
+        'POOL_REPLICAS: Final = var("prefill_replicas") + var("decode_replicas")',
+        'POOL_REPLICAS: Final = var("prefill_replicas") + 0 * var("decode_replicas")',
+        [
+            "tests/tco/api/test_model_inputs.py::test_engines_and_layouts_are_dimensions_of_the_serving_estimate",
+        ],
+    ),
+    (
+        "a tracked run is labelled measured on your job",
+        "tco/api/estimate.py",
+        "        grid = label_measured(grid, measured)",
+        "        grid = grid",
+        [
+            "tests/tco/track/test_from_run_cli.py::test_a_tracked_job_is_reprojected_on_other_accelerators_and_offers"
+        ],
+    ),
+    (
+        "a tracked run's framework and precision",
+        "tco/api/estimate.py",
+        "        frameworks=request.frameworks if measured is None else (measured.framework,),",
+        "        frameworks=request.frameworks,",
+        [
+            "tests/tco/track/test_from_run_cli.py::test_a_tracked_job_is_reprojected_on_other_accelerators_and_offers"
+        ],
     ),
     (
         "procurement one --set parser",
