@@ -40,7 +40,8 @@ TRAIN_BEST_OF: Final = (
 @dataclass(frozen=True, slots=True)
 class Selection:
     """Which rows of the grid to show: feasible ones (unless ``include_infeasible``), the cheapest instance
-    type per provider, pricing model and size (unless ``all_instances``), at most ``top`` (0: all)."""
+    type per provider, pricing model and size (unless ``all_instances``), at most ``top`` (0: all) - per
+    accelerator count in a training estimate, so that every count asked for is shown."""
 
     top: int = 30
     include_infeasible: bool = False
@@ -145,7 +146,7 @@ class TrainingRequest:
     scaling_efficiency: float | None = None
     settings: Settings = field(default_factory=Settings)
     sort: str = "count"
-    selection: Selection = field(default_factory=Selection)
+    selection: Selection = field(default_factory=lambda: Selection(top=10))
     explain: bool = False
     calibrations: pd.DataFrame | None = field(default=None, compare=False)
     #: a tracked run (``tco runs list``; an id or a unique prefix) re-projected: its job is the workload
@@ -254,10 +255,11 @@ def select(
     sort: tuple[str, ...],
     what: str,
     best_of: tuple[str, ...],
+    per: str | None = None,
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The rows to show and why others are not: feasible ones (unless asked), the cheapest instance per
     ``best_of`` group (so each provider, pricing model and size appears once), ordered by ``sort``, the first
-    ``top``. Raises when no row is feasible."""
+    ``top`` (of each ``per`` group when given). Raises when no row is feasible."""
     feasible = frame["feasible"].astype(bool)
     if not feasible.any():
         reasons = [r for r in dict.fromkeys(frame["reason"].astype(str)) if r]
@@ -281,9 +283,13 @@ def select(
             f"{dropped} infeasible option(s) left out (--include-infeasible shows them): {why[:300]}"
         )
     top = selection.top
-    if top and len(ordered) > top:
-        notes.append(f"showing {top} of {len(ordered)} options (--top 0 for all)")
-    shown = (ordered.head(top) if top else ordered).reset_index(drop=True)
+    kept_rows = ordered
+    if top:
+        kept_rows = ordered.groupby(per, sort=False).head(top) if per else ordered.head(top)
+    if len(kept_rows) < len(ordered):
+        each = f"; at most {top} per {per.replace('_', ' ')}" if per else ""
+        notes.append(f"showing {len(kept_rows)} of {len(ordered)} options (--top 0 for all{each})")
+    shown = kept_rows.reset_index(drop=True)
     return shown, ("\n".join(notes),) if notes else ()
 
 
@@ -347,8 +353,9 @@ def estimate_training(request: TrainingRequest, sources: Sources | None = None) 
 
         grid = label_measured(grid, measured)
     shown, notes = select(
-        grid, request.selection, sort=TRAIN_SORTS[request.sort], what="training option", best_of=TRAIN_BEST_OF
-    )
+        grid, request.selection, sort=TRAIN_SORTS[request.sort], what="training option",
+        best_of=TRAIN_BEST_OF, per="accelerator_count",
+    )  # fmt: skip
     if measured is not None:
         notes = (f"re-projecting {measured.label}", *measured.notes, *notes)
     if request.explain:

@@ -96,7 +96,7 @@ SORT = typer.Option("count", "--sort", help="count (then cost), cost (per run) o
 TRAIN_INSTANCES = typer.Option(
     False, "--all-instances", help="Every instance type, not the cheapest per provider/pricing/count."
 )
-TRAIN_TOP = typer.Option(30, "--top", min=0, help="Show at most K rows (0: all).")
+TRAIN_TOP = typer.Option(10, "--top", min=0, help="Show at most K rows per accelerator count (0: all).")
 # --- serve -------------------------------------------------------------------------------------------------
 KV_HEADS = typer.Option(None, "--kv-heads", min=1, help="KV heads (GQA) (default: heads).")
 PROMPT = typer.Option(512, "--prompt-tokens", help="Mean prompt tokens per request.")
