@@ -138,32 +138,6 @@ def test_serving_model_preset_gives_the_shape(tmp_path: Path) -> None:
     assert a != pytest.approx(b, rel=1e-6)
 
 
-@pytest.mark.parametrize(
-    ("model", "expected"),
-    [
-        (
-            'model = "llama-3-8"',
-            "chat.toml:7: serving[1].model: unknown model preset 'llama-3-8' (did you mean",
-        ),
-        (
-            'model = "bert-base"',
-            "chat.toml:7: serving[1].model: expected a generative (decoder) model preset",
-        ),
-        (
-            'model = "llama-3-8b"\nparameters = 8e9',
-            "chat.toml:8: serving[1].parameters: give model or parameters, not both",
-        ),
-    ],
-)
-def test_serving_model_preset_errors(cli, tmp_path: Path, model: str, expected: str) -> None:
-    path = tmp_path / "chat.toml"
-    path.write_text(SERVE.format(model=model))
-    result = cli("plan", str(path))
-    assert result.exit_code == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: " + expected), result.stderr
-
-
 TRAIN_PRESET = """
 [scenario]
 name = "pretrain"
@@ -180,20 +154,38 @@ runs_per_month = 1
 
 
 @pytest.mark.parametrize(
-    ("model", "expected"),
+    ("name", "model", "expected"),
     [
-        ('model = "resnet-50"', "run.toml:8: training[1].model: expected a transformer model preset"),
-        ('model = "llama-2-7b"\nparameters = 7e9', "run.toml:9: training[1].parameters: give model or"),
-        ('parameters = 7e9\nrecompute = "some"', "run.toml:9: training[1].recompute: expected one of none,"),
         (
-            "parameters = 7e9\nglobal_batch_tokens = 0",
-            "run.toml:9: training[1].global_batch_tokens: expected",
+            "chat",
+            'model = "llama-3-8"',
+            "chat.toml:7: serving[1].model: unknown model preset 'llama-3-8' (did",
         ),
+        (
+            "chat",
+            'model = "bert-base"',
+            "chat.toml:7: serving[1].model: expected a generative (decoder) model",
+        ),
+        (
+            "chat",
+            'model = "llama-3-8b"\nparameters = 8e9',
+            "chat.toml:8: serving[1].parameters: give model or",
+        ),
+        ("run", 'model = "resnet-50"', "run.toml:8: training[1].model: expected a transformer model preset"),
+        (
+            "run",
+            'model = "llama-2-7b"\nparameters = 7e9',
+            "run.toml:9: training[1].parameters: give model or",
+        ),
+        ("run", 'parameters = 7e9\nrecompute = "some"', "run.toml:9: training[1].recompute: expected one of"),
+        ("run", "parameters = 7e9\nglobal_batch_tokens = 0", "run.toml:9: training[1].global_batch_tokens:"),
     ],
 )
-def test_training_preset_and_layout_keys_are_checked(cli, tmp_path: Path, model: str, expected: str) -> None:
-    path = tmp_path / "run.toml"
-    path.write_text(TRAIN_PRESET.format(model=model))
+def test_presets_and_layout_keys_are_checked(
+    cli, tmp_path: Path, name: str, model: str, expected: str
+) -> None:
+    path = tmp_path / f"{name}.toml"
+    path.write_text((SERVE if name == "chat" else TRAIN_PRESET).format(model=model))
     result = cli("plan", str(path))
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
