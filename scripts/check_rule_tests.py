@@ -221,6 +221,20 @@ MUTATIONS = [
         ],
     ),
     (
+        "every seller in the estimates (pricing.schema.PROVIDERS)",
+        "tco/api/sources.py",
+        "        return load_catalog(store, providers or PROVIDERS)",
+        '        return load_catalog(store, providers or ("aws", "gcp", "azure"))',
+        ["tests/tco/test_cli_estimate.py::test_train_json_rows_have_every_field_and_their_sources"],
+    ),
+    (
+        "every count shown (--top per accelerator count)",
+        "tco/api/estimate.py",
+        '        best_of=TRAIN_BEST_OF, per="accelerator_count",',
+        "        best_of=TRAIN_BEST_OF, per=None,",
+        ["tests/tco/test_cli_estimate.py::test_train_table_reads_at_a_glance"],
+    ),
+    (
         "procurement one --set parser",
         "tco/cli/compare.py",
         "settings=read.settings(sets, groups=PROCUREMENT_GROUPS)",
