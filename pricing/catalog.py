@@ -137,6 +137,16 @@ def load_catalog(
     """Offers for ``providers``: each provider's newest pulled snapshot, else the embedded one; then the
     store's newest price book (``tco prices import``) applied to the offers it covers, unless
     ``price_book`` is False (list prices only)."""
+
+    notices = len(store.notices) if store is not None else 0
+    catalog = _load_catalog(store, providers, price_book=price_book)
+    if store is not None and len(store.notices) > notices:
+        # the store was damaged and set aside while it was read: read again (the embedded prices)
+        catalog = _load_catalog(store, providers, price_book=price_book)
+    return catalog
+
+
+def _load_catalog(store: PriceStore | None, providers: tuple[str, ...], *, price_book: bool) -> Catalog:
     import pandas as pd
 
     latest = store.latest() if store is not None else {}
