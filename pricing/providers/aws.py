@@ -39,6 +39,7 @@ from pricing.providers.base import (
     ErrorWording,
     FetchResult,
     PageError,
+    PageGuard,
     ProgressCallback,
     ProgressEvent,
     Retry,
@@ -724,6 +725,7 @@ class AwsPrices:
         seen: set[tuple[str, str]] = set()
         rows = PriceListRows(fetched_at)
         pages = items = 0
+        guard = PageGuard("AWS", self.options.max_pages)
         progress(ProgressEvent("aws", "start", message=f"AWS Price List API at {self._endpoint_label()}"))
         region_filters: list[str | None] = [*sorted(wanted)] if wanted else [None]
         for family in INSTANCE_FAMILIES:
@@ -734,6 +736,7 @@ class AwsPrices:
                     filters.append({"Type": "TERM_MATCH", "Field": "regionCode", "Value": region})
                 token: str | None = None
                 while True:
+                    guard.page()
                     request: dict[str, Any] = {
                         "ServiceCode": "AmazonEC2",
                         "Filters": filters,
@@ -767,9 +770,10 @@ class AwsPrices:
                         skipped.update(page_skipped)
                         return parsed, len(price_list), response.get("NextToken") or None
 
-                    page_rows, count, token = self._call(
+                    page_rows, count, next_token = self._call(
                         get_page, f"GetProducts page {page_number}", progress, pages, items
                     )
+                    token = guard.token(next_token, ("products", family, region))
                     rows.extend(page_rows)
                     pages += 1
                     items += count
@@ -778,7 +782,9 @@ class AwsPrices:
                         break
         warnings: list[str] = []
         if self.spot and len(rows):
-            pages, items = self._spot(session, rows, fetched_at, skipped, warnings, progress, pages, items)
+            pages, items = self._spot(
+                session, rows, fetched_at, skipped, warnings, progress, pages, items, guard
+            )
         frame = rows.frame()
         return FetchResult(
             "aws",
@@ -828,6 +834,7 @@ class AwsPrices:
         progress: ProgressCallback,
         pages: int,
         items: int,
+        guard: PageGuard,
     ) -> tuple[int, int]:
         """Add the latest spot price per (zone, instance type) in each region the products cover to ``rows``.
 
@@ -853,6 +860,7 @@ class AwsPrices:
                     chunk = types[start : start + SPOT_TYPES_PER_CALL]
                     token: str | None = None
                     while True:
+                        guard.page()
                         request: dict[str, Any] = {
                             "InstanceTypes": chunk,
                             "ProductDescriptions": [SPOT_PRODUCT],
@@ -880,7 +888,7 @@ class AwsPrices:
                                 continue
                             latest[key] = entry
                         progress(ProgressEvent("aws", "page", pages, items))
-                        token = response.get("NextToken") or None
+                        token = guard.token(response.get("NextToken"), ("spot", region, start))
                         if not token:
                             break
             except PricingError as exc:

@@ -44,6 +44,7 @@ from pricing.providers.base import (
     ErrorWording,
     FetchResult,
     PageError,
+    PageGuard,
     ProgressCallback,
     ProgressEvent,
     Retry,
@@ -554,10 +555,12 @@ class GcpPrices:
         skipped = SkipCounter()
         table = ComponentTable()
         pages = items = 0
+        guard = PageGuard("GCP", self.options.max_pages)
         progress(ProgressEvent("gcp", "start", message=f"Cloud Billing Catalog at {endpoint}"))
         for service_name, service_id in SERVICES.items():
             token = ""
             while True:
+                guard.page()
                 request = billing_v1.ListSkusRequest(
                     parent=f"services/{service_id}",
                     currency_code="USD",
@@ -606,7 +609,7 @@ class GcpPrices:
                 pages += 1
                 items += len(response.skus)
                 progress(ProgressEvent("gcp", "page", pages, items))
-                token = response.next_page_token
+                token = guard.token(response.next_page_token, service_id) or ""
                 if not token:
                     break
         offers = compose_offers(table.frame(skipped), fetched_at)
