@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from importlib import resources
@@ -218,6 +219,19 @@ class OfferFilter:
     min_count: float = 0.0
     include_flagged: bool = False
     include_without_accelerator: bool = False
+
+    def __post_init__(self) -> None:
+        count = self.min_count
+        if (
+            isinstance(count, bool)
+            or not isinstance(count, int | float)
+            or not math.isfinite(count)
+            or count < 0
+        ):
+            raise PricingError(
+                f"the minimum accelerator count must be a finite number, 0 or more, not {count!r}",
+                hint="e.g. --min-count 8",
+            )
 
 
 def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:

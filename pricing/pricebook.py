@@ -89,7 +89,7 @@ MAX_BOOK_BYTES: Final = 64 * 1024 * 1024
 #: A flag every book-priced row carries (pricing.schema.INFORMING_FLAGS).
 BOOK_FLAG: Final = "book"
 #: List-price flags that no longer hold once the book sets the price itself.
-_LIST_PRICE_FLAGS: Final = frozenset({"outlier", "sentinel", "zero", "missing"})
+_LIST_PRICE_FLAGS: Final = frozenset({"outlier", "sentinel", "zero", "missing", "invalid"})
 
 #: ``book_vs_list`` columns.
 BOOK_DIFF_COLUMNS: Final = (
@@ -747,8 +747,8 @@ def apply_price_book(offers: pd.DataFrame, book: StoredBook) -> pd.DataFrame:
 
     Pure: the input is not changed. Rows the book prices get the ``book`` flag, the book's source with the
     list price in ``source``, the rule in ``note``, the import date in ``effective_date`` and the book's
-    label in ``snapshot``; list-price flags that no longer hold (outlier, sentinel, zero, missing) are dropped
-    from rows the book sets a price for (a discounted row keeps them).
+    label in ``snapshot``; list-price flags that no longer hold (outlier, sentinel, zero, missing, invalid)
+    are dropped from rows the book sets a price for (a discounted row keeps them).
     """
     import numpy as np
     import pandas as pd

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import gc
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,49 +157,54 @@ def _memory_gib(text: str | None) -> float | None:
 
 
 def _float(text: Any) -> float | None:
+    """A number from the API's text (or number); None for anything else (a bool is not a price)."""
+    if isinstance(text, bool):
+        return None
     try:
         return float(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
+# The structs type every text field the parser reads: an item whose fields have other types (a hostile or
+# broken API) fails to decode and is skipped and counted, never crashes the parser further on.
 class _Dimension(msgspec.Struct, gc=False):
     """A price dimension of a term: only the fields tco reads (msgspec skips the rest while decoding)."""
 
-    unit: Any = None
+    unit: str | None = None
     pricePerUnit: dict[str, Any] = {}
 
 
 class _TermAttributes(msgspec.Struct, gc=False):
-    LeaseContractLength: Any = None
-    OfferingClass: Any = None
-    PurchaseOption: Any = None
+    LeaseContractLength: str | None = None
+    OfferingClass: str | None = None
+    PurchaseOption: str | None = None
 
 
 class _Term(msgspec.Struct, gc=False):
     # fields in the order the API writes them: msgspec finds each key first try
     priceDimensions: dict[str, _Dimension] = {}
-    effectiveDate: Any = None
-    offerTermCode: Any = ""
+    effectiveDate: str | None = None
+    offerTermCode: str = ""
     termAttributes: _TermAttributes | None = None
 
 
 class _Attributes(msgspec.Struct, gc=False):
-    capacitystatus: Any = None
-    marketoption: Any = None
-    usagetype: Any = None
-    operatingSystem: Any = None
-    licenseModel: Any = None
-    preInstalledSw: Any = "NA"
-    tenancy: Any = None
-    instanceType: Any = None
-    regionCode: Any = None
-    vcpu: Any = None
-    memory: Any = None
+    capacitystatus: str | None = None
+    marketoption: str | None = None
+    usagetype: str | None = None
+    operatingSystem: str | None = None
+    licenseModel: str | None = None
+    preInstalledSw: str | None = "NA"
+    tenancy: str | None = None
+    instanceType: str | None = None
+    regionCode: str | None = None
+    vcpu: str | float | None = None
+    memory: str | None = None
 
 
 class _Product(msgspec.Struct, gc=False):
-    sku: Any
+    sku: str
     attributes: _Attributes
 
 
@@ -212,9 +218,19 @@ class _Item(msgspec.Struct, gc=False):
     terms: _Terms | None = None
 
 
+class _AnyProduct(msgspec.Struct, gc=False):
+    """What every price-list product is, whatever its fields hold (tells a malformed product from a page
+    that is not a price list at all)."""
+
+    product: dict[str, Any]
+
+
 #: Decodes one PriceList string straight into the fields above; everything else is skipped unread.
 _DECODER: Final = msgspec.json.Decoder(_Item)
+_LOOSE_DECODER: Final = msgspec.json.Decoder(_AnyProduct)
 _EMPTY_TERMS: Final = _Terms()
+#: What botocore accepts as a region name: a product in any other "region" is skipped (never a client).
+_REGION_CODE: Final = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
 def _usd(dimension: _Dimension) -> float | None:
@@ -465,6 +481,15 @@ def parse_products(
         for text in price_list:
             try:
                 item = decode(text)
+            except msgspec.ValidationError as exc:
+                try:
+                    _LOOSE_DECODER.decode(text)
+                except (msgspec.DecodeError, TypeError):
+                    raise PageError(
+                        f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
+                    ) from exc
+                skipped["product with a malformed field"] += 1
+                continue
             except (msgspec.DecodeError, TypeError) as exc:
                 raise PageError(
                     f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
@@ -499,6 +524,9 @@ def parse_products(
             region = attributes.regionCode
             if not region:
                 skipped["no regionCode"] += 1
+                continue
+            if not _REGION_CODE.fullmatch(region):
+                skipped["regionCode that is not a region name"] += 1
                 continue
             if regions and region not in regions:
                 skipped["region not asked for"] += 1
@@ -557,9 +585,8 @@ def parse_products(
                 hourly_usd = 0.0
                 upfront_usd = 0.0
                 for dimension in term.priceDimensions.values():
-                    try:
-                        amount = float(dimension.pricePerUnit.get("USD", None))  # type: ignore[arg-type]
-                    except (TypeError, ValueError):
+                    amount = _float(dimension.pricePerUnit.get("USD", None))
+                    if amount is None:
                         break
                     if dimension.unit == "Quantity":
                         upfront_usd += amount

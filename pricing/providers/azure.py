@@ -108,8 +108,27 @@ def _float(value: Any) -> float | None:
         return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+#: The text fields the parser reads: an item where one holds anything but text (or null) is skipped and
+#: counted (a hostile or broken API), never crashes the parser or reaches the store.
+_TEXT_FIELDS: Final = (
+    "serviceName",
+    "type",
+    "productName",
+    "currencyCode",
+    "unitOfMeasure",
+    "armSkuName",
+    "armRegionName",
+    "skuName",
+    "meterName",
+    "meterId",
+    "skuId",
+    "effectiveStartDate",
+    "reservationTerm",
+)
 
 
 def parse_items(
@@ -141,6 +160,12 @@ def parse_items(
         if not isinstance(item, dict):
             raise PageError(f"an item is a {type(item).__name__}, not an object")
         get = item.get
+        malformed = next((k for k in _TEXT_FIELDS if (v := get(k)) is not None and type(v) is not str), None)
+        if malformed is None and not isinstance(get("savingsPlan") or [], list):
+            malformed = "savingsPlan"
+        if malformed is not None:
+            page_skips[f"item with a malformed {malformed}"] += 1
+            continue
         if get("serviceName") != "Virtual Machines":
             page_skips["not a virtual machine"] += 1
             continue
@@ -203,7 +228,8 @@ def parse_items(
             if model != "on_demand":
                 continue
             for plan in get("savingsPlan") or []:
-                years = SAVINGS_PLAN_YEARS.get(plan.get("term", "")) if isinstance(plan, dict) else None
+                term = plan.get("term") if isinstance(plan, dict) else None
+                years = SAVINGS_PLAN_YEARS.get(term) if isinstance(term, str) else None
                 if years is None:
                     page_skips["savings plan term not modelled"] += 1
                     continue
