@@ -106,6 +106,26 @@ class RunSummary:
         return lines
 
 
+class CalibrationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_calibration`. Every row stored before it is a complete row (one transaction
+    each, written when its task finished); the task in progress stored nothing. ``str()`` says so in one
+    line. A KeyboardInterrupt, so that whatever handles Ctrl-C (exit 130) still does."""
+
+    def __init__(self, run_id: str, framework: str | None, rows_kept: int, store_path: str) -> None:
+        self.run_id = run_id
+        self.framework = framework
+        self.rows_kept = rows_kept
+        where = f" during {framework}" if framework else ""
+        self.message = (
+            f"calibration interrupted{where}: {rows_kept} finished row(s) of run {run_id} kept in "
+            f"{store_path}, the task in progress stored nothing"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -149,7 +169,16 @@ def run_calibration(
     if not runnable:
         raise CalibrationError("no ML framework is installed", hint="pip install 'tco[all]'")
     for name in runnable:
-        summary.outcomes.append(_run_framework(name, request, store, notify, summary.run_id, python))
+        outcome = FrameworkOutcome(name)
+        summary.outcomes.append(outcome)
+        try:
+            _run_framework(outcome, request, store, notify, summary.run_id, python)
+        except KeyboardInterrupt as exc:
+            try:  # what is stored, exactly (an interrupt can land between storing a row and counting it)
+                kept = store.count(summary.run_id)
+            except (CalibrationError, KeyboardInterrupt):
+                kept = len(summary.rows)
+            raise CalibrationInterrupted(summary.run_id, name, kept, str(store.path)) from exc
     return summary
 
 
@@ -191,14 +220,15 @@ def _tail(handle: IO[bytes]) -> str:
 
 
 def _run_framework(
-    framework: str,
+    outcome: FrameworkOutcome,
     request: RunRequest,
     store: ResultStore,
     notify: Callable[[Event], None],
     run_id: str,
     python: str,
 ) -> FrameworkOutcome:
-    outcome = FrameworkOutcome(framework)
+    """Run ``outcome.framework``'s tasks, adding each stored row to ``outcome`` as it is stored."""
+    framework = outcome.framework
     notify(Event("framework_start", framework))
     finished: list[str] = []  # task ids with a stored row
     plan: list[str] | None = None

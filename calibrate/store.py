@@ -312,6 +312,18 @@ class ResultStore:
                 frame[column] = pd.Series(values, index=frame.index, dtype=object)
         return frame
 
+    def count(self, run_id: str | None = None) -> int:
+        """How many rows are stored (of ``run_id``, when given)."""
+        self._check_place()
+        if not self.path.exists():
+            return 0
+        with self.connect() as db:
+            if run_id is None:
+                row = db.execute("SELECT COUNT(*) FROM results").fetchone()
+            else:
+                row = db.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,)).fetchone()
+        return int(row[0])
+
     def run_ids(self) -> list[str]:
         """Run ids, most recent first."""
         self._check_place()
