@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,8 @@ EventKind = Literal[
     "framework_done",
 ]
 STDERR_TAIL_LINES: Final = 8
+#: The worker's exit code after Ctrl-C (calibrate.worker returns 130 on KeyboardInterrupt).
+WORKER_INTERRUPTED: Final = 130
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,8 @@ def _run_framework(
             plan, plan_event = result.plan, result.plan_event
         if result.done:
             break
+        if result.interrupted:  # Ctrl-C reached the worker (first): the run stops, nothing is recorded
+            raise KeyboardInterrupt
         # The worker ended without "done": fatal before its plan, or died mid-task.
         if plan is None:
             outcome.error = result.error or "the worker exited before planning"
@@ -295,6 +300,7 @@ class _WorkerResult:
     plan_event: dict[str, Any] | None = None
     in_flight: str | None = None
     error: str | None = None
+    interrupted: bool = False  # the worker stopped on Ctrl-C (SIGINT): the run is interrupted, not failed
 
 
 def _run_worker(
@@ -390,6 +396,7 @@ def _run_worker(
             if fatal is not None:
                 result.error = fatal
             else:
+                result.interrupted = code in (WORKER_INTERRUPTED, -signal.SIGINT)
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
                 tail = _tail(err)
                 result.error = f"{how}" + (f": {tail}" if tail else "")

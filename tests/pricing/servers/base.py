@@ -30,6 +30,8 @@ class Fault:
     hang_s: float = 0.0  # sleep this long first
     drop: bool = False  # close the connection without an answer
     trickle_s: float = 0.0  # answer normally, but send the body a few bytes at a time over this long
+    hold: threading.Event | None = None  # answer only once this is set (at most ``hang_s``, else 300 s)
+    holding: threading.Event | None = None  # set when the hold begins (the request is in flight)
     when: Callable[[Recorded], bool] | None = None
 
 
@@ -160,7 +162,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.requests.append(recorded)
         fault = self.server.take_fault(recorded)
         if fault is not None:
-            if fault.hang_s:
+            if fault.hold is not None:
+                if fault.holding is not None:
+                    fault.holding.set()
+                fault.hold.wait(timeout=fault.hang_s or 300.0)
+            elif fault.hang_s:
                 time.sleep(fault.hang_s)
             if fault.drop:
                 self.close_connection = True
