@@ -176,6 +176,9 @@ class ResultStore:
             try:
                 version = self._check_identity(db)  # before WAL mode, which rewrites the file's header
                 _use_wal(db, self.busy_timeout_s)
+                # WAL with synchronous=NORMAL cannot corrupt the store; a power cut can only lose the rows
+                # of the last moments (the calibration of those tasks runs again), and commits skip an fsync.
+                db.execute("PRAGMA synchronous=NORMAL")
                 self._migrate(db, version)
             except (sqlite3.Error, OSError) as exc:
                 raise store_error(exc, self.path, "opening") from exc
@@ -448,7 +451,7 @@ def _text(value: Any, column: str, *, strict: bool, where: str) -> str:
     except UnicodeEncodeError as exc:
         if strict:
             raise CalibrationError(f"{where}: {column} is not valid Unicode text ({exc.reason})") from exc
-        text = text.encode("utf-8", "replace").decode("utf-8")
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # U+FFFD
     return text
 
 

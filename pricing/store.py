@@ -621,17 +621,31 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
             raise PricingError(
                 f"offer column {name!r} holds a value that is not text: {min(t.__name__ for t in strange)}"
             )
-        sample = texts[:_SAMPLE].tolist()
         try:
-            if len(set(sample)) <= _FEW:
-                codes, uniques = pd.factorize(texts, use_na_sentinel=True)
-                dictionary = encode(list(uniques))
-                encoded.append((position, name, "text", dictionary, codes.astype("<i4").tobytes()))
-            else:
-                encoded.append((position, name, "text", None, encode(texts.tolist())))
-        except (TypeError, ValueError, msgspec.EncodeError) as exc:  # a lone surrogate, say
-            raise PricingError(f"offer column {name!r} holds text that cannot be stored: {exc}") from exc
+            encoded.append((position, name, *_text_column(texts, encode)))
+        except (ValueError, msgspec.EncodeError):  # a lone surrogate (not UTF-8): stored as U+FFFD
+            texts = np.array([_valid_text(v) for v in texts.tolist()], dtype=object)
+            encoded.append((position, name, *_text_column(texts, encode)))
     return encoded
+
+
+def _text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes]:
+    """(kind, dictionary, data) of a text column: a dictionary of values and int32 codes when they repeat,
+    else a JSON array."""
+    import pandas as pd
+
+    sample = texts[:_SAMPLE].tolist()
+    if len(set(sample)) <= _FEW:
+        codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+        return "text", encode(list(uniques)), codes.astype("<i4").tobytes()
+    return "text", None, encode(texts.tolist())
+
+
+def _valid_text(value: str | None) -> str | None:
+    """Text that UTF-8 can hold: a lone surrogate (a provider's broken escape) becomes U+FFFD."""
+    if value is None:
+        return None
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def column_crc32(dictionary: Any, data: Any) -> int:

@@ -539,7 +539,8 @@ def _at_load(
     from tco.model.inference.queueing import at_rate
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        replicas = np.ceil(rate * (1.0 + headroom) / solved["capacity"])
+        # at least one replica serves any load (a rate so small that the division underflows to 0 too)
+        replicas = np.maximum(np.ceil(rate * (1.0 + headroom) / solved["capacity"]), 1.0)
         offered = rate / replicas
     offered = np.where(np.isfinite(offered), offered, 0.0)
     curve = solved["curve"]
@@ -589,8 +590,8 @@ def _disagg_at_load(
 
     cap_p, cap_d = solved["prefill_capacity"], solved["decode_capacity"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pre = np.ceil(rate * (1.0 + headroom) / cap_p)
-        dec = np.ceil(rate * (1.0 + headroom) / cap_d)
+        pre = np.maximum(np.ceil(rate * (1.0 + headroom) / cap_p), 1.0)  # one of each at any load
+        dec = np.maximum(np.ceil(rate * (1.0 + headroom) / cap_d), 1.0)
         service = solved["prefill_service_s"]
         rho = rate / pre * service
         wait = rho * service / (2.0 * (1.0 - rho))
@@ -967,8 +968,11 @@ def project_serving(
     import numpy as np
     import pandas as pd
 
+    from tco.model.throughput import numeric_hardware
+
     params = assumptions or ServingAssumptions()
     validate_serving_workloads(workloads)
+    hardware = numeric_hardware(hardware)
     _positive_whole(list(replica_sizes), "replica sizes")
     if batch_sizes is not None:
         _positive_whole(list(batch_sizes), "batch sizes")

@@ -116,6 +116,20 @@ def lookup(table: pd.DataFrame, frame: pd.DataFrame, keys: list[str], column: st
     return np.asarray(out)
 
 
+def numeric_hardware(hardware: pd.DataFrame) -> pd.DataFrame:
+    """``hardware`` with every figure as float64 (text in a number column, or an integer too large for
+    int64, is object dtype: it becomes NaN or a float, so that arithmetic and ``fillna`` stay numeric)."""
+    import pandas as pd
+
+    text = {"accelerator", "dtype"}
+    numeric = [c for c in hardware.columns if c not in text and not str(c).endswith("source")]
+    if all(hardware[c].dtype == "float64" for c in numeric):
+        return hardware
+    return hardware.assign(
+        **{c: pd.to_numeric(hardware[c], errors="coerce").astype("float64") for c in numeric}
+    )
+
+
 def _peak_lookup(hardware: pd.DataFrame) -> pd.DataFrame:
     return hardware[["accelerator", "dtype", "peak_tflops"]].drop_duplicates(["accelerator", "dtype"])
 

@@ -207,12 +207,14 @@ def training_performance(
         empty_calibrations,
         matmul_knee_widths,
         model_efficiency,
+        numeric_hardware,
         resolve_training_throughput,
     )
     from tco.model.work import training_work
 
     params = assumptions or TrainingAssumptions()
     check_counts(counts, frameworks)
+    hardware = numeric_hardware(hardware)
     cal = empty_calibrations() if calibrations is None else calibrations
     work = training_work(workloads)
     accelerators = list(dict.fromkeys(node_sizes["accelerator"]))
@@ -261,7 +263,11 @@ def training_performance(
     assumed = perf["throughput_source"].eq(SOURCE_ASSUMED).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         attention_share = perf["attention_flops_per_token"] / perf["flops_per_token"]
-    hidden = perf["hidden"].fillna(infer_shape(perf["params"], params.aspect_ratio.value)[1])
+    inferred_hidden = pd.Series(
+        np.asarray(infer_shape(perf["params"], params.aspect_ratio.value)[1], dtype="float64"),
+        index=perf.index,
+    )
+    hidden = perf["hidden"].fillna(inferred_hidden)
     matmul, attention = model_efficiency(
         hidden.to_numpy(dtype="float64"),
         attention_share.fillna(0.0).to_numpy(dtype="float64"),
@@ -352,7 +358,7 @@ def training_performance(
     no_work = np.isnan(np.where(is_samples, perf["total_samples"], perf["train_flops"]).astype("float64"))
     fits = perf["fits_memory"].astype(bool).to_numpy()
     reason = np.select(
-        [no_work, no_rate, unusable, no_layout & ~fits, ~fits, pd.isna(eff)],
+        [no_work, no_rate, unusable, no_layout & ~fits, ~fits, pd.isna(eff), ~np.isfinite(wall)],
         [
             "the workload's amount of work is unknown: give params and tokens, samples and epochs, or "
             "train FLOPs",
@@ -369,6 +375,8 @@ def training_performance(
             + (perf["memory_bytes"] / 2**30).round(1).astype(str)
             + " GiB per accelerator at this count (more accelerators, or more memory)",
             "scaling efficiency unknown: " + perf["scaling_source"].astype(str),
+            "no finite run time from these figures (an overflow or a zero rate): check the workload and "
+            "hardware numbers",
         ],
         default="",
     )

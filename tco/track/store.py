@@ -107,7 +107,7 @@ def _clean(value: Any, column: str, is_float: bool, *, strict: bool = False) -> 
     except UnicodeEncodeError as exc:
         if strict:
             raise TrackError(f"{column} is not valid Unicode text ({exc.reason})") from exc
-        value = value.encode("utf-8", "replace").decode("utf-8")
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # U+FFFD
     return value
 
 

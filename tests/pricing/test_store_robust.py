@@ -277,11 +277,19 @@ def test_text_and_numbers_that_are_not_offer_values(tmp_path: Path) -> None:
     rows["note"] = [{"a": 1}, None, "x"]
     with pytest.raises(PricingError, match="'note' holds a value that is not text: dict"):
         store.write_snapshot("aws", "t", NOW, rows)
-    rows = sample(3)
-    rows["note"] = ["\ud800", None, "x"]  # a lone surrogate cannot be UTF-8
-    with pytest.raises(PricingError, match="'note' holds text that cannot be stored"):
-        store.write_snapshot("aws", "t", NOW, rows)
     assert not store.exists() or store.snapshots() == []
+
+
+@pytest.mark.parametrize("many", [False, True])  # a dictionary column, and a JSON-array one
+def test_text_that_is_not_valid_unicode_is_stored_with_a_replacement(tmp_path: Path, many: bool) -> None:
+    store = PriceStore(tmp_path / "prices.sqlite")
+    rows = sample(300)
+    notes = [f"n{i}" if many else "x" for i in range(300)]
+    notes[0], notes[1] = "a\ud800b", None  # a lone surrogate (a broken escape) cannot be UTF-8
+    rows["note"] = notes
+    snap = store.write_snapshot("aws", "t", NOW, rows)
+    back = store.offers([snap.id])["note"].tolist()
+    assert back[0] == "a\ufffdb" and back[1] is None and back[2:] == notes[2:]
 
 
 def test_hostile_but_valid_values_round_trip(tmp_path: Path) -> None:

@@ -22,7 +22,11 @@ from tco.presets import find_model, hardware_table
 from .conftest import hardware, mfu_defaults, token_workload
 
 # NaN and infinity are data: a projection on them prints no NumPy warning either (tco.model.numeric).
-pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+# and nothing that a future pandas turns into an error (a fill value of the wrong type).
+pytestmark = [
+    pytest.mark.filterwarnings("error::RuntimeWarning"),
+    pytest.mark.filterwarnings("error::pandas.errors.Pandas4Warning"),
+]
 
 
 def train(**kwargs: Any) -> pd.DataFrame:
@@ -191,3 +195,26 @@ def test_serving_on_unusable_hardware_figures_says_why(column: str, value: float
 
 def test_serving_without_options_is_no_rows() -> None:
     assert serve(options=override_options([A100], 2.0, 8.0).iloc[0:0]).empty
+
+
+def test_a_tiny_load_still_needs_a_replica() -> None:
+    """A rate so small that rate / capacity underflows to 0 once gave 0 replicas and a free deployment."""
+    for layout in ("aggregated", "disaggregated"):
+        frame = serve({"requests_per_s": 5e-324}, layouts=(layout,))
+        feasible = frame[frame["feasible"]]
+        assert len(feasible) and (feasible["replicas"] >= 1).all()
+        assert (feasible["cost_usd_per_month"] > 0).all()
+
+
+def test_an_absurd_peak_is_no_run_time_with_a_reason() -> None:
+    """1e308 TFLOP/s makes the step time overflow: the row says so instead of an empty reason."""
+    assert "no finite run time from these figures" in one_reason(train(hardware=hardware(peak_tflops=1e308)))
+
+
+def test_hardware_figures_of_any_numeric_type() -> None:
+    """An integer too large for int64 makes a column object dtype; the projections read it as a number."""
+    frame = train(hardware=hardware().assign(memory_bytes=[10**30]))
+    assert frame["feasible"].all()  # more memory than any job needs: it fits
+    table = hardware_table([A100])
+    served = serve(hardware=table.assign(memory_bytes=[10**30] * len(table)))
+    assert served["feasible"].any()
