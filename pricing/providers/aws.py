@@ -45,6 +45,8 @@ from pricing.providers.base import (
     ProgressEvent,
     Retry,
     SkipCounter,
+    check_endpoint,
+    env_endpoint,
     retry_after_seconds,
     utc_now_iso,
     with_retries,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 
 PRICING_ENDPOINT_ENV: Final = "TCO_AWS_PRICING_ENDPOINT"
 EC2_ENDPOINT_ENV: Final = "TCO_AWS_EC2_ENDPOINT"
+PRICING_REGION_ENV: Final = "TCO_AWS_PRICING_REGION"
 PRICING_REGIONS: Final = ("us-east-1", "eu-central-1", "ap-south-1")
 SOURCE: Final = "aws-price-list-api"
 SPOT_SOURCE: Final = "aws-ec2-spot-price-history"
@@ -715,8 +718,20 @@ class AwsPrices:
     ) -> None:
         self.options = options or ClientOptions()
         self.endpoint = self.options.endpoint_for("aws")
-        self.ec2_endpoint = ec2_endpoint or os.environ.get(EC2_ENDPOINT_ENV) or None
-        self.pricing_region = pricing_region or os.environ.get("TCO_AWS_PRICING_REGION") or PRICING_REGIONS[0]
+        self.ec2_endpoint = (
+            check_endpoint(ec2_endpoint, "aws", "the EC2 endpoint")
+            if ec2_endpoint is not None
+            else env_endpoint(EC2_ENDPOINT_ENV, "aws")
+        )
+        region = pricing_region if pricing_region is not None else os.environ.get(PRICING_REGION_ENV)
+        if region is not None and not _REGION_CODE.fullmatch(region.strip()):
+            raise PricingError(
+                f"{PRICING_REGION_ENV} {region!r} is not an AWS region name"
+                if pricing_region is None
+                else f"the AWS pricing region {region!r} is not a region name",
+                hint=f"one of {', '.join(PRICING_REGIONS)}",
+            )
+        self.pricing_region = region.strip() if region is not None else PRICING_REGIONS[0]
         if self.endpoint is None and self.pricing_region not in PRICING_REGIONS:
             raise PricingError(
                 f"the AWS Price List API does not answer in {self.pricing_region}",

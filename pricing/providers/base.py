@@ -110,10 +110,43 @@ class ClientOptions:
             raise PricingError(f"the page size must be at least 1, not {self.page_size!r}")
 
     def endpoint_for(self, provider: str) -> str | None:
-        """The explicit endpoint, else the provider's environment variable, else None (the default)."""
-        if self.endpoint:
-            return self.endpoint
-        return os.environ.get(ENDPOINT_ENV[provider]) or None
+        """The explicit endpoint, else the provider's environment variable, else None (the default).
+
+        Either is checked (:func:`check_endpoint`): an empty one is an error, never the default taken
+        silently."""
+        if self.endpoint is not None:
+            return check_endpoint(self.endpoint, provider, "--endpoint")
+        return env_endpoint(ENDPOINT_ENV[provider], provider)
+
+
+def env_endpoint(variable: str, provider: str) -> str | None:
+    """The endpoint in the environment variable ``variable``, checked; None when it is not set."""
+    value = os.environ.get(variable)
+    return None if value is None else check_endpoint(value, provider, variable)
+
+
+def check_endpoint(value: str, provider: str, where: str) -> str:
+    """``value`` as an endpoint URL (http or https, with a host and a valid port; for GCP a bare
+    ``host[:port]`` too, as the Google client takes it), else a PricingError that names ``where``."""
+    import urllib.parse
+
+    text = value.strip()
+    example = "e.g. https://mirror.example.com or http://127.0.0.1:8080"
+    if not text:
+        raise PricingError(
+            f"{where} is empty", hint=f"give the price API's URL ({example}), or leave it out for the default"
+        )
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise PricingError(f"{where} {value!r} holds spaces or control characters", hint=example)
+    url = text if "://" in text or provider != "gcp" else f"https://{text}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises for a port out of range or not a number
+    except ValueError as exc:
+        raise PricingError(f"{where} {value!r} is not a URL ({exc})", hint=example) from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise PricingError(f"{where} must be an http(s) URL with a host, not {value!r}", hint=example)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,9 +511,11 @@ __all__ = [
     "Retry",
     "RetryPolicy",
     "SkipCounter",
+    "check_endpoint",
     "check_provider_name",
     "client_factory",
     "empty_offers",
+    "env_endpoint",
     "make_client",
     "no_progress",
     "offers_frame",

@@ -520,7 +520,13 @@ class GcpPrices:
     ) -> None:
         self.options = options or ClientOptions()
         self.endpoint = self.options.endpoint_for("gcp")
-        self.api_key = api_key if api_key is not None else (os.environ.get(API_KEY_ENV) or None)
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        if key is not None and not key.strip():
+            raise PricingError(
+                f"{API_KEY_ENV if api_key is None else 'the GCP API key'} is empty",
+                hint=f"give an API key, or unset {API_KEY_ENV} to use Application Default Credentials",
+            )
+        self.api_key = key.strip() if key is not None else None
         self.credentials = credentials
 
     def _client(self) -> Any:

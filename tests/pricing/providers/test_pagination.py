@@ -229,3 +229,57 @@ def test_a_body_larger_than_the_limit(azure_server: AzureServer, monkeypatch: py
 def test_client_options_are_checked(options: dict[str, Any], message: str) -> None:
     with pytest.raises(PricingError, match=message):
         ClientOptions(**options)
+
+
+# --- endpoints are checked before any request ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure", "oci"])
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ("", "--endpoint is empty"),
+        (" ", "--endpoint is empty"),
+        ("not a url", "holds spaces or control characters"),
+        ("http://[::1", "is not a URL"),
+        ("http://127.0.0.1:99999", "is not a URL"),
+        ("http://", "must be an http\\(s\\) URL with a host"),
+        ("ftp://mirror.example.com", "must be an http\\(s\\) URL with a host"),
+        ("file:///etc/passwd", "must be an http\\(s\\) URL with a host"),
+    ],
+)
+def test_an_endpoint_that_is_not_one(provider: str, endpoint: str, message: str) -> None:
+    from pricing.providers.base import make_client
+
+    with pytest.raises(PricingError, match=message):
+        make_client(provider, ClientOptions(endpoint=endpoint)).fetch((), lambda e: None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TCO_AZURE_PRICES_ENDPOINT", "", "TCO_AZURE_PRICES_ENDPOINT is empty"),
+        ("TCO_AWS_PRICING_ENDPOINT", "http://[::1", "TCO_AWS_PRICING_ENDPOINT 'http://\\[::1' is not a URL"),
+        ("TCO_AWS_EC2_ENDPOINT", "", "TCO_AWS_EC2_ENDPOINT is empty"),
+        ("TCO_AWS_PRICING_REGION", "+cmd", "TCO_AWS_PRICING_REGION '\\+cmd' is not an AWS region name"),
+        ("TCO_GCP_API_KEY", " ", "TCO_GCP_API_KEY is empty"),
+        ("TCO_OCI_PRICES_ENDPOINT", "gopher://x", "must be an http\\(s\\) URL"),
+    ],
+)
+def test_an_environment_variable_that_is_set_but_unusable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    from pricing.providers.base import make_client
+
+    monkeypatch.setenv(variable, value)
+    provider = {"AZURE": "azure", "AWS": "aws", "GCP": "gcp", "OCI": "oci"}[variable.split("_")[1]]
+    with pytest.raises(PricingError, match=message):
+        make_client(provider, ClientOptions()).fetch((), lambda e: None)
+
+
+def test_gcp_takes_a_bare_host() -> None:
+    from pricing.providers.base import check_endpoint
+
+    assert check_endpoint("cloudbilling.googleapis.com", "gcp", "x") == "cloudbilling.googleapis.com"
+    with pytest.raises(PricingError, match="must be an http"):
+        check_endpoint("cloudbilling.googleapis.com", "azure", "x")

@@ -21,7 +21,7 @@ from tco.presets import find_model, hardware_table
 
 from .conftest import hardware, mfu_defaults, token_workload
 
-# NaN and infinity are data: a projection on them prints no NumPy warning either (tco.model.numeric).
+# NaN and infinity are data: a projection on them prints no NumPy warning either (tco.model.numeric),
 # and nothing that a future pandas turns into an error (a fill value of the wrong type).
 pytestmark = [
     pytest.mark.filterwarnings("error::RuntimeWarning"),

@@ -100,7 +100,11 @@ def test_a_record_that_does_not_decode(tco_home: Path, update: str, message: str
         db.execute(update)
     db.close()
     store = RunStore(path)
-    for call in (lambda: store.report("damaged"), store.summaries):
+    for call in (
+        lambda: store.report("damaged"),
+        store.summaries,
+        lambda: Tracker(run_id="damaged", usd_per_hour=1.0),  # re-attaching reads the stored run
+    ):
         with pytest.raises(TrackError, match=rf"{path} is damaged \(.*{message}.*\) \(move it aside"):
             call()
 
@@ -190,6 +194,9 @@ def test_import_of_a_huge_file(tmp_path: Path) -> None:
         ("run", "false", "usd_per_hour is not a number: False"),
         ("segment", '{"a": 1}', "steps is not a number: dict"),
         ("segment", "Infinity", "Infinity is not a JSON number"),
+        ("segment", '"12"', "steps is not a number: '12'"),
+        ("segment", "true", "steps is not a number: True"),
+        ("segment", "1e400", "steps is inf"),
     ],
 )
 def test_import_of_bad_numbers(tmp_path: Path, where: str, text: str, message: str) -> None:
