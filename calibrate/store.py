@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sqlite3
+import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -342,10 +343,23 @@ class ResultStore:
 
     def export_file(self, path: Path, run_ids: Iterable[str] | None = None) -> int:
         """Write every row (or those of ``run_ids``) to ``path`` as portable JSON, atomically.
-        Returns the row count."""
+        Returns the row count. Nothing to export, or a run id not stored, is a CalibrationError raised before
+        ``path`` is touched."""
         frame = self.results()
         if run_ids is not None:
-            frame = frame[frame["run_id"].isin(list(run_ids))]
+            wanted = list(run_ids)
+            unknown = sorted(set(wanted) - set(frame["run_id"].dropna()))
+            if unknown:
+                raise CalibrationError(
+                    f"no calibration run {unknown[0]!r} in {self.path}",
+                    hint="`tco calibrate show` lists the runs; nothing was written",
+                )
+            frame = frame[frame["run_id"].isin(wanted)]
+        if frame.empty:
+            raise CalibrationError(
+                f"no calibration results to export in {self.path}",
+                hint="run `tco calibrate run --quick` first; nothing was written",
+            )
         rows = [{c: _jsonable(rec[c]) for c in COLUMNS} for rec in frame.to_dict("records")]
         document = {
             "format": EXPORT_FORMAT,
@@ -485,17 +499,37 @@ def _jsonable(value: Any) -> Any:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
+    """Write ``data`` to ``path`` so that a failure leaves no partial file and an existing file as it was: a
+    temporary file beside the target, renamed over it only once complete. A device or a pipe
+    (``/dev/null``, ``/dev/stdout``) is written directly, never replaced by a file; a symbolic link keeps
+    pointing where it did (its target is replaced)."""
+    try:
+        info = path.stat()  # follows a link
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise CalibrationError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise CalibrationError(f"cannot write {path}: it is a directory", hint="give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        try:
+            with path.open("wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise CalibrationError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return
+    target = path.resolve() if path.is_symlink() else path
+    directory = target.parent if str(target.parent) else Path(".")
     tmp_name: str | None = None
     try:
         with tempfile.NamedTemporaryFile(
-            dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False
         ) as handle:
             tmp_name = handle.name
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_name, target)
         tmp_name = None
     except OSError as exc:
         raise CalibrationError(f"cannot write {path}: {exc.strerror or exc}") from exc

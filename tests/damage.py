@@ -10,6 +10,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 PAGE = 4096
@@ -80,3 +82,24 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> subp
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def reading_pipe(path: Path) -> tuple[Path, Callable[[], bytes]]:
+    """A named pipe at ``path`` with a reader on the other end (what ``--output /dev/stdout`` or a shell's
+    process substitution hands a writer); the callable returns what was written once the writer closed it.
+    A device like /dev/null would do too, but a test must not risk replacing a shared device node."""
+    os.mkfifo(path)
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        with path.open("rb") as handle:
+            chunks.append(handle.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def received() -> bytes:
+        reader.join(timeout=60)
+        return b"".join(chunks)
+
+    return path, received

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sqlite3
+import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -523,13 +524,19 @@ class RunStore:
 
     def export_file(self, path: Path, run_ids: Iterable[str] | None = None) -> int:
         """Write every run (or those of ``run_ids``) with its segments to ``path`` as JSON, atomically.
-        Returns the run count."""
+        Returns the run count. Nothing to export, or a run id not stored, is a TrackError raised before
+        ``path`` is touched."""
         wanted = None if run_ids is None else {self.find(r) for r in run_ids}
         runs = []
         for run in self.all_runs():
             if wanted is not None and run["run_id"] not in wanted:
                 continue
             runs.append({**run, "segments": self.segments(run["run_id"])})
+        if not runs:
+            raise TrackError(
+                f"no tracked runs to export in {self.path}",
+                hint="track a run with tco.track first; nothing was written",
+            )
         document = {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
@@ -636,17 +643,37 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_IMPORT_BYTES, hint: str |
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
+    """Write ``data`` to ``path`` so that a failure leaves no partial file and an existing file as it was: a
+    temporary file beside the target, renamed over it only once complete. A device or a pipe
+    (``/dev/null``, ``/dev/stdout``) is written directly, never replaced by a file; a symbolic link keeps
+    pointing where it did (its target is replaced)."""
+    try:
+        info = path.stat()  # follows a link
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise TrackError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise TrackError(f"cannot write {path}: it is a directory", hint="give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        try:
+            with path.open("wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise TrackError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return
+    target = path.resolve() if path.is_symlink() else path
+    directory = target.parent if str(target.parent) else Path(".")
     tmp_name: str | None = None
     try:
         with tempfile.NamedTemporaryFile(
-            dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False
         ) as handle:
             tmp_name = handle.name
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_name, target)
         tmp_name = None
     except OSError as exc:
         raise TrackError(f"cannot write {path}: {exc.strerror or exc}") from exc

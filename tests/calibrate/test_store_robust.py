@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from calibrate.errors import CalibrationError
 from calibrate.results import make_row
 from calibrate.store import ResultStore
 from tests.calibrate.test_store import context, measurement
-from tests.damage import damage_pages, foreign, garbage, is_root, newer, page_count, run_python
+from tests.damage import damage_pages, foreign, garbage, is_root, newer, page_count, reading_pipe, run_python
 
 
 def rows(n: int = 3, run_id: str = "run1") -> list[dict[str, Any]]:
@@ -249,3 +250,39 @@ def test_two_processes_adding_rows_at_once_lose_nothing(tmp_path: Path) -> None:
         assert proc.returncode == 0 and out.strip() == "done", err
     frame = ResultStore(path).results()
     assert sorted(frame["result_id"]) == sorted(f"{r}-{i}" for r in "ab" for i in range(60))
+
+
+# --- exports ------------------------------------------------------------------------------------------------
+
+
+def test_an_export_that_fails_leaves_the_existing_file(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "calibration.sqlite")
+    existing = tmp_path / "existing.json"
+    existing.write_text("precious")
+    with pytest.raises(CalibrationError, match=r"no calibration results to export.*nothing was written"):
+        store.export_file(existing)
+    store.add_many(rows(2))
+    with pytest.raises(CalibrationError, match=r"no calibration run 'nope'.*nothing was written"):
+        store.export_file(existing, ["nope"])
+    assert existing.read_text() == "precious"
+    assert store.export_file(existing, ["run1"]) == 2  # a good export replaces it whole
+    assert len(json.loads(existing.read_text())["rows"]) == 2
+
+
+def test_an_export_to_a_device_or_through_a_link(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "calibration.sqlite")
+    store.add_many(rows(1))
+    pipe, received = reading_pipe(tmp_path / "pipe")
+    assert store.export_file(pipe) == 1
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # still the pipe, not a file that replaced it
+    assert json.loads(received())["format"] == "tco-calibration"
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    store.export_file(link)
+    assert link.is_symlink() and json.loads(target.read_text())["format"] == "tco-calibration"
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(CalibrationError, match=r"dir\.json: it is a directory"):
+        store.export_file(tmp_path / "dir.json")
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind

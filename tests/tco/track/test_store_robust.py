@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from tco.errors import TcoError
 from tco.home import resolve_home
 from tco.track import RunStore, Tracker, TrackError
-from tests.damage import damage_pages, foreign, garbage, newer, page_count, run_python
+from tests.damage import damage_pages, foreign, garbage, newer, page_count, reading_pipe, run_python
 
 from .helpers import sleep_loop
 
@@ -259,3 +260,18 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     store = RunStore(path)
     assert sorted(r["run_id"] for r in store.all_runs()) == ["a", "b"]
     assert [s["steps"] for s in store.segments("b")] == [float(i) for i in range(60)]
+
+
+def test_an_export_that_fails_leaves_the_existing_file(tmp_path: Path, tco_home: Path) -> None:
+    store = RunStore.in_home(tco_home)
+    existing = tmp_path / "existing.json"
+    existing.write_text("precious")
+    with pytest.raises(TrackError, match=r"no tracked runs to export.*nothing was written"):
+        store.export_file(existing)
+    _tracked("one")
+    with pytest.raises(TrackError, match="no tracked run 'nope'"):
+        store.export_file(existing, ["nope"])
+    assert existing.read_text() == "precious"
+    pipe, received = reading_pipe(tmp_path / "pipe")
+    assert store.export_file(pipe) == 1 and stat.S_ISFIFO(pipe.stat().st_mode)
+    assert json.loads(received())["format"] == "tco-runs"
