@@ -213,8 +213,8 @@ def test_an_absurd_peak_is_no_run_time_with_a_reason() -> None:
 
 def test_hardware_figures_of_any_numeric_type() -> None:
     """An integer too large for int64 makes a column object dtype; the projections read it as a number."""
-    frame = train(hardware=hardware().assign(memory_bytes=[10**30]))
-    assert frame["feasible"].all()  # more memory than any job needs: it fits
+    frame = train(hardware=hardware().assign(memory_bytes=[10**30], memory_bandwidth_tb_s=[10**30]))
+    assert frame["feasible"].all()  # more memory than any job needs, and a fast one: it runs
     table = hardware_table([A100])
     served = serve(hardware=table.assign(memory_bytes=[10**30] * len(table)))
     assert served["feasible"].any()
