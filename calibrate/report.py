@@ -63,13 +63,34 @@ COMPARISON_COLUMNS: Final = (
 
 
 def latest(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the most recent run for each (framework, host, device_name)."""
+    """The rows of the most recent run for each (framework, host, device_name).
+
+    A run's time is its latest ``measured_at``; a run without one is older than any dated run. Groups and
+    runs are integer ids (``ngroup``), so a key column that is all null (all-NaN: float64) or mixed joins
+    nothing by mistake and fails nothing.
+    """
+    import numpy as np
+    import pandas as pd
+
     if frame.empty:
         return frame
-    keyed = frame.assign(device_name=frame["device_name"].fillna(""), host=frame["host"].fillna(""))
-    last = keyed.groupby([*GROUP, "run_id"], dropna=False)["measured_at"].max().reset_index()
-    last = last.sort_values("measured_at").drop_duplicates(GROUP, keep="last")
-    return keyed.merge(last[[*GROUP, "run_id"]], on=[*GROUP, "run_id"], how="inner")
+    keyed = frame.assign(device_name=_text_or_blank(frame["device_name"]), host=_text_or_blank(frame["host"]))
+    measured = keyed["measured_at"]
+    is_text = np.array([type(v) is str for v in measured.to_numpy(dtype=object)], dtype=bool)
+    measured = measured.where(is_text)  # text timestamps only (ISO 8601 sorts as time)
+    group = keyed.groupby(GROUP, dropna=False, sort=False).ngroup()
+    run = keyed.groupby([*GROUP, "run_id"], dropna=False, sort=False).ngroup()
+    run_time = measured.groupby(run).transform("max")
+    order = pd.DataFrame({"group": group, "run": run, "time": run_time}).sort_values(
+        "time", kind="stable", na_position="first"
+    )
+    chosen = order.drop_duplicates("group", keep="last")["run"]
+    return keyed[run.isin(chosen)].reset_index(drop=True)
+
+
+def _text_or_blank(column: pd.Series) -> pd.Series:
+    values = column.astype(object)
+    return values.where(values.notna(), "")
 
 
 def _best(rows: pd.DataFrame, column: str = "throughput") -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,8 @@ EventKind = Literal[
     "framework_done",
 ]
 STDERR_TAIL_LINES: Final = 8
+#: The worker's exit code after Ctrl-C (calibrate.worker returns 130 on KeyboardInterrupt).
+WORKER_INTERRUPTED: Final = 130
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,26 @@ class RunSummary:
         return lines
 
 
+class CalibrationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_calibration`. Every row stored before it is a complete row (one transaction
+    each, written when its task finished); the task in progress stored nothing. ``str()`` says so in one
+    line. A KeyboardInterrupt, so that whatever handles Ctrl-C (exit 130) still does."""
+
+    def __init__(self, run_id: str, framework: str | None, rows_kept: int, store_path: str) -> None:
+        self.run_id = run_id
+        self.framework = framework
+        self.rows_kept = rows_kept
+        where = f" during {framework}" if framework else ""
+        self.message = (
+            f"calibration interrupted{where}: {rows_kept} finished row(s) of run {run_id} kept in "
+            f"{store_path}, the task in progress stored nothing"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -149,7 +172,16 @@ def run_calibration(
     if not runnable:
         raise CalibrationError("no ML framework is installed", hint="pip install 'tco[all]'")
     for name in runnable:
-        summary.outcomes.append(_run_framework(name, request, store, notify, summary.run_id, python))
+        outcome = FrameworkOutcome(name)
+        summary.outcomes.append(outcome)
+        try:
+            _run_framework(outcome, request, store, notify, summary.run_id, python)
+        except KeyboardInterrupt as exc:
+            try:  # what is stored, exactly (an interrupt can land between storing a row and counting it)
+                kept = store.count(summary.run_id)
+            except (CalibrationError, KeyboardInterrupt):
+                kept = len(summary.rows)
+            raise CalibrationInterrupted(summary.run_id, name, kept, str(store.path)) from exc
     return summary
 
 
@@ -191,14 +223,15 @@ def _tail(handle: IO[bytes]) -> str:
 
 
 def _run_framework(
-    framework: str,
+    outcome: FrameworkOutcome,
     request: RunRequest,
     store: ResultStore,
     notify: Callable[[Event], None],
     run_id: str,
     python: str,
 ) -> FrameworkOutcome:
-    outcome = FrameworkOutcome(framework)
+    """Run ``outcome.framework``'s tasks, adding each stored row to ``outcome`` as it is stored."""
+    framework = outcome.framework
     notify(Event("framework_start", framework))
     finished: list[str] = []  # task ids with a stored row
     plan: list[str] | None = None
@@ -224,6 +257,8 @@ def _run_framework(
             plan, plan_event = result.plan, result.plan_event
         if result.done:
             break
+        if result.interrupted:  # Ctrl-C reached the worker (first): the run stops, nothing is recorded
+            raise KeyboardInterrupt
         # The worker ended without "done": fatal before its plan, or died mid-task.
         if plan is None:
             outcome.error = result.error or "the worker exited before planning"
@@ -265,6 +300,7 @@ class _WorkerResult:
     plan_event: dict[str, Any] | None = None
     in_flight: str | None = None
     error: str | None = None
+    interrupted: bool = False  # the worker stopped on Ctrl-C (SIGINT): the run is interrupted, not failed
 
 
 def _run_worker(
@@ -360,6 +396,7 @@ def _run_worker(
             if fatal is not None:
                 result.error = fatal
             else:
+                result.interrupted = code in (WORKER_INTERRUPTED, -signal.SIGINT)
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
                 tail = _tail(err)
                 result.error = f"{how}" + (f": {tail}" if tail else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from importlib import resources
@@ -137,6 +138,16 @@ def load_catalog(
     """Offers for ``providers``: each provider's newest pulled snapshot, else the embedded one; then the
     store's newest price book (``tco prices import``) applied to the offers it covers, unless
     ``price_book`` is False (list prices only)."""
+
+    notices = len(store.notices) if store is not None else 0
+    catalog = _load_catalog(store, providers, price_book=price_book)
+    if store is not None and len(store.notices) > notices:
+        # the store was damaged and set aside while it was read: read again (the embedded prices)
+        catalog = _load_catalog(store, providers, price_book=price_book)
+    return catalog
+
+
+def _load_catalog(store: PriceStore | None, providers: tuple[str, ...], *, price_book: bool) -> Catalog:
     import pandas as pd
 
     latest = store.latest() if store is not None else {}
@@ -208,6 +219,19 @@ class OfferFilter:
     min_count: float = 0.0
     include_flagged: bool = False
     include_without_accelerator: bool = False
+
+    def __post_init__(self) -> None:
+        count = self.min_count
+        if (
+            isinstance(count, bool)
+            or not isinstance(count, int | float)
+            or not math.isfinite(count)
+            or count < 0
+        ):
+            raise PricingError(
+                f"the minimum accelerator count must be a finite number, 0 or more, not {count!r}",
+                hint="e.g. --min-count 8",
+            )
 
 
 def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:

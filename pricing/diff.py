@@ -128,9 +128,16 @@ def load_side(store: PriceStore, ref: SnapshotRef) -> pd.DataFrame:
 
 
 def _keyed(offers: pd.DataFrame) -> pd.DataFrame:
+    """The offers with a ``variant`` column and every key as text ("" for null), one row per key.
+
+    Keys are made text on both sides alike: a key column that is all null reads as float64 (NaN), and pandas
+    refuses to merge float64 with text."""
     from pricing.pull import variant
 
-    frame = offers.assign(variant=variant(offers["note"]), zone=offers["zone"].fillna(""))
+    frame = offers.assign(variant=variant(offers["note"]))
+    for key in DIFF_KEYS:
+        values = frame[key].astype(object)
+        frame[key] = values.where(values.notna(), "")
     return frame.drop_duplicates(DIFF_KEYS, keep="first")
 
 
@@ -182,7 +189,8 @@ def diff_offers(
         }
     )
     out = out[out["change"].ne("")]
-    out["zone"] = out["zone"].replace("", None)
+    for key in ("provider", "region", "zone", "instance_type", "pricing_model"):
+        out[key] = out[key].replace("", None)
     out = out.sort_values(
         ["impact_usd_per_hour", "provider", "instance_type", "region", "pricing_model"],
         ascending=[False, True, True, True, True],

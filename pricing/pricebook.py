@@ -84,10 +84,12 @@ COMMITMENT_MODELS: Final = {
     "savings_plan_3y": 36,
 }
 SUFFIXES: Final = (".csv", ".json", ".xlsx")
+#: The largest price book read (a team's rates are hundreds of rows, a few hundred KB).
+MAX_BOOK_BYTES: Final = 64 * 1024 * 1024
 #: A flag every book-priced row carries (pricing.schema.INFORMING_FLAGS).
 BOOK_FLAG: Final = "book"
 #: List-price flags that no longer hold once the book sets the price itself.
-_LIST_PRICE_FLAGS: Final = frozenset({"outlier", "sentinel", "zero", "missing"})
+_LIST_PRICE_FLAGS: Final = frozenset({"outlier", "sentinel", "zero", "missing", "invalid"})
 
 #: ``book_vs_list`` columns.
 BOOK_DIFF_COLUMNS: Final = (
@@ -289,9 +291,13 @@ def _json_elements(text: str, where: str) -> tuple[list[tuple[int, Any]], list[s
             return out, pos + 1
 
     try:
-        json.loads(text)
+        json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         return [], [f"{where}:{exc.lineno}: not valid JSON ({exc.msg}); fix the syntax"]
+    except RecursionError:
+        return [], [f"{where}:1: nested too deeply for a price book (a list of rule objects)"]
+    except ValueError as exc:  # NaN/Infinity, an integer of thousands of digits
+        return [], [f"{where}:1: not valid JSON ({exc}); fix the value"]
     pos = skip(0)
     if text[pos] == "[":
         return array(pos)[0], errors
@@ -322,6 +328,10 @@ def _json_elements(text: str, where: str) -> tuple[list[tuple[int, Any]], list[s
         errors.append(f'{where}:1: no "rules" list; put the rules in {{"rules": [...]}}')
         return [], errors
     return elements, errors
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number: write a price, or leave the field out")
 
 
 def _suggest(value: str, known: Iterable[str]) -> str:
@@ -551,13 +561,30 @@ def _read(path: Path) -> tuple[PriceBook, list[str]]:
             f"cannot read a price book from {path.name}", hint=f"give a {', '.join(SUFFIXES)} file"
         )
     try:
+        size = path.stat().st_size
+        if size > MAX_BOOK_BYTES:
+            raise PricingError(
+                f"price book {path} is {size / 2**20:,.0f} MiB, more than a price book holds "
+                f"({MAX_BOOK_BYTES / 2**20:,.0f} MiB at most)",
+                hint="check that it is the right file",
+            )
         data = path.read_bytes()
         rows, errors = _rows_from(path)
     except FileNotFoundError:
         raise PricingError(f"no such price book: {path}", hint="check the path") from None
     except UnicodeDecodeError as exc:
         raise PricingError(f"{path.name} is not UTF-8 text ({exc.reason})", hint="save it as UTF-8") from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a file that is not really XLSX
+    except csv.Error as exc:
+        raise PricingError(f"cannot read {path.name} as CSV: {exc}", hint="save it as CSV (UTF-8)") from None
+    except RecursionError:
+        raise PricingError(f"{path.name} is nested too deeply to be a price book") from None
+    except OSError as exc:
+        raise PricingError(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
+    except (ValueError, KeyError, zipfile.BadZipFile) as exc:  # a file that is not really XLSX
+        if suffix != ".xlsx":
+            raise PricingError(
+                f"cannot read {path.name}: {exc}", hint=f"is it really a {suffix} file?"
+            ) from None
         raise PricingError(f"cannot read {path.name}: {exc}", hint="is it really a .xlsx workbook?") from None
     where = path.name
     rules: list[BookRule] = []
@@ -720,8 +747,8 @@ def apply_price_book(offers: pd.DataFrame, book: StoredBook) -> pd.DataFrame:
 
     Pure: the input is not changed. Rows the book prices get the ``book`` flag, the book's source with the
     list price in ``source``, the rule in ``note``, the import date in ``effective_date`` and the book's
-    label in ``snapshot``; list-price flags that no longer hold (outlier, sentinel, zero, missing) are dropped
-    from rows the book sets a price for (a discounted row keeps them).
+    label in ``snapshot``; list-price flags that no longer hold (outlier, sentinel, zero, missing, invalid)
+    are dropped from rows the book sets a price for (a discounted row keeps them).
     """
     import numpy as np
     import pandas as pd

@@ -191,6 +191,25 @@ def pull_provider(
     )
 
 
+class PullInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`pull_prices`: what was stored before it, and the provider it stopped, for which
+    nothing was written (its snapshot is one transaction: whole, or not at all). ``str()`` says so in one
+    line. A KeyboardInterrupt, so that whatever handles Ctrl-C (exit 130) still does."""
+
+    def __init__(self, provider: str, done: Sequence[PullSummary]) -> None:
+        self.provider = provider
+        self.done = tuple(done)
+        stored = [f"{s.provider} (snapshot #{s.snapshot_id})" for s in self.done if s.ok]
+        kept = f"; stored before it: {', '.join(stored)}" if stored else ""
+        self.message = (
+            f"pull interrupted: nothing written for {provider}, its previous prices stay in use{kept}"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def pull_prices(
     store: PriceStore,
     providers: Iterable[str],
@@ -200,14 +219,28 @@ def pull_prices(
     progress: ProgressCallback = no_progress,
     clients: Mapping[str, PriceClient] | None = None,
 ) -> list[PullSummary]:
-    """Pull each provider in turn (each one its own snapshot, or its own error)."""
+    """Pull each provider in turn (each one its own snapshot, or its own error).
+
+    Ctrl-C (KeyboardInterrupt) at any moment raises :class:`PullInterrupted`: the providers pulled before it
+    keep their new snapshots, the one in progress writes nothing.
+    """
     names = list(dict.fromkeys(check_provider_name(p) for p in providers))
-    return [
-        pull_provider(
-            store, name, regions=regions, options=options, progress=progress, client=(clients or {}).get(name)
-        )
-        for name in names
-    ]
+    done: list[PullSummary] = []
+    for name in names:
+        try:
+            done.append(
+                pull_provider(
+                    store,
+                    name,
+                    regions=regions,
+                    options=options,
+                    progress=progress,
+                    client=(clients or {}).get(name),
+                )
+            )
+        except KeyboardInterrupt as exc:
+            raise PullInterrupted(name, done) from exc
+    return done
 
 
 def failure_message(summaries: Sequence[PullSummary]) -> str | None:
@@ -223,6 +256,7 @@ def failure_message(summaries: Sequence[PullSummary]) -> str | None:
 
 
 __all__ = [
+    "PullInterrupted",
     "PullSummary",
     "excluded_count",
     "failure_message",

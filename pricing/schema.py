@@ -76,8 +76,9 @@ FLOAT_COLUMNS: Final = (
 )
 
 #: Flags that take a row out of listings and projections by default (it stays in the table, visible
-#: with ``--include-flagged``): a placeholder price, a zero, or a price far from the same offer elsewhere.
-EXCLUDING_FLAGS: Final = frozenset({"sentinel", "zero", "outlier"})
+#: with ``--include-flagged``): a placeholder price, a zero, a price far from the same offer elsewhere, or
+#: a number no offer can have (``invalid``: an infinite, negative or absurd price or accelerator count).
+EXCLUDING_FLAGS: Final = frozenset({"sentinel", "zero", "outlier", "invalid"})
 
 #: Flags that only inform.
 #: ``missing`` marks an offer that exists but has no published price (kept, shown as n/a); ``reseller`` an

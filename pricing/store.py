@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pricing.errors import PricingError
 from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DB_FILENAME: Final = "prices.sqlite"
+
+_T = TypeVar("_T")
 
 _OFFER_COLUMNS_SQL = ", ".join(
     f"{c} REAL" if c in FLOAT_COLUMNS else f"{c} TEXT" for c in ALL_COLUMNS if c != "snapshot"
@@ -81,6 +86,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             PRIMARY KEY (snapshot_id, name)
         )""",
     ),
+    # 4: a CRC-32 of each column's dictionary and data: SQLite checks its pages' structure, not their
+    # contents, so a damaged blob would otherwise decode into wrong prices (NULL for blobs written before)
+    ("ALTER TABLE offer_columns ADD COLUMN crc32 INTEGER",),
 )
 
 #: The provider name of price-book snapshots (a team's own rates, not a cloud's list prices).
@@ -126,49 +134,191 @@ class Snapshot:
         return f"pull #{self.id} {self.fetched_at}"
 
 
+class PriceStoreRebuilt(UserWarning):
+    """The price store was damaged: it was set aside (kept as a backup) and a fresh one started."""
+
+
+#: SQLite primary result codes (https://sqlite.org/rescode.html) that mean the file itself is damaged.
+_DAMAGED_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+#: The tables each migration creates: a file at schema version n without those of migrations 1..n (or, at
+#: version 0, with any table at all) is someone else's file, never written to.
+_TABLES: Final = (("snapshots", "offers"), ("book_rules",), ("offer_columns",), ())
+
+
+class StoreDamaged(PricingError):
+    """The store's file is damaged (not a database, malformed pages, an undecodable column)."""
+
+
+def _sqlite_code(exc: sqlite3.Error) -> int:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return int(code) & 0xFF if isinstance(code, int) else -1
+
+
+def store_error(exc: BaseException, path: Path, what: str) -> PricingError:
+    """One PricingError for an SQLite or file-system failure on the price store at ``path``."""
+    if isinstance(exc, PricingError):
+        return exc
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.Error):
+        code = _sqlite_code(exc)
+        if code in _DAMAGED_CODES:
+            return StoreDamaged(
+                f"the price store {path} is damaged ({detail})",
+                hint=f"move it aside (mv {path} {path}.bad); the embedded prices are used until "
+                "`tco prices pull`",
+            )
+        if code in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+            return PricingError(
+                f"the price store {path} stayed locked by another process ({what}: {detail})",
+                hint="wait for the other pull or import to finish and try again",
+            )
+        if code == 13:  # SQLITE_FULL
+            return PricingError(
+                f"no space left on the disk of {path} ({what})", hint="free some space and try again"
+            )
+        if code in (3, 8, 23):  # SQLITE_PERM, SQLITE_READONLY, SQLITE_AUTH
+            return PricingError(
+                f"the price store {path} is read-only ({what}: {detail})",
+                hint="make it and its directory writable, or point --home / TCO_HOME elsewhere",
+            )
+    if isinstance(exc, OSError) and exc.strerror:
+        detail = exc.strerror
+    return PricingError(
+        f"cannot use the price store {path} ({what}): {detail}",
+        hint="check that --home / TCO_HOME names a writable directory",
+    )
+
+
+def _use_wal(db: sqlite3.Connection, timeout_s: float) -> None:
+    """Put the file in WAL mode (once per file: it stays). Switching needs the file to itself, and SQLite
+    answers "database is locked" at once rather than wait while another process reads it (a store being
+    created by two processes): retry until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        try:
+            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if _sqlite_code(exc) not in (5, 6) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back an open transaction; a connection too broken to roll back is closed (which does)."""
+    with suppress(sqlite3.Error):
+        db.execute("ROLLBACK")
+
+
 class PriceStore:
-    """Snapshots of pulled prices in ``<home>/prices.sqlite``."""
+    """Snapshots of pulled prices in ``<home>/prices.sqlite``.
+
+    Every failure of the file (missing or unwritable home, a home that is a file, a directory in the store's
+    place, someone else's SQLite file, a newer schema, a full disk, a lock held too long) is a
+    :class:`PricingError` that names the file and the fix. The store is a cache of what the providers'
+    APIs answer, so a *damaged* file (not a database, malformed pages, a column that does not decode) is set
+    aside as ``prices.sqlite.corrupt-<UTC time>`` (kept: price books imported into it can be recovered
+    from it) and a fresh store started; :attr:`notices` (and a :class:`PriceStoreRebuilt` warning) say so.
+    """
+
+    #: how long a write waits for another process's transaction before it gives up (a pull's is short)
+    busy_timeout_s: float = 30.0
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = Path(path)
+        #: one line per thing the store did on its own (a damaged file set aside); the CLI shows them
+        self.notices: list[str] = []
+
+    # --- opening ------------------------------------------------------------------------------------------
+
+    def _check_place(self) -> None:
+        """A directory in the store's place, or a file where the home (or a folder above it) should be."""
+        if self.path.is_dir():
+            raise PricingError(
+                f"the price store {self.path} is a directory, not a file",
+                hint="remove or rename that directory, or point --home / TCO_HOME elsewhere",
+            )
+        home = self.path.parent
+        for folder in (home, *home.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    where = "is a file" if folder == home else f"cannot be created: {folder} is a file"
+                    raise PricingError(
+                        f"the tco home {home} {where} (price store {self.path.name})",
+                        hint="point --home / TCO_HOME at a directory",
+                    )
+                return
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
+        """An open, migrated connection; any failure inside is converted (:func:`store_error`)."""
+        self._check_place()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
+        except OSError as exc:
             raise PricingError(
-                f"cannot open the price store {self.path}: {exc}",
-                hint="check --home / TCO_HOME points at a writable directory",
+                f"cannot create the tco home {self.path.parent}: {exc.strerror or exc}",
+                hint="point --home / TCO_HOME at a writable directory",
             ) from exc
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            # WAL with synchronous=NORMAL cannot corrupt the store; a power cut can only lose the last
-            # snapshots written (the previous ones stay in use), and commits skip an fsync each.
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._migrate(db)
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            raise PricingError(
-                f"the price store {self.path} is unreadable: {exc}",
-                hint="move it aside; the embedded snapshot is used meanwhile",
-            ) from exc
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path, "opening") from exc
         try:
-            yield db
+            try:
+                version = self._check_identity(db)  # before WAL mode, which rewrites the file's header
+                _use_wal(db, self.busy_timeout_s)
+                # WAL with synchronous=NORMAL cannot corrupt the store; a power cut can only lose the last
+                # snapshots written (the previous ones stay in use), and commits skip an fsync each.
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                self._migrate(db, version)
+            except (sqlite3.Error, OSError) as exc:
+                raise store_error(exc, self.path, "opening") from exc
+            try:
+                yield db
+            except (sqlite3.Error, OSError) as exc:
+                raise store_error(exc, self.path, "reading or writing") from exc
         finally:
             db.close()
 
-    @staticmethod
-    def _migrate(db: sqlite3.Connection) -> None:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+    def _check_identity(self, db: sqlite3.Connection) -> int:
+        """The file's schema version, once it is known to be a tco price store (or empty): someone else's
+        SQLite file, or one from a newer tco, is refused before anything is written to it."""
+        db.execute("BEGIN")  # the version and the tables from one moment (another process may be migrating)
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            tables = {
+                str(r[0])
+                for r in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+        finally:
+            _rollback(db)
         if version > len(MIGRATIONS):
             raise PricingError(
-                f"the price store has schema version {version}, newer than this tco knows",
-                hint="upgrade tco, or point TCO_HOME elsewhere",
+                f"the price store {self.path} has schema version {version}, newer than this tco knows "
+                f"({len(MIGRATIONS)})",
+                hint="upgrade tco, or point --home / TCO_HOME elsewhere",
             )
+        missing = {t for created in _TABLES[:version] for t in created} - tables
+        if (version == 0 and tables) or missing:
+            found = (
+                f"other tables: {', '.join(sorted(tables)[:5])}"
+                if version == 0
+                else (f"schema version {version} without the tables {', '.join(sorted(missing))}")
+            )
+            raise PricingError(
+                f"{self.path} is not a tco price store (an SQLite file with {found})",
+                hint="move that file away, or point --home / TCO_HOME at another directory",
+            )
+        return version
+
+    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
         for index in range(version, len(MIGRATIONS)):
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -181,8 +331,49 @@ class PriceStore:
                 db.execute(f"PRAGMA user_version = {index + 1}")
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
+
+    # --- damage -------------------------------------------------------------------------------------------
+
+    def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``work`` on an open connection; a damaged store is set aside once and ``work`` runs again on a
+        fresh one."""
+        seen = _identity(self.path)
+        try:
+            with self.connect() as db:
+                return work(db)
+        except StoreDamaged as exc:
+            self._set_aside(exc, seen)
+        with self.connect() as db:
+            return work(db)
+
+    def _set_aside(self, damage: StoreDamaged, seen: tuple[int, int] | None) -> None:
+        """Rename the damaged file (and its WAL and shared-memory files) to ``<name>.corrupt-<time>``."""
+        now = _identity(self.path)
+        if now is not None and seen is not None and now != seen:
+            return  # another process already set it aside and started afresh: use theirs
+        stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{self.path}{suffix}")
+                if part.exists():
+                    part.replace(Path(f"{backup}{suffix}"))
+        except OSError as exc:
+            raise PricingError(
+                f"{damage.message}, and it cannot be set aside: {exc.strerror or exc}",
+                hint=f"move it away by hand (mv {self.path} {backup})",
+            ) from exc
+        message = (
+            f"{damage.message}: kept it as {backup.name} and started a new price store; the embedded "
+            "prices are used until `tco prices pull` (and price books imported into it must be imported "
+            "again)"
+        )
+        self.notices.append(message)
+        warnings.warn(message, PriceStoreRebuilt, stacklevel=4)
+
+    # --- use ----------------------------------------------------------------------------------------------
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -202,31 +393,30 @@ class PriceStore:
         columns = [c for c in ALL_COLUMNS if c != "snapshot"]
         frame = offers.reindex(columns=columns)
         regions = int(offers["region"].nunique()) if len(offers) else 0
-        with self.connect() as db:
+        blobs = encode_columns(frame, columns)
+        meta_json = _meta_json(meta)
+
+        def write(db: sqlite3.Connection) -> int:
             db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = db.execute(
                     "INSERT INTO snapshots (provider, source, fetched_at, status, offer_count, region_count, "
                     "meta_json) VALUES (?, ?, ?, 'complete', ?, ?, ?)",
-                    (
-                        provider,
-                        source,
-                        fetched_at,
-                        len(offers),
-                        regions,
-                        json.dumps(meta or {}, sort_keys=True),
-                    ),
+                    (provider, source, fetched_at, len(offers), regions, meta_json),
                 )
                 snapshot_id = int(cursor.lastrowid or 0)
                 db.executemany(
-                    "INSERT INTO offer_columns (snapshot_id, position, name, kind, dictionary, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(snapshot_id, *column) for column in encode_columns(frame, columns)],
+                    "INSERT INTO offer_columns (snapshot_id, position, name, kind, dictionary, data, crc32) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(snapshot_id, *column, column_crc32(column[3], column[4])) for column in blobs],
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
+            return snapshot_id
+
+        snapshot_id = self._run(write)
         return Snapshot(snapshot_id, provider, source, fetched_at, len(offers), regions, meta or {})
 
     def write_book(
@@ -237,13 +427,15 @@ class PriceStore:
         meta: dict[str, Any] | None = None,
     ) -> Snapshot:
         """Store a price book's rules (tuples in ``BOOK_RULE_COLUMNS`` order) as one snapshot, atomically."""
-        with self.connect() as db:
+        meta_json = _meta_json(meta)
+
+        def write(db: sqlite3.Connection) -> int:
             db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = db.execute(
                     "INSERT INTO snapshots (provider, source, fetched_at, status, offer_count, region_count, "
                     "meta_json) VALUES (?, ?, ?, 'complete', ?, 0, ?)",
-                    (BOOK_PROVIDER, source, imported_at, len(rules), json.dumps(meta or {}, sort_keys=True)),
+                    (BOOK_PROVIDER, source, imported_at, len(rules), meta_json),
                 )
                 snapshot_id = int(cursor.lastrowid or 0)
                 marks = ", ".join("?" for _ in BOOK_RULE_COLUMNS)
@@ -254,18 +446,24 @@ class PriceStore:
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
+            return snapshot_id
+
+        snapshot_id = self._run(write)
         return Snapshot(snapshot_id, BOOK_PROVIDER, source, imported_at, len(rules), 0, meta or {})
 
     def book_rules(self, snapshot_id: int) -> list[tuple[Any, ...]]:
         """A stored price book's rules, in file order (tuples in ``BOOK_RULE_COLUMNS`` order)."""
-        with self.connect() as db:
+
+        def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
             rows = db.execute(
                 f"SELECT {', '.join(BOOK_RULE_COLUMNS)} FROM book_rules WHERE snapshot_id = ? ORDER BY line",
                 (snapshot_id,),
             ).fetchall()
-        return [tuple(row) for row in rows]
+            return [tuple(row) for row in rows]
+
+        return self._run(read)
 
     def latest_book(self) -> Snapshot | None:
         """The newest imported price book (the one every command applies), or None."""
@@ -274,6 +472,7 @@ class PriceStore:
 
     def snapshots(self, provider: str | None = None) -> list[Snapshot]:
         """All complete snapshots, newest first."""
+        self._check_place()
         if not self.exists():
             return []
         query = "SELECT id, provider, source, fetched_at, offer_count, region_count, meta_json FROM snapshots"
@@ -281,9 +480,26 @@ class PriceStore:
         if provider:
             query += " WHERE provider = ?"
             params = (provider,)
-        with self.connect() as db:
+
+        def read(db: sqlite3.Connection) -> list[Snapshot]:
             rows = db.execute(query + " ORDER BY id DESC", params).fetchall()
-        return [Snapshot(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
+            return [self._snapshot(r) for r in rows]
+
+        return self._run(read)
+
+    def _snapshot(self, row: Sequence[Any]) -> Snapshot:
+        try:
+            meta = json.loads(row[6])
+            if not isinstance(meta, dict):
+                raise TypeError(f"meta is a {type(meta).__name__}, not an object")
+            snapshot = Snapshot(
+                int(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), int(row[5]), meta
+            )
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise StoreDamaged(
+                f"the price store {self.path} is damaged (snapshot #{row[0]}'s record does not decode: {exc})"
+            ) from exc
+        return snapshot
 
     def latest(self) -> dict[str, Snapshot]:
         """The newest complete snapshot of each provider (price books are not providers: ``latest_book``)."""
@@ -304,25 +520,62 @@ class PriceStore:
         columns = [c for c in ALL_COLUMNS if c != "snapshot"]
         if not snapshot_ids:
             return pd.DataFrame(columns=list(ALL_COLUMNS))
-        parts = []
-        with self.connect() as db:
+
+        def read(db: sqlite3.Connection) -> list[pd.DataFrame]:
+            parts = []
             for snapshot_id in sorted(set(snapshot_ids)):
-                row = db.execute("SELECT fetched_at FROM snapshots WHERE id = ?", (snapshot_id,)).fetchone()
+                row = db.execute(
+                    "SELECT fetched_at, offer_count FROM snapshots WHERE id = ?", (snapshot_id,)
+                ).fetchone()
                 if row is None:
                     continue
                 stored = db.execute(
-                    "SELECT name, kind, dictionary, data FROM offer_columns WHERE snapshot_id = ? "
+                    "SELECT name, kind, dictionary, data, crc32 FROM offer_columns WHERE snapshot_id = ? "
                     "ORDER BY position",
                     (snapshot_id,),
                 ).fetchall()
-                frame = decode_columns(stored) if stored else _legacy_rows(db, snapshot_id, columns)
+                try:
+                    for name, _, dictionary, data, crc in stored:
+                        if crc is not None and crc != column_crc32(dictionary, data):
+                            raise ValueError(f"column {name!r} fails its CRC-32 check")
+                    frame = (
+                        decode_columns([r[:4] for r in stored])
+                        if stored
+                        else _legacy_rows(db, snapshot_id, columns)
+                    )
+                    if len(frame) != row[1] or not set(columns) <= set(frame.columns):
+                        raise ValueError(f"{len(frame)} rows of {row[1]}, or columns missing")
+                except (TypeError, ValueError, IndexError, KeyError, RecursionError) as exc:
+                    raise StoreDamaged(
+                        f"the price store {self.path} is damaged (snapshot #{snapshot_id}'s offers do not "
+                        f"decode: {exc})"
+                    ) from exc
                 label = f"pull #{snapshot_id} {row[0]}"
                 frame["snapshot"] = pd.Series(np.full(len(frame), label, dtype=object), dtype=object)
                 parts.append(frame)
+            return parts
+
+        parts = self._run(read)
         if not parts:
             return pd.DataFrame(columns=list(ALL_COLUMNS))
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         return out.reindex(columns=list(ALL_COLUMNS))
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, or None when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _meta_json(meta: dict[str, Any] | None) -> str:
+    try:
+        return json.dumps(meta or {}, sort_keys=True)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise PricingError(f"a snapshot's metadata is not JSON: {exc}") from exc
 
 
 #: A text column whose first ``_SAMPLE`` values hold at most this many distinct ones is stored as a
@@ -335,9 +588,11 @@ _FEW: Final = 100
 def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """(position, name, kind, dictionary, data) per column of ``frame`` for ``offer_columns``.
 
-    Float columns are float64 bytes (NaN for null). Text columns are either a JSON array (null for null,
-    ``dictionary`` NULL) or, when their values repeat, the JSON array of distinct values in ``dictionary``
-    and an int32 code per row in ``data`` (-1 for null).
+    Float columns are float64 bytes (NaN for null; inf and negative values are stored as they are, the
+    validation flags them). Text columns are either a JSON array (null for null, ``dictionary`` NULL) or,
+    when their values repeat, the JSON array of distinct values in ``dictionary`` and an int32 code per row
+    in ``data`` (-1 for null). A value that is not a number (float columns) or not text (the others) is a
+    :class:`PricingError`.
     """
     import msgspec
     import numpy as np
@@ -348,25 +603,73 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
     for position, name in enumerate(columns):
         series = frame[name]
         if name in FLOAT_COLUMNS:
-            values = np.asarray(pd.to_numeric(series, errors="raise"), dtype="<f8")
+            try:
+                values = np.asarray(pd.to_numeric(series, errors="raise"), dtype="<f8")
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise PricingError(
+                    f"offer column {name!r} holds a value that is not a number: {exc}"
+                ) from exc
             encoded.append((position, name, "float64", None, values.tobytes()))
             continue
         texts = series.to_numpy(dtype=object)
-        try:  # NaN and None both become JSON null
-            sample = texts[:_SAMPLE].tolist()
-            if len({type(v) for v in sample} - {str}) == 0 and len(set(sample)) <= _FEW:
-                codes, uniques = pd.factorize(texts, use_na_sentinel=True)
-                dictionary = encode(list(uniques))
-                encoded.append((position, name, "text", dictionary, codes.astype("<i4").tobytes()))
-            else:
-                encoded.append((position, name, "text", None, encode(texts.tolist())))
-        except (TypeError, msgspec.EncodeError) as exc:
-            raise TypeError(f"offer column {name!r} holds a value that is not text: {exc}") from exc
+        blank = pd.isna(texts)
+        if blank.any():  # NaN and None: JSON null
+            texts = texts.copy()
+            texts[blank] = None
+        strange = set(map(type, texts.tolist())) - {str, type(None)}
+        if strange:
+            raise PricingError(
+                f"offer column {name!r} holds a value that is not text: {min(t.__name__ for t in strange)}"
+            )
+        try:
+            encoded.append((position, name, *_text_column(texts, encode)))
+        except (ValueError, msgspec.EncodeError):  # a lone surrogate (not UTF-8): stored as U+FFFD
+            texts = np.array([_valid_text(v) for v in texts.tolist()], dtype=object)
+            encoded.append((position, name, *_text_column(texts, encode)))
     return encoded
 
 
+def _text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes]:
+    """(kind, dictionary, data) of a text column: a dictionary of values and int32 codes when they repeat,
+    else a JSON array."""
+    import pandas as pd
+
+    sample = texts[:_SAMPLE].tolist()
+    if len(set(sample)) <= _FEW:
+        codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+        return "text", encode(list(uniques)), codes.astype("<i4").tobytes()
+    return "text", None, encode(texts.tolist())
+
+
+def _valid_text(value: str | None) -> str | None:
+    """Text that UTF-8 can hold: a lone surrogate (a provider's broken escape) becomes U+FFFD."""
+    if value is None:
+        return None
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def column_crc32(dictionary: Any, data: Any) -> int:
+    """The CRC-32 of a stored column's dictionary (or nothing) and data, as ``offer_columns.crc32`` holds."""
+    import zlib
+
+    if not isinstance(data, bytes) or not isinstance(dictionary, bytes | None):
+        return -1
+    return zlib.crc32(data, zlib.crc32(dictionary or b""))
+
+
+def _texts(decoded: Any) -> list[str | None]:
+    if not isinstance(decoded, list) or any(v is not None and type(v) is not str for v in decoded):
+        raise ValueError("a text column is not a JSON array of strings and nulls")
+    return decoded
+
+
 def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
-    """A frame from ``offer_columns`` rows (name, kind, dictionary, data)."""
+    """A frame from ``offer_columns`` rows (name, kind, dictionary, data).
+
+    Raises ValueError (or TypeError) on anything :func:`encode_columns` cannot have written: a blob of the
+    wrong length or type, a text column that is not strings, a dictionary code out of range, columns of
+    different lengths.
+    """
     import msgspec
     import numpy as np
     import pandas as pd
@@ -374,19 +677,28 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     decode = msgspec.json.decode
     data: dict[str, Any] = {}
     for name, kind, dictionary, blob in stored:
+        if not isinstance(blob, bytes) or (dictionary is not None and not isinstance(dictionary, bytes)):
+            raise TypeError(f"column {name!r} is not stored as bytes")
         if kind == "float64":
             data[name] = pd.Series(np.frombuffer(blob, dtype="<f8").astype("float64"), dtype="float64")
             continue
+        if kind != "text":
+            raise ValueError(f"column {name!r} has unknown kind {kind!r}")
         if dictionary is None:
-            values = decode(blob)
+            values = _texts(decode(blob))
             array = np.empty(len(values), dtype=object)
             array[:] = values
         else:
-            uniques = decode(dictionary)
+            uniques = _texts(decode(dictionary))
+            codes = np.frombuffer(blob, dtype="<i4")
+            if len(codes) and (codes.min() < -1 or codes.max() >= len(uniques)):
+                raise ValueError(f"column {name!r} has a code outside its dictionary")
             table = np.empty(len(uniques) + 1, dtype=object)
             table[: len(uniques)] = uniques  # the trailing None: code -1
-            array = table[np.frombuffer(blob, dtype="<i4")]
+            array = table[codes]
         data[name] = pd.Series(array, dtype=object)
+    if len({len(v) for v in data.values()}) > 1:
+        raise ValueError("columns of different lengths")
     return pd.DataFrame(data)
 
 
@@ -394,12 +706,13 @@ def _legacy_rows(db: sqlite3.Connection, snapshot_id: int, columns: Sequence[str
     """A snapshot stored before migration 3 (one ``offers`` row per offer)."""
     import pandas as pd
 
-    frame = pd.read_sql_query(
-        f"SELECT {', '.join(columns)} FROM offers WHERE snapshot_id = ?", db, params=(snapshot_id,)
-    )
+    rows = db.execute(
+        f"SELECT {', '.join(columns)} FROM offers WHERE snapshot_id = ?", (snapshot_id,)
+    ).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=list(columns))
     for column in columns:
         if column in FLOAT_COLUMNS:
-            frame[column] = frame[column].astype("float64")
+            frame[column] = pd.to_numeric(frame[column], errors="raise").astype("float64")
         else:
             text = frame[column].astype(object)
             frame[column] = text.where(text.notna(), None)

@@ -21,6 +21,12 @@ SENTINEL_PRICES_USD_PER_HOUR: Final = (700.0,)
 #: catches a different SKU matched by mistake (GCP H100: 4.2 vs 10.8 $/GPU-h) without flagging geography.
 OUTLIER_FACTOR: Final = 2.0
 
+#: Prices and counts no offer can have (a hostile or broken API: an infinite, negative or absurd number) are
+#: flagged ``invalid``: 100x the largest price in the embedded snapshot (9,891.84 $/h, a whole TPU pod
+#: slice) and 300x its largest accelerator count (3,072 TPU chips).
+MAX_PLAUSIBLE_USD_PER_HOUR: Final = 1e6
+MAX_PLAUSIBLE_ACCELERATORS: Final = 1e6
+
 #: Sibling regions needed before a median means anything.
 OUTLIER_MIN_SIBLINGS: Final = 3
 
@@ -97,11 +103,14 @@ def _outliers(values: np.ndarray, groups: np.ndarray, places: np.ndarray) -> np.
 
 
 def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of ``offers`` with ``flags`` extended by ``zero``, ``sentinel`` and ``outlier``.
+    """Return a copy of ``offers`` with ``flags`` extended by ``zero``, ``sentinel``, ``invalid`` and
+    ``outlier``.
 
-    A zero or sentinel price is also set to NaN: it is not a price. Outliers keep their value (it may be
-    real) but are excluded by default. Each key column is factorized once and the groups are integer ids
-    (the ingest benchmark's rows go through here).
+    A zero or sentinel price is also set to NaN: it is not a price. So is an ``invalid`` one (infinite,
+    negative, or above :data:`MAX_PLAUSIBLE_USD_PER_HOUR`); a row whose accelerator count is not a positive
+    finite number up to :data:`MAX_PLAUSIBLE_ACCELERATORS` is flagged ``invalid`` too (its count kept).
+    Outliers keep their value (it may be real) but are excluded by default. Each key column is factorized
+    once and the groups are integer ids (the ingest benchmark's rows go through here).
     """
     import numpy as np
     import pandas as pd
@@ -111,11 +120,15 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
         out["flags"] = ""
     rows = len(out)
     price = pd.to_numeric(out["price_usd_per_hour"], errors="coerce")
-    zero = price.le(0)
+    zero = price.eq(0)
     sentinel = price.isin(SENTINEL_PRICES_USD_PER_HOUR)
+    count = pd.to_numeric(out["accelerator_count"], errors="coerce")
+    bad_price = price.lt(0) | price.gt(MAX_PLAUSIBLE_USD_PER_HOUR) | price.isin([np.inf, -np.inf])
+    bad_count = count.notna() & ~(count.gt(0) & count.le(MAX_PLAUSIBLE_ACCELERATORS))
     flags = add_flag(out["flags"], zero, "zero")
     flags = add_flag(flags, sentinel, "sentinel")
-    price = price.mask(zero | sentinel)
+    flags = add_flag(flags, bad_price | bad_count, "invalid")
+    price = price.mask(zero | sentinel | bad_price)
     out["price_usd_per_hour"] = price
     prices = price.to_numpy(dtype=float)
 

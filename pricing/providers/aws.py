@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import gc
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,10 +40,13 @@ from pricing.providers.base import (
     ErrorWording,
     FetchResult,
     PageError,
+    PageGuard,
     ProgressCallback,
     ProgressEvent,
     Retry,
     SkipCounter,
+    check_endpoint,
+    env_endpoint,
     retry_after_seconds,
     utc_now_iso,
     with_retries,
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
 
 PRICING_ENDPOINT_ENV: Final = "TCO_AWS_PRICING_ENDPOINT"
 EC2_ENDPOINT_ENV: Final = "TCO_AWS_EC2_ENDPOINT"
+PRICING_REGION_ENV: Final = "TCO_AWS_PRICING_REGION"
 PRICING_REGIONS: Final = ("us-east-1", "eu-central-1", "ap-south-1")
 SOURCE: Final = "aws-price-list-api"
 SPOT_SOURCE: Final = "aws-ec2-spot-price-history"
@@ -155,49 +160,54 @@ def _memory_gib(text: str | None) -> float | None:
 
 
 def _float(text: Any) -> float | None:
+    """A number from the API's text (or number); None for anything else (a bool is not a price)."""
+    if isinstance(text, bool):
+        return None
     try:
         return float(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
+# The structs type every text field the parser reads: an item whose fields have other types (a hostile or
+# broken API) fails to decode and is skipped and counted, never crashes the parser further on.
 class _Dimension(msgspec.Struct, gc=False):
     """A price dimension of a term: only the fields tco reads (msgspec skips the rest while decoding)."""
 
-    unit: Any = None
+    unit: str | None = None
     pricePerUnit: dict[str, Any] = {}
 
 
 class _TermAttributes(msgspec.Struct, gc=False):
-    LeaseContractLength: Any = None
-    OfferingClass: Any = None
-    PurchaseOption: Any = None
+    LeaseContractLength: str | None = None
+    OfferingClass: str | None = None
+    PurchaseOption: str | None = None
 
 
 class _Term(msgspec.Struct, gc=False):
     # fields in the order the API writes them: msgspec finds each key first try
     priceDimensions: dict[str, _Dimension] = {}
-    effectiveDate: Any = None
-    offerTermCode: Any = ""
+    effectiveDate: str | None = None
+    offerTermCode: str = ""
     termAttributes: _TermAttributes | None = None
 
 
 class _Attributes(msgspec.Struct, gc=False):
-    capacitystatus: Any = None
-    marketoption: Any = None
-    usagetype: Any = None
-    operatingSystem: Any = None
-    licenseModel: Any = None
-    preInstalledSw: Any = "NA"
-    tenancy: Any = None
-    instanceType: Any = None
-    regionCode: Any = None
-    vcpu: Any = None
-    memory: Any = None
+    capacitystatus: str | None = None
+    marketoption: str | None = None
+    usagetype: str | None = None
+    operatingSystem: str | None = None
+    licenseModel: str | None = None
+    preInstalledSw: str | None = "NA"
+    tenancy: str | None = None
+    instanceType: str | None = None
+    regionCode: str | None = None
+    vcpu: str | float | None = None
+    memory: str | None = None
 
 
 class _Product(msgspec.Struct, gc=False):
-    sku: Any
+    sku: str
     attributes: _Attributes
 
 
@@ -211,9 +221,19 @@ class _Item(msgspec.Struct, gc=False):
     terms: _Terms | None = None
 
 
+class _AnyProduct(msgspec.Struct, gc=False):
+    """What every price-list product is, whatever its fields hold (tells a malformed product from a page
+    that is not a price list at all)."""
+
+    product: dict[str, Any]
+
+
 #: Decodes one PriceList string straight into the fields above; everything else is skipped unread.
 _DECODER: Final = msgspec.json.Decoder(_Item)
+_LOOSE_DECODER: Final = msgspec.json.Decoder(_AnyProduct)
 _EMPTY_TERMS: Final = _Terms()
+#: What botocore accepts as a region name: a product in any other "region" is skipped (never a client).
+_REGION_CODE: Final = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
 def _usd(dimension: _Dimension) -> float | None:
@@ -464,6 +484,15 @@ def parse_products(
         for text in price_list:
             try:
                 item = decode(text)
+            except msgspec.ValidationError as exc:
+                try:
+                    _LOOSE_DECODER.decode(text)
+                except (msgspec.DecodeError, TypeError):
+                    raise PageError(
+                        f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
+                    ) from exc
+                skipped["product with a malformed field"] += 1
+                continue
             except (msgspec.DecodeError, TypeError) as exc:
                 raise PageError(
                     f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
@@ -498,6 +527,9 @@ def parse_products(
             region = attributes.regionCode
             if not region:
                 skipped["no regionCode"] += 1
+                continue
+            if not _REGION_CODE.fullmatch(region):
+                skipped["regionCode that is not a region name"] += 1
                 continue
             if regions and region not in regions:
                 skipped["region not asked for"] += 1
@@ -556,9 +588,8 @@ def parse_products(
                 hourly_usd = 0.0
                 upfront_usd = 0.0
                 for dimension in term.priceDimensions.values():
-                    try:
-                        amount = float(dimension.pricePerUnit.get("USD", None))  # type: ignore[arg-type]
-                    except (TypeError, ValueError):
+                    amount = _float(dimension.pricePerUnit.get("USD", None))
+                    if amount is None:
                         break
                     if dimension.unit == "Quantity":
                         upfront_usd += amount
@@ -687,8 +718,20 @@ class AwsPrices:
     ) -> None:
         self.options = options or ClientOptions()
         self.endpoint = self.options.endpoint_for("aws")
-        self.ec2_endpoint = ec2_endpoint or os.environ.get(EC2_ENDPOINT_ENV) or None
-        self.pricing_region = pricing_region or os.environ.get("TCO_AWS_PRICING_REGION") or PRICING_REGIONS[0]
+        self.ec2_endpoint = (
+            check_endpoint(ec2_endpoint, "aws", "the EC2 endpoint")
+            if ec2_endpoint is not None
+            else env_endpoint(EC2_ENDPOINT_ENV, "aws")
+        )
+        region = pricing_region if pricing_region is not None else os.environ.get(PRICING_REGION_ENV)
+        if region is not None and not _REGION_CODE.fullmatch(region.strip()):
+            raise PricingError(
+                f"{PRICING_REGION_ENV} {region!r} is not an AWS region name"
+                if pricing_region is None
+                else f"the AWS pricing region {region!r} is not a region name",
+                hint=f"one of {', '.join(PRICING_REGIONS)}",
+            )
+        self.pricing_region = region.strip() if region is not None else PRICING_REGIONS[0]
         if self.endpoint is None and self.pricing_region not in PRICING_REGIONS:
             raise PricingError(
                 f"the AWS Price List API does not answer in {self.pricing_region}",
@@ -724,6 +767,7 @@ class AwsPrices:
         seen: set[tuple[str, str]] = set()
         rows = PriceListRows(fetched_at)
         pages = items = 0
+        guard = PageGuard("AWS", self.options.max_pages)
         progress(ProgressEvent("aws", "start", message=f"AWS Price List API at {self._endpoint_label()}"))
         region_filters: list[str | None] = [*sorted(wanted)] if wanted else [None]
         for family in INSTANCE_FAMILIES:
@@ -734,6 +778,7 @@ class AwsPrices:
                     filters.append({"Type": "TERM_MATCH", "Field": "regionCode", "Value": region})
                 token: str | None = None
                 while True:
+                    guard.page()
                     request: dict[str, Any] = {
                         "ServiceCode": "AmazonEC2",
                         "Filters": filters,
@@ -767,9 +812,10 @@ class AwsPrices:
                         skipped.update(page_skipped)
                         return parsed, len(price_list), response.get("NextToken") or None
 
-                    page_rows, count, token = self._call(
+                    page_rows, count, next_token = self._call(
                         get_page, f"GetProducts page {page_number}", progress, pages, items
                     )
+                    token = guard.token(next_token, ("products", family, region))
                     rows.extend(page_rows)
                     pages += 1
                     items += count
@@ -778,7 +824,9 @@ class AwsPrices:
                         break
         warnings: list[str] = []
         if self.spot and len(rows):
-            pages, items = self._spot(session, rows, fetched_at, skipped, warnings, progress, pages, items)
+            pages, items = self._spot(
+                session, rows, fetched_at, skipped, warnings, progress, pages, items, guard
+            )
         frame = rows.frame()
         return FetchResult(
             "aws",
@@ -828,6 +876,7 @@ class AwsPrices:
         progress: ProgressCallback,
         pages: int,
         items: int,
+        guard: PageGuard,
     ) -> tuple[int, int]:
         """Add the latest spot price per (zone, instance type) in each region the products cover to ``rows``.
 
@@ -853,6 +902,7 @@ class AwsPrices:
                     chunk = types[start : start + SPOT_TYPES_PER_CALL]
                     token: str | None = None
                     while True:
+                        guard.page()
                         request: dict[str, Any] = {
                             "InstanceTypes": chunk,
                             "ProductDescriptions": [SPOT_PRODUCT],
@@ -880,7 +930,7 @@ class AwsPrices:
                                 continue
                             latest[key] = entry
                         progress(ProgressEvent("aws", "page", pages, items))
-                        token = response.get("NextToken") or None
+                        token = guard.token(response.get("NextToken"), ("spot", region, start))
                         if not token:
                             break
             except PricingError as exc:

@@ -13,8 +13,10 @@ What is pulled (pricing_apis.md section 6.3, trap 16):
 - GPU model and count per VM size are not in the API: they come from ``pricing/data/azure_gpu_sizes.csv``
   (each row with its source); a size not in it is skipped and counted, never guessed.
 
-When the endpoint is overridden (a mirror, a proxy, a test server), a ``NextPageLink`` that points elsewhere
-is rebased onto the configured endpoint, keeping its query.
+Pagination always ends (``PageGuard``): a ``NextPageLink`` on the configured endpoint is followed; one on the
+public API (``DEFAULT_ENDPOINT``, which a mirror or proxy forwards) is rebased onto the configured endpoint,
+keeping its query; a link to any other scheme or host, a link seen before, or more than
+``ClientOptions.max_pages`` pages stops the pull with an error.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pricing.providers.base import (
     ErrorWording,
     FetchResult,
     PageError,
+    PageGuard,
     ProgressCallback,
     ProgressEvent,
     Retry,
@@ -100,22 +103,32 @@ def first_page_url(endpoint: str, region: str | None) -> str:
     return f"{endpoint}?{urllib.parse.urlencode(params, quote_via=urllib.parse.quote)}"
 
 
-def rebase(link: str, endpoint: str) -> str:
-    """``link`` with the scheme, host and path of ``endpoint`` when it points elsewhere."""
-    target = urllib.parse.urlsplit(link)
-    base = urllib.parse.urlsplit(endpoint)
-    if (target.scheme, target.netloc) == (base.scheme, base.netloc):
-        return link
-    return urllib.parse.urlunsplit((base.scheme, base.netloc, base.path, target.query, ""))
-
-
 def _float(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+#: The text fields the parser reads: an item where one holds anything but text (or null) is skipped and
+#: counted (a hostile or broken API), never crashes the parser or reaches the store.
+_TEXT_FIELDS: Final = (
+    "serviceName",
+    "type",
+    "productName",
+    "currencyCode",
+    "unitOfMeasure",
+    "armSkuName",
+    "armRegionName",
+    "skuName",
+    "meterName",
+    "meterId",
+    "skuId",
+    "effectiveStartDate",
+    "reservationTerm",
+)
 
 
 def parse_items(
@@ -147,6 +160,12 @@ def parse_items(
         if not isinstance(item, dict):
             raise PageError(f"an item is a {type(item).__name__}, not an object")
         get = item.get
+        malformed = next((k for k in _TEXT_FIELDS if (v := get(k)) is not None and type(v) is not str), None)
+        if malformed is None and not isinstance(get("savingsPlan") or [], list):
+            malformed = "savingsPlan"
+        if malformed is not None:
+            page_skips[f"item with a malformed {malformed}"] += 1
+            continue
         if get("serviceName") != "Virtual Machines":
             page_skips["not a virtual machine"] += 1
             continue
@@ -209,7 +228,8 @@ def parse_items(
             if model != "on_demand":
                 continue
             for plan in get("savingsPlan") or []:
-                years = SAVINGS_PLAN_YEARS.get(plan.get("term", "")) if isinstance(plan, dict) else None
+                term = plan.get("term") if isinstance(plan, dict) else None
+                years = SAVINGS_PLAN_YEARS.get(term) if isinstance(term, str) else None
                 if years is None:
                     page_skips["savings plan term not modelled"] += 1
                     continue
@@ -300,7 +320,9 @@ class AzurePrices:
         if not isinstance(data, dict) or not isinstance(data.get("Items"), list):
             raise PageError("the page has no Items list")
         link = data.get("NextPageLink")
-        return data["Items"], (str(link) if link else None)
+        if link is not None and not isinstance(link, str):
+            raise PageError(f"NextPageLink is a {type(link).__name__}, not a URL")
+        return data["Items"], (link or None)
 
     def fetch(self, regions: Sequence[str], progress: ProgressCallback) -> FetchResult:
         fetched_at = utc_now_iso()
@@ -309,10 +331,12 @@ class AzurePrices:
         seen: set[tuple[str, str, str]] = set()
         rows: list[tuple[Any, ...]] = []
         pages = items = 0
+        guard = PageGuard("Azure", self.options.max_pages)
         progress(ProgressEvent("azure", "start", message=f"Azure Retail Prices API at {self.endpoint}"))
         for region in [*sorted(wanted)] if wanted else [None]:
             url: str | None = first_page_url(self.endpoint, region)
             while url is not None:
+                guard.page()
                 what = f"retail prices page {pages + 1}"
 
                 def get_page(url: str = url) -> tuple[list[tuple[Any, ...]], int, str | None]:
@@ -365,6 +389,6 @@ class AzurePrices:
                 pages += 1
                 items += count
                 progress(ProgressEvent("azure", "page", pages, items))
-                url = rebase(link, self.endpoint) if link else None
+                url = guard.link(link, self.endpoint, origins=(DEFAULT_ENDPOINT,))
         frame = offers_frame(rows, ROW_COLUMNS)
         return FetchResult("azure", SOURCE, self.endpoint, frame, pages, items, dict(skipped), [], fetched_at)

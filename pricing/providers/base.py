@@ -11,6 +11,7 @@ boto3 or the Google client.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import random
 import time
@@ -45,6 +46,10 @@ ENDPOINT_ENV: Final = {
 }
 
 DEFAULT_TIMEOUT_S: Final = 30.0
+#: The most pages one provider's pull reads (all its queries together) before it stops with an error: a
+#: pull reads tens to a few hundred (AWS GPU families in every region at 100 products a page, Azure at
+#: 1,000 items, GCP at 5,000 SKUs), so this only stops an API that never ends. ``ClientOptions.max_pages``.
+DEFAULT_MAX_PAGES: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +65,14 @@ class RetryPolicy:
     max_delay_s: float = 20.0
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise PricingError(f"retry attempts must be at least 1, not {self.attempts}")
-        if self.base_delay_s < 0 or self.max_delay_s < 0:
-            raise PricingError("retry delays must not be negative")
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or self.attempts < 1:
+            raise PricingError(f"retry attempts must be a whole number of at least 1, not {self.attempts!r}")
+        for name, value in (("backoff", self.base_delay_s), ("the longest retry delay", self.max_delay_s)):
+            if not math.isfinite(value) or value < 0:
+                raise PricingError(
+                    f"{name} must be a finite number of seconds, not negative: {value}",
+                    hint="e.g. --backoff 0.5",
+                )
 
     def delay_s(
         self, retry: int, retry_after_s: float | None = None, rng: Callable[[], float] = random.random
@@ -86,16 +95,58 @@ class ClientOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     page_size: int | None = None
     spot: bool = True
+    #: the most pages the pull reads from this provider (:data:`DEFAULT_MAX_PAGES`)
+    max_pages: int = DEFAULT_MAX_PAGES
 
     def __post_init__(self) -> None:
-        if self.timeout_s <= 0:
-            raise PricingError(f"timeout must be positive, not {self.timeout_s}")
+        if not math.isfinite(self.timeout_s) or self.timeout_s <= 0:
+            raise PricingError(
+                f"timeout must be a positive number of seconds, not {self.timeout_s}",
+                hint="e.g. --timeout 30",
+            )
+        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages < 1:
+            raise PricingError(f"the page limit must be a whole number of at least 1, not {self.max_pages!r}")
+        if self.page_size is not None and (isinstance(self.page_size, bool) or self.page_size < 1):
+            raise PricingError(f"the page size must be at least 1, not {self.page_size!r}")
 
     def endpoint_for(self, provider: str) -> str | None:
-        """The explicit endpoint, else the provider's environment variable, else None (the default)."""
-        if self.endpoint:
-            return self.endpoint
-        return os.environ.get(ENDPOINT_ENV[provider]) or None
+        """The explicit endpoint, else the provider's environment variable, else None (the default).
+
+        Either is checked (:func:`check_endpoint`): an empty one is an error, never the default taken
+        silently."""
+        if self.endpoint is not None:
+            return check_endpoint(self.endpoint, provider, "--endpoint")
+        return env_endpoint(ENDPOINT_ENV[provider], provider)
+
+
+def env_endpoint(variable: str, provider: str) -> str | None:
+    """The endpoint in the environment variable ``variable``, checked; None when it is not set."""
+    value = os.environ.get(variable)
+    return None if value is None else check_endpoint(value, provider, variable)
+
+
+def check_endpoint(value: str, provider: str, where: str) -> str:
+    """``value`` as an endpoint URL (http or https, with a host and a valid port; for GCP a bare
+    ``host[:port]`` too, as the Google client takes it), else a PricingError that names ``where``."""
+    import urllib.parse
+
+    text = value.strip()
+    example = "e.g. https://mirror.example.com or http://127.0.0.1:8080"
+    if not text:
+        raise PricingError(
+            f"{where} is empty", hint=f"give the price API's URL ({example}), or leave it out for the default"
+        )
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise PricingError(f"{where} {value!r} holds spaces or control characters", hint=example)
+    url = text if "://" in text or provider != "gcp" else f"https://{text}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises for a port out of range or not a number
+    except ValueError as exc:
+        raise PricingError(f"{where} {value!r} is not a URL ({exc})", hint=example) from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise PricingError(f"{where} must be an http(s) URL with a host, not {value!r}", hint=example)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +286,100 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+class PageGuard:
+    """Pagination that always ends: every page counts against ``max_pages`` for the whole pull, a page
+    token seen before in the same query, or a page link seen before, is an error (an API that keeps
+    answering with the same next page would loop for ever), and so is a page link to another scheme or
+    host (a pull never follows a link off its endpoint)."""
+
+    def __init__(self, provider: str, max_pages: int) -> None:
+        self.provider = provider
+        self.max_pages = max_pages
+        self.pages = 0
+        self._tokens: dict[Any, set[str]] = {}
+        self._links: set[str] = set()
+
+    def page(self) -> None:
+        """Count one more page read; an error once the pull has read ``max_pages``."""
+        self.pages += 1
+        if self.pages > self.max_pages:
+            raise PricingError(
+                f"{self.provider} pull stopped after {self.max_pages:,} pages: the API kept sending more",
+                hint="raise the page limit (max_pages) if the provider's list really is that long",
+            )
+
+    def token(self, token: Any, query: Any) -> str | None:
+        """The next page token of ``query`` (None: the last page); an error when it was seen before."""
+        if token is None or token == "":
+            return None
+        if not isinstance(token, str):
+            raise PricingError(
+                f"{self.provider} sent a page token that is not text ({type(token).__name__})",
+                hint="the endpoint is not the provider's price API",
+            )
+        seen = self._tokens.setdefault(query, set())
+        if token in seen:
+            raise PricingError(
+                f"{self.provider} sent the page token {_short(token)!r} a second time: its pagination loops",
+                hint="pull again later; if it persists, the endpoint is not the provider's price API",
+            )
+        seen.add(token)
+        return token
+
+    def link(self, link: Any, endpoint: str, *, origins: Sequence[str] = ()) -> str | None:
+        """The next page URL from a page link (None: the last page). A link on the endpoint's scheme and
+        host is followed as it is; one on a known ``origins`` URL (the provider's own API, which a mirror
+        forwards) is rebased onto the endpoint; any other scheme or host, or a link seen before, is an
+        error."""
+        import urllib.parse
+
+        if link is None or link == "":
+            return None
+        if not isinstance(link, str):
+            raise PricingError(
+                f"{self.provider} sent a next-page link that is not text ({type(link).__name__})",
+                hint="the endpoint is not the provider's price API",
+            )
+        try:
+            target = urllib.parse.urlsplit(link)
+            base = urllib.parse.urlsplit(endpoint)
+            here = (target.scheme.lower(), _netloc(target))
+            known = {(o.scheme.lower(), _netloc(o)) for o in map(urllib.parse.urlsplit, origins)}
+        except ValueError as exc:  # an unparsable netloc ("http://[::1") or port
+            raise PricingError(
+                f"{self.provider} sent a next-page link that is not a URL: {_short(link)!r} ({exc})",
+                hint="the endpoint is not the provider's price API",
+            ) from exc
+        if here == (base.scheme.lower(), _netloc(base)):
+            url = link
+        elif here in known:
+            url = urllib.parse.urlunsplit((base.scheme, base.netloc, base.path, target.query, ""))
+        else:
+            raise PricingError(
+                f"{self.provider} sent a next-page link to {target.scheme}://{target.netloc}, not its "
+                f"endpoint {base.scheme}://{base.netloc}: not followed",
+                hint="check the endpoint (a mirror must link to itself or to the provider's own API)",
+            )
+        if url in self._links:
+            raise PricingError(
+                f"{self.provider} sent the next-page link {_short(url)!r} a second time: its pagination "
+                "loops",
+                hint="pull again later; if it persists, the endpoint is not the provider's price API",
+            )
+        self._links.add(url)
+        return url
+
+
+def _netloc(parts: Any) -> str:
+    """host:port with the scheme's default port made explicit (https://a and https://a:443 are one host)."""
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return f"{(parts.hostname or '').lower()}:{port}"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class PageError(Exception):
     """A page that arrived but cannot be used (not JSON, missing its list): retried, then reported."""
 
@@ -351,6 +496,7 @@ def utc_now_iso() -> str:
 
 
 __all__ = [
+    "DEFAULT_MAX_PAGES",
     "ENDPOINT_ENV",
     "PROVIDER_CLIENTS",
     "ClientFactory",
@@ -358,15 +504,18 @@ __all__ = [
     "ErrorWording",
     "FetchResult",
     "PageError",
+    "PageGuard",
     "PriceClient",
     "ProgressCallback",
     "ProgressEvent",
     "Retry",
     "RetryPolicy",
     "SkipCounter",
+    "check_endpoint",
     "check_provider_name",
     "client_factory",
     "empty_offers",
+    "env_endpoint",
     "make_client",
     "no_progress",
     "offers_frame",

@@ -44,6 +44,7 @@ from pricing.providers.base import (
     ErrorWording,
     FetchResult,
     PageError,
+    PageGuard,
     ProgressCallback,
     ProgressEvent,
     Retry,
@@ -519,7 +520,13 @@ class GcpPrices:
     ) -> None:
         self.options = options or ClientOptions()
         self.endpoint = self.options.endpoint_for("gcp")
-        self.api_key = api_key if api_key is not None else (os.environ.get(API_KEY_ENV) or None)
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        if key is not None and not key.strip():
+            raise PricingError(
+                f"{API_KEY_ENV if api_key is None else 'the GCP API key'} is empty",
+                hint=f"give an API key, or unset {API_KEY_ENV} to use Application Default Credentials",
+            )
+        self.api_key = key.strip() if key is not None else None
         self.credentials = credentials
 
     def _client(self) -> Any:
@@ -554,10 +561,12 @@ class GcpPrices:
         skipped = SkipCounter()
         table = ComponentTable()
         pages = items = 0
+        guard = PageGuard("GCP", self.options.max_pages)
         progress(ProgressEvent("gcp", "start", message=f"Cloud Billing Catalog at {endpoint}"))
         for service_name, service_id in SERVICES.items():
             token = ""
             while True:
+                guard.page()
                 request = billing_v1.ListSkusRequest(
                     parent=f"services/{service_id}",
                     currency_code="USD",
@@ -606,7 +615,7 @@ class GcpPrices:
                 pages += 1
                 items += len(response.skus)
                 progress(ProgressEvent("gcp", "page", pages, items))
-                token = response.next_page_token
+                token = guard.token(response.next_page_token, service_id) or ""
                 if not token:
                     break
         offers = compose_offers(table.frame(skipped), fetched_at)

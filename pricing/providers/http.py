@@ -8,22 +8,48 @@ import contextlib
 import http.client
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Final
 
 from pricing.errors import PricingError
 from pricing.providers.base import ErrorWording, PageError, Retry, retry_after_seconds
 
+#: The largest response body read (Azure pages are ~1 MB, OCI's whole list a few MB).
+MAX_BODY_BYTES: Final = 256 * 1024 * 1024
+_CHUNK: Final = 1 << 16
 
-def get_json(url: str, timeout_s: float, accept: str = "application/json") -> Any:
-    """GET ``url`` and decode its JSON body; a body that is not JSON is a :class:`PageError` (retried)."""
+
+def get_json(
+    url: str, timeout_s: float, accept: str = "application/json", *, max_bytes: int | None = None
+) -> Any:
+    """GET ``url`` and decode its JSON body; a body that is not JSON is a :class:`PageError` (retried).
+
+    ``timeout_s`` bounds the whole request, body included (a server that trickles bytes cannot hold a pull
+    open: :class:`TimeoutError`, retried); a body over ``max_bytes`` (default :data:`MAX_BODY_BYTES`) is a
+    PricingError.
+    """
+    limit = MAX_BODY_BYTES if max_bytes is None else max_bytes
+    deadline = time.monotonic() + timeout_s
     request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "tco-prices"})
+    parts: list[bytes] = []
+    size = 0
     with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        body = response.read()
+        while chunk := response.read1(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                where = url.split("?", maxsplit=1)[0]
+                raise PricingError(
+                    f"the response from {where} is larger than {limit / 2**20:,.0f} MiB",
+                    hint="the endpoint is not a price API",
+                )
+            parts.append(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the response took longer than {timeout_s:g} s")
     try:
-        return json.loads(body)
-    except ValueError as exc:
+        return json.loads(b"".join(parts))
+    except (ValueError, RecursionError) as exc:
         raise PageError(f"the page is not JSON ({exc})") from exc
 
 
@@ -51,6 +77,8 @@ def classify(exc: BaseException) -> Retry | None:
 
 def convert_error(exc: BaseException, wording: ErrorWording) -> PricingError:
     """One PricingError that says what failed and how to fix it."""
+    if isinstance(exc, PricingError):
+        return exc
     verdict = classify(exc)
     if isinstance(exc, urllib.error.HTTPError):
         body = ""

@@ -106,14 +106,19 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or [] for anything else (a hostile or broken list prices nothing, never crashes)."""
+    return value if isinstance(value, list) else []
+
+
 def marginal_price(item: dict[str, Any], currency: str = CURRENCY) -> float | None:
     """The pay-as-you-go price of the next unit in ``currency``: the tier with the highest ``rangeMin``
     (a first tier at 0 is an Always-Free allowance, not the price). None when there is none."""
     best: tuple[float, float] | None = None
-    for localization in item.get("currencyCodeLocalizations") or []:
+    for localization in _list(item.get("currencyCodeLocalizations")):
         if not isinstance(localization, dict) or localization.get("currencyCode") != currency:
             continue
-        for tier in localization.get("prices") or []:
+        for tier in _list(localization.get("prices")):
             if not isinstance(tier, dict) or tier.get("model") != PAY_AS_YOU_GO:
                 continue
             value = _number(tier.get("value"))

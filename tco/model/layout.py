@@ -449,6 +449,12 @@ def search_layouts(
     best = best[np.isfinite(ranked[best])]
     chosen_rows = r[best]
 
+    # Whether any candidate holds the training state, timed or not: a row whose every fitting candidate has
+    # no finite step time (a zero interconnect, an unknown rate) fits in memory but has no layout.
+    holds = np.zeros(rows, dtype=bool)
+    holds[r[np.asarray(out["fits"], dtype=bool)]] = True
+    candidates = np.bincount(r, minlength=rows).astype("float64")
+
     def place(values: np.ndarray, fill: object = np.nan, dtype: str = "float64") -> np.ndarray:
         arr = np.full(rows, fill, dtype=dtype)
         arr[chosen_rows] = values[best]
@@ -484,7 +490,8 @@ def search_layouts(
         "microbatches": place(out["m"]),
         "microbatch_sequences": place(out["b"]),
         "memory_bytes_per_accelerator": place(out["memory"]),
-        "fits_memory": place(np.ones(len(r), dtype=bool), False, "bool"),
+        "fits_memory": holds,
+        "layout_candidates": candidates,
         "compute_s": place(out["compute"]),
         "bubble_s": place(out["bubble"]),
         "tensor_comm_s": place(out["tensor"]),

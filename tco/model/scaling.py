@@ -152,7 +152,7 @@ def scaling_efficiency(configs: pd.DataFrame, assumptions: TrainingAssumptions) 
         out[name] = np.where(is_samples, value, out[name].to_numpy(dtype="float64"))
     out["memory_bytes_per_accelerator"] = np.where(is_samples, np.nan, out["memory_bytes_per_accelerator"])
     # Without a parameter count the memory check cannot be made: unknown, not "does not fit".
-    out["fits_memory"] = is_samples | found | no_params
+    out["fits_memory"] = is_samples | found | no_params | layout["fits_memory"]
     out["compute_s"] = compute_s
     out["step_s"] = step_s
     out["exposed_comm_s"] = np.where(is_samples, step_s - compute_s, layout["exposed_comm_s"])

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
 from tco.model.assumptions import ServingAssumptions
+from tco.model.numeric import quiet_arithmetic
 from tco.model.units import BYTES_PER_GIB, HOURS_PER_DAY
 
 if TYPE_CHECKING:
@@ -221,17 +222,39 @@ def validate_serving_workloads(workloads: pd.DataFrame) -> None:
         "kv_bytes_per_element",
         "hours_per_day",
     )
-    for column in required:
+    for column in (*required, "workload", "dtype"):
         if column not in workloads.columns or workloads[column].isna().any():
             raise TcoError(
                 f"serving needs {column.replace('_', ' ')}",
                 hint=f"pass --{column.replace('_', '-')} or a --model preset",
             )
-        values = workloads[column].to_numpy(dtype="float64")
-        if not (np.isfinite(values) & (values > 0)).all():
-            raise TcoError(f"{column.replace('_', ' ')} must be positive, got {values[~(values > 0)][0]:g}")
+    for column in required:
+        try:
+            values = workloads[column].to_numpy(dtype="float64")
+        except (TypeError, ValueError) as exc:
+            raise TcoError(f"{column.replace('_', ' ')} must be a number") from exc
+        # An infinite latency target is no target (a plan's throughput-only workload); any other number
+        # must be positive and finite.
+        allowed = np.isposinf(values) if column in ("ttft_s", "tpot_s") else np.zeros(len(values), bool)
+        bad = ~((np.isfinite(values) & (values > 0)) | allowed)
+        if bad.any():
+            raise TcoError(
+                f"{column.replace('_', ' ')} must be positive and finite, got {values[bad][0]:g}",
+                hint=f"check --{column.replace('_', '-')}",
+            )
     if (workloads["hours_per_day"] > HOURS_PER_DAY).any():
         raise TcoError("hours per day must be at most 24")
+
+
+def _positive_whole(values: Sequence[Any], what: str, *, empty_ok: bool = False) -> None:
+    """Raise :class:`TcoError` unless ``values`` are whole numbers of at least 1 (and some, unless
+    ``empty_ok``)."""
+    if not values and not empty_ok:
+        raise TcoError(f"no {what} given", hint=f"give at least one {what.rstrip('s')}")
+    for value in values:
+        number = not isinstance(value, bool) and isinstance(value, int | float)
+        if not number or not math.isfinite(value) or value < 1 or value != int(value):
+            raise TcoError(f"{what} must be whole numbers of at least 1, not {value!r}")
 
 
 #: Links slower than this (GB/s, bidirectional per accelerator) are PCIe: all-reduces pay the PCIe latency.
@@ -957,6 +980,16 @@ def load_curves(
     return perf, curve
 
 
+def _usable(values: pd.Series) -> np.ndarray:
+    """Where a hardware figure is a positive finite number (NaN, zero, negative or infinite: unusable)."""
+    import numpy as np
+
+    array = values.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.isfinite(array) & (array > 0), dtype=bool)
+
+
+@quiet_arithmetic
 def project_serving(
     workloads: pd.DataFrame,
     options: pd.DataFrame,
@@ -982,7 +1015,14 @@ def project_serving(
     import numpy as np
     import pandas as pd
 
+    from tco.model.throughput import numeric_hardware
+
     params = assumptions or ServingAssumptions()
+    validate_serving_workloads(workloads)
+    hardware = numeric_hardware(hardware)
+    _positive_whole(list(replica_sizes), "replica sizes")
+    if batch_sizes is not None:
+        _positive_whole(list(batch_sizes), "batch sizes")
     unknown = [name for name in layouts if name not in LAYOUTS]
     if unknown or not layouts:
         raise TcoError(
@@ -994,9 +1034,7 @@ def project_serving(
     solved = pd.concat(
         [_layout(perf, cols, effs, layout, params, batch_cap) for layout in layouts], ignore_index=True
     )
-    missing_peak = np.isnan(solved["peak_tflops"].to_numpy(dtype="float64")) | np.isnan(
-        solved["memory_bandwidth_tb_s"].to_numpy(dtype="float64")
-    )
+    missing_peak = ~_usable(solved["peak_tflops"]) | ~_usable(solved["memory_bandwidth_tb_s"])
     feasible = solved["feasible"].to_numpy(dtype=bool) & ~missing_peak
     solved["feasible"] = feasible
     engine_reason = solved["engine_reason"].to_numpy(dtype=object)

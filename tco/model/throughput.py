@@ -102,15 +102,32 @@ def lookup(table: pd.DataFrame, frame: pd.DataFrame, keys: list[str], column: st
     import numpy as np
     import pandas as pd
 
+    values = table[column].to_numpy()
+    numeric = values.dtype.kind in "fiu"
+    if len(table) == 0:  # nothing to match: missing everywhere
+        return np.full(len(frame), np.nan, dtype=float if numeric else object)
     index = pd.MultiIndex.from_frame(table[keys]) if len(keys) > 1 else pd.Index(table[keys[0]])
     wanted = pd.MultiIndex.from_frame(frame[keys]) if len(keys) > 1 else pd.Index(frame[keys[0]])
     position = index.get_indexer(wanted)
-    values = table[column].to_numpy()
     out = values[np.maximum(position, 0)]
     if (position < 0).any():
-        out = out.astype(float if values.dtype.kind in "fiu" else object)
+        out = out.astype(float if numeric else object)
         out[position < 0] = np.nan
     return np.asarray(out)
+
+
+def numeric_hardware(hardware: pd.DataFrame) -> pd.DataFrame:
+    """``hardware`` with every figure as float64 (text in a number column, or an integer too large for
+    int64, is object dtype: it becomes NaN or a float, so that arithmetic and ``fillna`` stay numeric)."""
+    import pandas as pd
+
+    text = {"accelerator", "dtype"}
+    numeric = [c for c in hardware.columns if c not in text and not str(c).endswith("source")]
+    if all(hardware[c].dtype == "float64" for c in numeric):
+        return hardware
+    return hardware.assign(
+        **{c: pd.to_numeric(hardware[c], errors="coerce").astype("float64") for c in numeric}
+    )
 
 
 def _peak_lookup(hardware: pd.DataFrame) -> pd.DataFrame:
@@ -141,6 +158,9 @@ def _mfu_defaults_for(keys: pd.DataFrame, mfu_defaults: pd.DataFrame) -> dict[st
         if column not in table.columns:
             table[column] = value
     out: dict[str, np.ndarray] = {}
+    if len(table) == 0:  # no defaults at all: missing stays missing
+        position = np.full(len(keys), -1)
+        table = pd.DataFrame({c: [np.nan] for c in table.columns}).astype(object)
     for column, name in (
         ("mfu", "default_mfu"),
         ("mfu_low", "default_mfu_low"),
@@ -228,7 +248,9 @@ def resolve_training_throughput(
         [SOURCE_OVERRIDE, SOURCE_GIVEN, SOURCE_CALIBRATION, SOURCE_TRANSFERRED],
         default=np.where(is_samples, SOURCE_NONE, SOURCE_ASSUMED),
     )
-    chosen = np.where((chosen == SOURCE_ASSUMED) & np.isnan(peak), SOURCE_NONE, chosen)
+    # An assumption needs a peak and a default MFU (an empty or partial MFU table has none): no throughput.
+    no_default = np.isnan(np.asarray(col("default_mfu"), dtype="float64"))
+    chosen = np.where((chosen == SOURCE_ASSUMED) & (np.isnan(peak) | no_default), SOURCE_NONE, chosen)
     source = pd.Series(chosen, index=base.index)
     is_calibrated = np.isin(chosen, CALIBRATED_SOURCES)
     is_assumed = chosen == SOURCE_ASSUMED
@@ -437,11 +459,19 @@ def _detail(base: pd.DataFrame, source: pd.Series, peak_ratio: pd.Series) -> pd.
                 "no per-sample throughput: no calibration of this model"
                 + np.where(variant != "", " (variant " + variant + ")", "")
                 + " and no --samples-per-s (measure one: `tco calibrate`, or pass --samples-per-s)",
-                "no dense peak for "
-                + text("accelerator")
-                + " "
-                + text("dtype")
-                + " and no calibration (calibrate it with `tco calibrate`, or pass --peak-tflops)",
+                np.where(
+                    base["peak_tflops"].isna().to_numpy(),
+                    "no dense peak for "
+                    + text("accelerator")
+                    + " "
+                    + text("dtype")
+                    + " and no calibration (calibrate it with `tco calibrate`, or pass --peak-tflops)",
+                    "no default MFU for "
+                    + text("accelerator")
+                    + " "
+                    + text("dtype")
+                    + " and no calibration (calibrate it with `tco calibrate`, or pass --mfu)",
+                ),
             ),
             index=base.index,
         )

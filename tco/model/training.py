@@ -24,11 +24,14 @@ One vectorised pass, in two stages so that a sweep of millions of scenarios stay
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from tco.errors import TcoError
 from tco.model.assumptions import TrainingAssumptions
 from tco.model.formulas import WALL_HOURS
+from tco.model.numeric import quiet_arithmetic
 from tco.model.units import FLOP_PER_TFLOP, SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
@@ -177,6 +180,7 @@ def measured_bus_bandwidth(calibrations: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@quiet_arithmetic
 def training_performance(
     workloads: pd.DataFrame,
     node_sizes: pd.DataFrame,
@@ -204,11 +208,14 @@ def training_performance(
         empty_calibrations,
         matmul_knee_widths,
         model_efficiency,
+        numeric_hardware,
         resolve_training_throughput,
     )
     from tco.model.work import training_work
 
     params = assumptions or TrainingAssumptions()
+    check_counts(counts, frameworks)
+    hardware = numeric_hardware(hardware)
     cal = empty_calibrations() if calibrations is None else calibrations
     work = training_work(workloads)
     accelerators = list(dict.fromkeys(node_sizes["accelerator"]))
@@ -257,7 +264,11 @@ def training_performance(
     assumed = perf["throughput_source"].eq(SOURCE_ASSUMED).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         attention_share = perf["attention_flops_per_token"] / perf["flops_per_token"]
-    hidden = perf["hidden"].fillna(infer_shape(perf["params"], params.aspect_ratio.value)[1])
+    inferred_hidden = pd.Series(
+        np.asarray(infer_shape(perf["params"], params.aspect_ratio.value)[1], dtype="float64"),
+        index=perf.index,
+    )
+    hidden = perf["hidden"].fillna(inferred_hidden)
     matmul, attention = model_efficiency(
         hidden.to_numpy(dtype="float64"),
         attention_share.fillna(0.0).to_numpy(dtype="float64"),
@@ -339,17 +350,42 @@ def training_performance(
         )
         tokens_per_s = perf["tokens"] / (wall * SECONDS_PER_HOUR)
     no_rate = perf["throughput_source"].eq(SOURCE_NONE)
+    bandwidth = perf["memory_bandwidth_tb_s"]
+    unusable = ~(_usable(perf["peak_tflops"]) & _usable(perf["memory_bytes"])) | (
+        bandwidth.notna().to_numpy() & ~_usable(bandwidth)
+    )
+    no_layout = (
+        perf["layout_candidates"].eq(0).to_numpy() & perf["kind"].ne("samples").to_numpy()
+        if "layout_candidates" in perf.columns
+        else np.zeros(len(perf), dtype=bool)
+    )
+    no_work = np.isnan(np.where(is_samples, perf["total_samples"], perf["train_flops"]).astype("float64"))
+    fits = perf["fits_memory"].astype(bool).to_numpy()
     reason = np.select(
-        [no_rate, ~perf["fits_memory"].astype(bool), pd.isna(eff)],
+        [no_work, no_rate, unusable, no_layout & ~fits, ~fits, pd.isna(eff), ~np.isfinite(wall)],
         [
+            "the workload's amount of work is unknown: give params and tokens, samples and epochs, or "
+            "train FLOPs",
             "no throughput: " + perf["throughput_detail"].astype(str),
+            "no usable peak FLOP/s, memory size or bandwidth for "
+            + perf["accelerator"].astype(str)
+            + " "
+            + perf["dtype"].astype(str)
+            + " in the hardware table",
+            "no parallel layout splits this workload over "
+            + perf["accelerator_count"].map("{:,.0f}".format).astype(str)
+            + " accelerators (its global batch or its model is too small for so many: use fewer)",
             "training state does not fit in "
             + (perf["memory_bytes"] / 2**30).round(1).astype(str)
             + " GiB per accelerator at this count (more accelerators, or more memory)",
             "scaling efficiency unknown: " + perf["scaling_source"].astype(str),
+            "no finite run time from these figures (an overflow or a zero rate): check the workload and "
+            "hardware numbers",
         ],
         default="",
     )
+    # A row with a reason has no run time (a time from unusable hardware figures is no time).
+    wall = np.where(reason != "", np.nan, wall)
     return perf.assign(
         goodput=goodput.value,
         goodput_low=goodput.low,
@@ -361,6 +397,28 @@ def training_performance(
         tokens_per_s=np.where(perf["kind"].eq("tokens"), tokens_per_s, np.nan),
         reason=reason,
     )
+
+
+def check_counts(counts: Sequence[Any], frameworks: Sequence[str]) -> None:
+    """Raise :class:`TcoError` unless ``counts`` are whole numbers of accelerators (at least 1, some given)
+    and ``frameworks`` names at least one framework."""
+    if not list(counts):
+        raise TcoError("no accelerator counts given", hint="e.g. --count 8,64")
+    for count in counts:
+        number = not isinstance(count, bool) and isinstance(count, int | float)
+        if not number or not math.isfinite(count) or count < 1 or count != int(count):
+            raise TcoError(f"accelerator counts must be whole numbers of at least 1, not {count!r}")
+    if not list(frameworks) or not all(isinstance(f, str) and f for f in frameworks):
+        raise TcoError("no frameworks given", hint="e.g. torch, jax, tensorflow or any")
+
+
+def _usable(values: pd.Series) -> np.ndarray:
+    """Where a hardware figure is a positive finite number (NaN, zero, negative or infinite: unusable)."""
+    import numpy as np
+
+    array = values.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.isfinite(array) & (array > 0), dtype=bool)
 
 
 def _log_ratio(numerator: object, denominator: object) -> np.ndarray:
@@ -485,6 +543,7 @@ _OPTION_COLUMNS: Final = (
 )
 
 
+@quiet_arithmetic
 def training_costs(
     performance: pd.DataFrame,
     options: pd.DataFrame,
@@ -624,6 +683,7 @@ def training_costs(
     return frame
 
 
+@quiet_arithmetic
 def project_training(
     workloads: pd.DataFrame,
     options: pd.DataFrame,
@@ -637,7 +697,16 @@ def project_training(
     assumptions: TrainingAssumptions | None = None,
     line_items: LineItems | None = None,
 ) -> pd.DataFrame:
-    """The whole grid: workloads x options x counts x frequencies x frameworks, one row per scenario."""
+    """The whole grid: workloads x options x counts x frequencies x frameworks, one row per scenario.
+
+    Raises :class:`TcoError` for a value no workload can have (:func:`tco.model.work.check_training_values`:
+    zero, negative, infinite, unknown names), for counts that are not whole numbers of at least 1 and for no
+    frameworks. A missing value stays missing (NaN): its rows, and any scenario that cannot run (does not
+    fit, no throughput, no usable hardware figures), have ``feasible`` False and a ``reason``.
+    """
+    from tco.model.work import check_training_values
+
+    check_training_values(workloads)
     node_sizes = options[["accelerator", "accelerators_per_instance"]].drop_duplicates()
     performance = training_performance(
         workloads,

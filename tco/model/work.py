@@ -117,7 +117,27 @@ def complete_workloads(workloads: pd.DataFrame) -> pd.DataFrame:
 
 
 def validate_training_workloads(workloads: pd.DataFrame) -> None:
-    """Raise :class:`TcoError` (one line) for a workload no projection can be made of."""
+    """Raise :class:`TcoError` (one line) for a workload no projection can be made of: an impossible value
+    (:func:`check_training_values`) or a missing one its kind needs (tokens need params and tokens, ...)."""
+    frame = check_training_values(workloads)
+    needs = {"tokens": ("params", "tokens"), "samples": ("samples", "epochs"), "flops": ("train_flops",)}
+    for kind, columns in needs.items():
+        rows = frame[frame["kind"] == kind]
+        for column in columns:
+            missing = rows[column].isna()
+            if missing.any():
+                name = rows.loc[missing, "workload"].iloc[0]
+                raise TcoError(
+                    f"{name}: a {kind} workload needs {column.replace('_', ' ')}",
+                    hint=f"pass --{column.replace('_', '-')}",
+                )
+
+
+def check_training_values(workloads: pd.DataFrame) -> pd.DataFrame:
+    """Raise :class:`TcoError` (one line) for a value no workload can have: an unknown kind or activation
+    recomputation, a number that is zero, negative or infinite, more active than total parameters. Missing
+    values (NaN) pass: missing stays missing, and the projection's row says what it lacks. Returns the
+    completed frame (:func:`complete_workloads`)."""
     import numpy as np
 
     frame = complete_workloads(workloads)
@@ -136,17 +156,6 @@ def validate_training_workloads(workloads: pd.DataFrame) -> None:
             )
         if np.isinf(values).any():
             raise TcoError(f"{column.replace('_', ' ')} must be finite")
-    needs = {"tokens": ("params", "tokens"), "samples": ("samples", "epochs"), "flops": ("train_flops",)}
-    for kind, columns in needs.items():
-        rows = frame[frame["kind"] == kind]
-        for column in columns:
-            missing = rows[column].isna()
-            if missing.any():
-                name = rows.loc[missing, "workload"].iloc[0]
-                raise TcoError(
-                    f"{name}: a {kind} workload needs {column.replace('_', ' ')}",
-                    hint=f"pass --{column.replace('_', '-')}",
-                )
     bad_mode = ~frame["recompute"].isin(RECOMPUTE_MODES)
     if bad_mode.any():
         raise TcoError(
@@ -159,6 +168,7 @@ def validate_training_workloads(workloads: pd.DataFrame) -> None:
         raise TcoError(
             f"{frame.loc[too_many, 'workload'].iloc[0]}: active parameters exceed total parameters"
         )
+    return frame
 
 
 def attention_flops_per_token(

@@ -266,7 +266,7 @@ class Tracker:
         if flops_per_token is not None or flops_per_sample is not None:
             given["flops_source"] = "given"
         self.run_id = str(run_id or os.environ.get(RUN_ID_ENV) or uuid.uuid4().hex[:12])
-        self._home = resolve_home(None if home is None else Path(home))
+        self._home = resolve_home(home)
         if persist is None:  # one writer per job: under torchrun & co. only rank 0 keeps the record
             persist = os.environ.get("RANK", "0") == "0"
         self._store = RunStore(self._home / RUNS_FILENAME) if persist else None

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from calibrate.errors import CalibrationError
-from calibrate.runner import Event, RunRequest, run_calibration
+from calibrate.runner import CalibrationInterrupted, Event, RunRequest, run_calibration
 from calibrate.store import ResultStore
 from tests.calibrate.helpers import REPO, block_imports, run_worker, subprocess_env
 
@@ -109,9 +111,103 @@ def test_an_interrupt_keeps_every_finished_row(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     request = RunRequest(frameworks=("torch",), device="cpu", kernels=("matmul", "membw"), profile="tiny")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(CalibrationInterrupted) as caught:  # a KeyboardInterrupt: Ctrl-C handling holds
         run_calibration(request, store, interrupt_after_two_rows)
     assert len(store.results()) == 2  # stored before the interrupt; nothing after
+    assert caught.value.rows_kept == 2 and caught.value.framework == "torch"
+    assert str(caught.value) == (
+        f"calibration interrupted during torch: 2 finished row(s) of run {caught.value.run_id} kept in "
+        f"{store.path}, the task in progress stored nothing"
+    )
+    assert isinstance(caught.value, KeyboardInterrupt)
+
+
+INTERRUPTED_WORKER = """
+import sys
+args = sys.argv[1:]
+assert args[:2] == ["-m", "calibrate.worker"], args
+import calibrate.results as results
+real, calls = results.make_row, []
+
+
+def make_row(*a, **k):  # Ctrl-C reaches the worker while it measures its second task
+    calls.append(1)
+    if len(calls) == 2:
+        raise KeyboardInterrupt
+    return real(*a, **k)
+
+
+results.make_row = make_row
+from calibrate.worker import main
+sys.exit(main(args[2:]))
+"""
+
+
+def test_a_worker_stopped_by_ctrl_c_interrupts_the_run(tmp_path: Path) -> None:
+    """Ctrl-C that reaches the worker first (exit 130) stops the run: no "worker died" row, no restart."""
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED_WORKER)
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    store = ResultStore(tmp_path / "c.sqlite")
+    events: list[Event] = []
+    request = RunRequest(frameworks=("torch",), device="cpu", kernels=("matmul", "membw"), profile="tiny")
+    with pytest.raises(CalibrationInterrupted) as caught:
+        run_calibration(request, store, events.append, python=str(python))
+    rows = store.results()
+    assert caught.value.rows_kept == len(rows) == 1 and (rows["status"] == "ok").all()
+    assert not any(e.kind == "worker_restart" for e in events)
+
+
+def test_ctrl_c_during_a_calibration_run_keeps_only_complete_rows(tmp_path: Path) -> None:
+    """SIGINT to `tco calibrate run` (and to its worker, as a terminal's Ctrl-C does) while it measures:
+    exit 130, no traceback, and every row in the store is a complete row of a finished task."""
+    home = tmp_path / "home"
+    env = subprocess_env(TCO_HOME=str(home), NO_COLOR="1")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tco",
+            "calibrate",
+            "run",
+            "--framework",
+            "torch",
+            "--device",
+            "cpu",
+            "--kernels",
+            "matmul,membw,train_cnn,train_transformer",
+            "--profile",
+            "tiny",
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the signal goes to it and its worker, like Ctrl-C
+    )
+    store = ResultStore.in_home(home)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.path.exists() and store.count() >= 1:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    rows = store.results()
+    assert len(rows) >= 1 and rows["status"].isin(["ok", "failed"]).all()
+    ok = rows[rows["status"] == "ok"]
+    assert ok[["median_s", "throughput", "measured_at", "kernel", "variant", "dtype"]].notna().all().all()
+    assert not rows["error"].fillna("").str.contains("worker died|not run").any()  # no rows for the stop
 
 
 def test_missing_framework_worker_says_how_to_install(tmp_path: Path) -> None:

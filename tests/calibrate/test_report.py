@@ -115,3 +115,26 @@ def test_comparison_figures() -> None:
 
 def test_comparison_of_nothing() -> None:
     assert comparison(frame([])).empty
+
+
+def test_latest_and_comparison_with_key_columns_all_null() -> None:
+    """A key column that is all null is float64 NaN in a frame: it once made ``latest`` merge text with
+    float64 (ValueError). Rows without a framework, host or device still group, and the newest run wins."""
+    rows = [
+        row("torch", "matmul", "eager", run_id="old", throughput=1.0, when="2026-01-01T00:00:00Z"),
+        row("torch", "matmul", "eager", run_id="new", throughput=2.0, when="2026-01-02T00:00:00Z"),
+        row("torch", "matmul", "eager", run_id="undated", throughput=9.0, when="2026-01-03T00:00:00Z"),
+    ]
+    rows[2]["measured_at"] = None  # a run without a time is older than any dated one
+    data = frame(rows)
+    for column in ("framework", "host", "device_name", "run_id"):
+        data[column] = float("nan")
+    kept = latest(data)
+    assert len(kept) == 3  # one group, one run (all run ids null)
+    data = frame(rows)
+    data["framework"] = float("nan")  # no framework (never stored: the store requires one)
+    assert list(latest(data)["run_id"]) == ["new"] and len(comparison(data)) == 1
+    data = frame(rows)
+    data["host"] = data["device_name"] = float("nan")
+    table = comparison(data)
+    assert len(table) == 1 and table.loc[0, "matmul_fp32_tflop_per_s"] == 2.0

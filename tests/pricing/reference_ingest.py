@@ -23,6 +23,8 @@ from pricing.validate import (
     LIST_PRICE_MODELS,
     OUTLIER_FACTOR,
     OUTLIER_MIN_SIBLINGS,
+    MAX_PLAUSIBLE_ACCELERATORS,
+    MAX_PLAUSIBLE_USD_PER_HOUR,
     SENTINEL_PRICES_USD_PER_HOUR,
 )
 
@@ -231,7 +233,8 @@ def add_flag(flags: pd.Series, mask: pd.Series, flag: str) -> pd.Series:
 
 
 def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of ``offers`` with ``flags`` extended by ``zero``, ``sentinel`` and ``outlier``.
+    """Return a copy of ``offers`` with ``flags`` extended by ``zero``, ``sentinel``, ``invalid`` and
+    ``outlier``.
 
     A zero or sentinel price is also set to NaN: it is not a price. Outliers keep their value (it may be
     real) but are excluded by default.
@@ -241,11 +244,15 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     if "flags" not in out:
         out["flags"] = ""
     price = pd.to_numeric(out["price_usd_per_hour"], errors="coerce")
-    zero = price.le(0)
+    zero = price.eq(0)
     sentinel = price.isin(SENTINEL_PRICES_USD_PER_HOUR)
+    count = pd.to_numeric(out["accelerator_count"], errors="coerce")
+    impossible_price = (price < 0) | (price > MAX_PLAUSIBLE_USD_PER_HOUR) | np.isinf(price)
+    impossible_count = count.notna() & ~((count > 0) & (count <= MAX_PLAUSIBLE_ACCELERATORS))
     out["flags"] = add_flag(out["flags"], zero, "zero")
     out["flags"] = add_flag(out["flags"], sentinel, "sentinel")
-    price = price.mask(zero | sentinel)
+    out["flags"] = add_flag(out["flags"], impossible_price | impossible_count, "invalid")
+    price = price.mask(zero | sentinel | impossible_price)
     out["price_usd_per_hour"] = price
 
     per_accel = price / pd.to_numeric(out["accelerator_count"], errors="coerce")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -137,3 +139,11 @@ def test_aliases_name_one_accelerator_each() -> None:
     for acc in ACCELERATORS:
         for text in (acc.name, *acc.aliases):
             assert seen.setdefault(_key(text), acc.name) == acc.name, (text, seen[_key(text)], acc.name)
+
+
+@pytest.mark.parametrize("count", [float("nan"), float("inf"), -1.0, True, "8"])
+def test_offer_filter_refuses_a_count_that_is_not_one(count: Any) -> None:
+    from pricing.catalog import OfferFilter
+
+    with pytest.raises(PricingError, match="minimum accelerator count must be a finite number"):
+        OfferFilter(min_count=count)

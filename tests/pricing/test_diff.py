@@ -146,3 +146,14 @@ def test_explicit_ids_and_their_errors(store: PriceStore) -> None:
 def test_no_pulls_to_compare(tmp_path: Path) -> None:
     with pytest.raises(PricingError, match="no pulled snapshots to compare"):
         resolve_pairs(PriceStore(tmp_path / "none.sqlite"), None, None)
+
+
+def test_a_key_column_that_is_all_null_on_one_side() -> None:
+    """All-null text reads as float64 NaN; merging it with text once raised ValueError (diff.py)."""
+    old = OLD.copy()
+    old["zone"] = float("nan")
+    new = NEW.copy()
+    new["provider"] = float("nan")
+    out = diff_offers(old, new)
+    assert len(out) == len(OLD) + len(NEW)  # no key matches: every old offer removed, every new one new
+    assert set(out["change"]) == {"new", "removed"} and out["provider"].isna().sum() == len(NEW)

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,21 +335,33 @@ def test_two_pulls_at_once_in_separate_processes(live: Live, tco_home: Path) -> 
 
 
 def test_ctrl_c_mid_pull_writes_nothing_and_says_so(live: Live, tco_home: Path) -> None:
-    live.azure.add_fault(Fault(hang_s=20, when=lambda r: r.param("$skip") == "4"))  # page 2 hangs
+    """Ctrl-C while page 2 is in flight. The server holds page 2 until the test has seen the pull end, so the
+    pull can never finish on its own before the signal (it once did: a fixed 20 s hang on a loaded machine
+    was a race). An exit 0 here would mean a swallowed SIGINT; a pull still running after the signal fails
+    the test instead of hanging it."""
+    release, in_flight = threading.Event(), threading.Event()
+    live.azure.add_fault(Fault(hold=release, holding=in_flight, when=lambda r: r.param("$skip") == "4"))
     env = {**os.environ, **live.env, "TCO_HOME": str(tco_home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tco", "prices", "pull", "-p", "azure", "--timeout", "30"],
+        [sys.executable, "-m", "tco", "prices", "pull", "-p", "azure", "--timeout", "300"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while len(live.azure.requests) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    try:
+        assert in_flight.wait(timeout=300), "the pull never asked for page 2"
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail("the pull was still running 120 s after Ctrl-C: SIGINT swallowed")
+    finally:
+        release.set()
     assert proc.returncode == 130, stderr.decode()
     assert "pull interrupted: nothing written" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
     listing = subprocess.run(
         [sys.executable, "-m", "tco", "prices", "snapshots", "-f", "json"],
         env=env,

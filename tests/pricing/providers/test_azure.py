@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pricing.errors import PricingError
-from pricing.providers.azure import AzurePrices, rebase
+from pricing.providers.azure import AzurePrices
 from pricing.providers.base import ProgressEvent
 from tests.pricing.servers.azure import AzureServer
 from tests.pricing.servers.base import Fault
@@ -138,15 +138,6 @@ def test_unreachable_endpoint() -> None:
         AzurePrices(fast_options("http://127.0.0.1:9/api/retail/prices", attempts=2)).fetch(
             (), lambda e: None
         )
-
-
-def test_next_page_link_is_rebased_onto_an_overridden_endpoint() -> None:
-    link = "https://prices.azure.com:443/api/retail/prices?$filter=x&$skip=1000"
-    assert (
-        rebase(link, "http://127.0.0.1:8080/mirror/prices")
-        == "http://127.0.0.1:8080/mirror/prices?$filter=x&$skip=1000"
-    )
-    assert rebase(link, "https://prices.azure.com:443/api/retail/prices") == link
 
 
 def test_endpoint_must_be_http() -> None:

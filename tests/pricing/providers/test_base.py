@@ -64,8 +64,11 @@ def test_backoff_grows_exponentially_with_full_jitter_and_honours_retry_after() 
 def test_options_are_validated() -> None:
     with pytest.raises(PricingError, match="at least 1"):
         RetryPolicy(attempts=0)
-    with pytest.raises(PricingError, match="timeout must be positive"):
+    with pytest.raises(PricingError, match="timeout must be a positive number"):
         ClientOptions(timeout_s=0)
+    for delay in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(PricingError, match="backoff must be a finite number of seconds"):
+            RetryPolicy(base_delay_s=delay)
 
 
 def test_with_retries_retries_transient_failures_only() -> None:

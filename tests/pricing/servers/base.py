@@ -7,6 +7,8 @@ headers, body) so that tests can check what the real SDK sent.
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 import time
 import urllib.parse
@@ -27,6 +29,9 @@ class Fault:
     headers: tuple[tuple[str, str], ...] = ()
     hang_s: float = 0.0  # sleep this long first
     drop: bool = False  # close the connection without an answer
+    trickle_s: float = 0.0  # answer normally, but send the body a few bytes at a time over this long
+    hold: threading.Event | None = None  # answer only once this is set (at most ``hang_s``, else 300 s)
+    holding: threading.Event | None = None  # set when the hold begins (the request is in flight)
     when: Callable[[Recorded], bool] | None = None
 
 
@@ -62,6 +67,8 @@ class LoopbackServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.handle_request_fn = handle
         self.faults: list[Fault] = []
+        #: applied to every normal answer before it is sent (hostile variants of the wire format)
+        self.rewrite: Callable[[Recorded, Reply], Reply] | None = None
         self.requests: list[Recorded] = []
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
@@ -89,6 +96,39 @@ class LoopbackServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+def rewrite_json(change: Callable[[Any], Any]) -> Callable[[Recorded, Reply], Reply]:
+    """A ``rewrite`` that edits the JSON body of successful answers (``change`` returns the new document)."""
+
+    def rewrite(request: Recorded, reply: Reply) -> Reply:
+        if reply.status != 200 or "json" not in reply.content_type:
+            return reply
+        document = change(json.loads(reply.body))
+        return Reply(reply.status, json.dumps(document).encode(), reply.content_type, reply.headers)
+
+    return rewrite
+
+
+class Hang(Exception):
+    """Raised in the main thread by :func:`no_hang` when the guarded code runs too long."""
+
+
+@contextmanager
+def no_hang(seconds: float) -> Iterator[None]:
+    """Fail (raise :class:`Hang`) instead of hanging when the body runs longer than ``seconds`` (generous:
+    a loaded machine is slow, an endless loop is endless). Main thread only (SIGALRM)."""
+
+    def fire(signum: int, frame: Any) -> None:
+        raise Hang(f"still running after {seconds:g} s: this would hang")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager
@@ -122,7 +162,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.requests.append(recorded)
         fault = self.server.take_fault(recorded)
         if fault is not None:
-            if fault.hang_s:
+            if fault.hold is not None:
+                if fault.holding is not None:
+                    fault.holding.set()
+                fault.hold.wait(timeout=fault.hang_s or 300.0)
+            elif fault.hang_s:
                 time.sleep(fault.hang_s)
             if fault.drop:
                 self.close_connection = True
@@ -131,13 +175,18 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.status:
                 self._send(Reply(fault.status, fault.body, fault.content_type, dict(fault.headers)))
                 return
+            if fault.trickle_s:
+                self._send(self.server.handle_request_fn(recorded), trickle_s=fault.trickle_s)
+                return
         try:
             reply = self.server.handle_request_fn(recorded)
+            if self.server.rewrite is not None:
+                reply = self.server.rewrite(recorded, reply)
         except Exception as exc:  # a bug in a test server must show, not hang the client
             reply = Reply(599, f"test server error: {type(exc).__name__}: {exc}".encode(), "text/plain")
         self._send(reply)
 
-    def _send(self, reply: Reply) -> None:
+    def _send(self, reply: Reply, trickle_s: float = 0.0) -> None:
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -145,7 +194,14 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if not trickle_s:
+                self.wfile.write(reply.body)
+                return
+            pieces = [reply.body[i : i + 16] for i in range(0, len(reply.body), 16)]
+            for piece in pieces:
+                self.wfile.write(piece)
+                self.wfile.flush()
+                time.sleep(trickle_s / len(pieces))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 

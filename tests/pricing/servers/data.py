@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pricing.providers.base import ClientOptions, RetryPolicy
+from pricing.providers.base import DEFAULT_MAX_PAGES, ClientOptions, RetryPolicy
 from tests.pricing.servers.aws import SpotPrice
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -81,7 +81,12 @@ def oci_document() -> dict[str, Any]:
 
 
 def fast_options(
-    endpoint: str | None = None, *, attempts: int = 3, timeout_s: float = 2.0, spot: bool = True
+    endpoint: str | None = None,
+    *,
+    attempts: int = 3,
+    timeout_s: float = 2.0,
+    spot: bool = True,
+    max_pages: int = DEFAULT_MAX_PAGES,
 ) -> ClientOptions:
     """Real retries and timeouts, scaled down so that the suite stays fast."""
     return ClientOptions(
@@ -89,6 +94,7 @@ def fast_options(
         timeout_s=timeout_s,
         retry=RetryPolicy(attempts=attempts, base_delay_s=0.01, max_delay_s=0.05),
         spot=spot,
+        max_pages=max_pages,
     )
 
 
