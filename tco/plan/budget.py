@@ -101,7 +101,7 @@ class PlanResult:
     choices: pd.DataFrame
     #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
     budget: pd.DataFrame
-    #: option, month, workload, accelerator, pricing_model, acc_hours (every kept option's choices)
+    #: option, month, workload, accelerator, pricing_model, acc_hours, cost_usd (every kept option's choices)
     acc_hours: pd.DataFrame
     #: fixed item -> template for month {m}
     fixed_templates: dict[str, str]
@@ -475,7 +475,9 @@ def build_plan(
     for item in FIXED_ITEMS:
         budget[f"{item}_usd"] = fixed[item].to_numpy()
     budget["total_usd"] = budget[[f"{n}_usd" for n in (*s.workloads, *FIXED_ITEMS)]].sum(axis=1)
-    acc_hours = kept_grid[["option", "month", "workload", "accelerator", "pricing_model", "acc_hours"]]
+    acc_hours = kept_grid[
+        ["option", "month", "workload", "accelerator", "pricing_model", "acc_hours", "cost_usd"]
+    ]
 
     columns = [
         "rank",

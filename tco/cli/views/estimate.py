@@ -147,6 +147,44 @@ def book_caption(rows: pd.DataFrame) -> str:
     return f" (book): {', '.join(books)}; list price in --explain and --format json (price_source)."
 
 
+def budget_cell(r: Mapping[Any, Any]) -> str:
+    """The share of the budget a row's cost takes; ``OVER`` marks a row over budget (n/a: no cost)."""
+    used = float(r["budget_used"])
+    if math.isnan(used):
+        return "n/a"
+    return f"OVER {used:.0%}" if used > 1 else f"{used:.0%}"
+
+
+def fits_cell(r: Mapping[Any, Any]) -> str:
+    """What the budget buys at a training row: tokens and optimizer steps, or samples, or FLOPs."""
+    from tco.cli.render import NA
+
+    def amount(column: str) -> float:
+        value = r.get(column)
+        return math.nan if value is None else float(value)
+
+    tokens, steps = amount("tokens_within_budget"), amount("steps_within_budget")
+    if not math.isnan(tokens):
+        return f"{tokens:.3g} tok" + ("" if math.isnan(steps) else f" / {steps:,.0f} steps")
+    samples = amount("samples_within_budget")
+    if not math.isnan(samples):
+        return f"{samples:.3g} samples"
+    flops = amount("flops_within_budget")
+    return NA if math.isnan(flops) else f"{flops:.3g} FLOP"
+
+
+def budget_caption(rows: pd.DataFrame) -> str:
+    if "budget_usd" not in rows or rows.empty:
+        return ""
+    first = rows.iloc[0]
+    over = int(rows["over_budget"].fillna(False).astype(bool).sum())
+    fits = " Fits: what the budget buys at that option's cost." if "tokens_within_budget" in rows else ""
+    return (
+        f" Budget: share of ${float(first['budget_usd']):,.0f} per {first['budget_per']} the option "
+        f"costs; OVER marks the {over} over budget (kept, not dropped).{fits}"
+    )
+
+
 TRAIN_COLUMNS = (
     ("#", "right"), ("Provider", "left"), ("Instance", "left"), ("Region", "left"), ("Pricing", "left"),
     ("Accelerators", "right"), ("Rate (source)", "left"), ("Scale", "right"), ("Wall", "right"),
@@ -171,7 +209,12 @@ def train_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
         ]
         for i, r in enumerate(rows.to_dict("records"), start=1)
     ]  # fmt: skip
-    return table(title, TRAIN_COLUMNS, body, caption + book_caption(rows))
+    columns = list(TRAIN_COLUMNS)
+    if "budget_usd" in rows:
+        for cells, r in zip(body, rows.to_dict("records"), strict=True):
+            cells.extend([budget_cell(r), fits_cell(r)])
+        columns += [("Budget", "right"), ("Fits in budget", "right")]
+    return table(title, columns, body, caption + book_caption(rows) + budget_caption(rows))
 
 
 SERVE_COLUMNS = (
@@ -214,7 +257,11 @@ def serve_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
     columns = [*SERVE_COLUMNS[:5], *extra, *SERVE_COLUMNS[5:]]
     if "disaggregated" in compared or set(rows.get("layout", ())) == {"disaggregated"}:
         caption += " Replicas of a disaggregated row: prefill + decode."
-    return table(title, columns, body, caption + book_caption(rows))
+    if "budget_usd" in rows:
+        for cells, r in zip(body, rows.to_dict("records"), strict=True):
+            cells.append(budget_cell(r))
+        columns.append(("Budget", "right"))
+    return table(title, columns, body, caption + book_caption(rows) + budget_caption(rows))
 
 
 def models_table(frame: pd.DataFrame) -> Table:
