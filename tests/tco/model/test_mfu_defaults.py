@@ -39,7 +39,7 @@ def test_derived_rows_carry_their_parts_numbers() -> None:
     checked = 0
     for rec in rows.to_dict("records"):
         match = re.match(r"([A-Z][\w-]+?)(?: (bf16|fp16|fp8))? default", str(rec["source"]))
-        if match is None or match.group(1) == rec["accelerator"] and match.group(2) is None:
+        if match is None or (match.group(1) == rec["accelerator"] and match.group(2) is None):
             continue
         part = match.group(1)
         dtype = match.group(2) or ("fp8" if rec["dtype"] == "fp8" else "bf16")
