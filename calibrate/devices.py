@@ -28,11 +28,11 @@ CPU: Final = "CPU"
 #: names: their peaks, power and interconnect differ.
 CANONICAL: Final = (
     "A100-40GB", "A100-40GB-PCIe", "A100-80GB", "A100-80GB-PCIe", "A800-80GB-PCIe", "H100-80GB",
-    "H100-80GB-PCIe", "H100-NVL", "H200-141GB", "GH200", "B200", "B300", "GB200", "GB300", "L4", "L40", "L40S",
-    "A10G", "A10", "A16", "A40", "T4", "V100-16GB", "V100-32GB", "P100", "P4", "K80", "M60", "RTX-A4000",
-    "RTX-A5000", "RTX-A6000", "RTX-6000-Ada", "RTX-PRO-6000", "Quadro-RTX-6000", "Quadro-P4000", "Quadro-M4000",
-    "MI25", "MI300X", "MI355X", "Gaudi2", "TPU-v2", "TPU-v3", "TPU-v4", "TPU-v5e", "TPU-v5p", "TPU-v6e",
-    "Trainium1", "Trainium2", "Inferentia2", CPU,
+    "H100-80GB-PCIe", "H100-NVL", "H200-141GB", "GH200", "B200", "B300", "GB200", "GB300", "L4",
+    "L40", "L40S", "A10G", "A10", "A16", "A40", "T4", "V100-16GB", "V100-32GB", "P100", "P4", "K80",
+    "M60", "RTX-A4000", "RTX-A5000", "RTX-A6000", "RTX-6000-Ada", "RTX-PRO-6000", "Quadro-RTX-6000",
+    "Quadro-P4000", "Quadro-M4000", "MI25", "MI300X", "MI355X", "Gaudi2", "TPU-v2", "TPU-v3",
+    "TPU-v4", "TPU-v5e", "TPU-v5p", "TPU-v6e", "Trainium1", "Trainium2", "Inferentia2", CPU,
 )  # fmt: skip
 
 # (pattern on the normalised name, canonical name, peak-table row). First match wins: specific first. Names
