@@ -310,6 +310,27 @@ def estimate_provenance(
     return replace(prices, notes=notes, assumptions=assumptions.assumptions)
 
 
+def ethernet_note(shown: pd.DataFrame) -> tuple[str, ...]:
+    """A note when shown rows train across instances sold without a cluster fabric (the Ethernet assumption
+    of :func:`tco.model.offers.offer_networks`), naming them."""
+    if "network_source" not in shown:
+        return ()
+    ethernet = shown[
+        shown["network_source"].astype(str).str.startswith("Ethernet assumption") & (shown["instances"] > 1)
+    ]
+    if ethernet.empty:
+        return ()
+    offers = ", ".join(
+        dict.fromkeys(ethernet["provider"].astype(str) + " " + ethernet["instance_type"].astype(str))
+    )
+    figure = float(ethernet["network_gb_s_per_instance"].iloc[0])
+    return (
+        f"{len(ethernet)} row(s) train across instances sold without a cluster fabric ({offers[:200]}): "
+        f"assumed {figure * 8:g} Gb/s of Ethernet per instance between them (--explain; --set "
+        "ethernet_gb_s_per_instance)",
+    )
+
+
 def with_budget_line(explain: pd.Series, shown: pd.DataFrame) -> pd.Series:
     """``--explain`` text with the budget line (:func:`tco.model.budget.budget_lines`) when rows carry one."""
     if "budget_usd" not in shown:
@@ -376,6 +397,9 @@ def estimate_training(request: TrainingRequest, sources: Sources | None = None) 
     )  # fmt: skip
     if measured is not None:
         notes = (f"re-projecting {measured.label}", *measured.notes, *notes)
+    ethernet = ethernet_note(shown)
+    if ethernet:  # one block of notes, as the selection's
+        notes = ("\n".join([*notes, *ethernet]),)
     if request.budget_usd is not None:
         from tco.model.budget import training_budget
 

@@ -185,6 +185,31 @@ class PurchaseOptions(NamedTuple):
         return price_provenance(self.catalog, providers, max_age_days=age)
 
 
+def with_networks(options: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Catalog options with each offer's own network between instances (:func:`tco.model.offers.
+    offer_networks` over ``tco/data/instance_networks.csv``; GPU offers sold without a cluster fabric get the
+    Ethernet assumption, ``--set ethernet_gb_s_per_instance``). ``--set inter_node_gb_s`` replaces every
+    network (the hardware frame carries it), so offers then keep none of their own."""
+    if settings.get("inter_node_gb_s") is not None:
+        return options
+    from pricing.accelerators import ACCELERATORS
+    from tco.model.assumptions import ETHERNET_GB_S_PER_INSTANCE
+    from tco.model.offers import offer_networks
+    from tco.presets import load_instance_networks
+
+    given = settings.get("ethernet_gb_s_per_instance")
+    ethernet, source = (
+        (ETHERNET_GB_S_PER_INSTANCE.value, ETHERNET_GB_S_PER_INSTANCE.source)
+        if given is None
+        else (given, "override (--set ethernet_gb_s_per_instance)")
+    )
+    nic = frozenset(a.name for a in ACCELERATORS if a.kind in ("gpu", "hpu"))
+    return offer_networks(
+        options, load_instance_networks(), ethernet_gb_s_per_instance=ethernet, ethernet_source=source,
+        fabric_accelerators=nic,
+    )  # fmt: skip
+
+
 def _estimate_source(server: OwnedServer) -> str:
     return (
         "capex "
@@ -209,7 +234,7 @@ def purchase_options_for(
         options = override_options(query.accelerators, query.price_usd_per_accelerator_hour, per_instance)
         return PurchaseOptions(options, {}, None, query)
     offers = catalog_offers(query, sources)
-    options = purchase_options(offers.rows)
+    options = with_networks(purchase_options(offers.rows), settings)
     options = options[options["price_usd_per_accelerator_hour"].notna()]
     if not interruptible_by_default and not query.pricing_models:
         options = options[~options["interruptible"].astype(bool)]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tco.api.offers import OfferQuery, catalog_offers, owned_purchase_options
+from tco.api.offers import OfferQuery, catalog_offers, owned_purchase_options, with_networks
 from tco.api.sources import Provenance, Sources, price_max_age_days, price_provenance
 from tco.errors import TcoError
+from tco.model.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +93,7 @@ def plan_options(s: Scenario, sources: Sources) -> tuple[pd.DataFrame, tuple[str
     )
     offers = catalog_offers(query, sources)
     labels = {p: info.label for p, info in offers.catalog.snapshots.items()}
-    cloud = purchase_options(offers.rows)
+    cloud = with_networks(purchase_options(offers.rows), Settings())
     cloud = cloud[cloud["price_usd_per_accelerator_hour"].notna()].copy()
     cloud["price_source"] = cloud["price_source"] + cloud["provider"].map(
         lambda p: f" [{labels[p]}]" if p in labels else ""
