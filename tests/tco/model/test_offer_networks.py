@@ -121,7 +121,7 @@ def test_owned_and_user_priced_options_keep_the_cluster_default() -> None:
             OfferQuery(accelerators=("h100",), pricing_models=("owned",)),
             counts=(1024,),
             frameworks=("torch",),
-        )  # fmt: skip
+        )
     ).rows.iloc[0]
     assert math.isnan(owned["network_gb_s_per_instance"]) and owned["network_source"].startswith(
         "llm-analysis"
