@@ -169,7 +169,20 @@ def test_workbooks_compute_the_budget_comparison_live(cli: Any, tmp_path: Path) 
         cli("plan", str(scenario(tmp_path, "budget_usd = 80000")), "-f", "xlsx", "-o", str(plan)).exit_code
         == 0
     )
-    done, edited_done, plan_done = recalculate([train, edited, plan], tmp_path / "out")
+    serve = tmp_path / "serve.xlsx"
+    serve_args = ("estimate", "serve", "--model", "llama-2-7b", "-a", "h100", "--provider", "aws",
+                  "--top", "0", "--budget-usd", "15000")  # fmt: skip
+    serve_want = {
+        (r["instance_type"], r["region"], r["pricing_model"], r["accelerators_per_replica"]): r
+        for r in cli(*serve_args, "-f", "json").json()
+    }
+    assert cli(*serve_args, "-f", "xlsx", "-o", str(serve)).exit_code == 0
+    done, edited_done, plan_done, serve_done = recalculate([train, edited, plan, serve], tmp_path / "out")
+    served = sheet(serve_done, "Serving")
+    assert len(served) == len(serve_want)
+    for row in served:
+        key = (row["Instance"], row["Region"], row["Pricing"], row["Per replica"])
+        assert row["Over budget"] == serve_want[key]["over_budget"]
     got = sheet(done, "Training")
     assert len(got) == len(want)
     for row in got:
