@@ -465,6 +465,23 @@ class PriceStore:
 
         return self._run(read)
 
+    def remove_book(self, snapshot_id: int) -> bool:
+        """Delete one imported price book (its rules go with it), atomically; False when there is none with
+        that id. The next newest book, if any, applies from then on."""
+        if not self.exists():
+            return False
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = db.execute(
+                    "DELETE FROM snapshots WHERE id = ? AND provider = ?", (snapshot_id, BOOK_PROVIDER)
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return cursor.rowcount > 0
+
     def latest_book(self) -> Snapshot | None:
         """The newest imported price book (the one every command applies), or None."""
         books = self.snapshots(BOOK_PROVIDER)

@@ -248,6 +248,92 @@ MUTATIONS = [
         "        if (self.acc",
         ["tests/tco/api/test_plan_and_compare.py::test_compare_commands_take_accelerator_aliases"],
     ),
+    # --- issue #14 phase 2: price books, budgets, offer networks, devices ----------------------------------
+    (
+        "price book applied by every command",
+        "tco/api/sources.py",
+        "return load_catalog(store, providers or PROVIDERS, price_book=self.price_book)",
+        "return load_catalog(store, providers or PROVIDERS, price_book=False)",
+        [
+            "tests/tco/test_cli_price_books.py::test_every_command_uses_the_book_with_provenance",
+            "tests/tco/test_cli_price_books.py::test_plan_uses_the_book",
+        ],
+    ),
+    (
+        "--no-price-book",
+        "tco/cli/state.py",
+        "return Sources(home=root.home, price_book=root.price_book)",
+        "return Sources(home=root.home)",
+        ["tests/tco/test_cli_price_books.py::test_every_command_uses_the_book_with_provenance"],
+    ),
+    (
+        "a bad price book stores nothing and names each line",
+        "tco/cli/prices.py",
+        'sys.stderr.write("".join(f"{line}\\n" for line in exc.errors))',
+        "pass",
+        ["tests/tco/test_cli_price_books.py::test_a_book_with_errors_stores_nothing_and_names_each_line"],
+    ),
+    (
+        "book rows marked in tables",
+        "tco/cli/views/estimate.py",
+        'return label + (" (book)" if str(r.get("price_source", "")).startswith(BOOK_PREFIX) else "")',
+        "return label",
+        ["tests/tco/test_cli_price_books.py::test_every_command_uses_the_book_with_provenance"],
+    ),
+    (
+        "resellers left out on request",
+        "tco/api/offers.py",
+        "if not (query.exclude_resellers and s.reseller)",
+        "if not (query.exclude_resellers and False)",
+        ["tests/tco/test_cli_price_books.py::test_list_shows_sellers_side_by_side_with_filters"],
+    ),
+    (
+        "over budget marked",
+        "tco/model/formulas.py",
+        'OVER_BUDGET: Final = var("cost_usd") > var("budget_usd")',
+        'OVER_BUDGET: Final = var("cost_usd") > var("budget_usd") * 1e9',
+        [
+            "tests/tco/test_budget.py::test_training_budget_marks_rows_over_it_and_says_what_it_buys",
+            "tests/tco/test_budget.py::test_estimate_train_marks_options_over_budget_and_keeps_them",
+        ],
+    ),
+    (
+        "what the budget buys",
+        "tco/model/formulas.py",
+        'WORK_WITHIN_BUDGET: Final = var("work") * var("budget_usd") / var("cost_usd")',
+        'WORK_WITHIN_BUDGET: Final = var("work") + 0 * var("budget_usd") / var("cost_usd")',
+        ["tests/tco/test_budget.py::test_training_budget_marks_rows_over_it_and_says_what_it_buys"],
+    ),
+    (
+        "plan: cumulative budget",
+        "tco/model/budget.py",
+        "over_cumulative = (cumulative > cumulative_budget)",
+        "over_cumulative = (cumulative > cumulative_budget * 1e9)",
+        ["tests/tco/test_budget.py::test_plan_budget_per_month_and_for_the_horizon"],
+    ),
+    (
+        "offer network replaces the cluster default",
+        "tco/model/training.py",
+        "        offer.notna(), cluster_default",
+        "        offer.isna(), cluster_default",
+        [
+            "tests/tco/model/test_offer_networks.py::test_a_marketplace_vm_cluster_is_not_given_an_infiniband_fabric"
+        ],
+    ),
+    (
+        "Ethernet assumption for offers without a fabric",
+        "tco/model/offers.py",
+        "    gbps[rest] = ethernet_gb_s_per_instance * 8.0",
+        "    gbps[rest] = np.nan",
+        ["tests/tco/model/test_offer_networks.py::test_fabrics_ethernet_and_defaults"],
+    ),
+    (
+        "H100 PCIe is its own part",
+        "calibrate/devices.py",
+        '(r"\\bh100\\b.*\\bpcie\\b", "H100-80GB-PCIe", "H100-80GB-PCIe"),',
+        '(r"\\bh100\\b.*\\bpcie\\b", "H100-80GB", "H100-80GB-PCIe"),',
+        ["tests/calibrate/test_devices.py"],
+    ),
 ]
 
 

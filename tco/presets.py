@@ -144,6 +144,15 @@ def load_network_defaults() -> pd.DataFrame:
 
 
 @cache
+def load_instance_networks() -> pd.DataFrame:
+    """Scale-out networks of the instance types sellers sell with a cluster fabric (EFA, InfiniBand,
+    GPUDirect, RDMA) or a stated Ethernet figure: provider, instance_pattern (a regular expression the whole
+    instance type matches), fabric, gbps_per_instance, cluster_fabric, source
+    (``tco/data/instance_networks.csv``)."""
+    return _read("instance_networks.csv")
+
+
+@cache
 def load_tpu_topology() -> pd.DataFrame:
     """TPU hosts, slices and ICI bandwidth per chip (``tco/data/tpu_topology.csv``, Google's TPU docs)."""
     return _read("tpu_topology.csv")

@@ -9,6 +9,7 @@ provenance (price snapshots, stale-price warnings, notes). The projection itself
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
@@ -153,8 +154,16 @@ class TrainingRequest:
     #: (numbers given in ``workload`` replace the run's), its measured rate the throughput source ("measured
     #: on your job", :func:`tco.track.from_run`), its framework and precision those of the projection
     from_run: str | None = None
+    #: a budget in dollars: options costing more are marked ``over_budget`` and each row says what the budget
+    #: buys there (:func:`tco.model.budget.training_budget`)
+    budget_usd: float | None = None
+    #: what the budget pays for: one ``run`` (cost per run) or a ``month`` (cost per month)
+    budget_per: str = "run"
 
     def __post_init__(self) -> None:
+        from tco.model.budget import TRAINING_PERIODS, check_budget
+
+        check_budget(self.budget_usd, self.budget_per, TRAINING_PERIODS)
         if self.sort not in TRAIN_SORTS:
             raise TcoError(f"--sort must be count, cost or time, got {self.sort!r}")
         if not self.counts or min(self.counts) < 1:
@@ -301,6 +310,36 @@ def estimate_provenance(
     return replace(prices, notes=notes, assumptions=assumptions.assumptions)
 
 
+def ethernet_note(shown: pd.DataFrame) -> tuple[str, ...]:
+    """A note when shown rows train across instances sold without a cluster fabric (the Ethernet assumption
+    of :func:`tco.model.offers.offer_networks`), naming them."""
+    if "network_source" not in shown:
+        return ()
+    ethernet = shown[
+        shown["network_source"].astype(str).str.startswith("Ethernet assumption") & (shown["instances"] > 1)
+    ]
+    if ethernet.empty:
+        return ()
+    offers = ", ".join(
+        dict.fromkeys(ethernet["provider"].astype(str) + " " + ethernet["instance_type"].astype(str))
+    )
+    figure = float(ethernet["network_gb_s_per_instance"].iloc[0])
+    return (
+        f"{len(ethernet)} row(s) train across instances sold without a cluster fabric ({offers[:200]}): "
+        f"assumed {figure * 8:g} Gb/s of Ethernet per instance between them (--explain; --set "
+        "ethernet_gb_s_per_instance)",
+    )
+
+
+def with_budget_line(explain: pd.Series, shown: pd.DataFrame) -> pd.Series:
+    """``--explain`` text with the budget line (:func:`tco.model.budget.budget_lines`) when rows carry one."""
+    if "budget_usd" not in shown:
+        return explain
+    from tco.model.budget import budget_lines
+
+    return explain + "\n" + budget_lines(shown)
+
+
 def owned_parameters(options: PurchaseOptions, shown: pd.DataFrame) -> dict[str, OwnershipParams]:
     owned = dict.fromkeys(shown.loc[shown["billing"].eq("owned"), "accelerator"])
     return {name: options.servers[name].params for name in owned}
@@ -358,10 +397,20 @@ def estimate_training(request: TrainingRequest, sources: Sources | None = None) 
     )  # fmt: skip
     if measured is not None:
         notes = (f"re-projecting {measured.label}", *measured.notes, *notes)
+    ethernet = ethernet_note(shown)
+    if ethernet:  # one block of notes, as the selection's
+        notes = ("\n".join([*notes, *ethernet]),)
+    if request.budget_usd is not None:
+        from tco.model.budget import training_budget
+
+        samples = float(row.get("samples") or math.nan) * float(row.get("epochs") or math.nan)
+        tokens = float(row["tokens"]) if row.get("kind") == "tokens" else math.nan
+        per = request.budget_per
+        shown = training_budget(shown, request.budget_usd, per=per, tokens=tokens, samples=samples)
     if request.explain:
         from tco.model.explain import train_explain
 
-        shown = shown.assign(explain=train_explain(shown))
+        shown = shown.assign(explain=with_budget_line(train_explain(shown), shown))
     provenance = estimate_provenance(
         options, shown, notes, Provenance(assumptions=tuple(assumptions.items()))
     )

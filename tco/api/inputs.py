@@ -108,6 +108,22 @@ def layouts(value: str | None) -> tuple[str, ...]:
     return LAYOUTS if [n.lower() for n in names] == ["all"] else names
 
 
+def seller_kinds(values: Iterable[str] | None) -> tuple[str, ...]:
+    """Kinds of seller (``pricing.sellers``): hyperscaler, gpu_cloud (``gpu-cloud``) or marketplace."""
+    known = ("hyperscaler", "gpu_cloud", "marketplace")
+    out: list[str] = []
+    for part in split(values):
+        key = part.strip().lower().replace("-", "_")
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+            raise TcoError(
+                f"unknown seller kind {part!r}",
+                hint=f"did you mean {close[0]}?" if close else ", ".join(known),
+            )
+        out.append(key)
+    return tuple(dict.fromkeys(out))
+
+
 def providers(values: Iterable[str] | None) -> tuple[str, ...]:
     from pricing.catalog import check_provider
 

@@ -50,6 +50,10 @@ class OfferQuery:
     price_usd_per_accelerator_hour: float | None = None
     #: warn about prices older than this (None: ``TCO_PRICE_MAX_AGE_DAYS``, else 30 days)
     max_age_days: float | None = None
+    #: leave out marketplaces that resell other clouds' capacity (pricing.sellers: Shadeform, Prime Intellect)
+    exclude_resellers: bool = False
+    #: only sellers of these kinds: hyperscaler, gpu_cloud, marketplace (pricing.sellers); () = every kind
+    seller_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         from tco.api import inputs
@@ -58,6 +62,7 @@ class OfferQuery:
         object.__setattr__(self, "providers", inputs.providers(self.providers))
         object.__setattr__(self, "regions", inputs.split(self.regions))
         object.__setattr__(self, "pricing_models", inputs.pricing_models(self.pricing_models))
+        object.__setattr__(self, "seller_kinds", inputs.seller_kinds(self.seller_kinds))
         price = self.price_usd_per_accelerator_hour
         if price is not None:
             if not price > 0 or math.isinf(price):
@@ -91,6 +96,16 @@ def catalog_offers(query: OfferQuery, sources: Sources) -> Offers:
 
     catalog = sources.prices(query.providers)
     offers = catalog.offers
+    if query.exclude_resellers or query.seller_kinds:
+        from pricing.sellers import SELLERS
+
+        kept = [
+            name
+            for name, s in SELLERS.items()
+            if not (query.exclude_resellers and s.reseller)
+            and (not query.seller_kinds or s.kind in query.seller_kinds)
+        ]
+        offers = offers[offers["provider"].isin(kept)]
     if query.accelerators and not query.regions:
         # the accelerators first (one vectorised test) so that the flag rules read a few rows, not all;
         # with regions the whole table is kept, for filter_offers to name a region no offer has
@@ -170,6 +185,31 @@ class PurchaseOptions(NamedTuple):
         return price_provenance(self.catalog, providers, max_age_days=age)
 
 
+def with_networks(options: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Catalog options with each offer's own network between instances (:func:`tco.model.offers.
+    offer_networks` over ``tco/data/instance_networks.csv``; GPU offers sold without a cluster fabric get the
+    Ethernet assumption, ``--set ethernet_gb_s_per_instance``). ``--set inter_node_gb_s`` replaces every
+    network (the hardware frame carries it), so offers then keep none of their own."""
+    if settings.get("inter_node_gb_s") is not None:
+        return options
+    from pricing.accelerators import ACCELERATORS
+    from tco.model.assumptions import ETHERNET_GB_S_PER_INSTANCE
+    from tco.model.offers import offer_networks
+    from tco.presets import load_instance_networks
+
+    given = settings.get("ethernet_gb_s_per_instance")
+    ethernet, source = (
+        (ETHERNET_GB_S_PER_INSTANCE.value, ETHERNET_GB_S_PER_INSTANCE.source)
+        if given is None
+        else (given, "override (--set ethernet_gb_s_per_instance)")
+    )
+    nic = frozenset(a.name for a in ACCELERATORS if a.kind in ("gpu", "hpu"))
+    return offer_networks(
+        options, load_instance_networks(), ethernet_gb_s_per_instance=ethernet, ethernet_source=source,
+        fabric_accelerators=nic,
+    )  # fmt: skip
+
+
 def _estimate_source(server: OwnedServer) -> str:
     return (
         "capex "
@@ -194,7 +234,7 @@ def purchase_options_for(
         options = override_options(query.accelerators, query.price_usd_per_accelerator_hour, per_instance)
         return PurchaseOptions(options, {}, None, query)
     offers = catalog_offers(query, sources)
-    options = purchase_options(offers.rows)
+    options = with_networks(purchase_options(offers.rows), settings)
     options = options[options["price_usd_per_accelerator_hour"].notna()]
     if not interruptible_by_default and not query.pricing_models:
         options = options[~options["interruptible"].astype(bool)]
@@ -218,6 +258,40 @@ def purchase_options_for(
             "no priced offers match these filters", hint="widen --provider/--region/--pricing-model"
         )
     return PurchaseOptions(options, servers, offers.catalog, query)
+
+
+def with_sellers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with who sells each offer (:data:`pricing.sellers.SELLERS`): ``seller_kind`` (hyperscaler,
+    gpu_cloud or marketplace) and ``reseller`` (a marketplace reselling another cloud's capacity)."""
+    from pricing.sellers import SELLERS
+
+    kinds = {name: s.kind for name, s in SELLERS.items()}
+    resold = {name: s.reseller for name, s in SELLERS.items()}
+    return frame.assign(
+        seller_kind=frame["provider"].map(kinds), reseller=frame["provider"].map(resold).astype("boolean")
+    )
+
+
+def _book_priced(rows: pd.DataFrame, pivot: pd.DataFrame) -> pd.Series:
+    """Per pivot row: whether the price book set any of its prices (flag ``book``)."""
+    from pricing.catalog import PIVOT_KEYS
+    from pricing.pricebook import BOOK_FLAG
+
+    if pivot.empty:
+        return pivot.assign(_b=False)["_b"]
+    booked = rows["flags"].fillna("").astype(str).str.split(";").map(lambda f: BOOK_FLAG in f).astype(bool)
+    keys = rows[PIVOT_KEYS].assign(
+        accelerator_memory_gib=rows["accelerator_memory_gib"].fillna(-1.0),
+        accelerator_count=rows["accelerator_count"].fillna(-1.0),
+        _b=booked.to_numpy(),
+    )
+    anyb = keys.groupby(PIVOT_KEYS, dropna=False, sort=False)["_b"].any().reset_index()
+    left = pivot[PIVOT_KEYS].assign(
+        accelerator_memory_gib=pivot["accelerator_memory_gib"].fillna(-1.0),
+        accelerator_count=pivot["accelerator_count"].fillna(-1.0),
+    )
+    merged = left.merge(anyb, on=PIVOT_KEYS, how="left")
+    return merged["_b"].fillna(False).astype(bool).set_axis(pivot.index)
 
 
 @dataclass(frozen=True)
@@ -247,7 +321,15 @@ def list_offers(
     total = len(pivot)
     if limit:
         pivot, long_rows = pivot.head(limit), long_rows.head(limit)
-    provenance = offer_provenance(offers, query, query.providers or PROVIDERS)
+    pivot = with_sellers(pivot.assign(price_book=_book_priced(offers.rows, pivot)))
+    book = offers.catalog.book
+    if book is not None and pivot["price_book"].any():  # a book's price is as of its import
+        pivot.loc[pivot["price_book"], "price_date"] = book.imported_at[:10]
+    long_rows = with_sellers(long_rows)
+    shown = query.providers or PROVIDERS
+    if query.exclude_resellers or query.seller_kinds:
+        shown = tuple(p for p in shown if p in set(offers.rows["provider"]))
+    provenance = offer_provenance(offers, query, shown)
     if offers.rows.empty:
         provenance = provenance.with_warnings("no offers match these filters")
     return OfferListing(long_rows, pivot, total, provenance)

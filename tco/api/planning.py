@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tco.api.offers import OfferQuery, catalog_offers, owned_purchase_options
+from tco.api.offers import OfferQuery, catalog_offers, owned_purchase_options, with_networks
 from tco.api.sources import Provenance, Sources, price_max_age_days, price_provenance
 from tco.errors import TcoError
+from tco.model.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,11 +34,19 @@ class PlanRequest:
     scenario: Path | Scenario
     top: int = 10
     max_age_days: float | None = None
+    #: a budget in dollars (replaces the scenario's ``budget_usd``): the months and options over it are
+    #: marked (:func:`tco.model.budget.plan_budget`)
+    budget_usd: float | None = None
+    #: what the budget covers: ``month`` (each month) or ``horizon`` (the whole plan); None: the scenario's
+    budget_per: str | None = None
 
     def __post_init__(self) -> None:
+        from tco.model.budget import PLAN_PERIODS, check_budget
+
         if not 1 <= self.top <= 50:
             raise TcoError(f"--top must be between 1 and 50, got {self.top}")
         price_max_age_days(self.max_age_days)
+        check_budget(self.budget_usd, self.budget_per or "month", PLAN_PERIODS)
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,7 @@ def plan_options(s: Scenario, sources: Sources) -> tuple[pd.DataFrame, tuple[str
     )
     offers = catalog_offers(query, sources)
     labels = {p: info.label for p, info in offers.catalog.snapshots.items()}
-    cloud = purchase_options(offers.rows)
+    cloud = with_networks(purchase_options(offers.rows), Settings())
     cloud = cloud[cloud["price_usd_per_accelerator_hour"].notna()].copy()
     cloud["price_source"] = cloud["price_source"] + cloud["provider"].map(
         lambda p: f" [{labels[p]}]" if p in labels else ""
@@ -113,6 +122,36 @@ def plan_options(s: Scenario, sources: Sources) -> tuple[pd.DataFrame, tuple[str
     return cloud.reset_index(drop=True), tuple(notes), offers.catalog
 
 
+def with_budget(result: PlanResult, budget_usd: float, per: str, given: float | None) -> PlanResult:
+    """The plan with its budget: the month-by-month frame gains the month's budget, the cumulative spend and
+    budget and the over-budget marks (:func:`tco.model.budget.plan_budget`); each ranked option the months
+    it spends more than the month's budget and whether its total exceeds the horizon's
+    (:func:`tco.model.budget.options_over_budget`); the assumptions the budget as an input."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from tco.model.budget import options_over_budget, plan_budget
+    from tco.plan.budget import FIXED_ITEMS
+
+    s = result.scenario
+    months = plan_budget(result.budget, budget_usd, per=per)
+    fixed = result.budget[["month", *[f"{item}_usd" for item in FIXED_ITEMS]]]
+    spend = result.acc_hours.groupby(["option", "month"], as_index=False)["cost_usd"].sum()
+    spend = spend.merge(fixed.assign(month=fixed["month"].astype(float)), on="month", how="left")
+    spend["total_usd"] = spend[[c for c in spend if c.endswith("_usd")]].sum(axis=1)
+    over = options_over_budget(spend[["option", "month", "total_usd"]], budget_usd, per=per)
+    options = result.options.merge(over, on="option", how="left")
+    source = "--budget-usd" if given is not None else f"scenario {s.path.name} [scenario] budget_usd"
+    what = "per month" if per == "month" else f"for the whole {s.horizon_months}-month horizon"
+    row = {
+        "key": "budget_usd", "section": "Scenario", "description": f"budget {what} (budget_per = {per})",
+        "value": budget_usd, "unit": "$", "source": source, "formula": None,
+    }  # fmt: skip
+    assumptions = pd.concat([result.assumptions, pd.DataFrame([row])], ignore_index=True)
+    return replace(result, budget=months, options=options, assumptions=assumptions)
+
+
 def plan(request: PlanRequest, sources: Sources | None = None) -> PlanOutcome:
     """Budget the scenario over every (provider, region) option it allows, rank, keep the top ones."""
     from tco.plan.budget import build_plan
@@ -123,6 +162,9 @@ def plan(request: PlanRequest, sources: Sources | None = None) -> PlanOutcome:
     result = build_plan(
         scenario, options, calibrations=sources.calibration_results(), keep_options=request.top, notes=notes
     )
+    budget = request.budget_usd if request.budget_usd is not None else scenario.budget_usd
+    if budget is not None:
+        result = with_budget(result, budget, request.budget_per or scenario.budget_per, request.budget_usd)
     providers = [p for p in dict.fromkeys(options["provider"]) if p in catalog.snapshots]
     age = price_max_age_days(request.max_age_days)
     return PlanOutcome(result, price_provenance(catalog, providers, max_age_days=age))

@@ -16,6 +16,7 @@ from tco.api.estimate import (
     line_items,
     owned_parameters,
     select,
+    with_budget_line,
 )
 from tco.api.offers import OfferQuery, PurchaseOptions, purchase_options_for
 from tco.api.sources import Provenance, Sources
@@ -117,9 +118,14 @@ class ServingRequest:
     engines: tuple[str, ...] = ()
     #: ``aggregated`` (one engine does prefill and decode) and/or ``disaggregated`` (separate pools)
     layouts: tuple[str, ...] = ("aggregated",)
+    #: a monthly budget: options costing more per month are marked ``over_budget`` (:mod:`tco.model.budget`)
+    budget_usd: float | None = None
 
     def __post_init__(self) -> None:
         from tco.model.assumptions import check_fraction
+        from tco.model.budget import check_budget
+
+        check_budget(self.budget_usd, "month", ("month",))
         from tco.model.inference.engines import canonical_engine
         from tco.model.serving import LAYOUTS
 
@@ -208,10 +214,14 @@ def estimate_serving(request: ServingRequest, sources: Sources | None = None) ->
         grid, request.selection, sort=("cost_usd_per_1m_output_tokens",), what="serving option",
         best_of=SERVE_BEST_OF + compared,
     )  # fmt: skip
+    if request.budget_usd is not None:
+        from tco.model.budget import serving_budget
+
+        shown = serving_budget(shown, request.budget_usd)
     if request.explain:
         from tco.model.explain import serve_explain
 
-        shown = shown.assign(explain=serve_explain(shown))
+        shown = shown.assign(explain=with_budget_line(serve_explain(shown), shown))
     provenance = estimate_provenance(
         options, shown, notes, Provenance(assumptions=tuple(assumptions.items()))
     )

@@ -58,6 +58,9 @@ class PriceSnapshot:
     source: str
     as_of: str
     age_days: float | None
+    #: the price book that reprices some of these offers, e.g. ``price book team.csv imported 2026-12-01``
+    #: ("" when none does); covered rows say so in their ``price_source``
+    price_book: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,9 @@ def price_provenance(catalog: Catalog, providers: Iterable[str], *, max_age_days
     """The snapshots of ``providers`` in ``catalog`` and the one stale-price warning: prices older than
     ``max_age_days`` are named with their age, and ``tco prices pull`` refreshes them."""
     shown = [catalog.snapshots[p] for p in dict.fromkeys(providers) if p in catalog.snapshots]
-    snapshots = tuple(PriceSnapshot(s.provider, s.label, s.source, s.as_of, s.age_days()) for s in shown)
+    snapshots = tuple(
+        PriceSnapshot(s.provider, s.label, s.source, s.as_of, s.age_days(), s.price_book) for s in shown
+    )
     stale = [s for s in snapshots if s.age_days is not None and s.age_days > max_age_days]
     warnings: tuple[str, ...] = ()
     if stale:
@@ -100,13 +105,16 @@ class Sources:
     """Where prices and calibrations come from.
 
     By default the stores under ``home`` (``--home``, else ``$TCO_HOME``, else the platform's user data
-    directory): each provider's newest pulled price snapshot, else the embedded one, and the calibration
+    directory): each provider's newest pulled price snapshot, else the embedded one, with the newest imported
+    price book applied (``price_book=False``: list prices only, ``tco --no-price-book``), and the calibration
     results. ``catalog`` and ``calibrations`` hand them over directly instead (nothing is read).
     """
 
     home: Path | None = None
     catalog: Catalog | None = field(default=None, compare=False)
     calibrations: pd.DataFrame | None = field(default=None, compare=False)
+    #: apply the newest imported price book (``tco prices import``) to the offers it covers
+    price_book: bool = True
 
     @property
     def home_dir(self) -> Path:
@@ -127,7 +135,7 @@ class Sources:
 
         # no store yet: nothing was pulled, the embedded snapshot is all there is (and sqlite stays unloaded)
         store = self.price_store() if (self.home_dir / PRICE_STORE_FILENAME).is_file() else None
-        return load_catalog(store, providers or PROVIDERS)
+        return load_catalog(store, providers or PROVIDERS, price_book=self.price_book)
 
     def calibration_results(self) -> pd.DataFrame:
         """Every calibration result (empty when none were measured or imported)."""

@@ -156,11 +156,18 @@ def root(
         help="Write data to FILE instead of stdout (atomically, only on success).",
         show_default=False,
     ),
+    price_book: bool = typer.Option(
+        True,
+        "--price-book/--no-price-book",
+        envvar="TCO_PRICE_BOOK",
+        help="Apply the newest imported price book (`tco prices import`) where it covers an offer; "
+        "--no-price-book (or TCO_PRICE_BOOK=0): list prices only.",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    ctx.obj = State(debug=debug, home=home, fmt=fmt, output=output)
+    ctx.obj = State(debug=debug, home=home, fmt=fmt, output=output, price_book=price_book)
 
 
 def main() -> None:

@@ -65,6 +65,13 @@ SET = typer.Option(
     show_default=False,
 )  # fmt: skip
 INFEASIBLE = typer.Option(False, "--include-infeasible", help="Also options that cannot run.")
+BUDGET = typer.Option(
+    None, "--budget-usd", help="A budget ($, e.g. 250k): options over it are marked; training rows say what "
+    "it buys (tokens, steps, samples).", show_default=False,
+)  # fmt: skip
+BUDGET_PER = typer.Option(
+    "run", "--budget-per", help="What the training budget pays for: run (cost per run) or month."
+)
 EXPLAIN = typer.Option(False, "--explain", help="Every formula input and its source, per row.")
 DTYPE = typer.Option(
     None, "--dtype", help="bf16, fp16, fp8, tf32 or fp32 (default: bf16; --from-run: the run's).",
@@ -177,6 +184,7 @@ def train(
     runs_per_month: list[str] | None = RUNS, price_usd_per_hour: float | None = PRICE,
     sets: list[str] | None = SET, sort: str = SORT, all_instances: bool = TRAIN_INSTANCES,
     top: int = TRAIN_TOP, include_infeasible: bool = INFEASIBLE, explain: bool = EXPLAIN,
+    budget_usd: str | None = BUDGET, budget_per: str = BUDGET_PER,
     fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION,
 ) -> None:  # fmt: skip
     """What a training run costs on every offer, count and purchase option, cheapest first; --from-run
@@ -203,6 +211,7 @@ def train(
         mfu=mfu, goodput=goodput, scaling_efficiency=scaling_efficiency,
         settings=read.settings(sets, groups=ESTIMATE_GROUPS), sort=sort,
         selection=Selection(top, include_infeasible, all_instances), explain=explain, from_run=from_run,
+        budget_usd=q(budget_usd, "--budget-usd"), budget_per=budget_per.strip().lower(),
     )  # fmt: skip
     render_training(target, estimate_training(request, sources(ctx)))
 
@@ -225,7 +234,8 @@ def serve(
     pricing_model: list[str] | None = PRICING, all_regions: bool = ALL_REGIONS,
     price_usd_per_hour: float | None = PRICE, sets: list[str] | None = SET,
     all_instances: bool = SERVE_INSTANCES, top: int = SERVE_TOP, include_infeasible: bool = INFEASIBLE,
-    explain: bool = EXPLAIN, fmt: Format | None = FORMAT_OPTION, output: Path | None = OUTPUT_OPTION,
+    explain: bool = EXPLAIN, budget_usd: str | None = BUDGET, fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
 ) -> None:  # fmt: skip
     """What serving an LLM costs: replicas, batch, latency, $ per 1M tokens (input and output apart), per 1k
     requests, per month, for one or several serving engines and layouts."""
@@ -250,6 +260,7 @@ def serve(
         settings=read.settings(sets, groups=ESTIMATE_GROUPS),
         selection=Selection(top, include_infeasible, all_instances), explain=explain,
         engines=read.split(engine), layouts=read.layouts(layout),
+        budget_usd=read.quantity(budget_usd, "--budget-usd"),
     )  # fmt: skip
     render_serving(target, estimate_serving(request, sources(ctx)))
 

@@ -16,6 +16,14 @@ HELP = (
 SCENARIO = typer.Argument(..., help="Scenario file (TOML); see examples/.", show_default=False)
 TOP = typer.Option(10, "--top", min=1, max=50, help="Options kept in the ranking and the workbook.")
 PLOT = typer.Option(None, "--plot", help="Also draw the budget to FILE.png.", show_default=False)
+BUDGET = typer.Option(
+    None, "--budget-usd", help="A budget ($, e.g. 100k; replaces the scenario's budget_usd): the months and "
+    "options over it are marked.", show_default=False,
+)  # fmt: skip
+BUDGET_PER = typer.Option(
+    None, "--budget-per", help="month (the budget is per month; default) or horizon (for the whole plan).",
+    show_default=False,
+)  # fmt: skip
 
 
 app = typer.Typer(add_completion=False)
@@ -27,13 +35,16 @@ def plan(
     scenario: Path = SCENARIO,
     top: int = TOP,
     plot: Path | None = PLOT,
+    budget_usd: str | None = BUDGET,
+    budget_per: str | None = BUDGET_PER,
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
     from tco.api import PlanRequest
+    from tco.api import inputs as read
     from tco.api import plan as make_plan
     from tco.cli.render import emit, emit_bytes, note, report_warnings, warn
-    from tco.cli.views.plan import cheapest, plan_tables
+    from tco.cli.views.plan import budget_verdict, cheapest, plan_tables
     from tco.errors import TcoError
 
     target = output_target(ctx, fmt, output)
@@ -41,7 +52,11 @@ def plan(
         raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
     if plot is not None:
         check_writable(plot)
-    outcome = make_plan(PlanRequest(scenario, top=top), sources(ctx))
+    per = budget_per.strip().lower() if budget_per is not None else None
+    request = PlanRequest(
+        scenario, top=top, budget_usd=read.quantity(budget_usd, "--budget-usd"), budget_per=per
+    )
+    outcome = make_plan(request, sources(ctx))
     result = outcome.result
     for line in result.notes:
         warn(line)
@@ -61,4 +76,6 @@ def plan(
         )
         note(f"wrote {plot}")
     note(cheapest(result))
+    if "over_budget" in result.budget:
+        note(budget_verdict(result))
     report_warnings(outcome.provenance)

@@ -10,7 +10,7 @@ import typer
 from pricing.providers.base import PROVIDER_CLIENTS
 from pricing.schema import PRICING_MODELS, PROVIDERS
 from tco.cli.lazy import group
-from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
+from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, Target, output_target, sources, state
 
 app = group(
     "prices",
@@ -21,6 +21,8 @@ app = group(
         "pull": "tco.cli.prices:pull_app",
         "snapshots": "tco.cli.prices:snapshots_app",
         "diff": "tco.cli.prices:diff_app",
+        "import": "tco.cli.prices:import_app",
+        "books": "tco.cli.prices:books_app",
     },
 )
 list_app = typer.Typer(add_completion=False)
@@ -28,6 +30,8 @@ accelerators_app = typer.Typer(add_completion=False)
 pull_app = typer.Typer(add_completion=False)
 snapshots_app = typer.Typer(add_completion=False)
 diff_app = typer.Typer(add_completion=False)
+import_app = typer.Typer(add_completion=False)
+books_app = typer.Typer(add_completion=False)
 
 PricingModel = StrEnum("PricingModel", {m: m for m in PRICING_MODELS})  # type: ignore[misc]
 
@@ -45,6 +49,17 @@ FLAGGED = typer.Option(
     False, "--include-flagged", help="Also show rows flagged as sentinel, zero or outlier prices."
 )
 LIMIT = typer.Option(0, "--limit", "-n", min=0, help="Show at most N rows (0: all).")
+NO_RESELLERS = typer.Option(
+    False,
+    "--exclude-resellers",
+    help="Leave out marketplaces reselling other clouds (Shadeform, Prime Intellect).",
+)
+SELLER_KIND = typer.Option(
+    None,
+    "--seller",
+    help="Only sellers of these kinds: hyperscaler, gpu-cloud, marketplace.",
+    show_default=False,
+)
 MAX_AGE = typer.Option(
     None,
     "--max-age-days",
@@ -74,6 +89,15 @@ OLD = typer.Argument(None, help="Older snapshot id (or 'embedded'); default: the
 NEW = typer.Argument(None, help="Newer snapshot id; default: the provider's newest pull.")
 DIFF_PROVIDER = typer.Option(None, "--provider", "-p", help="Only these providers (no ids).")
 DIFF_LIMIT = typer.Option(0, "--limit", "-n", min=0, help="Show at most N changes (0: all).")
+DIFF_BOOK = typer.Option(False, "--book", help="The price book in use against list prices (not two pulls).")
+BOOK_FILE = typer.Argument(
+    ..., help="A price book: .csv, .json or .xlsx (README: Price books; examples/price_book.csv).",
+    show_default=False,
+)  # fmt: skip
+REMOVE = typer.Option(
+    None, "--remove", help="Delete a price book by id, or all (the next newest then applies).",
+    show_default=False,
+)  # fmt: skip
 
 
 @list_app.command("list")
@@ -88,10 +112,13 @@ def list_offers(
     include_flagged: bool = FLAGGED,
     limit: int = LIMIT,
     max_age_days: float | None = MAX_AGE,
+    exclude_resellers: bool = NO_RESELLERS,
+    seller: list[str] | None = SELLER_KIND,
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
-    """List offers, cheapest per accelerator-hour first. CSV/JSON give the long offer rows."""
+    """List offers, cheapest per accelerator-hour first, hyperscalers, GPU clouds and marketplaces side by
+    side (seller kind, resold or not, snapshot and date). CSV/JSON give the long offer rows."""
     from tco.api import OfferQuery
     from tco.api import list_offers as listing
     from tco.cli.render import emit, report_prices
@@ -101,7 +128,8 @@ def list_offers(
     query = OfferQuery(
         accelerators=tuple(accelerator or ()), providers=tuple(provider or ()), regions=tuple(region or ()),
         pricing_models=tuple(m.value for m in pricing_model or []), include_flagged=include_flagged,
-        min_count=min_count, max_age_days=max_age_days,
+        min_count=min_count, max_age_days=max_age_days, exclude_resellers=exclude_resellers,
+        seller_kinds=tuple(seller or ()),
     )  # fmt: skip
     result = listing(query, sources(ctx), cheapest=cheapest, limit=limit)
     if target.fmt is Format.table:
@@ -212,18 +240,105 @@ def diff(
     new: str | None = NEW,
     provider: list[str] | None = DIFF_PROVIDER,
     limit: int = DIFF_LIMIT,
+    book: bool = DIFF_BOOK,
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
-    """What changed between two snapshots: new and removed offers, price moves, biggest impact first."""
+    """What changed between two snapshots: new and removed offers, price moves, biggest impact first.
+    --book: what the price book in use changes against list prices."""
     from tco.api import inputs as read
     from tco.api.prices import price_changes
     from tco.cli.render import emit, note
     from tco.cli.views.prices import changes_table
 
     target = output_target(ctx, fmt, output)
+    if book:
+        if old is not None or new is not None:
+            raise typer.BadParameter(
+                "--book compares the book with list prices: give no ids", param_hint="--book"
+            )
+        _book_diff(ctx, target, read.providers(provider), limit)
+        return
     result = price_changes(old, new, read.providers(provider), sources(ctx))
     shown = result.changes.head(limit) if limit else result.changes
     for line in result.summary():
         note(line)
     emit(target, shown, lambda: changes_table(shown, len(result.changes)))
+
+
+def _book_diff(ctx: typer.Context, target: Target, providers: tuple[str, ...], limit: int) -> None:
+    from tco.api.prices import book_changes
+    from tco.cli.render import emit, note
+    from tco.cli.views.prices import book_changes_table
+    from tco.errors import TcoError
+
+    if not state(ctx).price_book:
+        raise TcoError("--no-price-book: no price book applies, so there is nothing to compare")
+    changes = book_changes(providers, sources(ctx))
+    if changes.empty:
+        raise TcoError(
+            "no price book covers these offers",
+            hint="`tco prices import FILE`; `tco prices books` lists them",
+        )
+    shown = changes.head(limit) if limit else changes
+    note(f"{changes['book_source'].iloc[0]}: {len(changes)} offers repriced against list prices")
+    emit(target, shown, lambda: book_changes_table(shown, len(changes)))
+
+
+@import_app.command("import")
+def import_book(
+    ctx: typer.Context,
+    file: Path = BOOK_FILE,
+    fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Import a team's price book (negotiated prices, discounts, reserved quotes) as a snapshot; every
+    command then uses its prices where it covers an offer, with the book named as their source. A file with
+    any bad row stores nothing: each problem is one line, file:line: what is wrong; the fix."""
+    import sys
+
+    from pricing.pricebook import PriceBookError
+    from tco.api.prices import import_book as store_book
+    from tco.api.prices import price_books
+    from tco.cli.render import emit, note
+    from tco.cli.views.prices import books_table
+
+    target = output_target(ctx, fmt, output)
+    try:
+        result = store_book(file, sources(ctx))
+    except PriceBookError as exc:
+        sys.stderr.write("".join(f"{line}\n" for line in exc.errors))
+        raise
+    kinds = ", ".join(f"{k} {v}" for k, v in result.rules_by_kind.items() if v)
+    note(
+        f"stored price book #{result.snapshot.id}: {result.source} "
+        f"({len(result.book.rules)} rules: {kinds}); it reprices {result.offers_covered} list offers and "
+        f"adds {result.new_offers} of its own"
+    )
+    if not state(ctx).price_book:
+        note("--no-price-book: this command ignores it; others apply it")
+    books = price_books(sources(ctx))
+    row = books[books["book"].eq(result.snapshot.id)]
+    emit(target, row, lambda: books_table(row))
+
+
+@books_app.command("books")
+def books(
+    ctx: typer.Context,
+    remove: str | None = REMOVE,
+    fmt: Format | None = FORMAT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Imported price books, newest first (the newest applies); --remove ID|all deletes them."""
+    from tco.api.prices import price_books, remove_books
+    from tco.cli.render import emit, note
+    from tco.cli.views.prices import books_table
+
+    target = output_target(ctx, fmt, output)
+    if remove is not None:
+        removed = remove_books(remove, sources(ctx))
+        note("removed price book " + ", ".join(f"#{b}" for b in removed) if removed else "no book removed")
+    frame = price_books(sources(ctx))
+    if remove is None and frame.empty:
+        note("no price book imported (`tco prices import FILE`); every price is a list price")
+    emit(target, frame, lambda: books_table(frame))

@@ -145,7 +145,10 @@ def report_prices(provenance: Provenance, *, sources: bool = False, always: bool
         note(f"prices: {provenance.price_override} override")
     elif provenance.prices or always:
         snapshots = (
-            f"{s.provider} {s.label}" + (f" [{s.source}]" if sources else "") for s in provenance.prices
+            f"{s.provider} {s.label}"
+            + (f" [{s.source}]" if sources else "")
+            + (f" + {s.price_book}" if s.price_book else "")
+            for s in provenance.prices
         )
         note("prices: " + "; ".join(snapshots))
     report_warnings(provenance)

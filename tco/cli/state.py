@@ -30,6 +30,8 @@ class State:
     home: Path | None = None
     fmt: Format | None = None
     output: Path | None = None
+    #: apply the newest imported price book (``--no-price-book``: list prices only)
+    price_book: bool = True
 
     @property
     def home_dir(self) -> Path:
@@ -42,10 +44,12 @@ def state(ctx: typer.Context) -> State:
 
 
 def sources(ctx: typer.Context) -> Sources:
-    """Where the command's prices and calibrations come from: the stores under the home directory."""
+    """Where the command's prices and calibrations come from: the stores under the home directory, the
+    newest imported price book applied unless ``--no-price-book``."""
     from tco.api.sources import Sources
 
-    return Sources(home=state(ctx).home)
+    root = state(ctx)
+    return Sources(home=root.home, price_book=root.price_book)
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,6 +228,7 @@ def plan_workbook(result: PlanResult) -> bytes:
             )
             col += 1
         put_formula(budget.cell(row=row, column=col), f"=SUM({_col(3)}{row}:{_col(col - 1)}{row})", USD)
+    _budget_columns(budget, result, refs, total_col=len(columns))
     total_row = months + 2
     put_text(budget.cell(row=total_row, column=2), "Total")
     budget.cell(row=total_row, column=2).font = Font(bold=True)
@@ -354,6 +355,39 @@ def plan_workbook(result: PlanResult) -> bytes:
     summary.column_dimensions["A"].width = 26
     summary.column_dimensions["B"].width = 110
     return _save(wb)
+
+
+def _budget_columns(ws: Any, result: PlanResult, refs: Mapping[str, str], *, total_col: int) -> None:
+    """With a budget (:func:`tco.api.planning.with_budget`): the Budget sheet's month budget, cumulative spend
+    and budget, and the two over-budget verdicts, as live formulas over the ``budget_usd`` input and the
+    month's total (``tco.model.formulas.OVER_BUDGET``), right of the Total column."""
+    from tco.model import formulas as F
+
+    if "over_budget" not in result.budget or "budget_usd" not in refs:
+        return
+    months = result.scenario.horizon_months
+    per = str(result.budget["budget_per"].iloc[0])
+    budget = refs["budget_usd"]
+    headers = ("Budget ($)", "Cumulative ($)", "Cumulative budget ($)", "Over budget (month)",
+               "Over budget (cumulative)")  # fmt: skip
+    for k, name in enumerate(headers, start=1):
+        put_text(ws.cell(row=1, column=total_col + k), name)
+    _style_header(ws, 1, total_col + len(headers))
+    total, month_budget, cumulative, cumulative_budget = (_col(total_col + k) for k in range(4))
+    for m in range(1, months + 1):
+        r = m + 1
+        cells = (
+            (f"={budget}" if per == "month" else f"={budget}/{months}", USD),
+            (f"=SUM(${total}$2:{total}{r})", USD),
+            (f"={budget}*$A{r}" if per == "month" else f"={budget}", USD),
+            ("=" + F.OVER_BUDGET.excel(cost_usd=f"{total}{r}", budget_usd=f"{month_budget}{r}"), None),
+            (
+                "=" + F.OVER_BUDGET.excel(cost_usd=f"{cumulative}{r}", budget_usd=f"{cumulative_budget}{r}"),
+                None,
+            ),
+        )
+        for k, (formula, fmt) in enumerate(cells, start=1):
+            put_formula(ws.cell(row=r, column=total_col + k), formula, fmt)
 
 
 def render(frame: pd.DataFrame) -> bytes:
@@ -791,6 +825,7 @@ def training_workbook(
         ("Cost per run low ($) (value)", USD), ("Cost per run high ($) (value)", USD),
         *_PRICE_COLUMNS,
     ]  # fmt: skip
+    columns += _budget_cells(book, rows, cells, training=True)
     return _estimate_book(
         book,
         columns,
@@ -800,6 +835,57 @@ def training_workbook(
         chart_title="Training cost per month by option",
         note=_NOTE,
     )
+
+
+def _budget_cells(
+    book: AssumptionRows,
+    rows: pd.DataFrame,
+    cells: Sequence[dict[str, tuple[str, Any]]],
+    *,
+    training: bool,
+) -> list[tuple[str, str | None]]:
+    """With a budget (``budget_usd`` in the rows, :mod:`tco.model.budget`): the budget as an input and, per
+    row, the share used, the over-budget verdict and (training) the tokens or samples it buys, as live
+    formulas (``BUDGET_USED``, ``OVER_BUDGET``, ``WORK_WITHIN_BUDGET``) over the row's cost; added to
+    ``cells`` in place. Returns the columns to append (none without a budget)."""
+    from tco.model import formulas as F
+
+    if "budget_usd" not in rows or rows.empty:
+        return []
+    first = rows.iloc[0]
+    per = str(first["budget_per"])
+    flag = "--budget-usd" + (" --budget-per month" if per == "month" and training else "")
+    budget = book.add(
+        "budget_usd", "Budget", f"budget per {per}", float(first["budget_usd"]), "$", f"command line ({flag})"
+    )
+    cost = "[Cost per run ($)]" if per == "run" else "[Cost per month ($)]"
+    columns: list[tuple[str, str | None]] = [("Budget used", "0.0%"), ("Over budget", None)]
+    work: dict[str, str] = {}
+    if training:
+        for column, header, unit in (
+            ("tokens_per_run", "Tokens", "tokens"),
+            ("samples_per_run", "Samples", "samples"),
+        ):
+            per_run = float(first[column])
+            if not math.isnan(per_run):
+                key = book.add(
+                    f"budget.{column}", "Budget", f"training {unit} per run ({first['workload']})", per_run,
+                    unit, str(first["workload_source"]),
+                )  # fmt: skip
+                work[f"{header} within budget"] = key if per == "run" else f"{key}*[Runs/month]"
+                columns.append((f"{header} within budget", "#,##0"))
+    for rec, row_cells in zip(rows.to_dict("records"), cells, strict=True):
+        live = not math.isnan(float(rec["budget_used"]))
+        row_cells["Budget used"] = (
+            ("f", F.BUDGET_USED.excel(cost_usd=cost, budget_usd=budget)) if live else ("v", None)
+        )
+        row_cells["Over budget"] = (
+            ("f", F.OVER_BUDGET.excel(cost_usd=cost, budget_usd=budget)) if live else ("v", None)
+        )
+        for header, amount in work.items():
+            formula = F.WORK_WITHIN_BUDGET.excel(work=amount, budget_usd=budget, cost_usd=cost)
+            row_cells[header] = ("f", formula) if live else ("v", math.nan)
+    return columns
 
 
 def serving_workbook(
@@ -861,6 +947,7 @@ def serving_workbook(
         ("Cost per month low ($) (value)", USD),
         ("Cost per month high ($) (value)", USD), *_PRICE_COLUMNS,
     ]  # fmt: skip
+    columns += _budget_cells(book, rows, cells, training=False)
     return _estimate_book(
         book,
         columns,

@@ -222,6 +222,18 @@ MAX_INTERRUPTION_FACTOR: Final = Assumption(
     "tco assumption: a spot/low-priority plan whose expected interruptions stretch the run more than 3x is "
     "reported infeasible (checkpoint more often or use fewer instances)",
 )
+ETHERNET_GB_S_PER_INSTANCE: Final = Assumption(
+    12.5,
+    2.5,
+    25.0,
+    "GB/s per instance",
+    "tco assumption for an instance sold without a cluster fabric (no EFA, InfiniBand, GPUDirect or RDMA "
+    "network listed for it in tco/data/instance_networks.csv): 100 Gb/s (12.5 GB/s) of Ethernet per "
+    "instance, shared by its accelerators - the top of what such GPU VMs list (Azure NCads H100 v5: 40-80 "
+    "Gb/s, learn.microsoft.com; GCP A2: up to 100 Gb/s; Scaleway H100-SXM: 20 Gb/s internet, scaleway "
+    "docs); range 20-200 Gb/s. NCCL over TCP reaches less than line rate, so this is optimistic for such "
+    "VMs; measure with nccl-tests and --set ethernet_gb_s_per_instance",
+)
 RESTART_HOURS: Final = Assumption(
     0.25,
     0.25,
@@ -550,6 +562,15 @@ def _override(params: _Params, values: Mapping[str, float | str | None]) -> _Par
     return replace(params, **changes)
 
 
+def network_tag(rec: Mapping[str, Any]) -> str:
+    """A workbook key's suffix for a row whose offer has its own network between instances (``.net50`` for
+    50 GB/s per instance): rows that differ only in it have different scaling efficiencies and wall times."""
+    value = rec.get("network_gb_s_per_instance")
+    if value is None or math.isnan(float(value)):
+        return ""
+    return f".net{float(value):g}"
+
+
 class AssumptionRows:
     """The rows of an Assumptions sheet being built (plan or estimate workbook): one row per key, first
     writer wins. ``add`` returns the key, or its ``{key}`` placeholder when ``braced``."""
@@ -613,7 +634,7 @@ class AssumptionRows:
                 f"{rec['throughput_source']}: {rec['throughput_detail']}",
             ),
             "scaling_efficiency": self.add(
-                f"{lead}scaling.{acc}.n{n:g}.x{per:g}", section or "Efficiency",
+                f"{lead}scaling.{acc}.n{n:g}.x{per:g}{network_tag(rec)}", section or "Efficiency",
                 f"scaling efficiency at {n:g} x {acc} (x{per:g} instances; {rec['parallelism']})",
                 float(rec["scaling_efficiency"]), "fraction", str(rec["scaling_source"]),
             ),

@@ -202,3 +202,15 @@ PEOPLE_USD_PER_MONTH: Final = var("people_fte") * var("usd_per_fte_year") / MONT
 def grown(formula: Expr, *names: str) -> Expr:
     """``formula`` with each of ``names`` multiplied by :data:`GROWTH` (a plan's month-``m`` quantity)."""
     return formula.bind(**{name: var(name) * GROWTH for name in names})
+
+
+# --- budgets: a cost against what a team may spend (tco.model.budget) --------------------------------------
+
+#: The share of the budget a cost takes (1 = all of it; above 1: over budget).
+BUDGET_USED: Final = var("cost_usd") / var("budget_usd")
+#: Over budget: the cost exceeds the budget (1/0; a spreadsheet writes TRUE/FALSE).
+OVER_BUDGET: Final = var("cost_usd") > var("budget_usd")
+#: The work (tokens, samples, steps, FLOPs) the budget buys at this option: the work the cost pays for,
+#: scaled by budget / cost. Linear in the work at the option's cost per unit of work, which holds for
+#: capacity paid per used hour; for held capacity (commitments, owned) it assumes the same utilisation.
+WORK_WITHIN_BUDGET: Final = var("work") * var("budget_usd") / var("cost_usd")

@@ -100,6 +100,62 @@ def purchase_options(offers: pd.DataFrame) -> pd.DataFrame:
     return _prices(frame)[list(OPTION_COLUMNS)].reset_index(drop=True)
 
 
+#: The optional option columns that carry an offer's own scale-out network (NaN / "": the accelerator's
+#: cluster default of tco/data/network_defaults.csv, as for owned servers and user-given prices).
+NETWORK_COLUMNS: Final = ("network_gb_s_per_instance", "network_source")
+
+
+def offer_networks(
+    options: pd.DataFrame,
+    networks: pd.DataFrame,
+    *,
+    ethernet_gb_s_per_instance: float,
+    ethernet_source: str,
+    fabric_accelerators: frozenset[str],
+) -> pd.DataFrame:
+    """``options`` with :data:`NETWORK_COLUMNS`: the bandwidth between instances that the offer itself has.
+
+    An instance type a seller sells with a cluster fabric or a stated network (``networks``: provider,
+    instance_pattern - a regular expression the whole instance type matches -, fabric, gbps_per_instance,
+    cluster_fabric, source; the first matching row wins) gets that figure; any other offer of an accelerator
+    in ``fabric_accelerators`` (GPUs and HPUs, which train across instances over a NIC) gets the named
+    Ethernet assumption, so that a 1024-GPU plan on single-GPU marketplace VMs is not given an InfiniBand
+    cluster it does not have. Other options (TPU slices, whose network is their own topology) keep NaN.
+    """
+    import numpy as np
+    import pandas as pd
+
+    gbps = np.full(len(options), np.nan)
+    text = np.full(len(options), "", dtype=object)
+    providers = options["provider"].astype(str).to_numpy()
+    types = options["instance_type"].astype(str)
+    for rec in networks.to_dict("records"):
+        hit = (providers == rec["provider"]) & types.str.fullmatch(str(rec["instance_pattern"])).to_numpy()
+        hit &= np.isnan(gbps)
+        if not hit.any():
+            continue
+        kind = "cluster fabric" if str(rec["cluster_fabric"]) == "yes" else "no cluster fabric"
+        gbps[hit] = float(rec["gbps_per_instance"])
+        text[hit] = (
+            f"{rec['fabric']} {float(rec['gbps_per_instance']):g} Gb/s per instance ({kind}): {rec['source']}"
+        )
+    rest = np.isnan(gbps) & options["accelerator"].isin(fabric_accelerators).to_numpy()
+    rest &= ~options["provider"].isin(("owned", "custom")).to_numpy()
+    gbps[rest] = ethernet_gb_s_per_instance * 8.0
+    text[rest] = (
+        "Ethernet assumption "
+        + f"{ethernet_gb_s_per_instance * 8:g} Gb/s per instance (no cluster fabric listed for "
+        + options.loc[rest, "provider"].astype(str)
+        + " "
+        + options.loc[rest, "instance_type"].astype(str)
+        + f"; ethernet_gb_s_per_instance): {ethernet_source}"
+    ).to_numpy()
+    return options.assign(
+        network_gb_s_per_instance=pd.Series(gbps / 8.0, index=options.index),
+        network_source=pd.Series(text, index=options.index, dtype=object),
+    )
+
+
 def cheapest_regions(options: pd.DataFrame) -> pd.DataFrame:
     """Of each (provider, instance type, pricing model), only the cheapest region per accelerator-hour."""
     ordered = options.sort_values(

@@ -172,6 +172,13 @@ def registry() -> dict[str, Setting]:
             "tco/data/network_defaults.csv",
         ),
         Setting(
+            "ethernet_gb_s_per_instance",
+            "hardware",
+            "GB/s per instance",
+            "scale-out bandwidth of an instance sold without a cluster fabric (shared by its accelerators)",
+            _from(A.ETHERNET_GB_S_PER_INSTANCE),
+        ),
+        Setting(
             "accelerators_per_instance",
             "hardware",
             "accelerators",

@@ -137,8 +137,34 @@ TRAINING_COLUMNS: Final = (
     "clusters_held",
     "peak_source",
     "network_source",
+    "network_gb_s_per_instance",
     "workload_source",
 )
+
+
+#: The purchase options' network bandwidth between instances (tco.model.offers.NETWORK_COLUMNS): a key of the
+#: performance stage beside the accelerator and the instance size (NaN: the accelerator's cluster default).
+NETWORK: Final = "network_gb_s_per_instance"
+
+
+def network_sizes(options: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (accelerator, accelerators per instance, offer network) of purchase options; options
+    without the network column get NaN (the accelerator's cluster default)."""
+    import numpy as np
+
+    frame = options if NETWORK in options else options.assign(**{NETWORK: np.nan})
+    return frame[["accelerator", "accelerators_per_instance", NETWORK]].drop_duplicates()
+
+
+def _join_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns performance rows and options join on (a missing offer network as -1)."""
+    import numpy as np
+
+    network = frame[NETWORK].to_numpy(dtype="float64") if NETWORK in frame else np.full(len(frame), np.nan)
+    return frame[["accelerator", "accelerators_per_instance"]].assign(
+        accelerators_per_instance=frame["accelerators_per_instance"].astype("float64"),
+        **{NETWORK: np.nan_to_num(network, nan=-1.0)},
+    )
 
 
 def measured_bus_bandwidth(calibrations: pd.DataFrame) -> pd.DataFrame:
@@ -226,8 +252,8 @@ def training_performance(
     perf = work.drop(columns=["samples_per_s_per_accelerator"]).merge(
         rates.drop(columns=["dtype"]), on="workload", how="inner"
     )
-    # (accelerator, instance size, count) triples where the count fills whole instances.
-    sizes = node_sizes[["accelerator", "accelerators_per_instance"]].drop_duplicates()
+    # (accelerator, instance size, offer network, count) where the count fills whole instances.
+    sizes = network_sizes(node_sizes)
     count_values = np.asarray(counts, dtype="float64")
     per_instance = np.repeat(sizes["accelerators_per_instance"].to_numpy(dtype="float64"), count_values.size)
     tiled = np.tile(count_values, len(sizes))
@@ -236,6 +262,7 @@ def training_performance(
         {
             "accelerator": np.repeat(sizes["accelerator"].to_numpy(), count_values.size)[whole],
             "accelerators_per_instance": per_instance[whole],
+            NETWORK: np.repeat(sizes[NETWORK].to_numpy(dtype="float64"), count_values.size)[whole],
             "accelerator_count": tiled[whole],
         }
     )
@@ -254,8 +281,18 @@ def training_performance(
     # unless the hardware frame sources the fast domain's bus bandwidth itself (TPU ICI).
     peak_intra = perf["intra_node_gb_s_per_accelerator"].fillna(perf["interconnect_gb_s"] / 2.0)
     perf["intra_node_gb_s"] = perf["measured_busbw_gb_s"].fillna(peak_intra)
-    perf["inter_node_gb_s"] = perf["inter_node_gb_s_per_accelerator"].fillna(
+    cluster_default = perf["inter_node_gb_s_per_accelerator"].fillna(
         perf["inter_node_gb_s_per_instance"] / perf["accelerators_per_instance"]
+    )
+    # An offer's own network (tco.model.offers.offer_networks), shared by the instance's accelerators,
+    # replaces the accelerator's cluster default: a marketplace VM is not on an InfiniBand cluster because
+    # its GPU model usually is.
+    offer = perf[NETWORK]
+    perf["inter_node_gb_s"] = (offer / perf["accelerators_per_instance"]).where(
+        offer.notna(), cluster_default
+    )
+    perf["network_source"] = perf["network_source"].where(
+        offer.isna(), "the offer's network, " + (offer * 8.0).round(3).astype(str) + " Gb/s per instance"
     )
     perf["fast_domain"] = np.minimum(
         perf["accelerators_per_instance"], perf["max_fast_domain"].fillna(np.inf)
@@ -524,6 +561,7 @@ _PERF_COLUMNS: Final = (
     "reason",
     "peak_source",
     "network_source",
+    "network_gb_s_per_instance",
     "workload_source",
     "params",
 )
@@ -566,14 +604,8 @@ def training_costs(
         raise TcoError("runs per month must be positive numbers", hint="e.g. --runs-per-month 1 or 0.25")
     perf = performance.reset_index(drop=True)
     opts = options.reset_index(drop=True)
-    key_frame = pd.concat(
-        [
-            perf[["accelerator", "accelerators_per_instance"]],
-            opts[["accelerator", "accelerators_per_instance"]],
-        ],
-        ignore_index=True,
-    )
-    keys, _ = pd.MultiIndex.from_frame(key_frame.astype({"accelerators_per_instance": "float64"})).factorize()
+    key_frame = pd.concat([_join_key(perf), _join_key(opts)], ignore_index=True)
+    keys, _ = pd.MultiIndex.from_frame(key_frame).factorize()
     left, right = join_indices(keys[: len(perf)], keys[len(perf) :])
     # Cross with the frequencies: each joined row repeated once per runs-per-month value.
     left = np.repeat(left, runs.size)
@@ -655,6 +687,10 @@ def training_costs(
     gathered_options = [c for c in _OPTION_COLUMNS if c in wanted and c not in computed]
     perf_taken = _take(perf[gathered_perf], left)
     option_taken = _take(opts[gathered_options], right)
+    if "network_source" in opts and "network_source" in perf_taken:  # the offer names its own network
+        offered = np.asarray(opts["network_source"].fillna("").astype(str).to_numpy(dtype=object)[right])
+        modelled = np.asarray(perf_taken["network_source"], dtype=object)
+        perf_taken["network_source"] = np.where(offered != "", offered, modelled)
     columns: dict[str, object] = {}
     for name in TRAINING_COLUMNS:
         for source in (computed, perf_taken, option_taken):
@@ -707,7 +743,7 @@ def project_training(
     from tco.model.work import check_training_values
 
     check_training_values(workloads)
-    node_sizes = options[["accelerator", "accelerators_per_instance"]].drop_duplicates()
+    node_sizes = network_sizes(options)
     performance = training_performance(
         workloads,
         node_sizes,

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
 from tco.model import formulas as F
-from tco.model.assumptions import AssumptionRows
+from tco.model.assumptions import AssumptionRows, network_tag
 from tco.model.formula import Expr, var
 from tco.plan.scenario import Scenario
 
@@ -101,7 +101,7 @@ class PlanResult:
     choices: pd.DataFrame
     #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
     budget: pd.DataFrame
-    #: option, month, workload, accelerator, pricing_model, acc_hours (every kept option's choices)
+    #: option, month, workload, accelerator, pricing_model, acc_hours, cost_usd (every kept option's choices)
     acc_hours: pd.DataFrame
     #: fixed item -> template for month {m}
     fixed_templates: dict[str, str]
@@ -124,8 +124,9 @@ def _training_rows(
     import numpy as np
     import pandas as pd
 
+    from tco.model.offers import NETWORK_COLUMNS
     from tco.model.purchase import spot_time_factor
-    from tco.model.training import training_performance
+    from tco.model.training import NETWORK, network_sizes, training_performance
     from tco.presets import hardware_table, load_mfu_defaults, preset_workload
 
     parts = []
@@ -149,7 +150,7 @@ def _training_rows(
         params = assumptions.with_overrides(mfu_override=t.mfu)
         perf = training_performance(
             workload,
-            opts[["accelerator", "accelerators_per_instance"]].drop_duplicates(),
+            network_sizes(opts),
             hardware_table(list(t.accelerators)),
             counts=[t.accelerator_count],
             frameworks=[t.framework],
@@ -158,7 +159,13 @@ def _training_rows(
             assumptions=params,
         )
         perf = perf.assign(prefix=f"t{i}", kind="training", runs=t.runs_per_month)
-        joined = perf.merge(opts, on=["accelerator", "accelerators_per_instance"])
+        # the offer's network is a key of the performance rows (tco.model.training.NETWORK)
+        joined = perf.assign(_net=perf[NETWORK].fillna(-1.0)).merge(
+            opts.drop(columns=list(NETWORK_COLUMNS), errors="ignore").assign(
+                _net=opts[NETWORK].fillna(-1.0) if NETWORK in opts else -1.0
+            ),
+            on=["accelerator", "accelerators_per_instance", "_net"],
+        )
         joined = joined[joined["interruptible"].eq(False) | t.interruptible]
         wall = joined["uninterrupted_wall_hours"].to_numpy(dtype="float64")
         instances = joined["accelerator_count"] / joined["accelerators_per_instance"]
@@ -475,7 +482,9 @@ def build_plan(
     for item in FIXED_ITEMS:
         budget[f"{item}_usd"] = fixed[item].to_numpy()
     budget["total_usd"] = budget[[f"{n}_usd" for n in (*s.workloads, *FIXED_ITEMS)]].sum(axis=1)
-    acc_hours = kept_grid[["option", "month", "workload", "accelerator", "pricing_model", "acc_hours"]]
+    acc_hours = kept_grid[
+        ["option", "month", "workload", "accelerator", "pricing_model", "acc_hours", "cost_usd"]
+    ]
 
     columns = [
         "rank",
@@ -585,7 +594,7 @@ def _training_template(
         src,
     )
     wall = book.add(
-        _key(p, a, per, "wall_hours"),
+        _key(p, a, per, "wall_hours") + network_tag(r),
         t.name,
         f"wall hours per run on {t.accelerator_count} x {a} (without interruptions)",
         float(r["uninterrupted_wall_hours"]),
@@ -601,7 +610,7 @@ def _training_template(
     paid = f"{{{wall}}}"
     if r["spot_time_factor"] != 1.0:
         spot = book.add(
-            _key(p, a, per, r["pricing_model"], "spot_time_factor"),
+            _key(p, a, per, r["pricing_model"], "spot_time_factor") + network_tag(r),
             t.name,
             f"{r['pricing_model']} time factor (interruptions and restarts)",
             float(r["spot_time_factor"]),

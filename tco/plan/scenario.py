@@ -9,7 +9,9 @@ text (tables, arrays of tables and dotted keys are tracked; inline tables fall b
 
 Format (see ``examples/*.toml``)::
 
-    [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM")
+    [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM"),
+                 budget_usd (optional: a budget in dollars), budget_per ("month", the default: budget_usd
+                 per month; or "horizon": budget_usd for the whole horizon)
     [[training]] name, model (a preset of `tco estimate models`: its shape, published batch and experts) or
                  parameters, tokens, accelerators, accelerator_count, runs_per_month,
                  framework (torch, jax or tensorflow), dtype, mfu (optional), max_days (optional),
@@ -126,6 +128,9 @@ class Scenario:
     options: Options = field(default_factory=Options)
     ownership: Mapping[str, OwnedServer] = field(default_factory=dict)
     start: str | None = None
+    #: a budget in dollars (None: none) per month, or for the whole horizon (``budget_per``)
+    budget_usd: float | None = None
+    budget_per: str = "month"
 
     @property
     def workloads(self) -> tuple[str, ...]:
@@ -362,13 +367,15 @@ def parse_scenario(
             f"{path.name}:1: missing required table [scenario] (name, horizon_months, growth_per_month)"
         )
     head = _Reader(path, text, data["scenario"], "scenario", None)
-    head.unknown_keys({"name", "horizon_months", "growth_per_month", "start"})
+    head.unknown_keys({"name", "horizon_months", "growth_per_month", "start", "budget_usd", "budget_per"})
     name = head.string("name")
     horizon = head.number("horizon_months", integer=True, minimum=1, maximum=120)
     growth = head.number("growth_per_month", required=False, default=0.0, minimum=-0.5, maximum=1.0)
     start = head.string("start", required=False)
     if start is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start):
         raise head.fail("start", 'expected "YYYY-MM"', start)
+    budget = head.number("budget_usd", required=False, strict_min=True)
+    budget_per = head.string("budget_per", required=False, default="month", choices=("month", "horizon"))
 
     accel_check = _checker(accelerators, "accelerator")
     names: set[str] = set()
@@ -494,6 +501,8 @@ def parse_scenario(
         options=options,
         ownership=ownership,
         start=start,
+        budget_usd=budget,
+        budget_per=budget_per or "month",
     )
 
 

@@ -126,6 +126,65 @@ def explain_table(rows: pd.DataFrame, provenance: Provenance) -> Table:
     return table("How each number was made", [("", "left")], body)
 
 
+#: The start of a price book's provenance (pricing.pricebook.book_source) in an option's ``price_source``.
+BOOK_PREFIX = "price book "
+
+
+def pricing_cell(r: Mapping[Any, Any]) -> str:
+    """The pricing model as a table shows it; ``(book)`` when the team's price book set the price."""
+    label = str(r["pricing_model"]).replace("_", "-")
+    return label + (" (book)" if str(r.get("price_source", "")).startswith(BOOK_PREFIX) else "")
+
+
+def book_caption(rows: pd.DataFrame) -> str:
+    """A caption sentence naming the price book behind rows marked ``(book)`` (empty when none is)."""
+    if "price_source" not in rows:
+        return ""
+    sources = rows["price_source"].astype(str)
+    books = sorted({s.split(";")[0] for s in sources if s.startswith(BOOK_PREFIX)})
+    if not books:
+        return ""
+    return f" (book): {', '.join(books)}; list price in --explain and --format json (price_source)."
+
+
+def budget_cell(r: Mapping[Any, Any]) -> str:
+    """The share of the budget a row's cost takes; ``OVER`` marks a row over budget (n/a: no cost)."""
+    used = float(r["budget_used"])
+    if math.isnan(used):
+        return "n/a"
+    return f"OVER {used:.0%}" if used > 1 else f"{used:.0%}"
+
+
+def fits_cell(r: Mapping[Any, Any]) -> str:
+    """What the budget buys at a training row: tokens and optimizer steps, or samples, or FLOPs."""
+    from tco.cli.render import NA
+
+    def amount(column: str) -> float:
+        value = r.get(column)
+        return math.nan if value is None else float(value)
+
+    tokens, steps = amount("tokens_within_budget"), amount("steps_within_budget")
+    if not math.isnan(tokens):
+        return f"{tokens:.3g} tok" + ("" if math.isnan(steps) else f" / {steps:,.0f} steps")
+    samples = amount("samples_within_budget")
+    if not math.isnan(samples):
+        return f"{samples:.3g} samples"
+    flops = amount("flops_within_budget")
+    return NA if math.isnan(flops) else f"{flops:.3g} FLOP"
+
+
+def budget_caption(rows: pd.DataFrame) -> str:
+    if "budget_usd" not in rows or rows.empty:
+        return ""
+    first = rows.iloc[0]
+    over = int(rows["over_budget"].fillna(False).astype(bool).sum())
+    fits = " Fits: what the budget buys at that option's cost." if "tokens_within_budget" in rows else ""
+    return (
+        f" Budget: share of ${float(first['budget_usd']):,.0f} per {first['budget_per']} the option "
+        f"costs; OVER marks the {over} over budget (kept, not dropped).{fits}"
+    )
+
+
 TRAIN_COLUMNS = (
     ("#", "right"), ("Provider", "left"), ("Instance", "left"), ("Region", "left"), ("Pricing", "left"),
     ("Accelerators", "right"), ("Rate (source)", "left"), ("Scale", "right"), ("Wall", "right"),
@@ -140,7 +199,7 @@ def train_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
     body = [
         [
             str(i), str(r["provider"]), str(r["instance_type"]), str(r["region"]),
-            str(r["pricing_model"]).replace("_", "-"), f"{r['accelerator_count']:g} x {r['accelerator']}",
+            pricing_cell(r), f"{r['accelerator_count']:g} x {r['accelerator']}",
             f"MFU {number(r['mfu'], 2)} ({r['throughput_source']}"
             + ("" if r["framework"] == "any" else f", {r['framework']}") + ")",
             number(r["scaling_efficiency"], 2), human_hours(r["wall_hours"]),
@@ -150,7 +209,12 @@ def train_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
         ]
         for i, r in enumerate(rows.to_dict("records"), start=1)
     ]  # fmt: skip
-    return table(title, TRAIN_COLUMNS, body, caption)
+    columns = list(TRAIN_COLUMNS)
+    if "budget_usd" in rows:
+        for cells, r in zip(body, rows.to_dict("records"), strict=True):
+            cells.extend([budget_cell(r), fits_cell(r)])
+        columns += [("Budget", "right"), ("Fits in budget", "right")]
+    return table(title, columns, body, caption + book_caption(rows) + budget_caption(rows))
 
 
 SERVE_COLUMNS = (
@@ -179,7 +243,7 @@ def serve_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
     body = [
         [
             str(i), str(r["provider"]), str(r["instance_type"]), str(r["region"]),
-            str(r["pricing_model"]).replace("_", "-"), *(str(r[c]) for c in compared),
+            pricing_cell(r), *(str(r[c]) for c in compared),
             f"{r['accelerators_per_replica']:g} x {r['accelerator']}",
             _replicas(r), number(r["batch_size"], 0), number(r["ttft_s"], 3),
             number(r["tpot_s"] * 1000.0, 1), number(r["tokens_per_s_per_replica"], 0),
@@ -193,7 +257,11 @@ def serve_table(rows: pd.DataFrame, title: str, caption: str) -> Table:
     columns = [*SERVE_COLUMNS[:5], *extra, *SERVE_COLUMNS[5:]]
     if "disaggregated" in compared or set(rows.get("layout", ())) == {"disaggregated"}:
         caption += " Replicas of a disaggregated row: prefill + decode."
-    return table(title, columns, body, caption)
+    if "budget_usd" in rows:
+        for cells, r in zip(body, rows.to_dict("records"), strict=True):
+            cells.append(budget_cell(r))
+        columns.append(("Budget", "right"))
+    return table(title, columns, body, caption + book_caption(rows) + budget_caption(rows))
 
 
 def models_table(frame: pd.DataFrame) -> Table:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pricing.schema import PRICING_MODELS
 
@@ -19,9 +20,25 @@ def offers_table(listing: OfferListing, query: OfferQuery) -> Table:
     names = ", ".join(query.accelerators) if query.accelerators else "all accelerators"
     caption = (
         f"{len(listing.pivot)} of {listing.total} instance-regions; spot is the cheapest zone "
-        "(Nz: zones priced)"
+        "(Nz: zones priced). Seller: hyperscaler, GPU cloud or marketplace (resold: another cloud's "
+        "capacity at the marketplace's price; --exclude-resellers). Source: the snapshot (embedded, pull #N) "
+        "or your price book; dates are as of that snapshot (tco prices snapshots)."
     )
     return pivot_table(listing.pivot, f"Offers for {names}", caption)
+
+
+SELLER_LABELS = {"hyperscaler": "hyperscaler", "gpu_cloud": "GPU cloud", "marketplace": "marketplace"}
+
+
+def seller_cell(rec: Mapping[Any, Any]) -> str:
+    label = SELLER_LABELS.get(str(rec.get("seller_kind")), str(rec.get("seller_kind") or "-"))
+    return label + (", resold" if rec.get("reseller") is True else "")
+
+
+def source_cell(rec: Mapping[Any, Any]) -> str:
+    snapshot = str(rec.get("snapshot") or "")
+    label = "embedded" if snapshot.startswith("embedded") else snapshot.split(" 20", 1)[0]
+    return "price book" if rec.get("price_book") is True else label
 
 
 def pivot_table(frame: pd.DataFrame, title: str, caption: str) -> Table:
@@ -29,8 +46,10 @@ def pivot_table(frame: pd.DataFrame, title: str, caption: str) -> Table:
 
     models = [c.removesuffix("_usd_per_hour") for c in frame.columns if c.endswith("_usd_per_hour")]
     ordered = [m for m in PRICING_MODELS if m in models]
+    sellers = "seller_kind" in frame.columns
     columns: list[tuple[str, str]] = [
         ("Provider", "left"),
+        *([("Seller", "left")] if sellers else []),
         ("Instance", "left"),
         ("Accelerator", "left"),
         ("GiB", "right"),
@@ -42,10 +61,13 @@ def pivot_table(frame: pd.DataFrame, title: str, caption: str) -> Table:
             columns.append((f"{label} $/h", "right"))
         columns.append((f"{label} $/acc-h", "right"))
     columns.append(("As of", "left"))
+    if sellers:
+        columns.append(("Source", "left"))
     rows = []
     for rec in frame.to_dict("records"):
         cells = [
             str(rec["provider"]),
+            *([seller_cell(rec)] if sellers else []),
             str(rec["instance_type"]),
             f"{rec['accelerator']} x{count(rec['accelerator_count'])}",
             number(rec["accelerator_memory_gib"], 0),
@@ -59,6 +81,8 @@ def pivot_table(frame: pd.DataFrame, title: str, caption: str) -> Table:
                 cells.append(hourly)
             cells.append(number(rec[f"{model}_usd_per_accelerator_hour"], 3))
         cells.append(str(rec["price_date"]))
+        if sellers:
+            cells.append(source_cell(rec))
         rows.append(cells)
     return table(title, columns, rows, caption)
 
@@ -112,15 +136,16 @@ def snapshots_table(frame: pd.DataFrame) -> Table:
             "yes" if r["in_use"] else "",
             str(r["fetched_at"]),
             f"{r['offers']:,}",
-            str(r["regions"]),
+            number(r["regions"], 0),
             str(r["flagged"] or "-"),
             number(r["left_out_of_listings"], 0),
             str(r["source"]),
+            str(r["refresh"] or "-"),
         ]
         for r in records
     ]
     return table(
-        "Price snapshots (newest pull first)",
+        "Price snapshots (newest pull first), then price books",
         [
             ("Snapshot", "left"),
             ("Provider", "left"),
@@ -131,10 +156,59 @@ def snapshots_table(frame: pd.DataFrame) -> Table:
             ("Flags", "left"),
             ("Left out", "right"),
             ("Source", "left"),
+            ("Refresh", "left"),
         ],
         rows,
-        caption="In use: the newest pull per provider, else the embedded snapshot",
+        caption="In use: the newest pull per provider, else the embedded snapshot; the newest price book "
+        "reprices the offers it covers (tco --no-price-book: list prices only)",
     )
+
+
+def books_table(frame: pd.DataFrame) -> Table:
+    from tco.cli.render import number, table
+
+    rows = [
+        [
+            f"#{r['book']}", "yes" if r["in_use"] else "", str(r["file"]), str(r["imported_at"]),
+            f"{r['rules']} (price {r['price_rules']}, discount {r['discount_rules']}, "
+            f"quote {r['quote_rules']})",
+            number(r["offers_covered"], 0), number(r["new_offers"], 0), str(r["providers"]),
+        ]
+        for r in frame.to_dict("records")
+    ]  # fmt: skip
+    columns = [
+        ("Book", "left"), ("In use", "left"), ("File", "left"), ("Imported", "left"), ("Rules", "left"),
+        ("Offers repriced", "right"), ("Offers added", "right"), ("Providers", "left"),
+    ]  # fmt: skip
+    return table(
+        "Price books (newest first)", columns, rows,
+        caption="The newest applies to every command where it covers an offer; "
+        "`tco prices books --remove ID` deletes one, `tco --no-price-book ...` ignores them for one command",
+    )  # fmt: skip
+
+
+def book_changes_table(shown: pd.DataFrame, total: int) -> Table:
+    from tco.cli.render import count, number, table
+
+    rows = [
+        [
+            str(r["provider"]), str(r["instance_type"]),
+            f"{r['accelerator']} x{count(r['accelerator_count'])}",
+            str(r["region"]), str(r["pricing_model"]), number(r["list_price_usd_per_hour"], 4),
+            number(r["book_price_usd_per_hour"], 4), number(r["delta_usd_per_hour"], 4),
+            number(r["delta_pct"], 1), number(r["book_price_usd_per_accelerator_hour"], 3), str(r["rule"]),
+        ]
+        for r in shown.to_dict("records")
+    ]  # fmt: skip
+    columns = [
+        ("Provider", "left"), ("Instance", "left"), ("Accelerator", "left"), ("Region", "left"),
+        ("Model", "left"), ("List $/h", "right"), ("Book $/h", "right"), ("Δ $/h", "right"), ("Δ %", "right"),
+        ("Book $/acc-h", "right"), ("Rule", "left"),
+    ]  # fmt: skip
+    return table(
+        "Price book against list prices, biggest change first", columns, rows,
+        caption=f"{len(shown)} of {total} offers; n/a list price: an offer or pricing model the list lacks",
+    )  # fmt: skip
 
 
 def changes_table(shown: pd.DataFrame, total: int) -> Table:
