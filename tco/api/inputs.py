@@ -62,12 +62,12 @@ def positive_quantity(text: str, name: str) -> float:
 
 
 def runs_per_month(values: Iterable[str] | None, name: str = "--runs-per-month") -> tuple[float, ...]:
-    """Runs per month (``1``, ``0.5,2``): finite numbers >= 0, unique, in the order given."""
+    """Runs per month (``1``, ``0.5,2``): finite numbers > 0, unique, in the order given."""
     out: list[float] = []
     for part in split(values):
         number = quantity(part, name)
-        if number is None or not number >= 0:
-            raise TcoError(f"{name} must be numbers >= 0, got {part!r}")
+        if number is None or not number > 0:
+            raise TcoError(f"{name} must be numbers > 0, got {part!r}", hint="e.g. 1 or 0.25")
         out.append(number)
     return tuple(dict.fromkeys(out))
 
@@ -191,11 +191,36 @@ def kernels(values: Iterable[str] | None) -> tuple[str, ...]:
     return resolve_kernels(split(values))
 
 
+def kernel(name: str) -> str:
+    """One calibration kernel (``train_transformer``, ``matmul``, ...)."""
+    from calibrate.kernels import resolve_kernels
+
+    if name.strip().lower() == "all" or "," in name:
+        raise TcoError(f"--kernel {name!r}: name one kernel", hint="e.g. train_transformer")
+    return resolve_kernels([name.strip()])[0]
+
+
 def profile(value: str) -> str:
     """A calibration profile: tiny, quick, standard or full."""
     from calibrate.profiles import PROFILES
 
     return choice(value, PROFILES, "--profile")
+
+
+#: The pictures ``--plot`` writes, by the file's suffix (matplotlib's formats without a dependency).
+PLOT_SUFFIXES: Final = (".png", ".svg", ".pdf")
+
+
+def plot_file(path: str, name: str = "--plot") -> str:
+    """A picture file's name: its suffix says the format (.png, .svg or .pdf)."""
+    from pathlib import PurePath
+
+    if PurePath(path).suffix.lower() not in PLOT_SUFFIXES:
+        raise TcoError(
+            f"{name} {path!r}: the suffix names the picture's format",
+            hint=f"end the file name in {', '.join(PLOT_SUFFIXES)}",
+        )
+    return path
 
 
 def recompute(value: str | None) -> str | None:
@@ -214,6 +239,8 @@ def layouts(value: str | None) -> tuple[str, ...]:
     from tco.model.serving import LAYOUTS
 
     names = split([value or "aggregated"])
+    if not names:
+        raise TcoError(f"--layout {value!r} names no layout", hint=f"one of {', '.join(LAYOUTS)} or all")
     if [n.lower() for n in names] == ["all"]:
         return LAYOUTS
     for part in names:

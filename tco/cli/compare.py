@@ -55,7 +55,9 @@ DISCOUNT = typer.Option(
     callback=options.discounts,
 )
 TOP = typer.Option(15, "--top", min=1, help="Rows of the ranking shown in the table.")
-CURVE = typer.Option(None, "--plot", help="Draw cost vs fleet size and break-even to FILE.png.")
+CURVE = typer.Option(
+    None, "--plot", help="Draw cost vs fleet size and break-even to FILE.png.", callback=options.plot
+)
 COMPARED = typer.Option(
     ..., "--accelerator", "-a", help="Accelerator name or alias (e.g. H100-80GB, h100).",
     callback=options.accelerator,
@@ -74,7 +76,7 @@ PRICED_BY = typer.Option(
 PRICING = typer.Option(
     "on_demand", "--pricing-model", help="on_demand, spot, ...", callback=options.pricing_model
 )
-BARS = typer.Option(None, "--plot", help="Draw throughput and cost to FILE.png.")
+BARS = typer.Option(None, "--plot", help="Draw throughput and cost to FILE.png.", callback=options.plot)
 
 
 @procurement_app.command("procurement")

@@ -16,7 +16,9 @@ HELP = (
 )
 SCENARIO = typer.Argument(..., help="Scenario file (TOML); see examples/.", show_default=False)
 TOP = typer.Option(10, "--top", min=1, max=50, help="Options kept in the ranking and the workbook.")
-PLOT = typer.Option(None, "--plot", help="Also draw the budget to FILE.png.", show_default=False)
+PLOT = typer.Option(
+    None, "--plot", help="Also draw the budget to FILE.png.", show_default=False, callback=options.plot
+)
 BUDGET = typer.Option(
     None, "--budget-usd", help="A budget ($, e.g. 100k; replaces the scenario's budget_usd): the months and "
     "options over it are marked.", show_default=False, callback=options.quantity,
