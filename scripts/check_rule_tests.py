@@ -494,6 +494,13 @@ MUTATIONS = [
         "min=0.001,",
         ["tests/tco/test_cli_validation.py::test_retries_timeouts_and_threads_have_sensible_bounds"],
     ),
+    (
+        "cli: a workbook needs an output file",
+        "tco/cli/state.py",
+        "    if chosen is Format.xlsx and path is None:",
+        "    if False:",
+        ["tests/tco/test_cli_validation.py::test_a_workbook_needs_an_output_file"],
+    ),
 ]
 
 

@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 MAX_NUMBER: Final = 1e15
 #: The largest whole number an option takes (layers, counts, rows shown, threads).
 MAX_INT: Final = 2**31 - 1
-#: What a reader raises for a value it cannot take.
-READ_ERRORS: Final = (TcoError, PricingError, CalibrationError, ValueError)
+#: What a reader raises for a value it cannot take (anything else is a bug, shown as one).
+READ_ERRORS: Final = (TcoError, PricingError, CalibrationError)
 #: Environment variables that, when set, must say something (unset them for the default).
 NON_EMPTY_ENV: Final = ("TCO_HOME", "TCO_PRICE_MAX_AGE_DAYS", "TCO_PRICE_BOOK", "TCO_DEBUG")
 
@@ -226,6 +226,7 @@ pull_providers = reads(lambda v, _n: _inputs().pull_providers(v))
 accelerators = reads(lambda v, _n: _inputs().accelerators(v))
 accelerator = reads(lambda v, _n: _inputs().accelerator(v))
 pricing_models = reads(lambda v, _n: _inputs().pricing_models(v))
+pricing_model = reads(lambda v, _n: _vocabulary().pricing_model(v))
 seller_kinds = reads(lambda v, _n: _inputs().seller_kinds(v))
 framework = reads(lambda v, _n: _inputs().frameworks(v))
 calibration_frameworks = reads(lambda v, _n: _inputs().calibration_frameworks(v))
@@ -253,7 +254,6 @@ runs_per_month = reads(lambda v, n: _inputs().runs_per_month(v, n))
 positive = reads(lambda v, n: _inputs().positive(n, v))
 fraction = reads(lambda v, n: _inputs().fraction(n, v))
 hours_per_day = reads(lambda v, n: _inputs().positive(n, v, at_most=24.0))
-pricing_model = reads(lambda v, _n: _vocabulary().pricing_model(v))
 
 
 def _vocabulary() -> Any:

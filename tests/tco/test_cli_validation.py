@@ -272,6 +272,22 @@ def test_retries_timeouts_and_threads_have_sensible_bounds(
     usage_error(cli(*args), f"'{option}'", "is not in the range")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("prices", "list", "-a", "h100"),
+        ("runs", "list"),
+        ("plan", SCENARIO),
+        TRAIN,
+        ("-f", "xlsx", "estimate", "models"),
+    ],
+)
+def test_a_workbook_needs_an_output_file(cli: Any, args: tuple[str, ...]) -> None:
+    usage_error(
+        cli(*args, "-f", "xlsx") if "-f" not in args else cli(*args), "'--format'", "add --output FILE.xlsx"
+    )
+
+
 # --- the root options and the environment ------------------------------------------------------------------
 def test_an_empty_home_is_an_error_not_the_working_directory(
     cli: Any, tmp_path: Path, monkeypatch: Any
