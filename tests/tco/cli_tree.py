@@ -176,6 +176,15 @@ BASE: dict[str, tuple[str, ...]] = {
     "runs import": ("{home}/runs-export.json",),
 }
 
+#: A second valid invocation of some commands, broader (every accelerator, provider and count): drawn
+#: sometimes instead of :data:`BASE`, whose filters would hide what only the whole catalog shows.
+BROAD: dict[str, tuple[str, ...]] = {
+    "estimate train": ("--model", "llama-2-7b"),
+    "estimate serve": ("--model", "llama-2-7b"),
+    "compare procurement": ("--acc-hours", "1000"),
+    "compare frameworks": ("-a", "h100", "--work", "1e9"),
+}
+
 #: Valid values of the name options, by option name (a name given twice is taken once).
 VALID_NAMES: dict[str, tuple[str, ...]] = {
     "provider": ("aws", "gcp", "azure"),

@@ -418,3 +418,11 @@ def test_serve_line_items_are_summed_separately(cli: Any) -> None:
     assert row["egress_usd_per_month"] == pytest.approx(2 * 1000 * 0.09)
     assert row["other_usd_per_month"] == pytest.approx(680.0)
     assert row["total_usd_per_month"] == pytest.approx(row["cost_usd_per_month"] + 680.0)
+
+
+def test_every_accelerator_at_once_says_which_options_are_left_out(cli: Any) -> None:
+    """Without --accelerator some options have no estimate at all (no reason text): the note about the
+    infeasible ones still prints (issue 15: a TypeError before, found by tests/tco/test_cli_properties.py)."""
+    result = cli(*argv("estimate train --model llama-2-7b --top 1"))
+    assert result.exit_code == 0, result.stderr
+    assert "infeasible option(s) left out" in result.stderr

@@ -178,11 +178,12 @@ ROOT_OPTIONS = {str(p.name): p for p in tree.root_params()}
 
 @st.composite
 def invocations(draw: st.DrawFn, leaf: Leaf) -> Case:
-    """The command's valid invocation with up to three of its options (or its argument) given drawn values,
-    a few of its flags, and maybe a root option."""
+    """One of the command's valid invocations with up to three of its options (or its argument) given drawn
+    values, a few of its flags, and maybe a root option."""
     takes_values = [p for p in leaf.params() if tree.kind(p) != "flag"]
     flags = [p for p in leaf.params() if tree.kind(p) == "flag"]
-    base = list(tree.BASE[leaf.name])
+    bases = [tree.BASE[leaf.name], *([tree.BROAD[leaf.name]] if leaf.name in tree.BROAD else [])]
+    base = list(draw(st.sampled_from(bases)))
     case = Case([])
     tail: list[str] = []
     for param in (
