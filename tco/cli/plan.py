@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from tco.cli import options
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, output_target, sources
 
 HELP = (
@@ -15,14 +16,16 @@ HELP = (
 )
 SCENARIO = typer.Argument(..., help="Scenario file (TOML); see examples/.", show_default=False)
 TOP = typer.Option(10, "--top", min=1, max=50, help="Options kept in the ranking and the workbook.")
-PLOT = typer.Option(None, "--plot", help="Also draw the budget to FILE.png.", show_default=False)
+PLOT = typer.Option(
+    None, "--plot", help="Also draw the budget to FILE.png.", show_default=False, callback=options.plot
+)
 BUDGET = typer.Option(
     None, "--budget-usd", help="A budget ($, e.g. 100k; replaces the scenario's budget_usd): the months and "
-    "options over it are marked.", show_default=False,
+    "options over it are marked.", show_default=False, callback=options.quantity,
 )  # fmt: skip
 BUDGET_PER = typer.Option(
     None, "--budget-per", help="month (the budget is per month; default) or horizon (for the whole plan).",
-    show_default=False,
+    show_default=False, callback=options.plan_budget_per,
 )  # fmt: skip
 
 
