@@ -659,9 +659,11 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
 
 def _plain_text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes] | None:
     """``_text_column`` of a text column without a pass to find its nulls (the ingest benchmark's columns):
-    a dictionary column is factorized as it is (nulls get code -1 there too) and only its distinct values
-    are checked; a JSON one is checked as the list that is encoded. None when the column holds anything
-    but str and None, or text UTF-8 cannot hold: the caller's general path then says what (or cleans it)."""
+    a dictionary column is factorized as it is (None, NaN and NA get code -1 there too) and only its
+    distinct values are type-checked; a JSON one is checked as the list that is encoded. None when the
+    column holds anything but str and None, or text UTF-8 cannot hold: the caller's general path then says
+    what (or cleans it). (A str subclass equal to a str before it in a dictionary column is the same
+    distinct value: stored as that text, where the general path refuses it.)"""
     import msgspec
     import pandas as pd
 
