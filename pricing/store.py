@@ -635,6 +635,10 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
                 ) from exc
             encoded.append((position, name, "float64", None, values.tobytes()))
             continue
+        fast = _categorical_column(series, encode)
+        if fast is not None:
+            encoded.append((position, name, *fast))
+            continue
         texts = series.to_numpy(dtype=object)
         fast = _plain_text_column(texts, encode)
         if fast is not None:
@@ -655,6 +659,25 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
             texts = np.array([_valid_text(v) for v in texts.tolist()], dtype=object)
             encoded.append((position, name, *_text_column(texts, encode)))
     return encoded
+
+
+def _categorical_column(series: pd.Series, encode: Any) -> tuple[str, bytes | None, bytes] | None:
+    """A categorical text column (``pricing.providers.aws.PriceListRows.frame``) as a dictionary column
+    straight from its categories and codes (-1, null, is null there too). None for any other column, or
+    categories that are not all text UTF-8 can hold (the general path then says what, or cleans them)."""
+    import msgspec
+    import pandas as pd
+
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return None
+    values = series.cat.categories.tolist()
+    if not all(type(value) is str for value in values):
+        return None
+    try:
+        dictionary = encode(values)
+    except (ValueError, msgspec.EncodeError):
+        return None
+    return "text", dictionary, series.cat.codes.to_numpy().astype("<i4").tobytes()
 
 
 def _plain_text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes] | None:

@@ -88,6 +88,51 @@ def column_codes(values: Any) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), max(len(uniques), 1)
 
 
+def series_codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """:func:`column_codes` of a column; a categorical column's own codes, its nulls one more code (no pass
+    to factorize it)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy(dtype=np.int64, copy=True)
+        count = len(series.cat.categories)
+        codes[codes < 0] = count
+        return codes, count + 1
+    return column_codes(series.to_numpy(dtype=object))
+
+
+def _factorized(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes and the value of each code (nulls one code), as ``pd.factorize(..., use_na_sentinel=False)``
+    gives them; a categorical column's from its own codes."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, count = series_codes(series)
+        return codes, [*series.cat.categories.tolist(), None][:count]
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64), list(uniques)
+
+
+def _zone_codes(zones: pd.Series) -> tuple[np.ndarray, int]:
+    """:func:`series_codes` of the zones with a null zone and an empty one the same place."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(zones.dtype, pd.CategoricalDtype):
+        codes = zones.cat.codes.to_numpy(dtype=np.int64, copy=True)
+        categories = zones.cat.categories.tolist()
+        codes[codes < 0] = categories.index("") if "" in categories else len(categories)
+        return codes, len(categories) + 1
+    values = zones.to_numpy(dtype=object)
+    blank = pd.isna(values)
+    if blank.any():
+        values = values.copy()
+        values[blank] = ""
+    return column_codes(values)
+
+
 def group_ids(parts: list[tuple[np.ndarray, int]], rows: int) -> np.ndarray:
     """One integer per distinct combination of the factorized columns ``parts`` (equal rows, equal ids)."""
     import numpy as np
@@ -153,14 +198,14 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     out["price_usd_per_hour"] = price
     prices = price.to_numpy(dtype=float)
 
-    model_codes, models = pd.factorize(out["pricing_model"].to_numpy(dtype=object), use_na_sentinel=False)
+    model_codes, models = _factorized(out["pricing_model"])
     is_listed = np.array([m in LIST_PRICE_MODELS for m in models], dtype=bool)
     is_spot_model = np.array([m == "spot" for m in models], dtype=bool)
     is_on_demand = np.array([m == "on_demand" for m in models], dtype=bool)
-    model = (model_codes.astype(np.int64), max(len(models), 1))
-    provider = column_codes(out["provider"].to_numpy(dtype=object))
-    instance_type = column_codes(out["instance_type"].to_numpy(dtype=object))
-    region = column_codes(out["region"].to_numpy(dtype=object))
+    model = (model_codes, max(len(models), 1))
+    provider = series_codes(out["provider"])
+    instance_type = series_codes(out["instance_type"])
+    region = series_codes(out["region"])
 
     with np.errstate(invalid="ignore", divide="ignore"):
         per_accel = prices / pd.to_numeric(out["accelerator_count"], errors="coerce").to_numpy(dtype=float)
@@ -171,12 +216,7 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     )
     # An on-demand price below the spot price of the same offer and place is not an on-demand price; a null
     # zone and an empty one are the same place.
-    zones = out["zone"].to_numpy(dtype=object)
-    blank = pd.isna(zones)
-    if blank.any():
-        zones = zones.copy()
-        zones[blank] = ""
-    places = group_ids([provider, instance_type, region, column_codes(zones)], rows)
+    places = group_ids([provider, instance_type, region, _zone_codes(out["zone"])], rows)
     is_spot = is_spot_model[model_codes] if len(models) else np.zeros(rows, dtype=bool)
     spot_here = np.full(rows, np.nan)
     if is_spot.any():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -323,15 +324,18 @@ ROW_FIELDS: Final = (
     "flags",
     "note",
 )
-#: (offering class, lease length, payment option) of the reserved terms kept -> (a bit of its own, pricing
+#: (lease length, payment option) of the standard reserved terms kept -> (a bit of its own, pricing
 #: model, hours of the term, ``note`` with %g slots for the hourly and upfront amounts): looked up once per
 #: term, formatted once per row. ``"%g" % x`` is ``f"{x:g}"`` (a sum that starts at 0.0 is never -0.0).
-_RESERVED_TERMS: Final[dict[tuple[str | None, str | None, str | None], tuple[int, str, float, str]]] = {
-    ("standard", length, option): (
+_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, str, float, str, str, str]]] = {
+    (length, option): (
         1 << index,
         f"reserved_{years}y",
         years * HOURS_PER_YEAR,
         f"payment={payment}; standard {years}yr: %g $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
+        # the same with no upfront fee (the hourly amount alone to format), and with no hourly rate
+        f"payment={payment}; standard {years}yr: %g $/h + upfront 0 $ / {years * HOURS_PER_YEAR:g} h",
+        f"payment={payment}; standard {years}yr: 0 $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
     )
     for index, ((length, years), (option, payment)) in enumerate(
         (lease, purchase) for lease in LEASE_YEARS.items() for purchase in PAYMENT_OPTIONS.items()
@@ -450,8 +454,14 @@ class PriceListRows:
         return out
 
     def frame(self) -> pd.DataFrame:
-        """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column), the same as
-        ``offers_frame(self.rows(), ROW_COLUMNS)``, built a column at a time."""
+        """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column), with the values of
+        ``offers_frame(self.rows(), ROW_COLUMNS)``, built a column at a time.
+
+        The text columns with few values (provider, region, zone, instance type, accelerator, pricing
+        model, currency, source, fetch time) are pandas categoricals whose categories are the values used,
+        sorted: validation groups and the store encodes them by their codes, with no pass to factorize
+        them (a per-product one is factorized once per product, not once per row).
+        """
         import numpy as np
         import pandas as pd
 
@@ -463,42 +473,69 @@ class PriceListRows:
             array[:] = values
             return array
 
-        def per_product(values: Sequence[Any], kind: str) -> Any:
-            array = np.array(values, dtype="float64") if kind == "float" else text(values)
-            return array[index] if len(array) else np.empty(0, dtype=array.dtype)
+        def numbers(values: Sequence[Any]) -> Any:
+            array = np.array(values, dtype="float64")
+            return array[index] if len(array) else np.empty(0, dtype="float64")
 
-        def constant(value: Any) -> Any:
-            array = np.empty(rows, dtype=object)
-            array[:] = value
-            return array
+        def categorical(codes: Any, categories: Any) -> pd.Series:
+            dictionary = pd.Index(categories, dtype=object)
+            return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(dictionary)))
+
+        def factorized(values: Sequence[Any], per_product: bool = False) -> pd.Series:
+            if len(values) and values.count(values[0]) == len(values):  # one value (or all null)
+                first = values[0]
+                if first is None or (isinstance(first, float) and math.isnan(first)):
+                    return categorical(np.full(rows, -1, dtype=np.int8), [])
+                return categorical(np.zeros(rows, dtype=np.int8), [first])
+            array = text(values)
+            try:
+                codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
+            except TypeError:  # values that do not sort together (never text): in order of appearance
+                codes, uniques = pd.factorize(array, use_na_sentinel=True)
+            try:  # pandas cannot hash categories that UTF-8 cannot hold (a lone surrogate): text then
+                for value in uniques:
+                    if isinstance(value, str):
+                        value.encode()
+            except UnicodeEncodeError:
+                return pd.Series(array[index] if per_product else array, dtype=object)
+            return categorical(codes[index] if per_product else codes, uniques)
+
+        def constant(value: Any) -> pd.Series:
+            return categorical(np.zeros(rows, dtype=np.int8), [value])
 
         price = np.array(self.price_usd_per_hour, dtype="float64")
-        count = per_product(self.accelerator_count, "float")
+        count = numbers(self.accelerator_count)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_accelerator = price / count
+        snapshot = np.empty(rows, dtype=object)
         data = {
             "provider": constant("aws"),
-            "region": per_product(self.region, "text"),
-            "zone": text(self.zone),
-            "instance_type": per_product(self.instance_type, "text"),
-            "accelerator": per_product(self.accelerator, "text"),
+            "region": factorized(self.region, per_product=True),
+            "zone": factorized(self.zone),
+            "instance_type": factorized(self.instance_type, per_product=True),
+            "accelerator": factorized(self.accelerator, per_product=True),
             "accelerator_count": count,
-            "accelerator_memory_gib": per_product(self.accelerator_memory_gib, "float"),
-            "vcpus": per_product(self.vcpus, "float"),
-            "memory_gib": per_product(self.memory_gib, "float"),
-            "pricing_model": text(self.pricing_model),
+            "accelerator_memory_gib": numbers(self.accelerator_memory_gib),
+            "vcpus": numbers(self.vcpus),
+            "memory_gib": numbers(self.memory_gib),
+            "pricing_model": factorized(self.pricing_model),
             "price_usd_per_hour": price,
             "currency_original": constant("USD"),
-            "source": text(self.source),
+            "source": factorized(self.source),
             "source_sku": text(self.source_sku),
             "effective_date": text(self.effective_date),
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
             "flags": text(self.flags),
             "note": text(self.note),
-            "snapshot": constant(None),
+            "snapshot": snapshot,
         }
-        return pd.DataFrame({name: pd.Series(values, dtype=values.dtype) for name, values in data.items()})
+        return pd.DataFrame(
+            {
+                name: values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype)
+                for name, values in data.items()
+            }
+        )
 
 
 def decode_products(price_list: Sequence[str], skipped: SkipCounter) -> list[_FastItem]:
@@ -668,12 +705,12 @@ def rows_from_products(
             sku_dot = sku + "."
             for term in reserved.values():
                 attrs = term.termAttributes
-                kind = reserved_get((attrs.OfferingClass, attrs.LeaseContractLength, attrs.PurchaseOption))
+                if attrs.OfferingClass != "standard":
+                    convertible += 1
+                    continue
+                kind = reserved_get((attrs.LeaseContractLength, attrs.PurchaseOption))
                 if kind is None:
-                    if attrs.OfferingClass != "standard":
-                        convertible += 1
-                    else:
-                        unknown_term += 1
+                    unknown_term += 1
                     continue
                 hourly_usd = 0.0
                 upfront_usd = 0.0
@@ -686,11 +723,17 @@ def rows_from_products(
                     else:
                         hourly_usd += amount
                 else:
-                    bit, model, hours, note = kind
+                    bit, model, hours, note, hourly_note, upfront_note = kind
                     if offered & bit:  # a second term with one length and payment option
                         repeated += 1
                         continue
                     offered |= bit
+                    if upfront_usd == 0.0:  # (formatting a number is most of a row's cost)
+                        note = hourly_note % hourly_usd
+                    elif hourly_usd == 0.0:
+                        note = upfront_note % upfront_usd
+                    else:
+                        note = note % (hourly_usd, upfront_usd)
                     record(
                         (
                             model,
@@ -698,7 +741,7 @@ def rows_from_products(
                             sku_dot + term.offerTermCode,
                             term.effectiveDate,
                             "amortised" if upfront_usd > 0 else "",
-                            note % (hourly_usd, upfront_usd),
+                            note,
                         )
                     )
                     continue

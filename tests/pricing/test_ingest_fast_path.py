@@ -4,6 +4,8 @@
   those cannot take a product, by the exact structs: every product gives the same rows and skip counts as
   when the exact structs decode everything;
 - the price store encodes a text column without a pass for its nulls when it holds only text and None;
+- the AWS frame's few-valued text columns are categoricals, which validation groups and the store encodes
+  by their codes;
 - a new price store has 64 KiB pages, an existing one keeps its own.
 """
 
@@ -20,14 +22,17 @@ import msgspec
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
 
 from pricing.errors import PricingError
 from pricing.providers import aws
 from pricing.providers.base import PageError, SkipCounter
 from pricing.pull import validate_offers
 from pricing.store import PAGE_SIZE_BYTES, PriceStore, encode_columns
+from pricing.validate import flag_prices
+from tests.pricing import reference_ingest as reference
 from tests.pricing.servers.data import aws_items
-from tests.pricing.test_ingest_identity import assert_same, normalized
+from tests.pricing.test_ingest_identity import assert_same, normalized, offer_frame
 
 FETCHED_AT = "2026-01-01T00:00:00Z"
 
@@ -274,3 +279,81 @@ def test_a_new_store_has_64_kib_pages_and_an_old_one_keeps_its_own(tmp_path: Pat
     with sqlite3.connect(old_path) as db:
         assert db.execute("PRAGMA page_size").fetchone()[0] == 4096
     assert old.offers([snap.id])["price_usd_per_hour"].tolist() == [1.0]
+
+
+# --- categorical columns: the AWS frame's few-valued text columns -------------------------------------------
+
+CATEGORICAL = ["provider", "region", "zone", "instance_type", "accelerator", "pricing_model",
+               "currency_original", "source", "fetched_at"]  # fmt: skip
+
+
+def test_the_aws_frame_has_categoricals_of_the_values_used_sorted() -> None:
+    """Sorted categories of only the values used: ``value_counts().sort_index()`` (the pull summary's
+    pricing models) is the same as on text, with no zero counts."""
+    frame, _ = parse_raw([json.dumps(item) for item in aws_items()])
+    for name in CATEGORICAL:
+        column = frame[name]
+        assert isinstance(column.dtype, pd.CategoricalDtype), name
+        used = sorted({v for v in column.astype(object).tolist() if isinstance(v, str)})
+        assert column.cat.categories.tolist() == used, name
+    models = frame["pricing_model"]
+    assert (
+        models.value_counts().sort_index().to_dict()
+        == models.astype(object).value_counts().sort_index().to_dict()
+    )
+
+
+def parse_raw(texts: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    skipped = SkipCounter()
+    rows = aws.parse_products(
+        texts, fetched_at=FETCHED_AT, regions=frozenset(), seen=set(), added=set(), skipped=skipped
+    )
+    return rows.frame(), dict(skipped)
+
+
+@settings(max_examples=120, deadline=None)
+@given(offer_frame())
+def test_validation_of_categorical_columns_equals_that_of_text_ones(frame: pd.DataFrame) -> None:
+    """Groups by the categoricals' codes (a null one code; a null zone the empty zone's place) are the
+    groups of the values."""
+    categorical = frame.copy()
+    for name in ("provider", "instance_type", "region", "zone", "pricing_model"):
+        categorical[name] = categorical[name].astype("category")
+    got, expected = flag_prices(categorical), flag_prices(frame)
+    typed = not frame.empty  # (an empty generated column is float64, an empty categorical one text)
+    pd.testing.assert_frame_equal(normalized(got), normalized(expected), check_dtype=typed)
+    pd.testing.assert_frame_equal(
+        normalized(got), normalized(reference.flag_prices(frame)), check_dtype=typed
+    )
+
+
+def test_a_categorical_column_is_stored_as_its_dictionary(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "provider": pd.Categorical(["aws"] * 5, categories=["aws", "unused"]),
+            "region": pd.Categorical(["b", None, "a", "b", "a"]),
+            "price_usd_per_hour": [1.0] * 5,
+        }
+    )
+    store = PriceStore(tmp_path / "p.sqlite")
+    back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, frame).id])
+    assert back["provider"].tolist() == ["aws"] * 5
+    assert back["region"].tolist() == ["b", None, "a", "b", "a"]
+    with pytest.raises(PricingError, match="'region' holds a value that is not text: int"):
+        store.write_snapshot("aws", "t", FETCHED_AT, frame.assign(region=pd.Categorical([1, 2, 1, 2, 1])))
+
+
+def test_a_value_utf8_cannot_hold_keeps_its_column_text(tmp_path: Path) -> None:
+    """pandas cannot hash categories with a lone surrogate: such a column stays text (and is stored with
+    U+FFFD, as any text column)."""
+    rows = aws.parse_products(
+        [json.dumps(p5())], fetched_at=FETCHED_AT, regions=frozenset(), seen=set(), added=set(),
+        skipped=SkipCounter(),
+    )  # fmt: skip
+    rows.add_row(0, "use1-az\ud800", "spot", 30.0, aws.SPOT_SOURCE, None, FETCHED_AT, "", "spot")
+    frame = rows.frame()
+    assert frame["zone"].dtype == object and isinstance(frame["region"].dtype, pd.CategoricalDtype)
+    offers, _ = validate_offers(frame, unique=True)
+    store = PriceStore(tmp_path / "p.sqlite")
+    back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, offers).id])
+    assert back["zone"].tolist()[-1] == "use1-az\ufffd" and back["zone"].tolist()[:-1] == [None] * 7
