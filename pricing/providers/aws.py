@@ -590,25 +590,22 @@ def rows_from_products(
     ``seen`` holds the (instance type, region) pairs of earlier pages (read only); the pairs of this page go
     into ``added``. A second product for a pair is a duplicate and skipped.
 
-    Speed (benchmarks/pricing_ingest.py): a row is one tuple appended (transposed into columns once per
-    page), what a product's rows share is stored once (:class:`PriceListRows`), a reserved term's kind is
-    one dictionary look-up and its note one ``%`` format; attributes repeated across the page (vCPUs,
-    memory, region names) are converted once.
+    Speed (benchmarks/pricing_ingest.py): a row is one tuple appended and a product one tuple (turned
+    into columns once per page), what a product's rows share is stored once (:class:`PriceListRows`), a
+    reserved term's kind is one dictionary look-up and its note one ``%`` format of the amounts that are not
+    zero; attributes repeated across the page (vCPUs, memory, region names) are converted once.
     """
     shapes = instance_shapes()
     out = PriceListRows(fetched_at)
-    region_of, type_of = out.region.append, out.instance_type.append
-    accelerator_of, count_of, memory_of = (
-        out.accelerator.append,
-        out.accelerator_count.append,
-        out.accelerator_memory_gib.append,
-    )
-    vcpus_of, memory_gib_of = out.vcpus.append, out.memory_gib.append
-    product_ext, zone_ext, source_ext = out.product.extend, out.zone.extend, out.source.extend
+    # a product's values, a row's values and a product's row count: one tuple or number appended each,
+    # turned into columns once per page
+    described: list[tuple[str, str, InstanceShape, float | None, float | None]] = []
+    describe = described.append
+    counts: list[int] = []
+    product_rows = counts.append
     records: list[tuple[Any, ...]] = []
     record = records.append
     reserved_get = _RESERVED_TERMS.get
-    source = SOURCE
     region_ok: dict[str, bool] = {}
     vcpus_seen: dict[Any, float | None] = {}
     memory_seen: dict[str | None, float | None] = {}
@@ -659,24 +656,17 @@ def rows_from_products(
             skipped["duplicate product"] += 1
             continue
         added.add(key)
-        here = len(out.region)
-        region_of(region)
-        type_of(instance_type)
-        accelerator_of(shape.accelerator)
-        count_of(shape.accelerator_count)
-        memory_of(shape.accelerator_memory_gib)
         vcpu = attributes.vcpu
         try:
             vcpus = vcpus_seen[vcpu]
-        except (KeyError, TypeError):
+        except KeyError:
             vcpus = vcpus_seen[vcpu] = _float(vcpu)
-        vcpus_of(vcpus)
         memory = attributes.memory
         try:
             memory_gib = memory_seen[memory]
         except KeyError:
             memory_gib = memory_seen[memory] = _memory_gib(memory)
-        memory_gib_of(memory_gib)
+        describe((region, instance_type, shape, vcpus, memory_gib))
         terms = item.terms
         first_row = len(records)
 
@@ -746,10 +736,19 @@ def rows_from_products(
                     )
                     continue
                 unpriced += 1
-        product_rows = len(records) - first_row
-        product_ext([here] * product_rows)
-        zone_ext([None] * product_rows)
-        source_ext([source] * product_rows)
+        product_rows(len(records) - first_row)
+    if described:
+        regions_in, types_in, shapes_in, vcpus_in, memory_in = zip(*described, strict=True)
+        out.region.extend(regions_in)
+        out.instance_type.extend(types_in)
+        out.accelerator.extend([shape.accelerator for shape in shapes_in])
+        out.accelerator_count.extend([shape.accelerator_count for shape in shapes_in])
+        out.accelerator_memory_gib.extend([shape.accelerator_memory_gib for shape in shapes_in])
+        out.vcpus.extend(vcpus_in)
+        out.memory_gib.extend(memory_in)
+        out.product.extend([index for index, count in enumerate(counts) for _ in range(count)])
+        out.zone.extend([None] * len(records))
+        out.source.extend([SOURCE] * len(records))
     if records:
         models, prices, skus, dates, flags, notes = zip(*records, strict=True)
         out.pricing_model.extend(models)
