@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DB_FILENAME: Final = "prices.sqlite"
+#: The page size of a new store (SQLite's largest): see ``PriceStore.connect``.
+PAGE_SIZE_BYTES: Final = 65536
 
 _T = TypeVar("_T")
 
@@ -270,6 +272,11 @@ class PriceStore:
         try:
             try:
                 version = self._check_identity(db)  # before WAL mode, which rewrites the file's header
+                if version == 0:
+                    # A new store: 64 KiB pages (set before the first table; ignored once it exists). A
+                    # snapshot is a few large column blobs, which SQLite writes about twice as fast in
+                    # 64 KiB pages as in 4 KiB ones (benchmarks/pricing_ingest.py).
+                    db.execute(f"PRAGMA page_size={PAGE_SIZE_BYTES:d}")
                 _use_wal(db, self.busy_timeout_s)
                 # WAL with synchronous=NORMAL cannot corrupt the store; a power cut can only lose the last
                 # snapshots written (the previous ones stay in use), and commits skip an fsync each.
@@ -628,7 +635,15 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
                 ) from exc
             encoded.append((position, name, "float64", None, values.tobytes()))
             continue
+        fast = _categorical_column(series, encode)
+        if fast is not None:
+            encoded.append((position, name, *fast))
+            continue
         texts = series.to_numpy(dtype=object)
+        fast = _plain_text_column(texts, encode)
+        if fast is not None:
+            encoded.append((position, name, *fast))
+            continue
         blank = pd.isna(texts)
         if blank.any():  # NaN and None: JSON null
             texts = texts.copy()
@@ -644,6 +659,66 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
             texts = np.array([_valid_text(v) for v in texts.tolist()], dtype=object)
             encoded.append((position, name, *_text_column(texts, encode)))
     return encoded
+
+
+def _categorical_column(series: pd.Series, encode: Any) -> tuple[str, bytes | None, bytes] | None:
+    """A categorical text column (``pricing.providers.aws.PriceListRows.frame``) as a dictionary column
+    straight from its categories and codes (-1, null, is null there too). None for any other column, or
+    categories that are not all text UTF-8 can hold (the general path then says what, or cleans them)."""
+    import msgspec
+    import pandas as pd
+
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return None
+    values = series.cat.categories.tolist()
+    if not all(type(value) is str for value in values):
+        return None
+    try:
+        dictionary = encode(values)
+    except (ValueError, msgspec.EncodeError):
+        return None
+    return "text", dictionary, series.cat.codes.to_numpy().astype("<i4").tobytes()
+
+
+def _plain_text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes] | None:
+    """``_text_column`` of a text column without a pass to find its nulls (the ingest benchmark's columns):
+    a dictionary column is factorized as it is (None, NaN and NA get code -1 there too) and only its
+    distinct values are type-checked; a JSON one is checked as the list that is encoded. None when the
+    column holds anything but str and None, or text UTF-8 cannot hold: the caller's general path then says
+    what (or cleans it). (A str subclass equal to a str before it in a dictionary column is the same
+    distinct value: stored as that text, where the general path refuses it.)"""
+    import msgspec
+    import pandas as pd
+
+    plain = {str, type(None)}
+    sample = texts[:_SAMPLE]
+    blank = pd.isna(sample)
+    if blank.any():
+        sample = sample.copy()
+        sample[blank] = None
+    try:
+        few = len(set(sample.tolist())) <= _FEW
+    except TypeError:  # an unhashable value (a dict, a list): not text
+        return None
+    if few:
+        try:
+            codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+        except TypeError:
+            return None
+        values = uniques.tolist()
+        if not set(map(type, values)) <= plain:
+            return None
+        try:
+            return "text", encode(values), codes.astype("<i4").tobytes()
+        except (ValueError, msgspec.EncodeError):
+            return None
+    listed = texts.tolist()
+    if not set(map(type, listed)) <= plain:
+        return None
+    try:
+        return "text", None, encode(listed)
+    except (ValueError, msgspec.EncodeError):
+        return None
 
 
 def _text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes]:

@@ -59,6 +59,26 @@ def add_flag(flags: pd.Series, mask: pd.Series, flag: str) -> pd.Series:
     return pd.Series(values, index=flags.index, dtype=object)
 
 
+def _flag_values(flags: pd.Series) -> np.ndarray:
+    """The flags as a new object array, "" for null (``add_flag``'s start): the null pass is skipped when
+    every value is text (one type pass, the ingest benchmark's case)."""
+    import pandas as pd
+
+    values = flags.to_numpy(dtype=object).copy()
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        values[pd.isna(values)] = ""
+    return values
+
+
+def _append_flag(values: np.ndarray, mask: Any, flag: str) -> None:
+    """``add_flag`` on the array from :func:`_flag_values`, in place."""
+    import numpy as np
+
+    for index in np.flatnonzero(np.asarray(mask, dtype=bool)):
+        current = values[index]
+        values[index] = flag if current == "" else f"{current};{flag}"
+
+
 def column_codes(values: Any) -> tuple[np.ndarray, int]:
     """An integer per value (nulls share one code) and how many there are: a column factorized once."""
     import numpy as np
@@ -66,6 +86,51 @@ def column_codes(values: Any) -> tuple[np.ndarray, int]:
 
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
     return codes.astype(np.int64), max(len(uniques), 1)
+
+
+def series_codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """:func:`column_codes` of a column; a categorical column's own codes, its nulls one more code (no pass
+    to factorize it)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy(dtype=np.int64, copy=True)
+        count = len(series.cat.categories)
+        codes[codes < 0] = count
+        return codes, count + 1
+    return column_codes(series.to_numpy(dtype=object))
+
+
+def _factorized(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes and the value of each code (nulls one code), as ``pd.factorize(..., use_na_sentinel=False)``
+    gives them; a categorical column's from its own codes."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, count = series_codes(series)
+        return codes, [*series.cat.categories.tolist(), None][:count]
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64), list(uniques)
+
+
+def _zone_codes(zones: pd.Series) -> tuple[np.ndarray, int]:
+    """:func:`series_codes` of the zones with a null zone and an empty one the same place."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(zones.dtype, pd.CategoricalDtype):
+        codes = zones.cat.codes.to_numpy(dtype=np.int64, copy=True)
+        categories = zones.cat.categories.tolist()
+        codes[codes < 0] = categories.index("") if "" in categories else len(categories)
+        return codes, len(categories) + 1
+    values = zones.to_numpy(dtype=object)
+    blank = pd.isna(values)
+    if blank.any():
+        values = values.copy()
+        values[blank] = ""
+    return column_codes(values)
 
 
 def group_ids(parts: list[tuple[np.ndarray, int]], rows: int) -> np.ndarray:
@@ -125,21 +190,22 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     count = pd.to_numeric(out["accelerator_count"], errors="coerce")
     bad_price = price.lt(0) | price.gt(MAX_PLAUSIBLE_USD_PER_HOUR) | price.isin([np.inf, -np.inf])
     bad_count = count.notna() & ~(count.gt(0) & count.le(MAX_PLAUSIBLE_ACCELERATORS))
-    flags = add_flag(out["flags"], zero, "zero")
-    flags = add_flag(flags, sentinel, "sentinel")
-    flags = add_flag(flags, bad_price | bad_count, "invalid")
+    flags = _flag_values(out["flags"])
+    _append_flag(flags, zero, "zero")
+    _append_flag(flags, sentinel, "sentinel")
+    _append_flag(flags, bad_price | bad_count, "invalid")
     price = price.mask(zero | sentinel | bad_price)
     out["price_usd_per_hour"] = price
     prices = price.to_numpy(dtype=float)
 
-    model_codes, models = pd.factorize(out["pricing_model"].to_numpy(dtype=object), use_na_sentinel=False)
+    model_codes, models = _factorized(out["pricing_model"])
     is_listed = np.array([m in LIST_PRICE_MODELS for m in models], dtype=bool)
     is_spot_model = np.array([m == "spot" for m in models], dtype=bool)
     is_on_demand = np.array([m == "on_demand" for m in models], dtype=bool)
-    model = (model_codes.astype(np.int64), max(len(models), 1))
-    provider = column_codes(out["provider"].to_numpy(dtype=object))
-    instance_type = column_codes(out["instance_type"].to_numpy(dtype=object))
-    region = column_codes(out["region"].to_numpy(dtype=object))
+    model = (model_codes, max(len(models), 1))
+    provider = series_codes(out["provider"])
+    instance_type = series_codes(out["instance_type"])
+    region = series_codes(out["region"])
 
     with np.errstate(invalid="ignore", divide="ignore"):
         per_accel = prices / pd.to_numeric(out["accelerator_count"], errors="coerce").to_numpy(dtype=float)
@@ -150,12 +216,7 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     )
     # An on-demand price below the spot price of the same offer and place is not an on-demand price; a null
     # zone and an empty one are the same place.
-    zones = out["zone"].to_numpy(dtype=object)
-    blank = pd.isna(zones)
-    if blank.any():
-        zones = zones.copy()
-        zones[blank] = ""
-    places = group_ids([provider, instance_type, region, column_codes(zones)], rows)
+    places = group_ids([provider, instance_type, region, _zone_codes(out["zone"])], rows)
     is_spot = is_spot_model[model_codes] if len(models) else np.zeros(rows, dtype=bool)
     spot_here = np.full(rows, np.nan)
     if is_spot.any():
@@ -164,7 +225,8 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
     on_demand = is_on_demand[model_codes] if len(models) else np.zeros(rows, dtype=bool)
     with np.errstate(invalid="ignore"):
         outlier |= on_demand & (prices < spot_here * 0.99)
-    out["flags"] = add_flag(flags, pd.Series(outlier, index=out.index), "outlier")
+    _append_flag(flags, outlier, "outlier")
+    out["flags"] = pd.Series(flags, index=out.index, dtype=object)
     return out
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -178,7 +179,7 @@ class _Dimension(msgspec.Struct, gc=False):
     pricePerUnit: dict[str, Any] = {}
 
 
-class _TermAttributes(msgspec.Struct, gc=False):
+class _TermAttributes(msgspec.Struct, gc=False, frozen=True):
     LeaseContractLength: str | None = None
     OfferingClass: str | None = None
     PurchaseOption: str | None = None
@@ -211,7 +212,7 @@ class _Product(msgspec.Struct, gc=False):
     attributes: _Attributes
 
 
-class _Terms(msgspec.Struct, gc=False):
+class _Terms(msgspec.Struct, gc=False, frozen=True):
     OnDemand: dict[str, _Term] | None = None
     Reserved: dict[str, _Term] | None = None
 
@@ -228,16 +229,77 @@ class _AnyProduct(msgspec.Struct, gc=False):
     product: dict[str, Any]
 
 
+# The fast path (every product of a well-formed page): the same fields, decoded with ``strict=False`` so
+# that the prices' decimal strings become floats inside msgspec (no string, no float() call per price), and
+# in shapes the parser takes without checks (no null terms or attributes, a price a float or None).
+# ``strict=False`` also turns the *string* "null" into None for an optional field that cannot hold a string,
+# so the only such field here is a price (where "null" is no price either way, as float("null") fails): the
+# others are not optional (JSON null fails). ``pricePerUnit`` holds USD only (another currency, whose value
+# the exact structs decode, fails here). Anything this cannot decode (a price that is not a plain decimal, a
+# null, a wrong type, another currency) is decoded by the exact structs above and brought to these shapes
+# (:func:`_as_fast`): either way the same rows. The one value a float sees differently is the price "-0"
+# (0.0 here, -0.0 there): a zero price either way, flagged ``zero`` and set to null by the validation.
+class _FastPrice(msgspec.Struct, gc=False, frozen=True, forbid_unknown_fields=True):
+    USD: float | None = None
+
+
+class _FastDimension(msgspec.Struct, gc=False):
+    unit: str | None = None
+    pricePerUnit: _FastPrice = _FastPrice()
+
+
+class _FastTerm(msgspec.Struct, gc=False):
+    priceDimensions: dict[str, _FastDimension] = {}
+    effectiveDate: str | None = None
+    offerTermCode: str = ""
+    termAttributes: _TermAttributes = _TermAttributes()
+
+
+class _FastTerms(msgspec.Struct, gc=False, frozen=True):
+    OnDemand: dict[str, _FastTerm] = {}
+    Reserved: dict[str, _FastTerm] = {}
+
+
+class _FastItem(msgspec.Struct, gc=False):
+    product: _Product
+    terms: _FastTerms = _FastTerms()
+
+
+_NO_ATTRIBUTES: Final = _TermAttributes()
+_NO_TERMS: Final = _FastTerms()
+
+
+def _fast_terms(terms: dict[str, _Term] | None) -> dict[str, _FastTerm]:
+    return {
+        key: _FastTerm(
+            {
+                name: _FastDimension(dimension.unit, _FastPrice(_float(dimension.pricePerUnit.get("USD"))))
+                for name, dimension in term.priceDimensions.items()
+            },
+            term.effectiveDate,
+            term.offerTermCode,
+            term.termAttributes or _NO_ATTRIBUTES,
+        )
+        for key, term in (terms or {}).items()
+    }
+
+
+def _as_fast(item: _Item) -> _FastItem:
+    """An item the exact structs decoded, in the fast structs' shapes: prices as ``_float`` reads them, no
+    terms or term attributes as empty ones (which the parser treats as it treats none)."""
+    if item.terms is None:
+        return _FastItem(item.product, _NO_TERMS)
+    return _FastItem(
+        item.product, _FastTerms(_fast_terms(item.terms.OnDemand), _fast_terms(item.terms.Reserved))
+    )
+
+
 #: Decodes one PriceList string straight into the fields above; everything else is skipped unread.
+_FAST_DECODER: Final = msgspec.json.Decoder(_FastItem, strict=False)
 _DECODER: Final = msgspec.json.Decoder(_Item)
 _LOOSE_DECODER: Final = msgspec.json.Decoder(_AnyProduct)
-_EMPTY_TERMS: Final = _Terms()
 #: What botocore accepts as a region name: a product in any other "region" is skipped (never a client).
 _REGION_CODE: Final = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
-
-
-def _usd(dimension: _Dimension) -> float | None:
-    return _float(dimension.pricePerUnit.get("USD"))
 
 
 #: Per-product columns of :class:`PriceListRows` (a product's offer rows share them).
@@ -262,12 +324,22 @@ ROW_FIELDS: Final = (
     "flags",
     "note",
 )
-_RESERVED_MODELS: Final = {1: "reserved_1y", 3: "reserved_3y"}
-#: ``note`` prefix and term hours per (payment option, years): formatted once, not once per row.
-_RESERVED_NOTES: Final = {
-    (payment, years): (f"payment={payment}; standard {years}yr: ", f"{years * HOURS_PER_YEAR:g}")
-    for payment in PAYMENT_OPTIONS.values()
-    for years in LEASE_YEARS.values()
+#: (lease length, payment option) of the standard reserved terms kept -> (a bit of its own, pricing
+#: model, hours of the term, ``note`` with %g slots for the hourly and upfront amounts): looked up once per
+#: term, formatted once per row. ``"%g" % x`` is ``f"{x:g}"`` (a sum that starts at 0.0 is never -0.0).
+_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, str, float, str, str, str]]] = {
+    (length, option): (
+        1 << index,
+        f"reserved_{years}y",
+        years * HOURS_PER_YEAR,
+        f"payment={payment}; standard {years}yr: %g $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
+        # the same with no upfront fee (the hourly amount alone to format), and with no hourly rate
+        f"payment={payment}; standard {years}yr: %g $/h + upfront 0 $ / {years * HOURS_PER_YEAR:g} h",
+        f"payment={payment}; standard {years}yr: 0 $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
+    )
+    for index, ((length, years), (option, payment)) in enumerate(
+        (lease, purchase) for lease in LEASE_YEARS.items() for purchase in PAYMENT_OPTIONS.items()
+    )
 }
 
 
@@ -382,8 +454,14 @@ class PriceListRows:
         return out
 
     def frame(self) -> pd.DataFrame:
-        """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column), the same as
-        ``offers_frame(self.rows(), ROW_COLUMNS)``, built a column at a time."""
+        """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column), with the values of
+        ``offers_frame(self.rows(), ROW_COLUMNS)``, built a column at a time.
+
+        The text columns with few values (provider, region, zone, instance type, accelerator, pricing
+        model, currency, source, fetch time) are pandas categoricals whose categories are the values used,
+        sorted: validation groups and the store encodes them by their codes, with no pass to factorize
+        them (a per-product one is factorized once per product, not once per row).
+        """
         import numpy as np
         import pandas as pd
 
@@ -395,47 +473,299 @@ class PriceListRows:
             array[:] = values
             return array
 
-        def per_product(values: Sequence[Any], kind: str) -> Any:
-            array = np.array(values, dtype="float64") if kind == "float" else text(values)
-            return array[index] if len(array) else np.empty(0, dtype=array.dtype)
+        def numbers(values: Sequence[Any]) -> Any:
+            array = np.array(values, dtype="float64")
+            return array[index] if len(array) else np.empty(0, dtype="float64")
 
-        def constant(value: Any) -> Any:
-            array = np.empty(rows, dtype=object)
-            array[:] = value
-            return array
+        def categorical(codes: Any, categories: Any) -> pd.Series:
+            dictionary = pd.Index(categories, dtype=object)
+            return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(dictionary)))
+
+        def factorized(values: Sequence[Any], per_product: bool = False) -> pd.Series:
+            if len(values) and values.count(values[0]) == len(values):  # one value (or all null)
+                first = values[0]
+                if first is None or (isinstance(first, float) and math.isnan(first)):
+                    return categorical(np.full(rows, -1, dtype=np.int8), [])
+                return categorical(np.zeros(rows, dtype=np.int8), [first])
+            array = text(values)
+            try:
+                codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
+            except TypeError:  # values that do not sort together (never text): in order of appearance
+                codes, uniques = pd.factorize(array, use_na_sentinel=True)
+            try:  # pandas cannot hash categories that UTF-8 cannot hold (a lone surrogate): text then
+                for value in uniques:
+                    if isinstance(value, str):
+                        value.encode()
+            except UnicodeEncodeError:
+                return pd.Series(array[index] if per_product else array, dtype=object)
+            return categorical(codes[index] if per_product else codes, uniques)
+
+        def constant(value: Any) -> pd.Series:
+            return categorical(np.zeros(rows, dtype=np.int8), [value])
 
         price = np.array(self.price_usd_per_hour, dtype="float64")
-        count = per_product(self.accelerator_count, "float")
+        count = numbers(self.accelerator_count)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_accelerator = price / count
+        snapshot = np.empty(rows, dtype=object)
         data = {
             "provider": constant("aws"),
-            "region": per_product(self.region, "text"),
-            "zone": text(self.zone),
-            "instance_type": per_product(self.instance_type, "text"),
-            "accelerator": per_product(self.accelerator, "text"),
+            "region": factorized(self.region, per_product=True),
+            "zone": factorized(self.zone),
+            "instance_type": factorized(self.instance_type, per_product=True),
+            "accelerator": factorized(self.accelerator, per_product=True),
             "accelerator_count": count,
-            "accelerator_memory_gib": per_product(self.accelerator_memory_gib, "float"),
-            "vcpus": per_product(self.vcpus, "float"),
-            "memory_gib": per_product(self.memory_gib, "float"),
-            "pricing_model": text(self.pricing_model),
+            "accelerator_memory_gib": numbers(self.accelerator_memory_gib),
+            "vcpus": numbers(self.vcpus),
+            "memory_gib": numbers(self.memory_gib),
+            "pricing_model": factorized(self.pricing_model),
             "price_usd_per_hour": price,
             "currency_original": constant("USD"),
-            "source": text(self.source),
+            "source": factorized(self.source),
             "source_sku": text(self.source_sku),
             "effective_date": text(self.effective_date),
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
             "flags": text(self.flags),
             "note": text(self.note),
-            "snapshot": constant(None),
+            "snapshot": snapshot,
         }
-        return pd.DataFrame({name: pd.Series(values, dtype=values.dtype) for name, values in data.items()})
+        return pd.DataFrame(
+            {
+                name: values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype)
+                for name, values in data.items()
+            }
+        )
 
 
-def _text_g(value: float) -> str:
-    """``f"{value:g}"``, with the zero that half the reserved terms carry (no upfront, all upfront) free."""
-    return "0" if value == 0.0 else f"{value:g}"
+def decode_products(price_list: Sequence[str], skipped: SkipCounter) -> list[_FastItem]:
+    """The products of one page of GetProducts ``PriceList`` JSON strings, decoded (the *parse* phase).
+
+    Each string is decoded by msgspec straight into the few fields tco reads (descriptions, rate codes and
+    the other attributes are skipped unread), first by the fast structs and, if they cannot take it, by the
+    exact ones. A product whose fields have the wrong types is skipped and counted; an item that is not a
+    price-list product at all (not JSON, not an object with a ``product``) raises :class:`PageError`.
+    """
+    fast, exact = _FAST_DECODER.decode, _DECODER.decode
+    products: list[_FastItem] = []
+    keep = products.append
+    for text in price_list:
+        try:
+            keep(fast(text))
+            continue
+        except msgspec.ValidationError:
+            pass
+        except (msgspec.DecodeError, TypeError) as exc:
+            raise PageError(
+                f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
+            ) from exc
+        try:
+            keep(_as_fast(exact(text)))
+        except msgspec.ValidationError as exc:
+            try:
+                _LOOSE_DECODER.decode(text)
+            except (msgspec.DecodeError, TypeError):
+                raise PageError(
+                    f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
+                ) from exc
+            skipped["product with a malformed field"] += 1
+        except (msgspec.DecodeError, TypeError) as exc:
+            raise PageError(
+                f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
+            ) from exc
+    return products
+
+
+def rows_from_products(
+    products: Sequence[_FastItem],
+    *,
+    fetched_at: str,
+    regions: frozenset[str],
+    seen: set[tuple[str, str]] | frozenset[tuple[str, str]],
+    added: set[tuple[str, str]],
+    skipped: SkipCounter,
+) -> PriceListRows:
+    """Offer rows from decoded products (:func:`decode_products`; the *transform* phase).
+
+    ``seen`` holds the (instance type, region) pairs of earlier pages (read only); the pairs of this page go
+    into ``added``. A second product for a pair is a duplicate and skipped.
+
+    Speed (benchmarks/pricing_ingest.py): a row is one tuple appended and a product one tuple (turned
+    into columns once per page), what a product's rows share is stored once (:class:`PriceListRows`), a
+    reserved term's kind is one dictionary look-up and its note one ``%`` format of the amounts that are not
+    zero; attributes repeated across the page (vCPUs, memory, region names) are converted once.
+    """
+    shapes = instance_shapes()
+    out = PriceListRows(fetched_at)
+    # a product's values, a row's values and a product's row count: one tuple or number appended each,
+    # turned into columns once per page
+    described: list[tuple[str, str, InstanceShape, float | None, float | None]] = []
+    describe = described.append
+    counts: list[int] = []
+    product_rows = counts.append
+    records: list[tuple[Any, ...]] = []
+    record = records.append
+    reserved_get = _RESERVED_TERMS.get
+    region_ok: dict[str, bool] = {}
+    vcpus_seen: dict[Any, float | None] = {}
+    memory_seen: dict[str | None, float | None] = {}
+    convertible = unknown_term = unpriced = repeated = 0
+    for item in products:
+        product = item.product
+        attributes = product.attributes
+        sku = product.sku
+        if attributes.capacitystatus != "Used":
+            skipped["capacity reservation row"] += 1
+            continue
+        usage = attributes.usagetype
+        if attributes.marketoption == "CapacityBlock" or "CapacityBlock" in (usage or ""):
+            skipped["capacity block row"] += 1
+            continue
+        if attributes.operatingSystem != "Linux":
+            skipped["not Linux"] += 1
+            continue
+        if attributes.licenseModel != "No License required":
+            skipped["BYOL licence"] += 1
+            continue
+        if attributes.preInstalledSw != "NA":
+            skipped["pre-installed software"] += 1
+            continue
+        if attributes.tenancy != "Shared":
+            skipped["not shared tenancy"] += 1
+            continue
+        instance_type = attributes.instanceType or ""
+        shape = shapes.get(instance_type)
+        if shape is None:
+            skipped["instance type without a known accelerator"] += 1
+            continue
+        region = attributes.regionCode
+        if not region:
+            skipped["no regionCode"] += 1
+            continue
+        valid = region_ok.get(region)
+        if valid is None:
+            valid = region_ok[region] = _REGION_CODE.fullmatch(region) is not None
+        if not valid:
+            skipped["regionCode that is not a region name"] += 1
+            continue
+        if regions and region not in regions:
+            skipped["region not asked for"] += 1
+            continue
+        key = (instance_type, region)
+        if key in seen or key in added:
+            skipped["duplicate product"] += 1
+            continue
+        added.add(key)
+        vcpu = attributes.vcpu
+        try:
+            vcpus = vcpus_seen[vcpu]
+        except KeyError:
+            vcpus = vcpus_seen[vcpu] = _float(vcpu)
+        memory = attributes.memory
+        try:
+            memory_gib = memory_seen[memory]
+        except KeyError:
+            memory_gib = memory_seen[memory] = _memory_gib(memory)
+        describe((region, instance_type, shape, vcpus, memory_gib))
+        terms = item.terms
+        first_row = len(records)
+
+        on_demand = terms.OnDemand
+        if not on_demand:
+            # Listed but no published on-demand price (trap 5): keep the offer, price null.
+            record(("on_demand", None, sku, None, "missing", "no on-demand price published"))
+        else:
+            if len(on_demand) > 1:
+                skipped["extra on-demand term"] += 1
+            term = next(iter(on_demand.values()))
+            price = None
+            for dimension in term.priceDimensions.values():
+                if dimension.unit in ("Hrs", "Hours"):
+                    price = dimension.pricePerUnit.USD
+                    break
+            if price is None:
+                date = term.effectiveDate
+                record(("on_demand", None, sku, date, "missing", "no USD hourly price dimension"))
+            else:
+                record(("on_demand", price, sku, term.effectiveDate, "", ""))
+
+        reserved = terms.Reserved
+        if reserved:
+            offered = 0
+            sku_dot = sku + "."
+            for term in reserved.values():
+                attrs = term.termAttributes
+                if attrs.OfferingClass != "standard":
+                    convertible += 1
+                    continue
+                kind = reserved_get((attrs.LeaseContractLength, attrs.PurchaseOption))
+                if kind is None:
+                    unknown_term += 1
+                    continue
+                hourly_usd = 0.0
+                upfront_usd = 0.0
+                for dimension in term.priceDimensions.values():
+                    amount = dimension.pricePerUnit.USD
+                    if amount is None:
+                        break
+                    if dimension.unit == "Quantity":
+                        upfront_usd += amount
+                    else:
+                        hourly_usd += amount
+                else:
+                    bit, model, hours, note, hourly_note, upfront_note = kind
+                    if offered & bit:  # a second term with one length and payment option
+                        repeated += 1
+                        continue
+                    offered |= bit
+                    if upfront_usd == 0.0:  # (formatting a number is most of a row's cost)
+                        note = hourly_note % hourly_usd
+                    elif hourly_usd == 0.0:
+                        note = upfront_note % upfront_usd
+                    else:
+                        note = note % (hourly_usd, upfront_usd)
+                    record(
+                        (
+                            model,
+                            hourly_usd + upfront_usd / hours,
+                            sku_dot + term.offerTermCode,
+                            term.effectiveDate,
+                            "amortised" if upfront_usd > 0 else "",
+                            note,
+                        )
+                    )
+                    continue
+                unpriced += 1
+        product_rows(len(records) - first_row)
+    if described:
+        regions_in, types_in, shapes_in, vcpus_in, memory_in = zip(*described, strict=True)
+        out.region.extend(regions_in)
+        out.instance_type.extend(types_in)
+        out.accelerator.extend([shape.accelerator for shape in shapes_in])
+        out.accelerator_count.extend([shape.accelerator_count for shape in shapes_in])
+        out.accelerator_memory_gib.extend([shape.accelerator_memory_gib for shape in shapes_in])
+        out.vcpus.extend(vcpus_in)
+        out.memory_gib.extend(memory_in)
+        out.product.extend([index for index, count in enumerate(counts) for _ in range(count)])
+        out.zone.extend([None] * len(records))
+        out.source.extend([SOURCE] * len(records))
+    if records:
+        models, prices, skus, dates, flags, notes = zip(*records, strict=True)
+        out.pricing_model.extend(models)
+        out.price_usd_per_hour.extend(prices)
+        out.source_sku.extend(skus)
+        out.effective_date.extend(dates)
+        out.flags.extend(flags)
+        out.note.extend(notes)
+    if convertible:
+        skipped["reserved term: convertible (not modelled)"] += convertible
+    if unknown_term:
+        skipped["reserved term: unknown length or payment option"] += unknown_term
+    if unpriced:
+        skipped["reserved term: no USD price"] += unpriced
+    if repeated:  # what pricing.pull.validate_offers would drop and count: the client does it here
+        skipped["duplicate offer"] += repeated
+    return out
 
 
 def parse_products(
@@ -447,186 +777,19 @@ def parse_products(
     added: set[tuple[str, str]],
     skipped: SkipCounter,
 ) -> PriceListRows:
-    """Offer rows from one page of GetProducts ``PriceList`` JSON strings.
-
-    ``seen`` holds the (instance type, region) pairs of earlier pages (read only); the pairs of this page go
-    into ``added``. A second product for a pair is a duplicate and skipped. Raises :class:`PageError` on an
-    item that is not a price-list product.
-
-    Speed (benchmarks/pricing_ingest.py): each string is decoded by msgspec straight into the few fields read
-    here (descriptions, rate codes and the other attributes are skipped unread); rows go into columns, with
-    what a product's rows share stored once (:class:`PriceListRows`); the cyclic garbage collector is paused
-    while they are built (they hold no cycles).
-    """
-    shapes = instance_shapes()
-    out = PriceListRows(fetched_at)
-    region_of, type_of = out.region.append, out.instance_type.append
-    accelerator_of, count_of, memory_of = (
-        out.accelerator.append,
-        out.accelerator_count.append,
-        out.accelerator_memory_gib.append,
-    )
-    vcpus_of, memory_gib_of = out.vcpus.append, out.memory_gib.append
-    model_at, price_at = out.pricing_model.append, out.price_usd_per_hour.append
-    sku_at = out.source_sku.append
-    product_ext, zone_ext, source_ext = out.product.extend, out.zone.extend, out.source.extend
-    date_at, flags_at, note_at = out.effective_date.append, out.flags.append, out.note.append
-    decode = _DECODER.decode
-    payment_options = PAYMENT_OPTIONS
-    lease_years = LEASE_YEARS
-    reserved_models = _RESERVED_MODELS
-    reserved_notes = _RESERVED_NOTES
-    source = SOURCE
-    convertible = unknown_term = unpriced = repeated = 0
+    """Offer rows from one page of GetProducts ``PriceList`` JSON strings: :func:`decode_products` then
+    :func:`rows_from_products` (see them). Raises :class:`PageError` on an item that is not a price-list
+    product. The cyclic garbage collector is paused meanwhile (the objects built hold no cycles)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for text in price_list:
-            try:
-                item = decode(text)
-            except msgspec.ValidationError as exc:
-                try:
-                    _LOOSE_DECODER.decode(text)
-                except (msgspec.DecodeError, TypeError):
-                    raise PageError(
-                        f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
-                    ) from exc
-                skipped["product with a malformed field"] += 1
-                continue
-            except (msgspec.DecodeError, TypeError) as exc:
-                raise PageError(
-                    f"a PriceList item is not a price-list product ({type(exc).__name__}: {exc})"
-                ) from exc
-            product = item.product
-            attributes = product.attributes
-            sku = product.sku
-            if attributes.capacitystatus != "Used":
-                skipped["capacity reservation row"] += 1
-                continue
-            usage = attributes.usagetype
-            if attributes.marketoption == "CapacityBlock" or "CapacityBlock" in (usage or ""):
-                skipped["capacity block row"] += 1
-                continue
-            if attributes.operatingSystem != "Linux":
-                skipped["not Linux"] += 1
-                continue
-            if attributes.licenseModel != "No License required":
-                skipped["BYOL licence"] += 1
-                continue
-            if attributes.preInstalledSw != "NA":
-                skipped["pre-installed software"] += 1
-                continue
-            if attributes.tenancy != "Shared":
-                skipped["not shared tenancy"] += 1
-                continue
-            instance_type = attributes.instanceType or ""
-            shape = shapes.get(instance_type)
-            if shape is None:
-                skipped["instance type without a known accelerator"] += 1
-                continue
-            region = attributes.regionCode
-            if not region:
-                skipped["no regionCode"] += 1
-                continue
-            if not _REGION_CODE.fullmatch(region):
-                skipped["regionCode that is not a region name"] += 1
-                continue
-            if regions and region not in regions:
-                skipped["region not asked for"] += 1
-                continue
-            key = (instance_type, region)
-            if key in seen or key in added:
-                skipped["duplicate product"] += 1
-                continue
-            added.add(key)
-            here = len(out.region)
-            region_of(region)
-            type_of(instance_type)
-            accelerator_of(shape.accelerator)
-            count_of(shape.accelerator_count)
-            memory_of(shape.accelerator_memory_gib)
-            vcpus_of(_float(attributes.vcpu))
-            memory_gib_of(_memory_gib(attributes.memory))
-            terms = item.terms or _EMPTY_TERMS
-            first_row = len(out.pricing_model)
-
-            on_demand = terms.OnDemand
-            if not on_demand:
-                # Listed but no published on-demand price (trap 5): keep the offer, price null.
-                price: float | None = None
-                date: Any = None
-                flags, note = "missing", "no on-demand price published"
-            else:
-                if len(on_demand) > 1:
-                    skipped["extra on-demand term"] += 1
-                term = next(iter(on_demand.values()))
-                price = None
-                for dimension in term.priceDimensions.values():
-                    if dimension.unit in ("Hrs", "Hours"):
-                        price = _float(dimension.pricePerUnit.get("USD", None))
-                        break
-                date = term.effectiveDate
-                flags, note = ("", "") if price is not None else ("missing", "no USD hourly price dimension")
-            model_at("on_demand")
-            price_at(price)
-            sku_at(sku)
-            date_at(date)
-            flags_at(flags)
-            note_at(note)
-
-            offered: set[tuple[int, str]] = set()
-            for term in (terms.Reserved or {}).values():
-                attrs = term.termAttributes
-                if attrs is None or attrs.OfferingClass != "standard":
-                    convertible += 1
-                    continue
-                years = lease_years.get(attrs.LeaseContractLength or "")
-                payment = payment_options.get(attrs.PurchaseOption or "")
-                if years is None or payment is None:
-                    unknown_term += 1
-                    continue
-                hourly_usd = 0.0
-                upfront_usd = 0.0
-                for dimension in term.priceDimensions.values():
-                    amount = _float(dimension.pricePerUnit.get("USD", None))
-                    if amount is None:
-                        break
-                    if dimension.unit == "Quantity":
-                        upfront_usd += amount
-                    else:
-                        hourly_usd += amount
-                else:
-                    if (years, payment) in offered:  # a second term with one length and payment option
-                        repeated += 1
-                        continue
-                    offered.add((years, payment))
-                    prefix, hours_text = reserved_notes[payment, years]
-                    model_at(reserved_models[years])
-                    price_at(hourly_usd + upfront_usd / (years * HOURS_PER_YEAR))
-                    sku_at(f"{sku}.{term.offerTermCode}")
-                    date_at(term.effectiveDate)
-                    flags_at("amortised" if upfront_usd > 0 else "")
-                    hourly_text = "0" if hourly_usd == 0.0 else f"{hourly_usd:g}"
-                    upfront_text = "0" if upfront_usd == 0.0 else f"{upfront_usd:g}"
-                    note_at(f"{prefix}{hourly_text} $/h + upfront {upfront_text} $ / {hours_text} h")
-                    continue
-                unpriced += 1
-            product_rows = len(out.pricing_model) - first_row
-            product_ext([here] * product_rows)
-            zone_ext([None] * product_rows)
-            source_ext([source] * product_rows)
+        products = decode_products(price_list, skipped)
+        return rows_from_products(
+            products, fetched_at=fetched_at, regions=regions, seen=seen, added=added, skipped=skipped
+        )
     finally:
         if collecting:
             gc.enable()
-    if convertible:
-        skipped["reserved term: convertible (not modelled)"] += convertible
-    if unknown_term:
-        skipped["reserved term: unknown length or payment option"] += unknown_term
-    if unpriced:
-        skipped["reserved term: no USD price"] += unpriced
-    if repeated:  # what pricing.pull.validate_offers would drop and count: the client does it here
-        skipped["duplicate offer"] += repeated
-    return out
 
 
 def classify(exc: BaseException) -> Retry | None:
