@@ -18,6 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 MUTATIONS = [
     (
+        "serving cost overflow is infeasible",
+        "tco/model/serving.py",
+        'overflow = joined["feasible"].to_numpy(dtype=bool) & np.isinf(costs["cost_usd_per_month"])',
+        'overflow = joined["feasible"].to_numpy(dtype=bool) & False',
+        ["tests/tco/model/test_hostile_inputs.py::test_a_rate_whose_fleet_cost_overflows_is_no_option"],
+    ),
+    (
         "headroom",
         "tco/model/formulas.py",
         'ceil(var("requests_per_s") * (1 + var("headroom")) / var("requests_per_s_per_replica"))',

@@ -1060,6 +1060,11 @@ def project_serving(
     )
     for name, values in costs.items():
         joined[name] = values
+    # A rate whose fleet's cost overflows is no option to buy (a missing price stays NaN, not this).
+    overflow = joined["feasible"].to_numpy(dtype=bool) & np.isinf(costs["cost_usd_per_month"])
+    if overflow.any():
+        joined.loc[overflow, "feasible"] = False
+        joined.loc[overflow, "reason"] = "the fleet's cost is beyond any number (request rate too high?)"
     for end, bound in (("fast", "low"), ("slow", "high")):
         other = _costs(
             joined,

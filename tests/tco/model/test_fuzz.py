@@ -30,7 +30,10 @@ pytestmark = [
     pytest.mark.filterwarnings("error::pandas.errors.Pandas4Warning"),
 ]
 # Sized for CI (about 30 s for every fuzz test of the suite together); raise for a longer hunt.
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI draws the same examples every run (a new draw is a finding to fix, not a flaky failure)
+FUZZ = settings(
+    max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 maybe = st.one_of(st.just(math.nan), numbers)
 counts = st.lists(st.one_of(st.integers(min_value=-2, max_value=10**7), numbers), max_size=3)

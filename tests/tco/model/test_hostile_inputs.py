@@ -206,6 +206,14 @@ def test_a_tiny_load_still_needs_a_replica() -> None:
         assert (feasible["cost_usd_per_month"] > 0).all()
 
 
+def test_a_rate_whose_fleet_cost_overflows_is_no_option() -> None:
+    """1e308 requests/s needs ~1e306 replicas: a cost of inf is not an option to buy, and the row says why."""
+    frame = serve({"requests_per_s": 1e308})
+    assert len(frame) and not frame["feasible"].any()
+    assert frame["reason"].str.contains("cost is beyond any number").all()
+    assert serve({"requests_per_s": 1e30})["feasible"].all()  # huge but finite: still priced
+
+
 def test_an_absurd_peak_is_no_run_time_with_a_reason() -> None:
     """1e308 TFLOP/s makes the step time overflow: the row says so instead of an empty reason."""
     assert "no finite run time from these figures" in one_reason(train(hardware=hardware(peak_tflops=1e308)))
