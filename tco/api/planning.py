@@ -81,17 +81,24 @@ def plan_options(s: Scenario, sources: Sources) -> tuple[pd.DataFrame, tuple[str
     import pandas as pd
 
     from tco.model.offers import OPTION_COLUMNS, purchase_options
+    from tco.plan.scenario import located, unknown
 
     wanted = sorted(
         {a for t in s.training for a in t.accelerators} | {a for v in s.serving for a in v.accelerators}
     )
     query = OfferQuery(
         providers=s.options.providers,
-        regions=s.options.regions,
         accelerators=tuple(wanted),
         pricing_models=s.options.pricing_models,
     )
     offers = catalog_offers(query, sources)
+    if s.options.regions:  # each one a region of the providers' offers, said where the scenario names it
+        known = set(offers.catalog.offers["region"].dropna())
+        for region in s.options.regions:
+            problem = unknown(region, known, "region")
+            if problem is not None:
+                raise located(s, "options", "regions", problem)
+        offers = offers._replace(rows=offers.rows[offers.rows["region"].isin(s.options.regions)])
     labels = {p: info.label for p, info in offers.catalog.snapshots.items()}
     cloud = with_networks(purchase_options(offers.rows), Settings())
     cloud = cloud[cloud["price_usd_per_accelerator_hour"].notna()].copy()
