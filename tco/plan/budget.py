@@ -308,6 +308,8 @@ class _Excel:
         """Whether ``Expr.excel`` writes ``ref`` as is (else in parentheses)."""
         from tco.model.formula import _ATOMIC
 
+        if ref.startswith("{") and ref.endswith("}") and ref.count("{") == 1 and ref.count("}") == 1:
+            return len(ref) > 2  # a {key}: the common case, without the regular expression
         return bool(_ATOMIC.match(ref))
 
     def __call__(self, formula: Expr, **refs: str) -> str:

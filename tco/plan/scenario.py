@@ -110,6 +110,11 @@ class Serving:
     model: str | None = None
 
 
+#: The keys a [[training]] and a [[serving]] table may have.
+TRAINING_KEYS: Final = frozenset(f.name for f in fields(Training))
+SERVING_KEYS: Final = frozenset(f.name for f in fields(Serving))
+
+
 @dataclass(frozen=True, slots=True)
 class Costs:
     """Costs that do not depend on the compute option (storage and egress grow with the plan)."""
@@ -458,6 +463,7 @@ def parse_scenario(
 
     accel_check = _checker(accelerators, "accelerator")
     names: set[str] = set()
+    presets: dict[str, dict[str, Any]] = {}
 
     def unique(reader: _Reader, workload: str) -> str:
         if workload in names:
@@ -482,8 +488,10 @@ def parse_scenario(
     training: list[Training] = []
     for i, table in enumerate(_tables(path, text, data, "training")):
         r = _Reader(path, text, table, "training", i)
-        r.unknown_keys({f.name for f in fields(Training)})
-        model = _preset(r, r.string("model", required=False), ("decoder", "moe", "encoder"), "a transformer")
+        r.unknown_keys(TRAINING_KEYS)
+        model = _preset(
+            r, r.string("model", required=False), ("decoder", "moe", "encoder"), "a transformer", presets
+        )
         if model is not None and "parameters" in table:
             raise r.fail(
                 "parameters", f"give model or parameters, not both (model {model[0]!r})", show_got=False
@@ -509,8 +517,10 @@ def parse_scenario(
     serving: list[Serving] = []
     for i, table in enumerate(_tables(path, text, data, "serving")):
         r = _Reader(path, text, table, "serving", i)
-        r.unknown_keys({f.name for f in fields(Serving)})
-        model = _preset(r, r.string("model", required=False), ("decoder", "moe"), "a generative (decoder)")
+        r.unknown_keys(SERVING_KEYS)
+        model = _preset(
+            r, r.string("model", required=False), ("decoder", "moe"), "a generative (decoder)", presets
+        )
         if model is not None and "parameters" in table:
             raise r.fail(
                 "parameters", f"give model or parameters, not both (model {model[0]!r})", show_got=False
@@ -600,14 +610,17 @@ def parse_scenario(
     )
 
 
-def _preset(r: _Reader, name: str | None, families: Collection[str], what: str) -> tuple[str, float] | None:
-    """``model = "<preset>"``: the preset's name and parameter count (presets of ``families`` only)."""
+def _preset(
+    r: _Reader, name: str | None, families: Collection[str], what: str, found: dict[str, dict[str, Any]]
+) -> tuple[str, float] | None:
+    """``model = "<preset>"``: the preset's name and parameter count (presets of ``families`` only);
+    ``found``: the presets looked up so far, by the name given."""
     from tco.presets import find_model
 
     if name is None:
         return None
     try:
-        record = find_model(name)
+        record = found[name] if name in found else found.setdefault(name, find_model(name))
     except TcoError as exc:
         raise TcoError(f"{r.where('model')}: {exc}") from exc
     if record["family"] not in families:
