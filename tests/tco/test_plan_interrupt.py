@@ -159,26 +159,24 @@ def _plan(cli: Any, tmp_path: Path) -> Any:
 def test_ctrl_c_while_the_files_are_renamed_puts_them_back(
     cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A real SIGINT right after the output is in place (before the figure): it is held until the plan's
-    last line, then every file is put back as it was (the same file, not a copy) and the plan exits 130."""
-    import tco.cli.plan as command
-    from tco.export.base import write_atomic
-
+    """A real SIGINT the moment the output is renamed into place (before the figure is): the plan exits 130
+    and every file is as it was (the same file, not a copy of it); the figure is not created."""
     (tmp_path / "budget.csv").write_text("month,old_usd\n1,1\n")
     inode = (tmp_path / "budget.csv").stat().st_ino
     handler = signal.getsignal(signal.SIGINT)
-    calls: list[Path] = []
+    real = os.replace
+    renamed: list[str] = []
 
-    def write_then_interrupt(path: Path, data: bytes) -> None:
-        write_atomic(path, data)
-        calls.append(path)
-        if len(calls) == 1:
+    def replace_then_interrupt(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        real(src, dst, *args, **kwargs)
+        if Path(dst).parent == tmp_path and not renamed:
+            renamed.append(Path(dst).name)
             signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(command, "write_atomic", write_then_interrupt)
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
     result = _plan(cli, tmp_path)
+    assert renamed == ["budget.csv"]
     assert result.exit_code == 130, result.stderr
-    assert [p.name for p in calls] == ["budget.csv", "budget.png"]  # the signal was held, not raised at once
     assert result.stderr.strip().splitlines()[-1] == (
         f"plan interrupted: nothing written ({tmp_path / 'budget.csv'}, {tmp_path / 'budget.png'} left as "
         "they were)"
@@ -192,22 +190,23 @@ def test_ctrl_c_while_the_files_are_renamed_puts_them_back(
 def test_a_failing_write_puts_the_written_files_back(
     cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The figure cannot be written (a full disk): the output written just before it is put back."""
-    import tco.cli.plan as command
-    from tco.errors import TcoError
-    from tco.export.base import write_atomic
+    """The figure cannot be put in place (a full disk): the output put in place just before it is put
+    back as it was."""
+    import errno
 
     (tmp_path / "budget.csv").write_text("month,old_usd\n1,1\n")
+    real = os.replace
 
-    def full_disk(path: Path, data: bytes) -> None:
-        if path.suffix == ".png":
-            raise TcoError(f"cannot write {path}: No space left on device")
-        write_atomic(path, data)
+    def full_disk(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(dst) == tmp_path / "budget.png":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(command, "write_atomic", full_disk)
+    monkeypatch.setattr(os, "replace", full_disk)
     result = _plan(cli, tmp_path)
     assert result.exit_code == 1
-    assert result.stderr.strip().splitlines()[-1].endswith("budget.png: No space left on device")
+    last = result.stderr.strip().splitlines()[-1]
+    assert "budget.png" in last and "No space left on device" in last
     assert (tmp_path / "budget.csv").read_text() == "month,old_usd\n1,1\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "tco-home") == ["budget.csv"]
 
