@@ -204,3 +204,28 @@ def test_a_training_preset_gives_the_shape_and_the_published_batch(tmp_path: Pat
     bare = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
     # the preset's layers, hidden size and sequence length add the attention FLOPs a bare count has not
     assert work["value"] > bare.assumptions.set_index("key").loc["t1.train_flops", "value"]
+
+
+def test_many_workloads_are_summed_by_kind_in_the_tables(cli, tmp_path: Path) -> None:
+    """Beyond 12 workloads a column each is unreadable (and slow to draw): the table sums them by kind;
+    CSV keeps a column per workload, and the sums agree."""
+    from tco.cli.views.plan import TABLE_WORKLOADS
+
+    endpoints = "".join(
+        f'[[serving]]\nname = "api {i}"\nparameters = 1e9\nrequests_per_s = {i + 1}\n'
+        'output_tokens_per_request = 100\naccelerators = ["L4"]\n'
+        for i in range(TABLE_WORKLOADS + 1)
+    )
+    path = tmp_path / "many.toml"
+    path.write_text(
+        '[scenario]\nname = "many"\nhorizon_months = 2\n'
+        + endpoints
+        + '[options]\nproviders = ["aws"]\npricing_models = ["on_demand"]\n'
+    )
+    table = cli("plan", str(path))
+    assert table.exit_code == 0, table.stderr
+    assert "api 0" not in table.stdout and "serving" in table.stdout
+    assert f"{TABLE_WORKLOADS + 1} workloads: each one's choice in" in table.stdout
+    rows = list(csv.DictReader(io.StringIO(cli("plan", str(path), "-f", "csv").stdout)))
+    month_1 = sum(float(v) for k, v in rows[0].items() if k.startswith("api "))
+    assert f"{month_1:,.0f}" in table.stdout.split("Month-by-month")[1]
