@@ -3,14 +3,16 @@
     PYTHONPATH=. python benchmarks/plan_scale.py [--sizes 100,1000,10000] [--repeats 3] [--seed 15]
 
 For each size a scenario is generated (deterministic for a seed): 60% training workloads (model presets and
-bare parameter counts from 125M to 13B, 4 to 64 accelerators on mixes of H100, H200, A100, L40S, A10G and L4,
+bare parameter counts from 125M to 13B, 8 to 64 accelerators on mixes of H100, H200, A100, L40S, A10G and L4,
 0.5 to 8 runs a month, torch, jax or tensorflow, some on spot, some with an MFU or a deadline) and 40%
 serving endpoints (presets and bare counts up to 13B, 0.2 to 60 requests/s, TPOT targets from 30 to 120 ms,
 on L4, A10G, L40S, A100 and H100), over 12 months with 4% growth, on aws, gcp and azure on demand and spot,
 with storage, egress, tooling and people costs. Each run is a fresh process
-(`python -m tco plan SCENARIO --format csv`, output to /dev/null, ``TCO_HOME`` an empty temporary
+(`python -m tco plan SCENARIO [--format csv]`, output to /dev/null, ``TCO_HOME`` an empty temporary
 directory), after one warm-up run of the smallest size that fills the OS page cache; peak memory is the
-child's own max RSS from wait4(2).
+child's own max RSS from wait4(2), beside its CPU time (user + system: steadier than the wall clock on a
+shared machine). Each size runs in the default format (a table: past 12 workloads it sums them by kind)
+and as CSV (a column per workload).
 Target (issue #15): 10,000 workloads in under 10 s and under 2 GiB.
 """
 
@@ -122,8 +124,12 @@ def scenario_text(workloads: int, seed: int = 15) -> str:
     return "\n".join(lines)
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and max RSS (MiB) of one process."""
+#: The output formats timed: the default (a table) and CSV (a column per workload).
+FORMATS: dict[str, list[str]] = {"table": [], "csv": ["--format", "csv"]}
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and max RSS (MiB) of one process, from wait4(2)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
@@ -133,7 +139,7 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{' '.join(argv)} exited {code}: {err.decode(errors='replace').strip()[-500:]}")
-    return elapsed, usage.ru_maxrss / 1024.0  # Linux reports KiB
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0  # Linux reports KiB
 
 
 def main() -> None:
@@ -141,9 +147,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000", help="workload counts, comma-separated")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--formats", default=",".join(FORMATS), help="table and/or csv")
     parser.add_argument("--write", type=Path, default=None, help="only write the scenarios into this folder")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    formats = [f for f in args.formats.split(",") if f.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.write or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -157,17 +165,27 @@ def main() -> None:
         home.mkdir()
         env = {**os.environ, "TCO_HOME": str(home), "NO_COLOR": "1"}
         exe = [sys.executable, "-m", "tco", "plan"]
-        run_once([*exe, str(paths[min(sizes)]), "--format", "csv"], env)  # warm the page cache
-        print(f"{'workloads':>9} {'median s':>9} {'max s':>7} {'max RSS MiB':>12}  (n={args.repeats})")
+        run_once([*exe, str(paths[min(sizes)]), *FORMATS[formats[0]]], env)  # warm the page cache
+        print(
+            f"{'workloads':>9} {'format':>6} {'median s':>9} {'max s':>7} {'cpu s':>6} {'max RSS MiB':>12}"
+            f"  (n={args.repeats}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+        )
         for n in sizes:
-            samples = [run_once([*exe, str(paths[n]), "--format", "csv"], env) for _ in range(args.repeats)]
-            walls = [s[0] for s in samples]
-            rss = max(s[1] for s in samples)
-            verdict = ""
-            if n == TARGET_WORKLOADS:
-                ok = statistics.median(walls) < TARGET_S and rss < TARGET_MIB
-                verdict = f"  target < {TARGET_S:g} s and < {TARGET_MIB:g} MiB: {'met' if ok else 'MISSED'}"
-            print(f"{n:9,d} {statistics.median(walls):9.2f} {max(walls):7.2f} {rss:12.1f}{verdict}")
+            for fmt in formats:
+                samples = [run_once([*exe, str(paths[n]), *FORMATS[fmt]], env) for _ in range(args.repeats)]
+                walls = [s[0] for s in samples]
+                cpu = statistics.median(s[1] for s in samples)
+                rss = max(s[2] for s in samples)
+                verdict = ""
+                if n == TARGET_WORKLOADS:
+                    ok = statistics.median(walls) < TARGET_S and rss < TARGET_MIB
+                    verdict = (
+                        f"  target < {TARGET_S:g} s and < {TARGET_MIB:g} MiB: {'met' if ok else 'MISSED'}"
+                    )
+                print(
+                    f"{n:9,d} {fmt:>6} {statistics.median(walls):9.2f} {max(walls):7.2f} {cpu:6.2f} "
+                    f"{rss:12.1f}{verdict}"
+                )
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@ horizon on narrow arrays, without a (candidate x month) grid.
 
 The model is evaluated in batches, never once per workload:
 
-* training: one :func:`tco.model.training.training_performance` call per (framework, MFU override,
-  accelerator count) (the model crosses its workloads with those), over the accelerators of the batch's
-  workloads; each workload keeps the rows of its own accelerators. A group whose workloads name different
+* training: one :func:`tco.model.training.training_performance` call per (MFU override, accelerator
+  count, and the framework where calibrations tell frameworks apart) (the model crosses its workloads with
+  those), over the accelerators of the batch's workloads; each workload keeps the rows of its own
+  accelerators. A group whose workloads name different
   accelerator sets is split where that saves more model rows than a call costs (:func:`_batches`);
 * serving: one :func:`tco.model.serving.project_serving` call per (dtype, efficiency overrides), over one
   purchase option per (accelerator, instance size): a replica's projection does not depend on the price,
@@ -187,11 +188,13 @@ def _batches(
 
 
 def _training_workloads(
-    s: Scenario, offered: set[str]
+    s: Scenario, offered: set[str], by_framework: bool
 ) -> tuple[dict[int, dict[str, Any]], dict[tuple[str, float | None, int], list[int]]]:
     """The training workloads with an offer for one of their accelerators, as rows of the model's workload
     frame (a preset's shape, published batch and experts, as ``tco estimate train``), by index; and their
-    indices grouped by what the model takes per call (framework, MFU override, accelerator count)."""
+    indices grouped by what the model takes per call: the MFU override, the accelerator count and, when
+    ``by_framework``, the framework (without calibrations the framework changes nothing: the model gives
+    one row named ``any`` for all, so workloads of every framework share calls)."""
     from tco.presets import preset_workload
 
     presets: dict[str, dict[str, Any]] = {}
@@ -215,7 +218,7 @@ def _training_workloads(
             workload_source=f"scenario {s.path.name}{record['workload_source']}",
         )
         records[i] = record
-        groups.setdefault((t.framework, t.mfu, t.accelerator_count), []).append(i)
+        groups.setdefault((t.framework if by_framework else "", t.mfu, t.accelerator_count), []).append(i)
     return records, groups
 
 
@@ -234,7 +237,7 @@ def _training_rows(
     from tco.model.training import NETWORK, network_sizes, training_performance
     from tco.presets import hardware_table, load_mfu_defaults
 
-    records, groups = _training_workloads(s, set(options["accelerator"]))
+    records, groups = _training_workloads(s, set(options["accelerator"]), not calibrations.empty)
     if not records:
         return pd.DataFrame()
     order = list(dict.fromkeys(options["accelerator"]))
@@ -244,8 +247,9 @@ def _training_rows(
     hardware = hardware_table(tuple(sorted({a for i in records for a in s.training[i].accelerators})))
     mfu_defaults = load_mfu_defaults()
     parts = []
-    for (framework, mfu, count), members in groups.items():
+    for (_, mfu, count), members in groups.items():
         params = assumptions.with_overrides(mfu_override=mfu)
+        framework = s.training[members[0]].framework
         for call in _batches(members, sets, per_accelerator):
             union = frozenset().union(*(sets[i] for i in call))
             perf = training_performance(
