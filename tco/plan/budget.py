@@ -109,7 +109,7 @@ class PlanResult:
 
 
 def _key(*parts: Any) -> str:
-    return ".".join(str(p) for p in parts)
+    return ".".join(map(str, parts))
 
 
 def build_plan(
@@ -286,8 +286,6 @@ _RUN_MONTH: Final = F.RUN_MONTH_COST.bind(
 _SERVING_MONTH_GROWN: Final = SERVING_MONTH.bind(growth=F.GROWTH)
 #: A placeholder for a reference in a formula's text: atomic ({n}) or compound (n), n its position.
 _MARK: Final = re.compile(r"\{\x00(\d+)\x00\}|\x00(\d+)\x00")
-#: The same for a template's two prices.
-_PRICE_MARK: Final = re.compile(r"\{\x01(\d)\x01\}|\x01(\d)\x01")
 
 
 class _Excel:
@@ -298,7 +296,7 @@ class _Excel:
 
     def __init__(self) -> None:
         self._texts: dict[
-            tuple[int, tuple[str, ...], tuple[bool, ...]], tuple[Expr, list[str], list[int]]
+            tuple[int, tuple[str, ...], tuple[bool, ...]], tuple[Expr, list[str], list[str]]
         ] = {}
         self._splits: dict[str, tuple[Expr, Expr]] = {}
         self._owned: dict[tuple[str, float, float], tuple[str, str]] = {}
@@ -308,13 +306,25 @@ class _Excel:
         """Whether ``Expr.excel`` writes ``ref`` as is (else in parentheses)."""
         from tco.model.formula import _ATOMIC
 
-        if ref.startswith("{") and ref.endswith("}") and ref.count("{") == 1 and ref.count("}") == 1:
-            return len(ref) > 2  # a {key}: the common case, without the regular expression
+        inner = ref[1:-1]
+        if ref[:1] == "{" and ref[-1:] == "}" and "{" not in inner and "}" not in inner:
+            return bool(inner)  # a {key}: the common case, without the regular expression
         return bool(_ATOMIC.match(ref))
 
     def __call__(self, formula: Expr, **refs: str) -> str:
         names = tuple(sorted(refs))
-        atomic = tuple(self.atomic(refs[n]) for n in names)
+        texts, slots = self.skeleton(formula, names, tuple(self.atomic(refs[n]) for n in names))
+        out = [texts[0]]
+        for slot, text in zip(slots, texts[1:], strict=True):
+            out += (refs[slot], text)
+        return "".join(out)
+
+    def skeleton(
+        self, formula: Expr, names: tuple[str, ...], atomic: tuple[bool, ...]
+    ) -> tuple[list[str], list[str]]:
+        """The formula's text for references ``names`` (sorted), atomic or not, as the pieces between
+        the references and the references' names in order: the text is ``texts[0] + ref(slots[0]) +
+        texts[1] + ...``."""
         key = (id(formula), names, atomic)
         done = self._texts.get(key)
         if done is None or done[0] is not formula:
@@ -323,14 +333,9 @@ class _Excel:
                 for i, (n, a) in enumerate(zip(names, atomic, strict=True))
             }
             parts = _MARK.split(formula.excel(**marks))
-            texts = parts[::3]
-            slots = [int(a or b) for a, b in zip(parts[1::3], parts[2::3], strict=True)]
-            done = self._texts[key] = (formula, texts, slots)
-        _, texts, slots = done
-        out = [texts[0]]
-        for slot, text in zip(slots, texts[1:], strict=True):
-            out += (refs[names[slot]], text)
-        return "".join(out)
+            slots = [names[int(a or b)] for a, b in zip(parts[1::3], parts[2::3], strict=True)]
+            done = self._texts[key] = (formula, parts[::3], slots)
+        return done[1], done[2]
 
     def split(self, billing: str, price_split: Callable[[str], tuple[Expr, Expr]]) -> tuple[Expr, Expr]:
         if billing not in self._splits:
@@ -385,55 +390,62 @@ def _templates(
 ) -> tuple[list[str], list[str]]:
     """Each chosen row's price key and its month-``{m}`` cost as a workbook template, its inputs added to
     ``book`` in the rows' order. A model row's inputs (the same for every option it is chosen in) and an
-    option's prices are written once; a model row's formula text is built once per pattern of prices and
-    the row's prices put in."""
+    option's prices are written once; the formula's text is built once per pattern of atomic and compound
+    references, and each row's references put in."""
     render = _Excel()
     prices: dict[tuple[int, int], tuple[str, str, str, bool, bool]] = {}
-    inputs: dict[tuple[str, int, str], dict[str, str]] = {}
-    texts: dict[tuple[str, int, str, bool, bool], tuple[list[str], list[int]]] = {}
+    inputs: dict[tuple[str, int, str], tuple[dict[str, str], _Texts]] = {}
     used = [col for col in _TEMPLATE_COLUMNS if col in chosen.columns]
     values = {col: chosen[col].tolist() for col in used}
+    columns = (values["_option"], values["_price_option"], values["_shape"], values["kind"])
     templates, price_keys = [], []
-    for i, at in enumerate(
-        zip(
-            values["_option"],
-            values["_price_option"],
-            values["_shape"],
-            values["kind"],
-            values["pricing_model"],
-            strict=True,
-        )
-    ):
-        option, shape = (int(at[0]), int(at[1])), (str(at[3]), int(at[2]), str(at[4]))
-        if option not in prices:
+    for i, (option, price_option, shape_index, kind) in enumerate(zip(*columns, strict=True)):
+        option_key = (int(option), int(price_option))
+        if option_key not in prices:
             key, fixed, variable = _prices(book, render, s, {col: values[col][i] for col in used})
-            prices[option] = (key, fixed, variable, render.atomic(fixed), render.atomic(variable))
-        key, fixed, variable, fixed_atomic, variable_atomic = prices[option]
+            prices[option_key] = (key, fixed, variable, render.atomic(fixed), render.atomic(variable))
+        key, fixed, variable, fixed_atomic, variable_atomic = prices[option_key]
         price_keys.append(key)
+        shape = (str(kind), int(shape_index), str(values["pricing_model"][i]))
         if shape not in inputs:
             r = {col: values[col][i] for col in used}
-            if shape[0] == "training":
-                inputs[shape] = _training_refs(book, render, s, r, training.goodput)
+            if kind == "training":
+                refs = _training_refs(book, render, s, r, training.goodput)
             else:
-                inputs[shape] = _serving_refs(book, s, r, serving)
-        text = (*shape, fixed_atomic, variable_atomic)
-        if text not in texts:
-            marks = [f"{{\x01{n}\x01}}" if atomic else f"\x01{n}\x01" for n, atomic in enumerate(text[3:])]
-            parts = _PRICE_MARK.split(
-                render(
-                    _RUN_MONTH if shape[0] == "training" else _SERVING_MONTH_GROWN,
-                    fixed_usd_per_accelerator_year=marks[0],
-                    variable_usd_per_accelerator_hour=marks[1],
-                    **inputs[shape],
-                )
-            )
-            texts[text] = (parts[::3], [int(a or b) for a, b in zip(parts[1::3], parts[2::3], strict=True)])
-        pieces, slots = texts[text]
-        out = [pieces[0]]
-        for slot, piece in zip(slots, pieces[1:], strict=True):
-            out += ((fixed, variable)[slot], piece)
+                refs = _serving_refs(book, s, r, serving)
+            formula = _RUN_MONTH if kind == "training" else _SERVING_MONTH_GROWN
+            inputs[shape] = (refs, _Texts(render, formula, refs))
+        refs, shaped = inputs[shape]
+        texts, slots = shaped.get(fixed_atomic, variable_atomic)
+        out = [texts[0]]
+        for slot, text in zip(slots, texts[1:], strict=True):
+            out += (fixed if slot == _PRICES[0] else variable if slot == _PRICES[1] else refs[slot], text)
         templates.append("".join(out))
     return price_keys, templates
+
+
+#: The two prices of a cost template (the option's; the rest are the model row's).
+_PRICES: Final = ("fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour")
+
+
+class _Texts:
+    """A model row's cost formula with its references, as text pieces for each pattern of atomic or compound
+    prices (:meth:`_Excel.skeleton`)."""
+
+    def __init__(self, render: _Excel, formula: Expr, refs: dict[str, str]) -> None:
+        self.render, self.formula = render, formula
+        self.names = tuple(sorted([*refs, *_PRICES]))
+        self.atomic = [render.atomic(refs[n]) if n in refs else False for n in self.names]
+        self.at = tuple(self.names.index(n) for n in _PRICES)
+        self.done: dict[tuple[bool, bool], tuple[list[str], list[str]]] = {}
+
+    def get(self, fixed_atomic: bool, variable_atomic: bool) -> tuple[list[str], list[str]]:
+        key = (fixed_atomic, variable_atomic)
+        if key not in self.done:
+            atomic = list(self.atomic)
+            atomic[self.at[0]], atomic[self.at[1]] = key
+            self.done[key] = self.render.skeleton(self.formula, self.names, tuple(atomic))
+        return self.done[key]
 
 
 def _infeasible(s: Scenario, kinds: tuple[Candidates, ...], options: pd.DataFrame) -> list[str]:

@@ -158,9 +158,10 @@ def _interruptible(options: pd.DataFrame) -> np.ndarray:
 def _batches(
     members: list[int], sets: Sequence[frozenset[str]], rows_per_accelerator: dict[str, int]
 ) -> list[list[int]]:
-    """Split one (framework, MFU, count) group of training workloads (indices, each with its accelerator
-    set) into model calls: workloads sharing a set that would waste more than :data:`CALL_ROWS` rows in a
-    call over the union get their own call; a call holds at most :data:`CALL_ROWS_MAX` rows."""
+    """Split one group of training workloads that the model can take in one call (indices, each with its
+    accelerator set) into calls: the workloads sharing a set that would waste the most rows in a call over
+    the union of the sets get their own call, as long as that is more than :data:`CALL_ROWS` rows; a call
+    holds at most :data:`CALL_ROWS_MAX` rows."""
 
     def rows(accelerators: frozenset[str]) -> int:
         return sum(rows_per_accelerator.get(a, 0) for a in accelerators)
@@ -169,20 +170,17 @@ def _batches(
     for i in members:
         by_set.setdefault(sets[i], []).append(i)
     calls: list[list[int]] = []
-    rest = sorted(by_set.items(), key=lambda item: -len(item[1]))
-    while len(rest) > 1:
-        union = frozenset().union(*(s for s, _ in rest))
-        accelerators, group = rest[0]
-        if len(group) * (rows(union) - rows(accelerators)) <= CALL_ROWS:
+    while len(by_set) > 1:
+        width = rows(frozenset().union(*by_set))
+        split = max(by_set, key=lambda accelerators: len(by_set[accelerators]) * (width - rows(accelerators)))
+        if len(by_set[split]) * (width - rows(split)) <= CALL_ROWS:
             break
-        calls.append(group)
-        rest = rest[1:]
-    if rest:
-        calls.append(sorted(i for _, group in rest for i in group))
+        calls.append(by_set.pop(split))
+    if by_set:
+        calls.append(sorted(i for group in by_set.values() for i in group))
     out: list[list[int]] = []
     for call in calls:
-        union = frozenset().union(*(sets[i] for i in call))
-        step = max(1, CALL_ROWS_MAX // max(1, rows(union)))
+        step = max(1, CALL_ROWS_MAX // max(1, rows(frozenset().union(*(sets[i] for i in call)))))
         out += [call[k : k + step] for k in range(0, len(call), step)]
     return out
 
