@@ -330,3 +330,24 @@ def test_a_workload_costs_the_same_planned_alone_or_with_others(tmp_path: Path) 
                 assert a == pytest.approx(b, rel=1e-12)
             else:
                 assert list(a) == list(b), column
+
+
+def test_a_candidate_without_a_finite_price_is_never_chosen() -> None:
+    """An option whose price is missing is passed over (never costed as $0): the next one is chosen."""
+    import math
+
+    from tco.api.planning import plan_options
+    from tco.api.sources import Sources
+    from tco.plan.budget import build_plan
+
+    s = load_scenario(ROOT / "examples" / "vision_startup.toml", accelerators=set(load_peaks()))
+    options, _, _ = plan_options(s, Sources())
+    first = build_plan(s, options).choices.iloc[0]
+    keys = ["provider", "region", "instance_type", "pricing_model", "accelerator"]
+    same = (options[keys] == first[keys]).all(axis=1)
+    assert same.any()
+    options.loc[same, "variable_usd_per_accelerator_hour"] = math.nan
+    again = build_plan(s, options).choices
+    row = again[again["option"].eq(first["option"]) & again["workload"].eq(first["workload"])].iloc[0]
+    assert row["instance_type"] != first["instance_type"] or row["pricing_model"] != first["pricing_model"]
+    assert math.isfinite(row["total_usd"]) and row["total_usd"] > first["total_usd"]
