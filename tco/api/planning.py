@@ -39,6 +39,9 @@ class PlanRequest:
     budget_usd: float | None = None
     #: what the budget covers: ``month`` (each month) or ``horizon`` (the whole plan); None: the scenario's
     budget_per: str | None = None
+    #: build the workbook's templates and Assumptions rows (:func:`tco.plan.budget.build_plan`); a command
+    #: that writes no workbook leaves them out
+    workbook: bool = True
 
     def __post_init__(self) -> None:
         from tco.model.budget import PLAN_PERIODS, check_budget
@@ -167,7 +170,12 @@ def plan(request: PlanRequest, sources: Sources | None = None) -> PlanOutcome:
     scenario = load(request.scenario) if isinstance(request.scenario, Path) else request.scenario
     options, notes, catalog = plan_options(scenario, sources)
     result = build_plan(
-        scenario, options, calibrations=sources.calibration_results(), keep_options=request.top, notes=notes
+        scenario,
+        options,
+        calibrations=sources.calibration_results(),
+        keep_options=request.top,
+        notes=notes,
+        templates=request.workbook,
     )
     budget = request.budget_usd if request.budget_usd is not None else scenario.budget_usd
     if budget is not None:

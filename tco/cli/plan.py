@@ -97,7 +97,11 @@ def _plan(
 
     per = budget_per.strip().lower() if budget_per is not None else None
     request = PlanRequest(
-        scenario, top=top, budget_usd=read.quantity(budget_usd, "--budget-usd"), budget_per=per
+        scenario,
+        top=top,
+        budget_usd=read.quantity(budget_usd, "--budget-usd"),
+        budget_per=per,
+        workbook=target.fmt is Format.xlsx,
     )
     outcome = make_plan(request, sources(ctx))
     result = outcome.result

@@ -86,13 +86,15 @@ class PlanResult:
     """Everything a renderer needs; frames only, no terminal."""
 
     scenario: Scenario
-    #: key, section, description, value, unit, source, formula (template or None)
+    #: key, section, description, value, unit, source, formula (template or None); without templates
+    #: (``build_plan(templates=False)``) the scenario's and the fixed costs' rows only
     assumptions: pd.DataFrame
     #: rank, provider, region, total_usd, month1_usd, feasible workloads ...
     options: pd.DataFrame
     #: provider, region, workload, kind, accelerator, pricing_model, instance_type,
     #: price_usd_per_accelerator_hour,
-    #: price_key, template (cost in month {m}), total_usd, throughput_source, price_source, price_date, ...
+    #: price_key, template (cost in month {m}; both None without templates), total_usd, throughput_source,
+    #: price_source, price_date, ...
     choices: pd.DataFrame
     #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
     budget: pd.DataFrame
@@ -119,12 +121,16 @@ def build_plan(
     calibrations: pd.DataFrame | None = None,
     keep_options: int = 10,
     notes: tuple[str, ...] = (),
+    templates: bool = True,
 ) -> PlanResult:
     """Budget ``scenario`` over every (provider, region) in ``options``; rank; keep the top ones.
 
     ``options``: the purchase options the scenario allows (:data:`tco.model.offers.OPTION_COLUMNS`, owned
     servers offered within each (provider, region); :func:`tco.api.planning.plan` resolves them).
     ``calibrations``: calibration results (may be empty or None). ``notes``: said before the plan's own.
+    ``templates``: write each choice's workbook template and its inputs' Assumptions rows (what
+    :func:`tco.export.xlsx.plan_workbook` needs; a tenth of the time of 10,000 workloads' plan); False:
+    ``price_key`` and ``template`` are None and the assumptions hold the scenario's and fixed costs' rows.
 
     Every candidate (workload, option) is costed over the horizon on narrow arrays
     (:mod:`tco.plan.candidates`); month-by-month rows are built only for the kept options' choices.
@@ -243,8 +249,11 @@ def build_plan(
     choices = pd.DataFrame(picks, columns=[f"{name} choice" for name in s.workloads], index=kept.index)
     kept = pd.concat([kept, choices], axis=1)
 
-    price_keys, templates = _templates(book, s, chosen, training_assumptions, serving_assumptions)
-    chosen = chosen.assign(price_key=price_keys, template=templates)
+    if templates:
+        price_keys, texts = _templates(book, s, chosen, training_assumptions, serving_assumptions)
+        chosen = chosen.assign(price_key=price_keys, template=texts)
+    else:
+        chosen = chosen.assign(price_key=None, template=None)
 
     # month-by-month: every kept option (for charts) and the cheapest one per workload (the budget)
     acc_hours = _months(chosen, growth_factors(s), training_assumptions, serving_assumptions)
@@ -455,33 +464,40 @@ def _infeasible(s: Scenario, kinds: tuple[Candidates, ...], options: pd.DataFram
     import pandas as pd
 
     names = np.asarray(s.workloads, dtype=object)
-    fits = np.zeros(len(names), dtype=bool)
-    for c in kinds:
-        fits[c.workload[c.feasible[c.shape]]] = True
-    shapes = []
-    for c in kinds:
-        shape, first = np.unique(c.shape, return_index=True)
-        shapes.append(
-            pd.DataFrame(
-                {
-                    "workload": names[c.workload[first]],
-                    "accelerator": options["accelerator"].to_numpy(dtype=object)[c.option[first]],
-                    "feasible": c.feasible[shape],
-                    "reason": c.reason[shape].astype(str),
-                }
+    parts = []
+    for c in kinds:  # the shapes some candidate has (the model's rows that an option of them joined)
+        used = np.zeros(len(c.feasible), dtype=bool)
+        used[c.shape] = True
+        shape = np.flatnonzero(used)
+        row = c.shape_row[shape]
+        parts.append(
+            (
+                c.rows["workload_index"].to_numpy(dtype=np.int64)[row],
+                c.rows["accelerator"].to_numpy(dtype=object)[row],
+                c.feasible[shape],
+                c.reason[shape],
             )
         )
-    table = pd.concat(shapes, ignore_index=True)
-    for name in names[~fits]:
-        why = sorted(set(table.loc[(table["workload"] == name) & ~table["feasible"], "reason"]))[:3]
-        raise TcoError(f"workload {name!r} fits none of its accelerators: " + "; ".join(why or ["no offer"]))
-    said = []
-    bad = table[~table["feasible"]]
-    fitting = table.groupby(["workload", "accelerator"])["feasible"].any().to_dict()
-    for (w, a), reasons in bad.groupby(["workload", "accelerator"])["reason"]:
-        if not fitting[(w, a)]:
-            said.append(f"{w} on {a}: {sorted(set(reasons.astype(str)))[0]}")
-    return said
+    workload, accelerator, feasible, reason = (np.concatenate([p[k] for p in parts]) for k in range(4))
+    fits = np.bincount(workload[feasible], minlength=len(names)) > 0
+    for index in np.flatnonzero(~fits):
+        why = sorted({str(r) for r in reason[(workload == index) & ~feasible]})[:3]
+        raise TcoError(
+            f"workload {names[index]!r} fits none of its accelerators: " + "; ".join(why or ["no offer"])
+        )
+    # (workload, accelerator) pairs without a feasible candidate: their first reason, by name
+    pair = pd.MultiIndex.from_arrays([workload, accelerator]).codes
+    code = pair[0].astype(np.int64) * (int(pair[1].max()) + 1) + pair[1]
+    fitting = np.zeros(int(code.max()) + 1 if code.size else 0, dtype=bool)
+    fitting[code[feasible]] = True
+    unfit = ~fitting[code]
+    if not unfit.any():
+        return []
+    table = pd.DataFrame(
+        {"workload": names[workload[unfit]], "accelerator": accelerator[unfit], "reason": reason[unfit]}
+    )
+    first = table.astype({"reason": str}).groupby(["workload", "accelerator"])["reason"].min()
+    return [f"{w} on {a}: {why}" for w, a, why in first.reset_index().itertuples(index=False)]
 
 
 def _cheapest(

@@ -128,7 +128,8 @@ def _empty(kind: str) -> Candidates:
     none = np.zeros(0, dtype=np.int64)
     nothing = np.zeros(0, dtype="float64")
     return Candidates(
-        kind, pd.DataFrame({"workload_index": none}), none, np.zeros(0, dtype=bool),
+        kind, pd.DataFrame({"workload_index": none, "accelerator": np.zeros(0, dtype=object)}), none,
+        np.zeros(0, dtype=bool),
         np.zeros(0, dtype=object), nothing, nothing, nothing, none, none, none,
     )  # fmt: skip
 

@@ -12,6 +12,8 @@ import pytest
 
 from calibrate.peaks import load_peaks
 from pricing.catalog import load_catalog
+from tco.api.planning import plan_options
+from tco.api.sources import Sources
 from tco.plan.scenario import Scenario, load_scenario, locate
 from tests.tco.helpers import plan_result
 
@@ -336,8 +338,6 @@ def test_a_candidate_without_a_finite_price_is_never_chosen() -> None:
     """An option whose price is missing is passed over (never costed as $0): the next one is chosen."""
     import math
 
-    from tco.api.planning import plan_options
-    from tco.api.sources import Sources
     from tco.plan.budget import build_plan
 
     s = load_scenario(ROOT / "examples" / "vision_startup.toml", accelerators=set(load_peaks()))
@@ -351,3 +351,24 @@ def test_a_candidate_without_a_finite_price_is_never_chosen() -> None:
     row = again[again["option"].eq(first["option"]) & again["workload"].eq(first["workload"])].iloc[0]
     assert row["instance_type"] != first["instance_type"] or row["pricing_model"] != first["pricing_model"]
     assert math.isfinite(row["total_usd"]) and row["total_usd"] > first["total_usd"]
+
+
+def test_templates_are_built_only_for_a_workbook(cli, tmp_path: Path) -> None:
+    """Without a workbook to write, the plan leaves out the templates and their Assumptions rows (a tenth of
+    a large plan's time); every number is the same."""
+    from tco.plan.budget import build_plan
+
+    s = load_scenario(ROOT / "examples" / "llm_team.toml", accelerators=set(load_peaks()))
+    options, _, _ = plan_options(s, Sources())
+    full, bare = build_plan(s, options), build_plan(s, options, templates=False)
+    assert full.choices["template"].notna().all() and bare.choices["template"].isna().all()
+    assert bare.choices["price_key"].isna().all()
+    assert set(bare.assumptions["section"]) == {"Scenario", "Fixed costs"} < set(full.assumptions["section"])
+    pd.testing.assert_frame_equal(full.budget, bare.budget)
+    pd.testing.assert_frame_equal(full.options, bare.options)
+    numbers = ["total_usd", "acc_hours_per_run", "price_usd_per_accelerator_hour"]
+    pd.testing.assert_frame_equal(full.choices[numbers], bare.choices[numbers])
+    workbook = cli(
+        "plan", str(ROOT / "examples" / "llm_team.toml"), "-f", "xlsx", "-o", str(tmp_path / "p.xlsx")
+    )
+    assert workbook.exit_code == 0, workbook.stderr
