@@ -204,6 +204,7 @@ class _Commit:
         self.interrupted = False
         self.undo: list[tuple[Path, Path | bytes | None]] = []
         self.previous: object = None
+        self.holding = False
 
     def __enter__(self) -> _Commit:
         import signal
@@ -221,7 +222,11 @@ class _Commit:
                 _write_direct(path, data)
             else:
                 regular.append((path.resolve() if path.is_symlink() else path, data, mode is not None))
-        self.previous = signal.signal(signal.SIGINT, self._hold)
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # only there can Ctrl-C be held
+            self.previous = signal.signal(signal.SIGINT, self._hold)
+            self.holding = True
         try:
             for path, data, exists in regular:
                 self.undo.append((path, _keep(path) if exists else None))
@@ -245,7 +250,8 @@ class _Commit:
                     if isinstance(kept, Path):
                         kept.unlink(missing_ok=True)
         finally:
-            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
+            if self.holding:  # a handler installed outside Python reads as None: the default then
+                signal.signal(signal.SIGINT, self.previous or signal.SIG_DFL)  # type: ignore[arg-type]
         if kind is None and self.interrupted:
             raise KeyboardInterrupt
 

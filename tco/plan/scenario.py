@@ -7,6 +7,13 @@ Every error is one line naming the file, the line, the key and what was expected
 tomllib reports no positions for valid-but-wrong values, so :func:`locate` finds the key's line in the raw
 text (tables, arrays of tables and dotted keys are tracked; inline tables fall back to their parent's line).
 
+Hostile files are refused the same way: more than :data:`MAX_SCENARIO_BYTES` (a device such as
+``/dev/zero`` is read up to it) or :data:`MAX_WORKLOADS` workloads, tables and arrays nested deeper than
+:data:`MAX_DEPTH` (or too deep for tomllib's recursion), numbers that are not finite (``inf``, ``nan``, an
+integer beyond any float), counts above :data:`MAX_COUNT`, empty lists where leaving the key out means
+"every" or the default, blank entries, text with control characters, a workload named like one of the
+budget's own items (:data:`RESERVED_NAMES`); a wrong value is shown cut to :data:`SHOWN_CHARACTERS`.
+
 Format (see ``examples/*.toml``)::
 
     [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM"),
