@@ -209,6 +209,7 @@ class _Commit:
     def __enter__(self) -> _Commit:
         import signal
         import stat
+        import threading
 
         regular = []
         for path, data in self.files:
@@ -222,8 +223,6 @@ class _Commit:
                 _write_direct(path, data)
             else:
                 regular.append((path.resolve() if path.is_symlink() else path, data, mode is not None))
-        import threading
-
         if threading.current_thread() is threading.main_thread():  # only there can Ctrl-C be held
             self.previous = signal.signal(signal.SIGINT, self._hold)
             self.holding = True
@@ -232,7 +231,10 @@ class _Commit:
                 self.undo.append((path, _keep(path) if exists else None))
                 write_atomic(path, data)
         except BaseException:
-            self._restore()
+            try:
+                self._restore()
+            finally:
+                self._release()
             raise
         return self
 
@@ -240,8 +242,6 @@ class _Commit:
         self.interrupted = True
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        import signal
-
         try:
             if kind is not None or self.interrupted:
                 self._restore()
@@ -250,10 +250,17 @@ class _Commit:
                     if isinstance(kept, Path):
                         kept.unlink(missing_ok=True)
         finally:
-            if self.holding:  # a handler installed outside Python reads as None: the default then
-                signal.signal(signal.SIGINT, self.previous or signal.SIG_DFL)  # type: ignore[arg-type]
+            self._release()
         if kind is None and self.interrupted:
             raise KeyboardInterrupt
+
+    def _release(self) -> None:
+        """Ctrl-C is Ctrl-C again (a handler installed outside Python reads as None: the default then)."""
+        import signal
+
+        if self.holding:
+            signal.signal(signal.SIGINT, self.previous or signal.SIG_DFL)  # type: ignore[arg-type]
+            self.holding = False
 
     def _restore(self) -> None:
         for path, kept in reversed(self.undo):

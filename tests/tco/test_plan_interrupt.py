@@ -195,6 +195,7 @@ def test_a_failing_write_puts_the_written_files_back(
     import errno
 
     (tmp_path / "budget.csv").write_text("month,old_usd\n1,1\n")
+    handler = signal.getsignal(signal.SIGINT)
     real = os.replace
 
     def full_disk(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
@@ -209,6 +210,7 @@ def test_a_failing_write_puts_the_written_files_back(
     assert "budget.png" in last and "No space left on device" in last
     assert (tmp_path / "budget.csv").read_text() == "month,old_usd\n1,1\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "tco-home") == ["budget.csv"]
+    assert signal.getsignal(signal.SIGINT) is handler  # Ctrl-C is Ctrl-C again
 
 
 def test_a_figure_that_fails_writes_no_output(
