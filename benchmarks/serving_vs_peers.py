@@ -65,7 +65,7 @@ def aiconfigurator(binary: str, model_dir: str) -> dict[str, float]:
                 "--tpot", str(TPOT_S * 1000), "--target-request-rate", str(RATE), "--save-dir", save,
                 "--serving-mode", "agg"]  # fmt: skip
         text = subprocess.run(argv, capture_output=True, text=True, timeout=1200, check=True).stdout
-    table = re.search(r"agg Top Configurations.*?\n(?:.*\n){3}\|\s*1\s*\|(.*)\n", text)
+    table = re.search(r"(?<!dis)agg Top Configurations.*?\n(?:.*\n){3}\|\s*1\s*\|(.*)\n", text)
     if table is None:
         raise SystemExit("AIConfigurator printed no aggregated configuration:\n" + text[-2000:])
     cells = [c.strip() for c in table.group(1).split("|")]

@@ -287,7 +287,8 @@ def select(
     ordered = chosen.sort_values(list(sort), kind="stable", na_position="last")
     dropped = int((~feasible).sum())
     if dropped and not selection.include_infeasible:
-        why = "; ".join(r for r in dict.fromkeys(frame.loc[~feasible, "reason"]) if r)
+        # a row the model could not estimate at all (no performance row) has no reason text (NaN)
+        why = "; ".join(r for r in dict.fromkeys(frame.loc[~feasible, "reason"]) if isinstance(r, str) and r)
         notes.append(
             f"{dropped} infeasible option(s) left out (--include-infeasible shows them): {why[:300]}"
         )

@@ -9,6 +9,7 @@ prints; commands render these.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,8 +44,8 @@ def price_max_age_days(value: float | None = None) -> float:
             value = float(text)
         except ValueError:
             raise TcoError(f"{MAX_AGE_ENV}={text!r} is not a number of days") from None
-    if not value >= 0:
-        raise TcoError(f"the price age limit must be >= 0 days, got {value:g}")
+    if not (value >= 0 and math.isfinite(value)):
+        raise TcoError(f"the price age limit must be a finite number >= 0 days, got {value:g}")
     return float(value)
 
 

@@ -21,6 +21,7 @@ from calibrate.errors import CalibrationError
 from pricing.errors import PricingError
 from tco import __version__
 from tco.cli.lazy import LazyGroup
+from tco.cli.options import environment
 from tco.cli.state import Format, State
 from tco.errors import TcoError
 
@@ -167,6 +168,8 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
+    if not ctx.resilient_parsing:
+        environment(home)
     ctx.obj = State(debug=debug, home=home, fmt=fmt, output=output, price_book=price_book)
 
 

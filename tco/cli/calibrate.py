@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from tco.cli import options
 from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, state
 
@@ -259,8 +260,9 @@ class _Progress:
 
 
 FRAMEWORK = typer.Option(
-    None, "--framework", "-F", help="torch, jax, tensorflow or all (repeat or comma-separate; default all)."
-)
+    None, "--framework", "-F", help="torch, jax, tensorflow or all (repeat or comma-separate; default all).",
+    callback=options.calibration_frameworks,
+)  # fmt: skip
 DEVICE = typer.Option(
     Device.auto, "--device", "-d", help="auto, cpu, cuda (NVIDIA or ROCm) or tpu.", case_sensitive=False
 )
@@ -270,14 +272,19 @@ KERNELS = typer.Option(
     "-k",
     help="matmul, membw, train_cnn, train_transformer, infer_cnn, infer_transformer, allreduce "
     "(default all).",
+    callback=options.kernels,
 )
 QUICK = typer.Option(
     False, "--quick", help="Small sizes, short budgets (well under a minute per framework on a laptop CPU)."
 )
 FULL = typer.Option(False, "--full", help="Large sizes that fill an accelerator.")
-PROFILE = typer.Option(None, "--profile", hidden=True, help="tiny, quick, standard or full.")
-THREADS = typer.Option(0, "--threads", min=0, help="Framework CPU threads (0: every usable CPU).")
-TIMEOUT = typer.Option(0, "--timeout", min=0, help="Give up on a framework after S seconds (0: never).")
+PROFILE = typer.Option(
+    None, "--profile", hidden=True, help="tiny, quick, standard or full.", callback=options.profile
+)
+THREADS = typer.Option(0, "--threads", min=0, max=4096, help="Framework CPU threads (0: every usable CPU).")
+TIMEOUT = typer.Option(
+    0, "--timeout", min=0, max=7 * 86400, help="Give up on a framework after S seconds (0: never)."
+)
 
 
 @run_app.command("run")

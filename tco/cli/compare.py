@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from pricing.schema import PROVIDERS
+from tco.cli import options
 from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, output_target, sources
 
@@ -22,8 +23,9 @@ procurement_app = typer.Typer(add_completion=False)
 frameworks_app = typer.Typer(add_completion=False)
 
 ACC_HOURS = typer.Option(
-    None, "--acc-hours", help="Sustained demand: accelerator-hours per month.", show_default=False
-)
+    None, "--acc-hours", help="Sustained demand: accelerator-hours per month.", show_default=False,
+    callback=options.positive,
+)  # fmt: skip
 SCENARIO = typer.Option(
     None,
     "--scenario",
@@ -31,8 +33,12 @@ SCENARIO = typer.Option(
     "--accelerator (mean over the horizon).",
     show_default=False,
 )
-PROCURED = typer.Option("H100-80GB", "--accelerator", "-a", help="Accelerator name or alias (h100).")
-PROVIDER = typer.Option(None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (repeatable).")
+PROCURED = typer.Option(
+    "H100-80GB", "--accelerator", "-a", help="Accelerator name or alias (h100).", callback=options.accelerator
+)
+PROVIDER = typer.Option(
+    None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (repeatable).", callback=options.providers
+)
 REGION = typer.Option(None, "--region", "-r", help="Only these regions (repeatable).")
 SERVERS = typer.Option(None, "--servers", min=1, help="Servers to buy (default: sized to demand).")
 SET = typer.Option(
@@ -40,24 +46,37 @@ SET = typer.Option(
     "--set",
     help="Override an ownership assumption, NAME=VALUE (e.g. pue=1.4, electricity_usd_per_kwh=0.08, "
     "capex_usd_per_accelerator=40000, accelerators_per_server=8, utilisation=0.8).",
+    callback=options.procurement_settings,
 )
 DISCOUNT = typer.Option(
     None,
     "--assume-discount",
     help="Add labelled commitment rows as on-demand x (1-FRACTION), e.g. committed_1y=0.3.",
+    callback=options.discounts,
 )
 TOP = typer.Option(15, "--top", min=1, help="Rows of the ranking shown in the table.")
-CURVE = typer.Option(None, "--plot", help="Draw cost vs fleet size and break-even to FILE.png.")
-COMPARED = typer.Option(..., "--accelerator", "-a", help="Accelerator name or alias (e.g. H100-80GB, h100).")
-KERNEL = typer.Option("train_transformer", "--kernel", help="Calibration kernel (the workload).")
+CURVE = typer.Option(
+    None, "--plot", help="Draw cost vs fleet size and break-even to FILE.png.", callback=options.plot
+)
+COMPARED = typer.Option(
+    ..., "--accelerator", "-a", help="Accelerator name or alias (e.g. H100-80GB, h100).",
+    callback=options.accelerator,
+)  # fmt: skip
+KERNEL = typer.Option(
+    "train_transformer", "--kernel", help="Calibration kernel (the workload).", callback=options.kernel
+)
 WORK = typer.Option(
     ..., "--work", help="Work per run, in the throughput's unit x seconds (e.g. tokens or samples).",
-    show_default=False,
+    show_default=False, callback=options.positive,
 )  # fmt: skip
 RUNS = typer.Option(1.0, "--runs-per-month", min=0.0)
-PRICED_BY = typer.Option(None, "--provider", "-p", help="Price from these providers.")
-PRICING = typer.Option("on_demand", "--pricing-model", help="on_demand, spot, ...")
-BARS = typer.Option(None, "--plot", help="Draw throughput and cost to FILE.png.")
+PRICED_BY = typer.Option(
+    None, "--provider", "-p", help="Price from these providers.", callback=options.providers
+)
+PRICING = typer.Option(
+    "on_demand", "--pricing-model", help="on_demand, spot, ...", callback=options.pricing_model
+)
+BARS = typer.Option(None, "--plot", help="Draw throughput and cost to FILE.png.", callback=options.plot)
 
 
 @procurement_app.command("procurement")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 import typer
 
 from pricing.schema import PROVIDERS
+from tco.cli import options
 from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
@@ -38,20 +39,31 @@ DEFAULT_COUNTS: Final = "8,64,256"
 DEFAULT_REPLICA_SIZES: Final = "1,2,4,8"
 
 # --- options shared by train and serve ---------------------------------------------------------------------
-MODEL = typer.Option(None, "--model", "-m", help="A preset (`tco estimate models`).")
-PARAMS = typer.Option(None, "--params", help="Parameters N (7e9, 6.7B).")
-ACTIVE = typer.Option(None, "--active-params", help="MoE: parameters active per token.")
+MODEL = typer.Option(None, "--model", "-m", help="A preset (`tco estimate models`).", callback=options.model)
+PARAMS = typer.Option(None, "--params", help="Parameters N (7e9, 6.7B).", callback=options.quantity)
+ACTIVE = typer.Option(
+    None, "--active-params", help="MoE: parameters active per token.", callback=options.quantity
+)
 LAYERS = typer.Option(None, "--layers", min=1, help="Layers L (adds the attention term).")
 HIDDEN = typer.Option(None, "--hidden", min=1, help="Hidden size h.")
 HEADS = typer.Option(None, "--heads", min=1, help="Attention heads.")
 HEAD_DIM = typer.Option(None, "--head-dim", min=1, help="Width per attention head (default: hidden / heads).")
 EXPERTS = typer.Option(None, "--experts", min=1, help="MoE: routed experts per layer.")
 TOP_K = typer.Option(None, "--experts-per-token", min=1, help="MoE: experts each token is routed to.")
-ACCELERATOR = typer.Option(None, "--accelerator", "-a", help="Name or alias (default: all).")
-FRAMEWORK = typer.Option("all", "--framework", help="torch, jax, tensorflow or all.")
-PROVIDER = typer.Option(None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (default: all).")
+ACCELERATOR = typer.Option(
+    None, "--accelerator", "-a", help="Name or alias (default: all).", callback=options.accelerators
+)
+FRAMEWORK = typer.Option(
+    "all", "--framework", help="torch, jax, tensorflow or all.", callback=options.framework
+)
+PROVIDER = typer.Option(
+    None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (default: all).", callback=options.providers
+)
 REGION = typer.Option(None, "--region", "-r", help="Only these regions.")
-PRICING = typer.Option(None, "--pricing-model", help="on_demand, spot, reserved_1y, ..., owned, all.")
+PRICING = typer.Option(
+    None, "--pricing-model", help="on_demand, spot, reserved_1y, ..., owned, all.",
+    callback=options.pricing_models,
+)  # fmt: skip
 ALL_REGIONS = typer.Option(False, "--all-regions", help="Every region, not the cheapest per instance.")
 PRICE = typer.Option(
     None,
@@ -59,78 +71,114 @@ PRICE = typer.Option(
     "--price-usd-per-accelerator-hour",
     help="Price per ACCELERATOR-hour instead of the catalog.",
     show_default=False,
+    callback=options.positive,
 )
 SET = typer.Option(
     None, "--set", help="Override any named default, NAME=VALUE (list: `tco estimate assumptions`).",
-    show_default=False,
+    show_default=False, callback=options.estimate_settings,
 )  # fmt: skip
 INFEASIBLE = typer.Option(False, "--include-infeasible", help="Also options that cannot run.")
 BUDGET = typer.Option(
     None, "--budget-usd", help="A budget ($, e.g. 250k): options over it are marked; training rows say what "
-    "it buys (tokens, steps, samples).", show_default=False,
+    "it buys (tokens, steps, samples).", show_default=False, callback=options.quantity,
 )  # fmt: skip
 BUDGET_PER = typer.Option(
-    "run", "--budget-per", help="What the training budget pays for: run (cost per run) or month."
-)
+    "run", "--budget-per", help="What the training budget pays for: run (cost per run) or month.",
+    callback=options.training_budget_per,
+)  # fmt: skip
 EXPLAIN = typer.Option(False, "--explain", help="Every formula input and its source, per row.")
 DTYPE = typer.Option(
     None, "--dtype", help="bf16, fp16, fp8, tf32 or fp32 (default: bf16; --from-run: the run's).",
-    show_default=False,
+    show_default=False, callback=options.compute_dtype,
 )  # fmt: skip
 # --- train -------------------------------------------------------------------------------------------------
-TOKENS = typer.Option(None, "--tokens", help="Training tokens D (2e12, 2T).")
-FLOPS = typer.Option(None, "--flops", help="Raw training FLOPs instead of N and D.")
-SAMPLES = typer.Option(None, "--samples", help="Examples per epoch (with --epochs).")
-EPOCHS = typer.Option(None, "--epochs", help="Epochs over --samples.")
-SAMPLES_PER_S = typer.Option(None, "--samples-per-s", help="Measured examples/s per accelerator.")
+TOKENS = typer.Option(None, "--tokens", help="Training tokens D (2e12, 2T).", callback=options.quantity)
+FLOPS = typer.Option(
+    None, "--flops", help="Raw training FLOPs instead of N and D.", callback=options.quantity
+)
+SAMPLES = typer.Option(
+    None, "--samples", help="Examples per epoch (with --epochs).", callback=options.quantity
+)
+EPOCHS = typer.Option(None, "--epochs", help="Epochs over --samples.", callback=options.positive)
+SAMPLES_PER_S = typer.Option(
+    None, "--samples-per-s", help="Measured examples/s per accelerator.", callback=options.positive
+)
 SEQ_LEN = typer.Option(None, "--seq-len", min=1, help="Sequence length s.")
 FROM_RUN = typer.Option(
     None, "--from-run", help="A tracked run (`tco runs list`): re-project its job from its measured rate."
 )
 RECOMPUTE = typer.Option(
-    None, "--recompute", help="Activation recomputation: none, selective or full (default: layout search)."
-)
+    None, "--recompute", help="Activation recomputation: none, selective or full (default: layout search).",
+    callback=options.recompute,
+)  # fmt: skip
 EXPERT_FFN = typer.Option(None, "--expert-ffn-hidden", min=1, help="MoE: each routed expert's FFN width.")
 BATCH = typer.Option(
-    None, "--global-batch-tokens", help="Tokens per optimizer step (default: the preset's, else 4M)."
+    None, "--global-batch-tokens", help="Tokens per optimizer step (default: the preset's, else 4M).",
+    callback=options.quantity,
+)  # fmt: skip
+COUNT = typer.Option(
+    None, "--count", "-n", help=f"Accelerator counts (default: {DEFAULT_COUNTS}).", callback=options.counts
 )
-COUNT = typer.Option(None, "--count", "-n", help=f"Accelerator counts (default: {DEFAULT_COUNTS}).")
-MFU = typer.Option(None, "--mfu", help="Steady MFU (0-1]: replaces every rate source.")
-GOODPUT = typer.Option(None, "--goodput", help="End-to-end goodput (0-1] (default: 0.85).")
-SCALING = typer.Option(None, "--scaling-efficiency", help="(0-1]: replaces the comm model.")
-RUNS = typer.Option(None, "--runs-per-month", help="Runs per month (default: 1).")
-SORT = typer.Option("count", "--sort", help="count (then cost), cost (per run) or time (wall).")
+MFU = typer.Option(
+    None, "--mfu", help="Steady MFU (0-1]: replaces every rate source.", callback=options.fraction
+)
+GOODPUT = typer.Option(
+    None, "--goodput", help="End-to-end goodput (0-1] (default: 0.85).", callback=options.fraction
+)
+SCALING = typer.Option(
+    None, "--scaling-efficiency", help="(0-1]: replaces the comm model.", callback=options.fraction
+)
+RUNS = typer.Option(
+    None, "--runs-per-month", help="Runs per month (default: 1).", callback=options.runs_per_month
+)
+SORT = typer.Option(
+    "count", "--sort", help="count (then cost), cost (per run) or time (wall).", callback=options.train_sort
+)
 TRAIN_INSTANCES = typer.Option(
     False, "--all-instances", help="Every instance type, not the cheapest per provider/pricing/count."
 )
 TRAIN_TOP = typer.Option(10, "--top", min=0, help="Show at most K rows per accelerator count (0: all).")
 # --- serve -------------------------------------------------------------------------------------------------
 KV_HEADS = typer.Option(None, "--kv-heads", min=1, help="KV heads (GQA) (default: heads).")
-PROMPT = typer.Option(512, "--prompt-tokens", help="Mean prompt tokens per request.")
-OUTPUT_TOKENS = typer.Option(256, "--output-tokens", help="Mean output tokens per request.")
-RATE = typer.Option(1.0, "--requests-per-s", help="Request rate to serve.")
-TTFT = typer.Option(1.0, "--ttft-s", help="Time-to-first-token target (s).")
-TPOT = typer.Option(0.05, "--tpot-s", help="Time-per-output-token target (s).")
-WEIGHT_DTYPE = typer.Option("bf16", "--weight-dtype", help="bf16, fp8, int8 or int4.")
-KV_DTYPE = typer.Option("bf16", "--kv-dtype", help="KV-cache precision.")
-COMPUTE_DTYPE = typer.Option("bf16", "--dtype", help="Compute precision (prefill peak).")
-HOURS = typer.Option(24.0, "--hours-per-day", help="Hours served per day.")
-MBU = typer.Option(
-    None, "--mbu", help="Decode memory-bandwidth utilisation at TP1, (0-1] (default: see assumptions)."
+PROMPT = typer.Option(
+    512, "--prompt-tokens", help="Mean prompt tokens per request.", callback=options.positive
 )
-PREFILL = typer.Option(None, "--prefill-efficiency", help="Prefill and large-batch decode FLOP efficiency.")
+OUTPUT_TOKENS = typer.Option(
+    256, "--output-tokens", help="Mean output tokens per request.", callback=options.positive
+)
+RATE = typer.Option(1.0, "--requests-per-s", help="Request rate to serve.", callback=options.positive)
+TTFT = typer.Option(1.0, "--ttft-s", help="Time-to-first-token target (s).", callback=options.positive)
+TPOT = typer.Option(0.05, "--tpot-s", help="Time-per-output-token target (s).", callback=options.positive)
+WEIGHT_DTYPE = typer.Option(
+    "bf16", "--weight-dtype", help="bf16, fp8, int8 or int4.", callback=options.storage_dtype
+)
+KV_DTYPE = typer.Option("bf16", "--kv-dtype", help="KV-cache precision.", callback=options.storage_dtype)
+COMPUTE_DTYPE = typer.Option(
+    "bf16", "--dtype", help="Compute precision (prefill peak).", callback=options.compute_dtype
+)
+HOURS = typer.Option(24.0, "--hours-per-day", help="Hours served per day.", callback=options.hours_per_day)
+MBU = typer.Option(
+    None, "--mbu", help="Decode memory-bandwidth utilisation at TP1, (0-1] (default: see assumptions).",
+    callback=options.fraction,
+)  # fmt: skip
+PREFILL = typer.Option(
+    None, "--prefill-efficiency", help="Prefill and large-batch decode FLOP efficiency.",
+    callback=options.fraction,
+)  # fmt: skip
 ENGINE = typer.Option(
     None, "--engine",
     help="Serving engine: auto (TensorRT-LLM on NVIDIA, vLLM elsewhere), trtllm, vllm or sglang; several "
     "(comma-separated) compare them.",
-    show_default=False,
+    show_default=False, callback=options.engines,
 )  # fmt: skip
 LAYOUT = typer.Option(
-    "aggregated", "--layout", help="aggregated (one engine), disaggregated (prefill and decode pools) or all."
-)
+    "aggregated", "--layout", callback=options.layout,
+    help="aggregated (one engine), disaggregated (prefill and decode pools) or all.",
+)  # fmt: skip
 REPLICA = typer.Option(
-    None, "--count", "-n", help=f"Accelerators per replica (default: {DEFAULT_REPLICA_SIZES})."
-)
+    None, "--count", "-n", help=f"Accelerators per replica (default: {DEFAULT_REPLICA_SIZES}).",
+    callback=options.counts,
+)  # fmt: skip
 SERVE_INSTANCES = typer.Option(
     False, "--all-instances", help="Every instance type, not the cheapest per provider/pricing/replica."
 )

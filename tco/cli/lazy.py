@@ -3,7 +3,7 @@
 Building a Typer command inspects every option of its function; importing a module defines all of its
 commands. A group of :class:`LazyGroup` knows its subcommands by name and a ``"module:attr"`` spec (a Typer
 app, or a click command such as another lazy group) and loads only the one invoked; ``--help`` lists them
-all.
+all. Each command it builds gets the checks of :func:`tco.cli.options.harden`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import typer.main
 from typer import _click as click
 from typer.core import TyperGroup
 
+from tco.cli.options import harden
+
 
 class LazyGroup(TyperGroup):
     """A group whose subcommands load on demand: ``lazy`` maps a name to ``"module:attr"``."""
@@ -26,6 +28,7 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, *, lazy: Mapping[str, str] | None = None, **attrs: Any) -> None:
         super().__init__(**attrs)
+        harden(self)
         if lazy is not None:
             self.lazy = dict(lazy)
 
@@ -37,7 +40,7 @@ class LazyGroup(TyperGroup):
         if found is None and cmd_name in self.lazy:
             module, _, attr = self.lazy[cmd_name].partition(":")
             target = getattr(import_module(module), attr)
-            found = target if isinstance(target, click.Command) else typer.main.get_command(target)
+            found = target if isinstance(target, click.Command) else harden(typer.main.get_command(target))
             found.name = cmd_name
             self.add_command(found, cmd_name)
         return found

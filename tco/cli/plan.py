@@ -1,7 +1,7 @@
 """`tco plan SCENARIO.toml`: a team's budget plan, month by month, and the cheapest option.
 
 Nothing is written until everything is ready: the plan, its output and its figure are computed in memory,
-then written together (:func:`_commit`), all or none. Ctrl-C at any moment exits 130 with one line saying
+then written together (:class:`_Commit`), all or none. Ctrl-C at any moment exits 130 with one line saying
 that nothing was written; an existing file is left as it was.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from tco.cli import options
 from tco.cli.state import (
     FORMAT_OPTION,
     OUTPUT_OPTION,
@@ -36,14 +37,16 @@ HELP = (
 )
 SCENARIO = typer.Argument(..., help="Scenario file (TOML); see examples/.", show_default=False)
 TOP = typer.Option(10, "--top", min=1, max=50, help="Options kept in the ranking and the workbook.")
-PLOT = typer.Option(None, "--plot", help="Also draw the budget to FILE.png.", show_default=False)
+PLOT = typer.Option(
+    None, "--plot", help="Also draw the budget to FILE.png.", show_default=False, callback=options.plot
+)
 BUDGET = typer.Option(
     None, "--budget-usd", help="A budget ($, e.g. 100k; replaces the scenario's budget_usd): the months and "
-    "options over it are marked.", show_default=False,
+    "options over it are marked.", show_default=False, callback=options.quantity,
 )  # fmt: skip
 BUDGET_PER = typer.Option(
     None, "--budget-per", help="month (the budget is per month; default) or horizon (for the whole plan).",
-    show_default=False,
+    show_default=False, callback=options.plan_budget_per,
 )  # fmt: skip
 
 
@@ -63,12 +66,9 @@ def plan(
 ) -> None:
     from tco.cli.render import note
 
-    target = output_target(ctx, fmt, output)
-    if target.fmt is Format.xlsx and target.path is None:
-        raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
-    if plot is not None:
+    target = output_target(ctx, fmt, output)  # --format xlsx without --output: a usage error
+    if plot is not None:  # its suffix names a picture format (the option's callback)
         check_writable(plot)
-        _check_figure_format(plot)
     try:
         _plan(ctx, scenario, top, plot, budget_usd, budget_per, target)
     except KeyboardInterrupt:
@@ -163,16 +163,6 @@ def _stream(path: Path) -> bool:
         return not stat.S_ISREG(path.stat().st_mode)
     except OSError:
         return False
-
-
-def _check_figure_format(path: Path) -> None:
-    """``--plot`` names a file whose extension matplotlib draws (png, svg, pdf, ...)."""
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    known = FigureCanvasBase.get_supported_filetypes()
-    if path.suffix.lower().lstrip(".") not in known:
-        others = ", ".join("." + k for k in sorted(known) if k != "png")
-        raise typer.BadParameter(f"{path}: a figure file ends in .png (or {others})", param_hint="--plot")
 
 
 def _figure(result: PlanResult, path: Path) -> bytes:

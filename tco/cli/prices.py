@@ -9,6 +9,7 @@ import typer
 
 from pricing.providers.base import PROVIDER_CLIENTS
 from pricing.schema import PRICING_MODELS, PROVIDERS
+from tco.cli import options
 from tco.cli.lazy import group
 from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, Target, output_target, sources, state
 
@@ -36,12 +37,14 @@ books_app = typer.Typer(add_completion=False)
 PricingModel = StrEnum("PricingModel", {m: m for m in PRICING_MODELS})  # type: ignore[misc]
 
 PROVIDER = typer.Option(
-    None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (repeat or comma-separate; default all)."
-)
+    None, "--provider", "-p", help=f"{', '.join(PROVIDERS)} (repeat or comma-separate; default all).",
+    callback=options.providers,
+)  # fmt: skip
 REGION = typer.Option(None, "--region", "-r", help="Region code, e.g. us-east-1.")
 ACCELERATOR = typer.Option(
-    None, "--accelerator", "-a", help="Canonical name or alias: h100, a100-80, tpu-v5e, l4 ..."
-)
+    None, "--accelerator", "-a", help="Canonical name or alias: h100, a100-80, tpu-v5e, l4 ...",
+    callback=options.accelerators,
+)  # fmt: skip
 MIN_COUNT = typer.Option(0, "--min-count", min=0, help="At least this many accelerators per instance.")
 MODEL = typer.Option(None, "--pricing-model", "-m", help="Only these pricing models.", case_sensitive=False)
 CHEAPEST = typer.Option(False, "--cheapest", help="Only the cheapest region per (provider, instance type).")
@@ -59,6 +62,7 @@ SELLER_KIND = typer.Option(
     "--seller",
     help="Only sellers of these kinds: hyperscaler, gpu-cloud, marketplace.",
     show_default=False,
+    callback=options.seller_kinds,
 )
 MAX_AGE = typer.Option(
     None,
@@ -72,6 +76,7 @@ PULL_PROVIDER = typer.Option(
     "--provider",
     "-p",
     help=f"{', '.join(PROVIDER_CLIENTS)} or all (those with a public price API; default all).",
+    callback=options.pull_providers,
 )
 PULL_REGION = typer.Option(None, "--region", "-r", help="Only these regions (default: all).")
 ENDPOINT = typer.Option(
@@ -79,15 +84,22 @@ ENDPOINT = typer.Option(
     "--endpoint",
     help="Price API endpoint URL for a single --provider (a mirror, proxy or test server). "
     "Env: TCO_AWS_PRICING_ENDPOINT, TCO_GCP_BILLING_ENDPOINT, TCO_AZURE_PRICES_ENDPOINT.",
+    callback=options.endpoint,
 )
 SPOT = typer.Option(True, "--spot/--no-spot", help="AWS: also read EC2 spot price history.")
-TIMEOUT = typer.Option(30.0, "--timeout", min=0.001, help="Seconds per request before it is retried.")
-ATTEMPTS = typer.Option(5, "--max-attempts", min=1, help="Tries per request (throttling, 5xx, timeouts).")
-BACKOFF = typer.Option(0.5, "--backoff", min=0.0, help="Base of the exponential backoff, seconds.")
-ONLY = typer.Option(None, "--provider", "-p", help="Only these providers.")
+TIMEOUT = typer.Option(
+    30.0, "--timeout", min=0.001, max=3600.0, help="Seconds per request before it is retried."
+)
+ATTEMPTS = typer.Option(
+    5, "--max-attempts", min=1, max=100, help="Tries per request (throttling, 5xx, timeouts)."
+)
+BACKOFF = typer.Option(0.5, "--backoff", min=0.0, max=600.0, help="Base of the exponential backoff, seconds.")
+ONLY = typer.Option(None, "--provider", "-p", help="Only these providers.", callback=options.providers)
 OLD = typer.Argument(None, help="Older snapshot id (or 'embedded'); default: the one before NEW.")
 NEW = typer.Argument(None, help="Newer snapshot id; default: the provider's newest pull.")
-DIFF_PROVIDER = typer.Option(None, "--provider", "-p", help="Only these providers (no ids).")
+DIFF_PROVIDER = typer.Option(
+    None, "--provider", "-p", help="Only these providers (no ids).", callback=options.providers
+)
 DIFF_LIMIT = typer.Option(0, "--limit", "-n", min=0, help="Show at most N changes (0: all).")
 DIFF_BOOK = typer.Option(False, "--book", help="The price book in use against list prices (not two pulls).")
 BOOK_FILE = typer.Argument(

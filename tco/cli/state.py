@@ -63,11 +63,14 @@ class Target:
 def output_target(ctx: typer.Context, fmt: Format | None, output: Path | None) -> Target:
     """The command's ``--format``/``--output``, else the global ones; the file is checked up front.
 
-    A path that cannot be written fails here, before any work is done, with one line.
+    A path that cannot be written fails here, before any work is done, with one line; so does a workbook
+    with nowhere to go (``--format xlsx`` without ``--output``: a usage error).
     """
     root = state(ctx)
     chosen = fmt or root.fmt or Format.table
     path = output or root.output
+    if chosen is Format.xlsx and path is None:
+        raise typer.BadParameter("xlsx writes a workbook: add --output FILE.xlsx", param_hint="'--format'")
     if path is not None:
         check_writable(path)
     return Target(chosen, path)

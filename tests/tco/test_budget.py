@@ -108,10 +108,10 @@ def test_estimate_train_marks_options_over_budget_and_keeps_them(cli: Any) -> No
     )
     assert {r["budget_per"] for r in month.json()} == {"month"}
     bad = cli(*TRAIN, "--budget-usd", "-5")
-    assert bad.exit_code == 1 and "--budget-usd must be a positive number of dollars" in bad.stderr
-    assert cli(*TRAIN, "--budget-usd", "lots").exit_code == 1
+    assert bad.exit_code == 2 and "Invalid value for '--budget-usd': must be > 0" in bad.stderr
+    assert cli(*TRAIN, "--budget-usd", "lots").exit_code == 2
     assert (
-        "--budget-per must be run or month"
+        "'--budget-per': unknown value 'year' (one of run, month)"
         in cli(*TRAIN, "--budget-usd", "1k", "--budget-per", "year").stderr
     )
 
@@ -151,7 +151,7 @@ def test_plan_shows_months_and_options_over_budget(cli: Any, tmp_path: Path) -> 
     bad = scenario(tmp_path, 'budget_usd = 1000\nbudget_per = "week"')
     wrong = cli("plan", str(bad))
     assert wrong.exit_code == 1 and "scenario.budget_per: expected one of month, horizon" in wrong.stderr
-    assert cli("plan", str(path), "--budget-per", "year").exit_code == 1
+    assert cli("plan", str(path), "--budget-per", "year").exit_code == 2
 
 
 @libreoffice

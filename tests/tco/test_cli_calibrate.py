@@ -127,10 +127,13 @@ def test_usage_and_domain_errors(cli: Any, tmp_path: Path) -> None:
     device = cli("calibrate", "run", "--device", "gpu")
     assert device.exit_code == 2 and "gpu" in device.stderr
     unknown = cli("calibrate", "run", "--framework", "pytorhc")
-    assert unknown.exit_code == 1
-    assert unknown.stderr.strip() == "error: unknown framework 'pytorhc' (did you mean 'pytorch'?)"
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == (
+        "error: Invalid value for '--framework' / '-F': unknown framework 'pytorhc' "
+        "(did you mean 'pytorch'?) (see 'tco calibrate run --help')"
+    )
     kernel = cli("calibrate", "run", "--kernels", "matmull")
-    assert kernel.exit_code == 1 and "did you mean 'matmul'" in kernel.stderr
+    assert kernel.exit_code == 2 and "did you mean 'matmul'" in kernel.stderr
     empty = cli("calibrate", "show")
     assert empty.exit_code == 1
     assert empty.stderr.strip() == (

@@ -186,7 +186,7 @@ def test_list_shows_sellers_side_by_side_with_filters(cli: Any) -> None:
     assert {r["provider"] for r in hyper} == {"aws", "gcp", "azure", "oci"}
     table = cli("prices", "list", "-a", "h100", "--cheapest")
     assert "Seller" in table.stdout and "marketplace, resold" in table.stdout and "GPU cloud" in table.stdout
-    assert cli("prices", "list", "--seller", "cloud").exit_code == 1
+    assert cli("prices", "list", "--seller", "cloud").exit_code == 2
     assert cli("prices", "import", str(EXAMPLE)).exit_code == 0
     listed = cli("prices", "list", "-a", "h100", "-p", "aws", "-r", "us-east-1")
     [line] = [x for x in listed.stdout.splitlines() if "p5.48xlarge" in x]

@@ -92,11 +92,11 @@ def assert_one_line_error(result: Any, code: int, *needles: str) -> None:
 
 
 def test_unknown_accelerator(cli: Any) -> None:
-    assert_one_line_error(cli("prices", "list", "-a", "h1000"), 1, "unknown accelerator", "did you mean")
+    assert_one_line_error(cli("prices", "list", "-a", "h1000"), 2, "unknown accelerator", "did you mean")
 
 
 def test_unknown_provider(cli: Any) -> None:
-    assert_one_line_error(cli("prices", "list", "-p", "awz"), 1, "unknown provider", "did you mean aws")
+    assert_one_line_error(cli("prices", "list", "-p", "awz"), 2, "unknown provider", "did you mean aws")
 
 
 def test_negative_min_count(cli: Any) -> None:
@@ -136,7 +136,7 @@ def test_unknown_command_is_usage_error(cli: Any) -> None:
 
 
 def test_debug_shows_traceback(cli: Any) -> None:
-    result = cli("--debug", "prices", "list", "-a", "h1000")
+    result = cli("--debug", "prices", "list", "-a", "h100", "-r", "nowhere")
     assert result.exit_code == 1
     assert "Traceback" in result.stderr and "PricingError" in result.stderr
-    assert result.stderr.rstrip().splitlines()[-1].startswith("error: unknown accelerator")
+    assert result.stderr.rstrip().splitlines()[-1].startswith("error: no offers in region 'nowhere'")

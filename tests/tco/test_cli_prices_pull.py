@@ -303,7 +303,7 @@ def test_endpoint_option_and_usage_errors(cli: Any, live: Live, monkeypatch: pyt
     both = cli("prices", "pull", "--endpoint", live.azure.url)
     assert both.exit_code == 2 and "--endpoint needs exactly one --provider" in both.stderr
     unknown = cli("prices", "pull", "-p", "azur")
-    assert unknown.exit_code == 1 and "did you mean azure?" in unknown.stderr
+    assert unknown.exit_code == 2 and "did you mean azure?" in unknown.stderr
 
 
 def test_summary_as_json_and_stale_warning(cli: Any, live: Live) -> None:

@@ -91,7 +91,7 @@ def test_procurement_cli_ranks_and_recommends(cli, tmp_path) -> None:
     assert costs == sorted(costs)
     assert "cheapest choice over three years" in result.stderr
     bad = cli("compare", "procurement", "--acc-hours", "100", "--set", "pue=-1")
-    assert bad.exit_code == 1 and "pue" in bad.stderr
+    assert bad.exit_code == 2 and "pue" in bad.stderr
 
 
 def test_frameworks_measured_and_missing() -> None:

@@ -55,3 +55,28 @@ def test_plan_plot_shows_the_budget_it_prints(cli, tmp_path: Path, monkeypatch) 
     # the budget is the cheapest option's: its horizon total is the shortest option bar
     cheapest = min(p.get_width() for p in right.patches)
     assert abs(cheapest - sum(float(row["total_usd"]) for row in budget)) < 0.01
+
+
+def test_plan_plot_with_a_budget_stacks_the_cost_items_only(cli, tmp_path: Path, monkeypatch) -> None:
+    """A plan with a budget gains budget columns (text, flags, cumulative sums): they are not cost items
+    to stack (issue 15: found by tests/tco/test_cli_properties.py, a TypeError before)."""
+    import tco.plot
+
+    figures = []
+    real_save = tco.plot._save
+    monkeypatch.setattr(tco.plot, "_save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    picture = tmp_path / "b.png"
+    result = cli(
+        "plan",
+        str(ROOT / "examples" / "llm_team.toml"),
+        "--budget-usd",
+        "100k",
+        "--plot",
+        str(picture),
+        "-f",
+        "csv",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert picture.read_bytes().startswith(PNG)
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert labels and not [label for label in labels if "budget" in label or "cumulative" in label]

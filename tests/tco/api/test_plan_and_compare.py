@@ -67,7 +67,7 @@ def test_compare_commands_take_accelerator_aliases(cli: Any) -> None:
     assert frameworks.exit_code == 0, frameworks.stderr
     assert {r["accelerator"] for r in frameworks.json()} == {"H100-80GB"}
     ambiguous = cli("compare", "procurement", "--acc-hours", "5000", "-a", "a100")
-    assert ambiguous.exit_code == 1 and "ambiguous" in ambiguous.stderr
+    assert ambiguous.exit_code == 2 and "ambiguous" in ambiguous.stderr
 
 
 @pytest.mark.parametrize(
@@ -81,8 +81,9 @@ def test_one_set_parser_answers_alike_in_every_command(cli: Any, command: tuple[
         ("x", "'x' is not a number"),
     ):
         result = cli(*command, "--set", f"pue={value}")
-        assert result.exit_code == 1, result.stdout
-        assert result.stderr.strip() == f"error: --set pue: {message}"
+        assert result.exit_code == 2, result.stdout
+        where = f"(see 'tco {' '.join(command[:2])} --help')"
+        assert result.stderr.strip() == f"error: Invalid value for '--set': pue: {message} {where}"
 
 
 def test_set_names_are_the_commands_own() -> None:
