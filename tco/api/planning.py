@@ -39,6 +39,9 @@ class PlanRequest:
     budget_usd: float | None = None
     #: what the budget covers: ``month`` (each month) or ``horizon`` (the whole plan); None: the scenario's
     budget_per: str | None = None
+    #: build the workbook's templates and Assumptions rows (:func:`tco.plan.budget.build_plan`); a command
+    #: that writes no workbook leaves them out
+    workbook: bool = True
 
     def __post_init__(self) -> None:
         from tco.model.budget import PLAN_PERIODS, check_budget
@@ -81,17 +84,24 @@ def plan_options(s: Scenario, sources: Sources) -> tuple[pd.DataFrame, tuple[str
     import pandas as pd
 
     from tco.model.offers import OPTION_COLUMNS, purchase_options
+    from tco.plan.scenario import located, unknown
 
     wanted = sorted(
         {a for t in s.training for a in t.accelerators} | {a for v in s.serving for a in v.accelerators}
     )
     query = OfferQuery(
         providers=s.options.providers,
-        regions=s.options.regions,
         accelerators=tuple(wanted),
         pricing_models=s.options.pricing_models,
     )
     offers = catalog_offers(query, sources)
+    if s.options.regions:  # each one a region of the providers' offers, said where the scenario names it
+        known = set(offers.catalog.offers["region"].dropna())
+        for region in s.options.regions:
+            problem = unknown(region, known, "region")
+            if problem is not None:
+                raise located(s, "options", "regions", problem)
+        offers = offers._replace(rows=offers.rows[offers.rows["region"].isin(s.options.regions)])
     labels = {p: info.label for p, info in offers.catalog.snapshots.items()}
     cloud = with_networks(purchase_options(offers.rows), Settings())
     cloud = cloud[cloud["price_usd_per_accelerator_hour"].notna()].copy()
@@ -160,7 +170,12 @@ def plan(request: PlanRequest, sources: Sources | None = None) -> PlanOutcome:
     scenario = load(request.scenario) if isinstance(request.scenario, Path) else request.scenario
     options, notes, catalog = plan_options(scenario, sources)
     result = build_plan(
-        scenario, options, calibrations=sources.calibration_results(), keep_options=request.top, notes=notes
+        scenario,
+        options,
+        calibrations=sources.calibration_results(),
+        keep_options=request.top,
+        notes=notes,
+        templates=request.workbook,
     )
     budget = request.budget_usd if request.budget_usd is not None else scenario.budget_usd
     if budget is not None:

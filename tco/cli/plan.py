@@ -1,13 +1,34 @@
-"""`tco plan SCENARIO.toml`: a team's budget plan, month by month, and the cheapest option."""
+"""`tco plan SCENARIO.toml`: a team's budget plan, month by month, and the cheapest option.
+
+Nothing is written until everything is ready: the plan, its output and its figure are computed in memory,
+then written together (:class:`_Commit`), all or none. Ctrl-C at any moment exits 130 with one line saying
+that nothing was written; an existing file is left as it was.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tco.cli import options
-from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, output_target, sources
+from tco.cli.state import (
+    FORMAT_OPTION,
+    OUTPUT_OPTION,
+    Format,
+    Target,
+    check_writable,
+    output_target,
+    sources,
+)
+from tco.errors import TcoError
+from tco.export.base import write_atomic
+
+if TYPE_CHECKING:
+    from tco.plan.budget import PlanResult
 
 HELP = (
     "Turn a scenario file (workloads, horizon, growth, options) into a month-by-month budget per workload "
@@ -43,42 +64,224 @@ def plan(
     fmt: Format | None = FORMAT_OPTION,
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
+    from tco.cli.render import note
+
+    target = output_target(ctx, fmt, output)  # --format xlsx without --output: a usage error
+    if plot is not None:  # its suffix names a picture format (the option's callback)
+        check_writable(plot)
+    try:
+        _plan(ctx, scenario, top, plot, budget_usd, budget_per, target)
+    except KeyboardInterrupt:
+        files = [str(p) for p in (target.path, plot) if p is not None and not _stream(p)]
+        kept = (
+            f" ({', '.join(files)} left as {'it was' if len(files) == 1 else 'they were'})" if files else ""
+        )
+        note(f"plan interrupted: nothing written{kept}")
+        raise typer.Exit(130) from None
+
+
+def _plan(
+    ctx: typer.Context,
+    scenario: Path,
+    top: int,
+    plot: Path | None,
+    budget_usd: str | None,
+    budget_per: str | None,
+    target: Target,
+) -> None:
     from tco.api import PlanRequest
     from tco.api import inputs as read
     from tco.api import plan as make_plan
-    from tco.cli.render import emit, emit_bytes, note, report_warnings, warn
+    from tco.cli.render import emit, note, report_warnings, warn
     from tco.cli.views.plan import budget_verdict, cheapest, plan_tables
-    from tco.errors import TcoError
 
-    target = output_target(ctx, fmt, output)
-    if target.fmt is Format.xlsx and target.path is None:
-        raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
-    if plot is not None:
-        check_writable(plot)
     per = budget_per.strip().lower() if budget_per is not None else None
     request = PlanRequest(
-        scenario, top=top, budget_usd=read.quantity(budget_usd, "--budget-usd"), budget_per=per
+        scenario,
+        top=top,
+        budget_usd=read.quantity(budget_usd, "--budget-usd"),
+        budget_per=per,
+        workbook=target.fmt is Format.xlsx,
     )
     outcome = make_plan(request, sources(ctx))
     result = outcome.result
-    for line in result.notes:
-        warn(line)
+    for said in result.notes:
+        warn(said)
+    # everything to write, rendered first: a failure (or Ctrl-C) here writes nothing
+    files: list[tuple[Path, bytes, str | None]] = []
+    if target.path is not None:
+        files.append((target.path, _document(target, result), _wrote(target, result)))
+    if plot is not None:
+        files.append((plot, _figure(result, plot), f"wrote {plot}"))
+    if target.path is None:
+        emit(target, result.budget, lambda: plan_tables(result))
+    with _Commit([(path, data) for path, data, _ in files]):
+        for _, _, line in files:
+            if line is not None:
+                note(line)
+        note(cheapest(result))
+        if "over_budget" in result.budget:
+            note(budget_verdict(result))
+        report_warnings(outcome.provenance)
+
+
+def _document(target: Target, result: PlanResult) -> bytes:
+    """The plan in the target's format, as ``emit`` would write it to a file."""
     if target.fmt is Format.xlsx:
         from tco.export.xlsx import plan_workbook
 
-        emit_bytes(
-            target, plan_workbook(result), f"the plan workbook ({result.scenario.horizon_months} months)"
-        )
-    else:
-        emit(target, result.budget, lambda: plan_tables(result))
-    if plot is not None:
-        from tco.plot import plan_figure
+        return plan_workbook(result)
+    if target.fmt is Format.table:
+        from io import StringIO
 
+        from rich.console import Console
+
+        from tco.cli.views.plan import plan_tables
+
+        buffer = StringIO()
+        Console(file=buffer, width=200, no_color=True, highlight=False).print(plan_tables(result))
+        return buffer.getvalue().encode("utf-8")
+    from tco.export import renderer
+
+    return renderer(target.fmt.value)(result.budget)
+
+
+def _wrote(target: Target, result: PlanResult) -> str | None:
+    """What ``emit`` says once it has written the file (nothing for a table)."""
+    if target.fmt is Format.xlsx:
+        return f"wrote the plan workbook ({result.scenario.horizon_months} months) to {target.path}"
+    if target.fmt is Format.table:
+        return None
+    return f"wrote {len(result.budget)} rows to {target.path}"
+
+
+def _stream(path: Path) -> bool:
+    """A device or a pipe (written directly: what was sent cannot be taken back)."""
+    import stat
+
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _figure(result: PlanResult, path: Path) -> bytes:
+    """The plan's figure (:func:`tco.plot.plan_figure`) as the bytes of a ``path``-typed file."""
+    import tempfile
+
+    from tco.plot import plan_figure
+
+    with tempfile.TemporaryDirectory(prefix="tco-plot-") as folder:
+        drawn = Path(folder) / f"figure{path.suffix}"
         plan_figure(
-            result.budget, result.options, plot, title=result.scenario.name, best=str(result.best["option"])
+            result.budget, result.options, drawn, title=result.scenario.name, best=str(result.best["option"])
         )
-        note(f"wrote {plot}")
-    note(cheapest(result))
-    if "over_budget" in result.budget:
-        note(budget_verdict(result))
-    report_warnings(outcome.provenance)
+        return drawn.read_bytes()
+
+
+class _Commit:
+    """Write ``files`` all or none, and hold Ctrl-C until the block ends.
+
+    A device or a pipe (``/dev/stdout``, a FIFO) is written directly, first, while Ctrl-C still
+    interrupts it. The other files go through :func:`tco.export.base.write_atomic` (a temporary file beside
+    each, renamed over it; a link's target is written, the link kept) with Ctrl-C held: an existing file is
+    first kept under a hard link (or its bytes), so that a failure or a Ctrl-C before the block ends puts
+    every file back as it was (a file that did not exist is removed); the held Ctrl-C is then raised.
+    """
+
+    def __init__(self, files: Sequence[tuple[Path, bytes]]) -> None:
+        self.files = files
+        self.interrupted = False
+        self.undo: list[tuple[Path, Path | bytes | None]] = []
+        self.previous: object = None
+        self.holding = False
+
+    def __enter__(self) -> _Commit:
+        import signal
+        import stat
+        import threading
+
+        regular = []
+        for path, data in self.files:
+            try:
+                mode = path.stat().st_mode
+            except FileNotFoundError:
+                mode = None
+            except OSError as exc:
+                raise TcoError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            if mode is not None and not stat.S_ISREG(mode):  # a device or a pipe
+                _write_direct(path, data)
+            else:
+                regular.append((path.resolve() if path.is_symlink() else path, data, mode is not None))
+        if threading.current_thread() is threading.main_thread():  # only there can Ctrl-C be held
+            self.previous = signal.signal(signal.SIGINT, self._hold)
+            self.holding = True
+        try:
+            for path, data, exists in regular:
+                self.undo.append((path, _keep(path) if exists else None))
+                write_atomic(path, data)
+        except BaseException:
+            try:
+                self._restore()
+            finally:
+                self._release()
+            raise
+        return self
+
+    def _hold(self, signum: int, frame: object) -> None:
+        self.interrupted = True
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if kind is not None or self.interrupted:
+                self._restore()
+            else:
+                for _, kept in self.undo:
+                    if isinstance(kept, Path):
+                        kept.unlink(missing_ok=True)
+        finally:
+            self._release()
+        if kind is None and self.interrupted:
+            raise KeyboardInterrupt
+
+    def _release(self) -> None:
+        """Ctrl-C is Ctrl-C again (a handler installed outside Python reads as None: the default then)."""
+        import signal
+
+        if self.holding:
+            signal.signal(signal.SIGINT, self.previous or signal.SIG_DFL)  # type: ignore[arg-type]
+            self.holding = False
+
+    def _restore(self) -> None:
+        for path, kept in reversed(self.undo):
+            if isinstance(kept, Path):
+                os.replace(kept, path)
+            elif isinstance(kept, bytes):
+                write_atomic(path, kept)
+            else:
+                path.unlink(missing_ok=True)
+        self.undo = []
+
+
+def _keep(path: Path) -> Path | bytes:
+    """A hard link to ``path`` beside it (its inode, untouched by the rename over it), else its bytes."""
+    folder = path.parent if str(path.parent) else Path(".")
+    for _ in range(10):
+        name = folder / f".{path.name}.{os.urandom(6).hex()}.keep"
+        try:
+            os.link(path, name)
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+        return name
+    return path.read_bytes()
+
+
+def _write_direct(path: Path, data: bytes) -> None:
+    """A device or a pipe is written, never replaced by a file."""
+    try:
+        with path.open("wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise TcoError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -45,7 +45,8 @@ tests recalculate it in LibreOffice.
 
 from __future__ import annotations
 
-import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -53,19 +54,23 @@ from tco.errors import TcoError
 from tco.model import formulas as F
 from tco.model.assumptions import AssumptionRows, network_tag
 from tco.model.formula import Expr, var
+from tco.plan.candidates import (
+    FLEET,
+    SERVING_INPUTS,
+    SERVING_MONTH,
+    SERVING_OPTION_COLUMNS,
+    Candidates,
+)
 from tco.plan.scenario import Scenario
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from tco.model.assumptions import Assumption, ServingAssumptions, TrainingAssumptions
+    from tco.model.ownership import OwnershipParams
 
 FIXED_ITEMS: Final = ("storage", "egress", "tooling", "people")
-#: Replica sizes (tensor parallel) tried for serving, as ``tco estimate serve``'s default.
-REPLICA_SIZES: Final = (1, 2, 4, 8)
-#: Attention head dimension when a serving endpoint names only its parameter count.
-HEAD_DIM: Final = 128.0
-HEAD_DIM_SOURCE: Final = "head dimension 128 (LLaMA family; docs/projection_model.md §2.2)"
 
 #: The fixed items' month-``m`` cost (tco.model.formulas, grown where the quantity grows).
 _FIXED_FORMULAS: Final[dict[str, Expr]] = {
@@ -74,16 +79,6 @@ _FIXED_FORMULAS: Final[dict[str, Expr]] = {
     "tooling": var("tooling_usd_per_month"),
     "people": F.PEOPLE_USD_PER_MONTH,
 }
-#: A serving endpoint's month-``m`` fleet (whole instances) and cost: its month-1 request rate grown by
-#: ``growth`` over the requests/s one replica serves within the latency targets (tco.model.serving).
-_FLEET: Final = F.FLEET_ACCELERATORS.bind(
-    replicas=F.REPLICAS.bind(requests_per_s=var("requests_per_s") * var("growth"))
-)
-_SERVING_MONTH: Final = F.HELD_MONTH_COST.bind(billed_accelerators=_FLEET)
-_SERVING_INPUTS: Final = (
-    "requests_per_s", "min_replicas", "requests_per_s_per_replica", "replicas_per_instance",
-    "accelerators_per_instance", "hours_per_month",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +86,15 @@ class PlanResult:
     """Everything a renderer needs; frames only, no terminal."""
 
     scenario: Scenario
-    #: key, section, description, value, unit, source, formula (template or None)
+    #: key, section, description, value, unit, source, formula (template or None); without templates
+    #: (``build_plan(templates=False)``) the scenario's and the fixed costs' rows only
     assumptions: pd.DataFrame
     #: rank, provider, region, total_usd, month1_usd, feasible workloads ...
     options: pd.DataFrame
     #: provider, region, workload, kind, accelerator, pricing_model, instance_type,
     #: price_usd_per_accelerator_hour,
-    #: price_key, template (cost in month {m}), total_usd, throughput_source, price_source, price_date, ...
+    #: price_key, template (cost in month {m}; both None without templates), total_usd, throughput_source,
+    #: price_source, price_date, ...
     choices: pd.DataFrame
     #: month, <workload>_usd..., storage_usd, egress_usd, tooling_usd, people_usd, total_usd (cheapest option)
     budget: pd.DataFrame
@@ -114,185 +111,7 @@ class PlanResult:
 
 
 def _key(*parts: Any) -> str:
-    return ".".join(str(p) for p in parts)
-
-
-def _training_rows(
-    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: TrainingAssumptions
-) -> pd.DataFrame:
-    """One row per (training workload, option) from the projection model."""
-    import numpy as np
-    import pandas as pd
-
-    from tco.model.offers import NETWORK_COLUMNS
-    from tco.model.purchase import spot_time_factor
-    from tco.model.training import NETWORK, network_sizes, training_performance
-    from tco.presets import hardware_table, load_mfu_defaults, preset_workload
-
-    parts = []
-    for i, t in enumerate(s.training, start=1):
-        opts = options[options["accelerator"].isin(t.accelerators)]
-        if opts.empty:
-            continue
-        row: dict[str, Any] = {"kind": "tokens", "params": t.parameters, "workload_source": ""}
-        if t.model is not None:  # the preset's shape, published batch and experts, as `tco estimate train`
-            row = preset_workload(t.model)
-            row["workload_source"] = f"; model {row['workload_source']}"
-        row.update(
-            workload=t.name,
-            tokens=t.tokens,
-            dtype=t.dtype,
-            recompute=t.recompute or "",
-            global_batch_tokens=math.nan if t.global_batch_tokens is None else t.global_batch_tokens,
-            workload_source=f"scenario {s.path.name}{row['workload_source']}",
-        )
-        workload = pd.DataFrame([row])
-        params = assumptions.with_overrides(mfu_override=t.mfu)
-        perf = training_performance(
-            workload,
-            network_sizes(opts),
-            hardware_table(list(t.accelerators)),
-            counts=[t.accelerator_count],
-            frameworks=[t.framework],
-            mfu_defaults=load_mfu_defaults(),
-            calibrations=calibrations,
-            assumptions=params,
-        )
-        perf = perf.assign(prefix=f"t{i}", kind="training", runs=t.runs_per_month)
-        # the offer's network is a key of the performance rows (tco.model.training.NETWORK)
-        joined = perf.assign(_net=perf[NETWORK].fillna(-1.0)).merge(
-            opts.drop(columns=list(NETWORK_COLUMNS), errors="ignore").assign(
-                _net=opts[NETWORK].fillna(-1.0) if NETWORK in opts else -1.0
-            ),
-            on=["accelerator", "accelerators_per_instance", "_net"],
-        )
-        joined = joined[joined["interruptible"].eq(False) | t.interruptible]
-        wall = joined["uninterrupted_wall_hours"].to_numpy(dtype="float64")
-        instances = joined["accelerator_count"] / joined["accelerators_per_instance"]
-        factor = spot_time_factor(
-            wall,
-            instances.to_numpy(dtype="float64"),
-            params.spot_interruptions_per_instance_hour.value,
-            params.checkpoint_interval_hours.value,
-            params.restart_hours.value,
-        )
-        joined["spot_time_factor"] = np.where(joined["interruptible"].astype(bool), factor, 1.0)
-        joined["acc_hours_per_run"] = joined["accelerator_count"] * joined["uninterrupted_wall_hours"]
-        wall_days = wall * joined["spot_time_factor"] / 24.0
-        usable = np.isfinite(joined["peak_tflops"]) & np.isfinite(joined["mfu"]) & joined["reason"].eq("")
-        reason = np.where(
-            joined["reason"].ne(""),
-            joined["reason"],
-            np.where(usable, "", "no dense peak for " + joined["accelerator"] + " " + joined["dtype"]),
-        )
-        if t.max_days is not None:
-            late = usable & (wall_days > t.max_days)
-            reason = np.where(
-                late,
-                wall_days.round(1).astype(str)
-                + f" days on {t.accelerator_count}x"
-                + joined["accelerator"]
-                + f" > max_days {t.max_days:g}",
-                reason,
-            )
-        stalled = joined["spot_time_factor"] > params.max_interruption_factor.value
-        reason = np.where(stalled & (reason == ""), "spot interruptions stretch the run too much", reason)
-        joined["reason"] = reason
-        joined["feasible"] = joined["reason"].eq("")
-        parts.append(joined)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def _serving_rows(
-    s: Scenario, options: pd.DataFrame, calibrations: pd.DataFrame, assumptions: ServingAssumptions
-) -> pd.DataFrame:
-    """One row per (serving endpoint, option, replica size, framework) from the projection model."""
-    import pandas as pd
-
-    from tco.model.assumptions import TrainingAssumptions, as_default
-    from tco.model.scaling import infer_shape
-    from tco.model.serving import project_serving
-    from tco.model.throughput import FRAMEWORKS, resolve_serving_efficiency
-    from tco.model.units import DTYPE_BYTES, HOURS_PER_DAY, HOURS_PER_MONTH
-    from tco.presets import SERVING_SHAPE, hardware_table, serving_preset
-
-    aspect = TrainingAssumptions().aspect_ratio.value
-    parts = []
-    for j, v in enumerate(s.serving, start=1):
-        opts = options[options["accelerator"].isin(v.accelerators)]
-        if not v.interruptible:
-            opts = opts[~opts["interruptible"].astype(bool)]
-        if opts.empty:
-            continue
-        if v.model is not None:  # the preset's shape, as `tco estimate serve` reads it
-            preset = serving_preset(v.model)
-            shape = {k: preset[k] for k in SERVING_SHAPE}
-            shape_source = f"model {preset['workload_source']}"
-        else:  # an assumption: the shape of a dense decoder of this size
-            layers, hidden = infer_shape(pd.Series([v.parameters]), aspect)
-            shape = {
-                "params": v.parameters,
-                "active_params": v.parameters,
-                "layers": float(layers.iloc[0]),
-                "hidden": float(hidden.iloc[0]),
-                "heads": max(1.0, float(hidden.iloc[0]) / HEAD_DIM),
-                "kv_heads": math.nan,
-            }
-            shape_source = f"shape inferred from the parameter count (h/L = {aspect:g}, {HEAD_DIM_SOURCE})"
-        workload = pd.DataFrame(
-            [
-                {
-                    "workload": v.name,
-                    **shape,
-                    "prompt_tokens": v.prompt_tokens_per_request,
-                    "output_tokens": v.output_tokens_per_request,
-                    "requests_per_s": v.requests_per_s,
-                    "ttft_s": v.ttft_s,
-                    "tpot_s": (v.latency_ms_per_token or math.inf) / 1000.0,
-                    "weight_bytes_per_param": DTYPE_BYTES[v.dtype],
-                    "kv_bytes_per_element": DTYPE_BYTES[v.dtype],
-                    "hours_per_day": v.hours_per_month * HOURS_PER_DAY / HOURS_PER_MONTH,
-                    "dtype": v.dtype,
-                    "workload_source": f"scenario {s.path.name}; {shape_source}",
-                }
-            ]
-        )
-        accelerators = list(dict.fromkeys(opts["accelerator"]))
-        hardware = hardware_table(accelerators)
-        a = assumptions
-        efficiencies = resolve_serving_efficiency(
-            accelerators,
-            list(FRAMEWORKS),
-            hardware,
-            calibrations,
-            dtype=v.dtype,
-            mbu_default=as_default(a.mbu),
-            flops_default=as_default(a.prefill_flops_efficiency),
-            mbu_override=v.bandwidth_efficiency,
-            flops_override=v.flops_efficiency,
-        )
-        frame = project_serving(
-            workload, opts, hardware, efficiencies, replica_sizes=REPLICA_SIZES, assumptions=a
-        )
-        frame = frame.assign(
-            prefix=f"s{j}",
-            kind="serving",
-            min_replicas=float(v.min_replicas),
-            hours_per_month=v.hours_per_month,
-            replicas_per_instance=F.REPLICAS_PER_INSTANCE.evaluate(
-                accelerators_per_instance=frame["accelerators_per_instance"],
-                accelerators_per_replica=frame["accelerators_per_replica"],
-            ),
-            accelerator_count=frame["accelerators_per_replica"],
-        )
-        frame["reason"] = frame["reason"].fillna("").astype(str)
-        # the two prices tco.model.purchase charges (the serving output carries only the list price)
-        keys = ["provider", "region", "instance_type", "pricing_model", "accelerator"]
-        wanted = ["interruptible", "fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour"]
-        split = opts[[*keys, *(c for c in wanted if c not in frame.columns)]]
-        frame = frame.merge(split.drop_duplicates(keys), on=keys, how="left", validate="many_to_one")
-        parts.append(frame)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return ".".join(map(str, parts))
 
 
 def build_plan(
@@ -302,100 +121,76 @@ def build_plan(
     calibrations: pd.DataFrame | None = None,
     keep_options: int = 10,
     notes: tuple[str, ...] = (),
+    templates: bool = True,
 ) -> PlanResult:
     """Budget ``scenario`` over every (provider, region) in ``options``; rank; keep the top ones.
 
     ``options``: the purchase options the scenario allows (:data:`tco.model.offers.OPTION_COLUMNS`, owned
     servers offered within each (provider, region); :func:`tco.api.planning.plan` resolves them).
     ``calibrations``: calibration results (may be empty or None). ``notes``: said before the plan's own.
+    ``templates``: write each choice's workbook template and its inputs' Assumptions rows (what
+    :func:`tco.export.xlsx.plan_workbook` needs; a tenth of the time of 10,000 workloads' plan); False:
+    ``price_key`` and ``template`` are None and the assumptions hold the scenario's and fixed costs' rows.
+
+    Every candidate (workload, option) is costed over the horizon on narrow arrays
+    (:mod:`tco.plan.candidates`); month-by-month rows are built only for the kept options' choices.
     """
     import numpy as np
     import pandas as pd
 
     from tco.model.assumptions import ServingAssumptions, TrainingAssumptions
-    from tco.model.purchase import run_costs
     from tco.model.throughput import empty_calibrations
+    from tco.plan.candidates import growth_factors, serving_candidates, training_candidates
 
     s = scenario
     cal = empty_calibrations() if calibrations is None else calibrations
     training_assumptions = TrainingAssumptions()
     serving_assumptions = ServingAssumptions()
     said = list(notes)
-    train = _training_rows(s, options, cal, training_assumptions)
-    serve = _serving_rows(s, options, cal, serving_assumptions)
-    pairs = pd.concat([f for f in (train, serve) if len(f)], ignore_index=True)
-    for column in (
-        "runs", "acc_hours_per_run", "spot_time_factor", "min_replicas", "requests_per_s", "output_tokens",
-        "requests_per_s_per_replica", "replicas_per_instance", "hours_per_month", "uninterrupted_wall_hours",
-    ):  # fmt: skip
-        if column not in pairs:
-            pairs[column] = np.nan  # a plan with only training (or only serving) workloads
-    bad = pairs[~pairs["feasible"].astype(bool)]
-    for name in s.workloads:
-        ok = pairs["workload"].eq(name) & pairs["feasible"].astype(bool)
-        if not ok.any():
-            why = sorted(set(bad.loc[bad["workload"] == name, "reason"].astype(str)))[:3]
-            raise TcoError(
-                f"workload {name!r} fits none of its accelerators: " + "; ".join(why or ["no offer"])
-            )
-    for (w, a), reasons in bad.groupby(["workload", "accelerator"])["reason"]:
-        if not pairs[(pairs["workload"] == w) & (pairs["accelerator"] == a)]["feasible"].astype(bool).any():
-            said.append(f"{w} on {a}: {sorted(set(reasons.astype(str)))[0]}")
-    # one block per dtype again (the projections' frames are built column by column)
-    pairs = pairs[pairs["feasible"].astype(bool)].reset_index(drop=True).copy()
-    pairs["pair"] = np.arange(len(pairs))
-
-    # ----------------------------------------------------------------- cost of every candidate, every month
-    months = pd.DataFrame({"month": np.arange(1, s.horizon_months + 1, dtype=float)})
-    months["factor"] = F.GROWTH.evaluate(growth_per_month=s.growth_per_month, month=months["month"])
-    grid = pairs.merge(months, how="cross").copy()
-    is_train = grid["kind"].eq("training").to_numpy()
-    fixed_year = grid["fixed_usd_per_accelerator_year"].to_numpy(dtype="float64")
-    variable_hour = grid["variable_usd_per_accelerator_hour"].to_numpy(dtype="float64")
-    # training: tco.model.purchase.run_costs, as `tco estimate train`, with the month's grown run count;
-    # commitments and owned hardware pay for the clusters held (max(1, ceil(hours/730))) whether used or not
-    trained = run_costs(
-        grid["uninterrupted_wall_hours"].to_numpy(dtype="float64"),
-        grid["accelerator_count"].to_numpy(dtype="float64"),
-        grid["accelerators_per_instance"].to_numpy(dtype="float64"),
-        fixed_year,
-        variable_hour,
-        grid["interruptible"].fillna(False).to_numpy(dtype=bool),
-        (grid["runs"] * grid["factor"]).to_numpy(dtype="float64"),
-        interruptions_per_instance_hour=training_assumptions.spot_interruptions_per_instance_hour.value,
-        checkpoint_interval_hours=training_assumptions.checkpoint_interval_hours.value,
-        restart_hours=training_assumptions.restart_hours.value,
+    options = options.reset_index(drop=True)
+    kinds = (
+        training_candidates(s, options, cal, training_assumptions),
+        serving_candidates(s, options, cal, serving_assumptions),
     )
-    train_hours = trained["accelerator_hours"] * (grid["runs"] * grid["factor"]).to_numpy(dtype="float64")
-    # serving: the month's replicas on whole instances, held all month (tco.model.formulas.HELD_MONTH_COST)
-    serving = {
-        "growth": grid["factor"],
-        "headroom": serving_assumptions.headroom.value,
-        **{c: grid[c] for c in _SERVING_INPUTS},
-        "fixed_usd_per_accelerator_year": fixed_year,
-        "variable_usd_per_accelerator_hour": variable_hour,
-    }
-    held = _FLEET.evaluate(**{k: v for k, v in serving.items() if k in _FLEET.names})
-    served = _SERVING_MONTH.evaluate(**serving)
-    serve_hours_per_month = grid["hours_per_month"].to_numpy(dtype="float64")
-    grid["acc_hours"] = np.where(is_train, train_hours, held * serve_hours_per_month)
-    grid["cost_usd"] = np.where(is_train, trained["cost_usd_per_month"], served)
-    totals = grid.groupby("pair")["cost_usd"].sum()
-    pairs["total_usd"] = pairs["pair"].map(totals)
-    pairs = pairs.sort_values(["total_usd", "accelerator", "pricing_model", "instance_type"], kind="stable")
-    chosen = pairs.drop_duplicates(["provider", "region", "workload"])
-    complete = chosen.groupby(["provider", "region"])["workload"].transform("nunique") == len(s.workloads)
-    dropped = chosen.loc[~complete, ["provider", "region"]].drop_duplicates()
-    chosen = chosen[complete]
-    if chosen.empty:
+    said += _infeasible(s, kinds, options)
+
+    # ----------------------------------------------------------------- the cheapest candidate per option
+    n_work = len(s.workloads)
+    place = options.groupby(["provider", "region"], sort=False, dropna=False).ngroup().to_numpy(np.int64)
+    ties = [pd.factorize(options[c], sort=True, use_na_sentinel=False)[0] for c in _TIES]
+    won = [_cheapest(c, options, place, ties, n_work) for c in kinds]
+    kind = np.concatenate([np.full(len(w[0]), number) for number, w in enumerate(won)])
+    index, total = np.concatenate([w[0] for w in won]), np.concatenate([w[1] for w in won])
+    option = np.concatenate([c.option[w[0]] for c, w in zip(kinds, won, strict=True)])
+    row = np.concatenate([c.shape_row[c.shape[w[0]]] for c, w in zip(kinds, won, strict=True)])
+    workload = np.concatenate([c.workload[w[0]] for c, w in zip(kinds, won, strict=True)])
+    # as the projection lists them: by total, then accelerator, pricing model, instance type, then training
+    # before serving, by model row and option
+    order = np.lexsort((option, row, kind, *[t[option] for t in reversed(ties)], total))
+    kind, index, total, option, workload = (x[order] for x in (kind, index, total, option, workload))
+    counts = np.bincount(place[option], minlength=int(place.max()) + 1)
+    complete = counts[place[option]] == n_work
+    dropped = int(np.count_nonzero((counts > 0) & (counts < n_work)))
+    if not complete.any():
         raise TcoError(
             "no (provider, region) offers every workload an accelerator",
             hint="widen [options] or the accelerators",
         )
-    if len(dropped):
-        said.append(
-            f"{len(dropped)} (provider, region) options lack an offer for some workload and are left out"
-        )
+    if dropped:
+        said.append(f"{dropped} (provider, region) options lack an offer for some workload and are left out")
+    names = np.asarray(s.workloads, dtype=object)
+    chosen = pd.DataFrame(
+        {
+            "provider": options["provider"].to_numpy(dtype=object)[option],
+            "region": options["region"].to_numpy(dtype=object)[option],
+            "total_usd": total,
+            "_kind": kind,
+            "_index": index,
+            "kind": np.where(kind == 0, "training", "serving").astype(object),
+            "workload": names[workload],
+            "_workload": workload,
+        }
+    )[complete]
 
     # ----------------------------------------------------------------- assumptions and fixed costs
     book = AssumptionRows()
@@ -425,8 +220,8 @@ def build_plan(
         item: formula.excel(growth_per_month="{growth_per_month}", month="{m}", **_cost_keys(formula))
         for item, formula in _FIXED_FORMULAS.items()
     }
-    f = months["month"].to_numpy(dtype="float64")
-    fixed = pd.DataFrame({"month": months["month"].astype(int)})
+    f = np.arange(1, s.horizon_months + 1, dtype=float)
+    fixed = pd.DataFrame({"month": f.astype(int)})
     for item, formula in _FIXED_FORMULAS.items():
         values = {name: float(getattr(c, name)) for name in formula.names if hasattr(c, name)}
         fixed[item] = formula.evaluate(growth_per_month=s.growth_per_month, month=f, **values) + 0.0 * f
@@ -444,71 +239,39 @@ def build_plan(
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     ranked["option"] = ranked["provider"] + " " + ranked["region"]
     kept = ranked.head(keep_options)
-    chosen = kept[["provider", "region", "option", "rank"]].merge(chosen, on=["provider", "region"])
-    chosen = chosen.sort_values(["rank", "kind", "workload"], kind="stable").reset_index(drop=True)
-    label = chosen["accelerator"] + " " + chosen["pricing_model"]
-    for name in s.workloads:
-        picks = dict(
-            zip(
-                chosen.loc[chosen["workload"] == name, "option"],
-                label[chosen["workload"] == name],
-                strict=True,
-            )
-        )
-        kept = kept.assign(**{f"{name} choice": kept["option"].map(picks)})
+    picked = kept[["provider", "region", "option", "rank"]].merge(chosen, on=["provider", "region"])
+    picked = picked.sort_values(["rank", "kind", "workload"], kind="stable").reset_index(drop=True)
+    chosen = _chosen_rows(kinds, options, picked)
+    # each kept option's choice for each workload (every kept option has one for each)
+    picks = np.full((len(kept), n_work), None, dtype=object)
+    label = chosen["accelerator"].astype(str) + " " + chosen["pricing_model"].astype(str)
+    picks[chosen["rank"].to_numpy(dtype=np.int64) - 1, picked["_workload"].to_numpy(dtype=np.int64)] = label
+    choices = pd.DataFrame(picks, columns=[f"{name} choice" for name in s.workloads], index=kept.index)
+    kept = pd.concat([kept, choices], axis=1)
 
-    goodput = training_assumptions.goodput
-    templates, price_keys = [], []
-    for rec in chosen.to_dict("records"):
-        r = {str(k): v for k, v in rec.items()}
-        prices = _prices(book, s, r)
-        price_keys.append(prices[0])
-        if r["kind"] == "training":
-            templates.append(_training_template(book, s, r, goodput, prices))
-        else:
-            templates.append(_serving_template(book, s, r, serving_assumptions, prices))
-    chosen = chosen.assign(price_key=price_keys, template=templates)
+    if templates:
+        price_keys, texts = _templates(book, s, chosen, training_assumptions, serving_assumptions)
+        chosen = chosen.assign(price_key=price_keys, template=texts)
+    else:
+        chosen = chosen.assign(price_key=None, template=None)
 
     # month-by-month: every kept option (for charts) and the cheapest one per workload (the budget)
-    kept_grid = chosen[["option", "pair"]].merge(
-        grid[["pair", "month", "workload", "accelerator", "pricing_model", "acc_hours", "cost_usd"]],
-        on="pair",
+    acc_hours = _months(chosen, growth_factors(s), training_assumptions, serving_assumptions)
+    best_rows = acc_hours[acc_hours["option"] == kept["option"].iloc[0]]
+    wide = best_rows.pivot_table(index="month", columns="workload", values="cost_usd", aggfunc="sum")
+    budget = pd.concat(
+        [
+            fixed[["month"]],
+            pd.DataFrame(
+                wide.reindex(columns=list(s.workloads)).to_numpy(), columns=[f"{n}_usd" for n in s.workloads]
+            ),
+            pd.DataFrame({f"{item}_usd": fixed[item].to_numpy() for item in FIXED_ITEMS}),
+        ],
+        axis=1,
     )
-    best = kept_grid[kept_grid["option"] == kept["option"].iloc[0]]
-    wide = best.pivot_table(index="month", columns="workload", values="cost_usd", aggfunc="sum")
-    budget = fixed[["month"]].copy()
-    for name in s.workloads:
-        budget[f"{name}_usd"] = wide[name].to_numpy()
-    for item in FIXED_ITEMS:
-        budget[f"{item}_usd"] = fixed[item].to_numpy()
     budget["total_usd"] = budget[[f"{n}_usd" for n in (*s.workloads, *FIXED_ITEMS)]].sum(axis=1)
-    acc_hours = kept_grid[
-        ["option", "month", "workload", "accelerator", "pricing_model", "acc_hours", "cost_usd"]
-    ]
 
-    columns = [
-        "rank",
-        "option",
-        "provider",
-        "region",
-        "workload",
-        "kind",
-        "accelerator",
-        "accelerator_count",
-        "accelerators_per_instance",
-        "pricing_model",
-        "instance_type",
-        "price_usd_per_accelerator_hour",
-        "price_key",
-        "template",
-        "total_usd",
-        "acc_hours_per_run",
-        "tokens_per_s_per_replica",
-        "requests_per_s_per_replica",
-        "throughput_source",
-        "price_source",
-        "price_date",
-    ]
+    columns = list(_CHOICE_COLUMNS)
     for column in columns:
         if column not in chosen:
             chosen[column] = np.nan
@@ -518,13 +281,370 @@ def build_plan(
         kept.reset_index(drop=True),
         chosen[columns],
         budget,
-        acc_hours.reset_index(drop=True),
+        acc_hours,
         fixed_templates,
         tuple(said),
     )
 
 
-def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, str, str]:
+#: The workbook's templates, their formulas bound once (tco.model.formulas).
+_WALL_HOURS: Final = F.WALL_HOURS.bind(rate_per_accelerator=F.FLOP_RATE)
+_RUN_MONTH: Final = F.RUN_MONTH_COST.bind(
+    runs_per_month=var("month_1_runs") * F.GROWTH, billed_accelerators=F.BILLED_ACCELERATORS
+)
+_SERVING_MONTH_GROWN: Final = SERVING_MONTH.bind(growth=F.GROWTH)
+#: A placeholder for a reference in a formula's text: atomic ({n}) or compound (n), n its position.
+_MARK: Final = re.compile(r"\{\x00(\d+)\x00\}|\x00(\d+)\x00")
+
+
+class _Excel:
+    """:meth:`Expr.excel <tco.model.formula.Expr.excel>` for the many rows of a plan: a formula's text is
+    built once for each pattern of atomic and compound references (only that decides its parentheses), and
+    each call puts its references in; the text is the one ``Expr.excel`` writes. Price splits and owned
+    servers' price rows, the same for every row of a billing kind or an accelerator, are kept too."""
+
+    def __init__(self) -> None:
+        self._texts: dict[
+            tuple[int, tuple[str, ...], tuple[bool, ...]], tuple[Expr, list[str], list[str]]
+        ] = {}
+        self._splits: dict[str, tuple[Expr, Expr]] = {}
+        self._owned: dict[tuple[str, float, float], tuple[str, str]] = {}
+
+    @staticmethod
+    def atomic(ref: str) -> bool:
+        """Whether ``Expr.excel`` writes ``ref`` as is (else in parentheses)."""
+        from tco.model.formula import _ATOMIC
+
+        inner = ref[1:-1]
+        if ref[:1] == "{" and ref[-1:] == "}" and "{" not in inner and "}" not in inner:
+            return bool(inner)  # a {key}: the common case, without the regular expression
+        return bool(_ATOMIC.match(ref))
+
+    def __call__(self, formula: Expr, **refs: str) -> str:
+        names = tuple(sorted(refs))
+        texts, slots = self.skeleton(formula, names, tuple(self.atomic(refs[n]) for n in names))
+        out = [texts[0]]
+        for slot, text in zip(slots, texts[1:], strict=True):
+            out += (refs[slot], text)
+        return "".join(out)
+
+    def skeleton(
+        self, formula: Expr, names: tuple[str, ...], atomic: tuple[bool, ...]
+    ) -> tuple[list[str], list[str]]:
+        """The formula's text for references ``names`` (sorted), atomic or not, as the pieces between
+        the references and the references' names in order: the text is ``texts[0] + ref(slots[0]) +
+        texts[1] + ...``."""
+        key = (id(formula), names, atomic)
+        done = self._texts.get(key)
+        if done is None or done[0] is not formula:
+            marks = {
+                n: (f"{{\x00{i}\x00}}" if a else f"\x00{i}\x00")
+                for i, (n, a) in enumerate(zip(names, atomic, strict=True))
+            }
+            parts = _MARK.split(formula.excel(**marks))
+            slots = [names[int(a or b)] for a, b in zip(parts[1::3], parts[2::3], strict=True)]
+            done = self._texts[key] = (formula, parts[::3], slots)
+        return done[1], done[2]
+
+    def split(self, billing: str, price_split: Callable[[str], tuple[Expr, Expr]]) -> tuple[Expr, Expr]:
+        if billing not in self._splits:
+            self._splits[billing] = price_split(billing)
+        return self._splits[billing]
+
+    def owned(
+        self,
+        book: AssumptionRows,
+        accelerator: str,
+        params: OwnershipParams,
+        *,
+        fixed: float,
+        variable: float,
+    ) -> tuple[str, str]:
+        key = (accelerator, fixed, variable)
+        if key not in self._owned:
+            self._owned[key] = book.owned_prices(accelerator, params, fixed=fixed, variable=variable)
+        return self._owned[key]
+
+
+#: The columns of :attr:`PlanResult.choices`.
+_CHOICE_COLUMNS: Final = (
+    "rank", "option", "provider", "region", "workload", "kind", "accelerator", "accelerator_count",
+    "accelerators_per_instance", "pricing_model", "instance_type", "price_usd_per_accelerator_hour",
+    "price_key", "template", "total_usd", "acc_hours_per_run", "tokens_per_s_per_replica",
+    "requests_per_s_per_replica", "throughput_source", "price_source", "price_date",
+)  # fmt: skip
+#: The option columns the cheapest candidate is chosen by after its total (then the projection's order).
+_TIES: Final = ("accelerator", "pricing_model", "instance_type")
+#: The columns of a chosen row its workbook templates and prices read.
+_TEMPLATE_COLUMNS: Final = (
+    "_option", "_price_option", "_shape", "kind", "prefix", "workload", "provider", "region",
+    "instance_type", "pricing_model", "billing", "accelerator", "accelerator_count",
+    "accelerators_per_instance", "price_usd_per_accelerator_hour", "fixed_usd_per_accelerator_year",
+    "variable_usd_per_accelerator_hour", "price_source", "price_date", "network_gb_s_per_instance",
+    "uninterrupted_wall_hours", "spot_time_factor", "dtype", "framework", "train_flops", "work_formula",
+    "workload_source", "peak_tflops", "peak_source", "mfu", "throughput_source", "throughput_detail",
+    "parallelism", "scaling_efficiency", "scaling_source", "accelerators_per_replica",
+    "tokens_per_s_per_replica", "engine_label", "batch_size", "ttft_s", "tpot_s",
+    "requests_per_s_per_replica", "mbu", "mbu_source", "prefill_flops_efficiency",
+    "prefill_flops_efficiency_source", "replicas_per_instance",
+)  # fmt: skip
+
+
+def _templates(
+    book: AssumptionRows,
+    s: Scenario,
+    chosen: pd.DataFrame,
+    training: TrainingAssumptions,
+    serving: ServingAssumptions,
+) -> tuple[list[str], list[str]]:
+    """Each chosen row's price key and its month-``{m}`` cost as a workbook template, its inputs added to
+    ``book`` in the rows' order. A model row's inputs (the same for every option it is chosen in) and an
+    option's prices are written once; the formula's text is built once per pattern of atomic and compound
+    references, and each row's references put in."""
+    render = _Excel()
+    prices: dict[tuple[int, int], tuple[str, str, str, bool, bool]] = {}
+    inputs: dict[tuple[str, int, str], tuple[dict[str, str], _Texts]] = {}
+    used = [col for col in _TEMPLATE_COLUMNS if col in chosen.columns]
+    values = {col: chosen[col].tolist() for col in used}
+    columns = (values["_option"], values["_price_option"], values["_shape"], values["kind"])
+    templates, price_keys = [], []
+    for i, (option, price_option, shape_index, kind) in enumerate(zip(*columns, strict=True)):
+        option_key = (int(option), int(price_option))
+        if option_key not in prices:
+            key, fixed, variable = _prices(book, render, s, {col: values[col][i] for col in used})
+            prices[option_key] = (key, fixed, variable, render.atomic(fixed), render.atomic(variable))
+        key, fixed, variable, fixed_atomic, variable_atomic = prices[option_key]
+        price_keys.append(key)
+        shape = (str(kind), int(shape_index), str(values["pricing_model"][i]))
+        if shape not in inputs:
+            r = {col: values[col][i] for col in used}
+            if kind == "training":
+                refs = _training_refs(book, render, s, r, training.goodput)
+            else:
+                refs = _serving_refs(book, s, r, serving)
+            formula = _RUN_MONTH if kind == "training" else _SERVING_MONTH_GROWN
+            inputs[shape] = (refs, _Texts(render, formula, refs))
+        refs, shaped = inputs[shape]
+        texts, slots = shaped.get(fixed_atomic, variable_atomic)
+        out = [texts[0]]
+        for slot, text in zip(slots, texts[1:], strict=True):
+            out += (fixed if slot == _PRICES[0] else variable if slot == _PRICES[1] else refs[slot], text)
+        templates.append("".join(out))
+    return price_keys, templates
+
+
+#: The two prices of a cost template (the option's; the rest are the model row's).
+_PRICES: Final = ("fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour")
+
+
+class _Texts:
+    """A model row's cost formula with its references, as text pieces for each pattern of atomic or compound
+    prices (:meth:`_Excel.skeleton`)."""
+
+    def __init__(self, render: _Excel, formula: Expr, refs: dict[str, str]) -> None:
+        self.render, self.formula = render, formula
+        self.names = tuple(sorted([*refs, *_PRICES]))
+        self.atomic = [render.atomic(refs[n]) if n in refs else False for n in self.names]
+        self.at = tuple(self.names.index(n) for n in _PRICES)
+        self.done: dict[tuple[bool, bool], tuple[list[str], list[str]]] = {}
+
+    def get(self, fixed_atomic: bool, variable_atomic: bool) -> tuple[list[str], list[str]]:
+        key = (fixed_atomic, variable_atomic)
+        if key not in self.done:
+            atomic = list(self.atomic)
+            atomic[self.at[0]], atomic[self.at[1]] = key
+            self.done[key] = self.render.skeleton(self.formula, self.names, tuple(atomic))
+        return self.done[key]
+
+
+def _infeasible(s: Scenario, kinds: tuple[Candidates, ...], options: pd.DataFrame) -> list[str]:
+    """Raise for a workload no candidate fits (naming up to three reasons); say which accelerators none of
+    a workload's candidates fits on (one line each, by workload and accelerator)."""
+    import numpy as np
+    import pandas as pd
+
+    names = np.asarray(s.workloads, dtype=object)
+    parts = []
+    for c in kinds:  # the shapes some candidate has (the model's rows that an option of them joined)
+        used = np.zeros(len(c.feasible), dtype=bool)
+        used[c.shape] = True
+        shape = np.flatnonzero(used)
+        row = c.shape_row[shape]
+        parts.append(
+            (
+                c.rows["workload_index"].to_numpy(dtype=np.int64)[row],
+                c.rows["accelerator"].to_numpy(dtype=object)[row],
+                c.feasible[shape],
+                c.reason[shape],
+            )
+        )
+    workload, accelerator, feasible, reason = (np.concatenate([p[k] for p in parts]) for k in range(4))
+    fits = np.bincount(workload[feasible], minlength=len(names)) > 0
+    for index in np.flatnonzero(~fits):
+        why = sorted({str(r) for r in reason[(workload == index) & ~feasible]})[:3]
+        raise TcoError(
+            f"workload {names[index]!r} fits none of its accelerators: " + "; ".join(why or ["no offer"])
+        )
+    # (workload, accelerator) pairs without a feasible candidate: their first reason, by name
+    pair = pd.MultiIndex.from_arrays([workload, accelerator]).codes
+    code = pair[0].astype(np.int64) * (int(pair[1].max()) + 1) + pair[1]
+    fitting = np.zeros(int(code.max()) + 1 if code.size else 0, dtype=bool)
+    fitting[code[feasible]] = True
+    unfit = ~fitting[code]
+    if not unfit.any():
+        return []
+    table = pd.DataFrame(
+        {"workload": names[workload[unfit]], "accelerator": accelerator[unfit], "reason": reason[unfit]}
+    )
+    first = table.astype({"reason": str}).groupby(["workload", "accelerator"])["reason"].min()
+    return [f"{w} on {a}: {why}" for w, a, why in first.reset_index().itertuples(index=False)]
+
+
+def _cheapest(
+    c: Candidates, options: pd.DataFrame, place: np.ndarray, ties: list[np.ndarray], n_work: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One kind's cheapest feasible candidate per (provider, region, workload) over the horizon, ties going
+    to the first accelerator, pricing model and instance type by name, then to the projection's order (model
+    row, option): the candidates' indices and totals ($). A candidate without a finite total is never
+    chosen (it is not counted as $0)."""
+    import numpy as np
+
+    fixed = options["fixed_usd_per_accelerator_year"].to_numpy(dtype="float64")
+    variable = options["variable_usd_per_accelerator_hour"].to_numpy(dtype="float64")
+    ok = np.flatnonzero(c.feasible[c.shape])
+    shape, price = c.shape[ok], c.price_option[ok]
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = c.fixed_coef[shape] * fixed[price] + c.variable_coef[shape] * variable[price]
+    finite = np.isfinite(total)
+    ok, shape, total = ok[finite], shape[finite], total[finite]
+    option = c.option[ok]
+    workloads = c.rows["workload_index"].to_numpy(dtype=np.int64)
+    group = place[option] * n_work + workloads[c.shape_row[shape]]
+    cheapest = np.full((int(place.max()) + 1) * n_work, np.inf)
+    np.minimum.at(cheapest, group, total)
+    best = np.flatnonzero(total == cheapest[group])
+    option, row = option[best], c.shape_row[shape[best]]
+    order = np.lexsort((option, row, *[t[option] for t in reversed(ties)], group[best]))
+    first = order[np.flatnonzero(np.diff(group[best][order], prepend=-1))]
+    return ok[best[first]], total[best[first]]
+
+
+#: The columns of a chosen row that the plan keeps, writes templates from, or costs month by month.
+_CHOSEN_COLUMNS: Final = (
+    "uninterrupted_wall_hours", "runs", "interruptible", "requests_per_s", "min_replicas",
+    "hours_per_month", "acc_hours_per_run", "reason", "feasible",
+)  # fmt: skip
+
+
+def _chosen_rows(kinds: tuple[Candidates, ...], options: pd.DataFrame, picked: pd.DataFrame) -> pd.DataFrame:
+    """The kept options' chosen candidates (``picked``: provider, region, option, rank, total_usd, _kind,
+    _index) as rows of the columns the plan uses: the model row's, the option's (serving pays the prices of
+    the first option with the same offer keys), the candidate's own (feasibility, spot time factor)."""
+    import numpy as np
+    import pandas as pd
+
+    wanted = set(_TEMPLATE_COLUMNS) | set(_CHOSEN_COLUMNS) | set(_CHOICE_COLUMNS)
+    label = picked[["provider", "region", "option", "rank", "total_usd"]]
+    kind = picked["_kind"].to_numpy(dtype=np.int64)
+    index = picked["_index"].to_numpy(dtype=np.int64)
+    frames = []
+    for number, c in enumerate(kinds):
+        mine = np.flatnonzero(kind == number)
+        candidate = index[mine]
+        shape = c.shape[candidate]
+        columns = [col for col in c.rows.columns if col in wanted and col not in label.columns]
+        rows = c.rows[columns].iloc[c.shape_row[shape]].reset_index(drop=True)
+        own = options.iloc[c.option[candidate]].reset_index(drop=True)
+        prices = options.iloc[c.price_option[candidate]].reset_index(drop=True)
+        taken = [
+            col
+            for col in own.columns
+            if col in wanted and col not in rows.columns and col not in label.columns
+        ]
+        if c.kind == "serving":
+            own = own[[col for col in taken if col in SERVING_OPTION_COLUMNS]]
+            prices = prices[["fixed_usd_per_accelerator_year", "variable_usd_per_accelerator_hour"]]
+            rows = pd.concat([rows, own, prices], axis=1)
+        else:
+            rows = pd.concat([rows, own[taken]], axis=1)
+            rows["spot_time_factor"] = c.spot_time_factor[shape]
+            rows["reason"] = c.reason[shape]
+            rows["feasible"] = c.feasible[shape]
+        rows["_shape"] = shape
+        rows["_option"] = c.option[candidate]
+        rows["_price_option"] = c.price_option[candidate]
+        rows["_at"] = mine
+        frames.append(rows)
+    rows = pd.concat(frames, ignore_index=True).sort_values("_at").reset_index(drop=True)
+    label = label.astype({"provider": object, "region": object})
+    out: pd.DataFrame = pd.concat([label, rows.drop(columns=["_at"])], axis=1)
+    return out
+
+
+def _months(
+    chosen: pd.DataFrame,
+    growth: np.ndarray,
+    training: TrainingAssumptions,
+    serving: ServingAssumptions,
+) -> pd.DataFrame:
+    """Per chosen row and month: accelerator-hours and cost (training: :func:`tco.model.purchase.run_costs`
+    with the month's grown run count; serving: the grown fleet held all month)."""
+    import numpy as np
+    import pandas as pd
+
+    from tco.model.purchase import run_costs
+
+    months = len(growth)
+    at = np.repeat(np.arange(len(chosen)), months)
+    factor = np.tile(growth, len(chosen))
+
+    def column(name: str) -> np.ndarray:
+        if name not in chosen:
+            return np.full(len(at), np.nan)
+        return np.asarray(chosen[name].to_numpy(dtype="float64")[at])
+
+    is_train = chosen["kind"].eq("training").to_numpy()[at]
+    fixed_year = column("fixed_usd_per_accelerator_year")
+    variable_hour = column("variable_usd_per_accelerator_hour")
+    runs = column("runs") * factor
+    trained = run_costs(
+        column("uninterrupted_wall_hours"),
+        column("accelerator_count"),
+        column("accelerators_per_instance"),
+        fixed_year,
+        variable_hour,
+        chosen["interruptible"].fillna(False).astype(bool).to_numpy()[at],
+        runs,
+        interruptions_per_instance_hour=training.spot_interruptions_per_instance_hour.value,
+        checkpoint_interval_hours=training.checkpoint_interval_hours.value,
+        restart_hours=training.restart_hours.value,
+    )
+    fleet = {
+        "growth": factor,
+        "headroom": serving.headroom.value,
+        **{c: column(c) for c in SERVING_INPUTS},
+        "fixed_usd_per_accelerator_year": fixed_year,
+        "variable_usd_per_accelerator_hour": variable_hour,
+    }
+    held = FLEET.evaluate(**{k: v for k, v in fleet.items() if k in FLEET.names})
+    served = SERVING_MONTH.evaluate(**fleet)
+    frame = pd.DataFrame(
+        {
+            "option": chosen["option"].to_numpy(dtype=object)[at],
+            "month": np.tile(np.arange(1, months + 1, dtype=float), len(chosen)),
+            "workload": chosen["workload"].to_numpy(dtype=object)[at],
+            "accelerator": chosen["accelerator"].to_numpy(dtype=object)[at],
+            "pricing_model": chosen["pricing_model"].to_numpy(dtype=object)[at],
+            "acc_hours": np.where(
+                is_train, trained["accelerator_hours"] * runs, held * column("hours_per_month")
+            ),
+            "cost_usd": np.where(is_train, trained["cost_usd_per_month"], served),
+        }
+    )
+    return frame.astype(dict.fromkeys(["workload", "accelerator", "pricing_model"], object))
+
+
+def _prices(book: AssumptionRows, render: _Excel, s: Scenario, r: dict[str, Any]) -> tuple[str, str, str]:
     """The option's price key and its fixed ($/acc-year) and variable ($/acc-h) templates: a cloud list price
     split by billing kind (:func:`tco.model.purchase.price_split`), or the ownership model's parts
     (:mod:`tco.model.formulas`) over the server's parameters."""
@@ -541,15 +661,16 @@ def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, 
             f"{r['price_source']}; as of {r['price_date']}",
         )
         ref = "{" + key + "}"
-        fixed_price, variable_price = price_split(str(r["billing"]))
+        fixed_price, variable_price = render.split(str(r["billing"]), price_split)
         return (
             key,
-            fixed_price.excel(price_usd_per_accelerator_hour=ref),
-            variable_price.excel(price_usd_per_accelerator_hour=ref),
+            render(fixed_price, price_usd_per_accelerator_hour=ref),
+            render(variable_price, price_usd_per_accelerator_hour=ref),
         )
     server = s.ownership[str(r["accelerator"])]
     base = _key("own", r["accelerator"])
-    fixed, variable = book.owned_prices(
+    fixed, variable = render.owned(
+        book,
         str(r["accelerator"]),
         server.params,
         fixed=float(r["fixed_usd_per_accelerator_year"]),
@@ -564,16 +685,20 @@ def _prices(book: AssumptionRows, s: Scenario, r: dict[str, Any]) -> tuple[str, 
         float(r["price_usd_per_accelerator_hour"]),
         "$/acc-h",
         derived,
-        F.OWNED_LIST_USD_PER_ACCELERATOR_HOUR.excel(
-            fixed_usd_per_accelerator_year=fixed, variable_usd_per_accelerator_hour=variable
+        render(
+            F.OWNED_LIST_USD_PER_ACCELERATOR_HOUR,
+            fixed_usd_per_accelerator_year=fixed,
+            variable_usd_per_accelerator_hour=variable,
         ),
     )
     return key, fixed, variable
 
 
-def _training_template(
-    book: AssumptionRows, s: Scenario, r: dict[str, Any], goodput: Assumption, prices: tuple[str, str, str]
-) -> str:
+def _training_refs(
+    book: AssumptionRows, render: _Excel, s: Scenario, r: dict[str, Any], goodput: Assumption
+) -> dict[str, str]:
+    """A training choice's inputs (runs, wall time and its inputs, spot factor, count, instance size) as
+    Assumptions rows; the references :data:`_RUN_MONTH` takes but the prices."""
     p = str(r["prefix"])
     t = s.training[int(p[1:]) - 1]
     a, per = r["accelerator"], f"x{r['accelerators_per_instance']:g}"
@@ -600,7 +725,8 @@ def _training_template(
         float(r["uninterrupted_wall_hours"]),
         "h",
         "derived: tco.model.formulas.WALL_HOURS, FLOPs / (accelerators x peak x MFU x scaling x goodput)",
-        F.WALL_HOURS.bind(rate_per_accelerator=F.FLOP_RATE).excel(
+        render(
+            _WALL_HOURS,
             **{name: f"{{{key}}}" for name, key in inputs.items()},
             accelerators=f"{{{count}}}",
             goodput=f"{{{gk}}}",
@@ -619,18 +745,13 @@ def _training_template(
             "(tco estimate assumptions)",
         )
         paid += f"*{{{spot}}}"
-    _, fixed, variable = prices
-    return F.RUN_MONTH_COST.excel(
-        paid_wall_hours=paid,
-        runs_per_month=var("month_1_runs") * F.GROWTH,
-        billed_accelerators=F.BILLED_ACCELERATORS,
-        accelerator_count=f"{{{count}}}",
-        accelerators_per_instance=f"{{{apx}}}",
-        fixed_usd_per_accelerator_year=fixed,
-        variable_usd_per_accelerator_hour=variable,
-        month_1_runs=f"{{{runs}}}",
+    return {
+        "paid_wall_hours": paid,
+        "accelerator_count": f"{{{count}}}",
+        "accelerators_per_instance": f"{{{apx}}}",
+        "month_1_runs": f"{{{runs}}}",
         **_growth_refs(),
-    )
+    }
 
 
 def _instance_size(book: AssumptionRows, r: dict[str, Any]) -> str:
@@ -651,13 +772,12 @@ def _cost_keys(formula: Expr) -> dict[str, str]:
     return {name: f"{{costs.{name}}}" for name in formula.names if name not in ("growth_per_month", "month")}
 
 
-def _serving_template(
-    book: AssumptionRows,
-    s: Scenario,
-    r: dict[str, Any],
-    a: ServingAssumptions,
-    prices: tuple[str, str, str],
-) -> str:
+def _serving_refs(
+    book: AssumptionRows, s: Scenario, r: dict[str, Any], a: ServingAssumptions
+) -> dict[str, str]:
+    """A serving choice's inputs (request rate, hours, minimum replicas, headroom, requests/s per replica,
+    replicas per instance, instance size) as Assumptions rows; the references of
+    :data:`_SERVING_MONTH_GROWN` but the prices."""
     p = str(r["prefix"])
     v = s.serving[int(p[1:]) - 1]
     acc, t, per = (
@@ -702,17 +822,13 @@ def _serving_template(
         "instance accelerators / replica accelerators (whole replicas per instance)",
     )
     apx = _instance_size(book, r)
-    _, fixed, variable = prices
-    return _SERVING_MONTH.excel(
-        growth=F.GROWTH,
-        headroom="{headroom}",
-        requests_per_s=f"{{{p}.requests_per_s}}",
-        min_replicas=f"{{{p}.min_replicas}}",
-        requests_per_s_per_replica=f"{{{rps}}}",
-        replicas_per_instance=f"{{{rpi}}}",
-        accelerators_per_instance=f"{{{apx}}}",
-        hours_per_month=f"{{{p}.hours_per_month}}",
-        fixed_usd_per_accelerator_year=fixed,
-        variable_usd_per_accelerator_hour=variable,
+    return {
+        "headroom": "{headroom}",
+        "requests_per_s": f"{{{p}.requests_per_s}}",
+        "min_replicas": f"{{{p}.min_replicas}}",
+        "requests_per_s_per_replica": f"{{{rps}}}",
+        "replicas_per_instance": f"{{{rpi}}}",
+        "accelerators_per_instance": f"{{{apx}}}",
+        "hours_per_month": f"{{{p}.hours_per_month}}",
         **_growth_refs(),
-    )
+    }

@@ -7,6 +7,13 @@ Every error is one line naming the file, the line, the key and what was expected
 tomllib reports no positions for valid-but-wrong values, so :func:`locate` finds the key's line in the raw
 text (tables, arrays of tables and dotted keys are tracked; inline tables fall back to their parent's line).
 
+Hostile files are refused the same way: more than :data:`MAX_SCENARIO_BYTES` (a device such as
+``/dev/zero`` is read up to it) or :data:`MAX_WORKLOADS` workloads, tables and arrays nested deeper than
+:data:`MAX_DEPTH` (or too deep for tomllib's recursion), numbers that are not finite (``inf``, ``nan``, an
+integer beyond any float), counts above :data:`MAX_COUNT`, empty lists where leaving the key out means
+"every" or the default, blank entries, text with control characters, a workload named like one of the
+budget's own items (:data:`RESERVED_NAMES`); a wrong value is shown cut to :data:`SHOWN_CHARACTERS`.
+
 Format (see ``examples/*.toml``)::
 
     [scenario]   name, horizon_months, growth_per_month, start (optional "YYYY-MM"),
@@ -46,6 +53,21 @@ from tco.model.ownership import OwnedServer
 from tco.vocabulary import framework
 
 DTYPES: Final = ("bf16", "fp16", "fp8", "tf32", "fp32")
+#: The budget's fixed items (a month's ``{item}_usd`` column beside each workload's).
+FIXED_ITEMS: Final = ("storage", "egress", "tooling", "people")
+#: Names a workload cannot take: the budget's own columns (``storage_usd``, ..., ``total_usd``).
+RESERVED_NAMES: Final = (*FIXED_ITEMS, "total")
+#: A scenario file is read up to this size (a scenario of 10,000 workloads is about 2 MiB).
+MAX_SCENARIO_BYTES: Final = 32 * 2**20
+#: Workloads in one scenario at most (benchmarks/plan_scale.py: 10,000 take under 10 s and 2 GiB).
+MAX_WORKLOADS: Final = 20_000
+#: Tables and arrays inside each other, at most (the format itself needs 4).
+MAX_DEPTH: Final = 8
+#: Accelerators of a training run, replicas of an endpoint: at most.
+MAX_COUNT: Final = 10**6
+#: Characters of a wrong value shown in an error.
+SHOWN_CHARACTERS: Final = 80
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +117,11 @@ class Serving:
     model: str | None = None
 
 
+#: The keys a [[training]] and a [[serving]] table may have.
+TRAINING_KEYS: Final = frozenset(f.name for f in fields(Training))
+SERVING_KEYS: Final = frozenset(f.name for f in fields(Serving))
+
+
 @dataclass(frozen=True, slots=True)
 class Costs:
     """Costs that do not depend on the compute option (storage and egress grow with the plan)."""
@@ -131,10 +158,33 @@ class Scenario:
     #: a budget in dollars (None: none) per month, or for the whole horizon (``budget_per``)
     budget_usd: float | None = None
     budget_per: str = "month"
+    #: the file's text, to say where a key is (:func:`located`)
+    text: str = field(default="", repr=False, compare=False)
 
     @property
     def workloads(self) -> tuple[str, ...]:
         return tuple(w.name for w in self.training) + tuple(w.name for w in self.serving)
+
+
+def located(s: Scenario, table: str, key: str, problem: str) -> TcoError:
+    """An error about ``[table] key`` of the scenario's file, naming its file and line."""
+    line = locate(s.text, table, None, key)
+    return TcoError(f"{s.path.name}:{line if line is not None else '?'}: {table}.{key}: {problem}")
+
+
+def unknown(item: str, known: Collection[str], what: str) -> str | None:
+    """``unknown <what> 'x' (did you mean ...?)`` unless ``item`` is known."""
+    if item in known:
+        return None
+    close = difflib.get_close_matches(item, sorted(known), n=2, cutoff=0.4)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(sorted(known))}"
+    return f"unknown {what} {item!r} ({hint})"
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as an error shows it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 3] + "..."
 
 
 # --------------------------------------------------------------------------------------------- locating
@@ -203,7 +253,7 @@ class _Reader:
         return f"{self.path.name}:{line if line is not None else '?'}: {label}"
 
     def fail(self, key: str | None, expected: str, got: Any = None, *, show_got: bool = True) -> TcoError:
-        shown = f", got {got!r}" if show_got else ""
+        shown = f", got {_shown(got)}" if show_got else ""
         return TcoError(f"{self.where(key)}: {expected}{shown}")
 
     def unknown_keys(self, allowed: Collection[str]) -> None:
@@ -243,8 +293,12 @@ class _Reader:
             or (integer and isinstance(value, float))
         ):
             raise self.fail(key, f"expected {kind}", value)
-        if math.isnan(value):
-            raise self.fail(key, f"expected {kind}, not nan", show_got=False)
+        try:
+            finite = math.isfinite(float(value))
+        except OverflowError:  # an integer beyond any float
+            finite = False
+        if not finite:
+            raise self.fail(key, f"expected a finite number, not {_shown(value)}", show_got=False)
         if (value <= minimum) if strict_min else (value < minimum):
             raise self.fail(key, f"expected {kind} {'>' if strict_min else '>='} {minimum:g}", value)
         if maximum is not None and value > maximum:
@@ -259,6 +313,8 @@ class _Reader:
             return default
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, "expected a non-empty string", value)
+        if _CONTROL.search(value):
+            raise self.fail(key, "expected text without control characters (line breaks, escapes)", value)
         if choices and value not in choices:
             close = difflib.get_close_matches(value, list(choices), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -294,16 +350,27 @@ class _Reader:
             return default
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(key, "expected a list of strings", value)
-        if required and not value:
-            raise self.fail(key, "expected at least one entry", value)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, "expected a list of non-empty strings", value)
+        if not value:
+            left_out = "" if required else f" (leave {key} out for {self.defaults.get(key, 'the default')})"
+            raise self.fail(key, f"expected at least one entry{left_out}", show_got=False)
+        for item in value:
+            if _CONTROL.search(item):
+                raise self.fail(key, "expected text without control characters (line breaks, escapes)", item)
         if check is not None:
             for item in value:
                 problem = check(item)
                 if problem is not None:
                     raise self.fail(key, problem, show_got=False)
-        return tuple(value)
+        return tuple(dict.fromkeys(value))
+
+    #: what an optional list means when it is left out (said when it is given empty)
+    defaults: Final = {
+        "providers": "every provider",
+        "regions": "every region",
+        "pricing_models": "on_demand and spot",
+    }
 
 
 def _tables(reader_path: Path, text: str, data: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
@@ -321,13 +388,23 @@ def _tables(reader_path: Path, text: str, data: Mapping[str, Any], name: str) ->
 
 def _checker(known: Collection[str], what: str) -> Callable[[str], str | None]:
     def check(item: str) -> str | None:
-        if item in known:
-            return None
-        close = difflib.get_close_matches(item, sorted(known), n=2, cutoff=0.4)
-        hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(sorted(known))}"
-        return f"unknown {what} {item!r} ({hint})"
+        return unknown(item, known, what)
 
     return check
+
+
+def _too_deep(data: Any) -> str | None:
+    """The path of the first value nested more than :data:`MAX_DEPTH` deep (tables and arrays), if any."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return where
+        if isinstance(value, dict):
+            stack += [(v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{where}[{i + 1}]", depth + 1) for i, v in enumerate(value)]
+    return None
 
 
 def load_scenario(
@@ -338,9 +415,15 @@ def load_scenario(
 ) -> Scenario:
     """Parse and validate ``path``. ``accelerators``: the canonical names tco knows a peak for."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:  # a device or a pipe is read up to the limit too
+            raw = handle.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise TcoError(f"cannot read scenario {path}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise TcoError(
+            f"{path.name}: more than {MAX_SCENARIO_BYTES // 2**20} MiB, too large for a scenario file "
+            "(10,000 workloads take about 2 MiB)"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -349,6 +432,11 @@ def load_scenario(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TcoError(f"{path.name}: invalid TOML: {exc}") from exc
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise TcoError(
+            f"{path.name}: arrays or inline tables nested too deeply to be a scenario "
+            f"({MAX_DEPTH} levels at most)"
+        ) from None
     return parse_scenario(path, text, data, accelerators=accelerators, providers=providers)
 
 
@@ -360,6 +448,9 @@ def parse_scenario(
     accelerators: Collection[str],
     providers: Collection[str] = PROVIDERS,
 ) -> Scenario:
+    deep = _too_deep(data)
+    if deep is not None:
+        raise TcoError(f"{path.name}: {deep}: nested more than {MAX_DEPTH} levels deep (tables and arrays)")
     top = _Reader(path, text, data, None, None)
     top.unknown_keys({"scenario", "training", "serving", "costs", "options", "ownership"})
     if not isinstance(data.get("scenario"), dict):
@@ -379,18 +470,35 @@ def parse_scenario(
 
     accel_check = _checker(accelerators, "accelerator")
     names: set[str] = set()
+    presets: dict[str, dict[str, Any]] = {}
 
     def unique(reader: _Reader, workload: str) -> str:
         if workload in names:
             raise reader.fail("name", "expected a workload name not used before", workload)
+        if workload in RESERVED_NAMES:
+            raise reader.fail(
+                "name",
+                f"expected a name other than {', '.join(RESERVED_NAMES)} (the budget's own items)",
+                workload,
+            )
         names.add(workload)
         return workload
+
+    counted = [data.get(kind) for kind in ("training", "serving")]
+    total = sum(len(tables) for tables in counted if isinstance(tables, list))
+    if total > MAX_WORKLOADS:
+        raise TcoError(
+            f"{path.name}: {total:,} workloads, more than one plan takes ({MAX_WORKLOADS:,}): "
+            "split the scenario"
+        )
 
     training: list[Training] = []
     for i, table in enumerate(_tables(path, text, data, "training")):
         r = _Reader(path, text, table, "training", i)
-        r.unknown_keys({f.name for f in fields(Training)})
-        model = _preset(r, r.string("model", required=False), ("decoder", "moe", "encoder"), "a transformer")
+        r.unknown_keys(TRAINING_KEYS)
+        model = _preset(
+            r, r.string("model", required=False), ("decoder", "moe", "encoder"), "a transformer", presets
+        )
         if model is not None and "parameters" in table:
             raise r.fail(
                 "parameters", f"give model or parameters, not both (model {model[0]!r})", show_got=False
@@ -404,7 +512,7 @@ def parse_scenario(
                 global_batch_tokens=r.number("global_batch_tokens", required=False, strict_min=True),
                 tokens=r.number("tokens", strict_min=True),
                 accelerators=r.strings("accelerators", check=accel_check),
-                accelerator_count=r.number("accelerator_count", integer=True, minimum=1),
+                accelerator_count=r.number("accelerator_count", integer=True, minimum=1, maximum=MAX_COUNT),
                 runs_per_month=r.number("runs_per_month"),
                 framework=r.framework("framework"),
                 dtype=r.string("dtype", required=False, default="bf16", choices=DTYPES),
@@ -416,8 +524,10 @@ def parse_scenario(
     serving: list[Serving] = []
     for i, table in enumerate(_tables(path, text, data, "serving")):
         r = _Reader(path, text, table, "serving", i)
-        r.unknown_keys({f.name for f in fields(Serving)})
-        model = _preset(r, r.string("model", required=False), ("decoder", "moe"), "a generative (decoder)")
+        r.unknown_keys(SERVING_KEYS)
+        model = _preset(
+            r, r.string("model", required=False), ("decoder", "moe"), "a generative (decoder)", presets
+        )
         if model is not None and "parameters" in table:
             raise r.fail(
                 "parameters", f"give model or parameters, not both (model {model[0]!r})", show_got=False
@@ -433,7 +543,9 @@ def parse_scenario(
                 latency_ms_per_token=r.number("latency_ms_per_token", required=False, strict_min=True),
                 hours_per_month=r.number("hours_per_month", required=False, default=730.0, maximum=744.0),
                 interruptible=r.boolean("interruptible", False),
-                min_replicas=r.number("min_replicas", required=False, default=1, integer=True, minimum=1),
+                min_replicas=r.number(
+                    "min_replicas", required=False, default=1, integer=True, minimum=1, maximum=MAX_COUNT
+                ),
                 dtype=r.string("dtype", required=False, default="bf16", choices=("bf16", "fp16", "fp8")),
                 flops_efficiency=r.number("flops_efficiency", required=False, strict_min=True, maximum=1.0),
                 bandwidth_efficiency=r.number(
@@ -478,8 +590,6 @@ def parse_scenario(
             ),
             owned=r.boolean("owned", False),
         )
-        if not options.providers:
-            raise r.fail("providers", "expected at least one provider", [])
 
     ownership = _ownership(path, text, data.get("ownership"), accelerators, accel_check)
     if options.owned:
@@ -491,6 +601,7 @@ def parse_scenario(
                 f"server for any of the workloads' accelerators ({', '.join(sorted(wanted))})"
             )
     return Scenario(
+        text=text,
         name=name,
         path=path,
         horizon_months=horizon,
@@ -506,14 +617,17 @@ def parse_scenario(
     )
 
 
-def _preset(r: _Reader, name: str | None, families: Collection[str], what: str) -> tuple[str, float] | None:
-    """``model = "<preset>"``: the preset's name and parameter count (presets of ``families`` only)."""
+def _preset(
+    r: _Reader, name: str | None, families: Collection[str], what: str, found: dict[str, dict[str, Any]]
+) -> tuple[str, float] | None:
+    """``model = "<preset>"``: the preset's name and parameter count (presets of ``families`` only);
+    ``found``: the presets looked up so far, by the name given."""
     from tco.presets import find_model
 
     if name is None:
         return None
     try:
-        record = find_model(name)
+        record = found[name] if name in found else found.setdefault(name, find_model(name))
     except TcoError as exc:
         raise TcoError(f"{r.where('model')}: {exc}") from exc
     if record["family"] not in families:

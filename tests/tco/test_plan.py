@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from calibrate.peaks import load_peaks
 from pricing.catalog import load_catalog
-from tco.plan.scenario import load_scenario, locate
+from tco.api.planning import plan_options
+from tco.api.sources import Sources
+from tco.plan.scenario import Scenario, load_scenario, locate
 from tests.tco.helpers import plan_result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,3 +208,167 @@ def test_a_training_preset_gives_the_shape_and_the_published_batch(tmp_path: Pat
     bare = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
     # the preset's layers, hidden size and sequence length add the attention FLOPs a bare count has not
     assert work["value"] > bare.assumptions.set_index("key").loc["t1.train_flops", "value"]
+
+
+def test_many_workloads_are_summed_by_kind_in_the_tables(cli, tmp_path: Path) -> None:
+    """Beyond 12 workloads a column each is unreadable (and slow to draw): the table sums them by kind;
+    CSV keeps a column per workload, and the sums agree."""
+    from tco.cli.views.plan import TABLE_WORKLOADS
+
+    endpoints = "".join(
+        f'[[serving]]\nname = "api {i}"\nparameters = 1e9\nrequests_per_s = {i + 1}\n'
+        'output_tokens_per_request = 100\naccelerators = ["L4"]\n'
+        for i in range(TABLE_WORKLOADS + 1)
+    )
+    path = tmp_path / "many.toml"
+    path.write_text(
+        '[scenario]\nname = "many"\nhorizon_months = 2\n'
+        + endpoints
+        + '[options]\nproviders = ["aws"]\npricing_models = ["on_demand"]\n'
+    )
+    table = cli("plan", str(path))
+    assert table.exit_code == 0, table.stderr
+    assert "api 0" not in table.stdout and "serving" in table.stdout
+    assert f"{TABLE_WORKLOADS + 1} workloads: each one's choice in" in table.stdout
+    rows = list(csv.DictReader(io.StringIO(cli("plan", str(path), "-f", "csv").stdout)))
+    month_1 = sum(float(v) for k, v in rows[0].items() if k.startswith("api "))
+    assert f"{month_1:,.0f}" in table.stdout.split("Month-by-month")[1]
+
+
+SPOT_TRAINING = """[scenario]
+name = "spot"
+horizon_months = 4
+growth_per_month = 0.3
+
+[[training]]
+name = "pretrain"
+parameters = 7e9
+tokens = 2e11
+accelerators = ["H100-80GB"]
+accelerator_count = 64
+runs_per_month = 3
+
+[options]
+providers = ["aws", "gcp"]
+pricing_models = ["spot"]
+"""
+
+
+@pytest.mark.parametrize("name", [*(p.name for p in EXAMPLES), "spot"])
+def test_each_choice_costs_the_sum_of_its_months(tmp_path: Path, name: str) -> None:
+    """A choice is made on each candidate's horizon total (two sums at unit prices, tco.plan.candidates);
+    the months are costed row by row (tco.plan.budget): the two agree, for held capacity (owned servers),
+    spot runs (the time factor), growing run counts and serving fleets (headroom, minimum replicas)."""
+    path = ROOT / "examples" / name
+    if name == "spot":
+        path = tmp_path / "spot.toml"
+        path.write_text(SPOT_TRAINING)
+    result = plan_result(load_scenario(path, accelerators=set(load_peaks())), load_catalog().offers)
+    months = result.acc_hours.groupby(["option", "workload"])["cost_usd"].sum()
+    totals = result.choices.set_index(["option", "workload"])["total_usd"]
+    assert len(months) == len(totals) == len(result.options) * len(result.scenario.workloads)
+    assert totals.loc[months.index].to_numpy() == pytest.approx(months.to_numpy(), rel=1e-9)
+    if name == "spot":
+        assert set(result.choices["pricing_model"]) == {"spot"}
+    models = set(result.choices["pricing_model"])
+    assert name != "llm_team.toml" or "owned" in models, models
+
+
+#: Workloads the model takes in one call (same count and MFU), on different accelerators and frameworks.
+MIX = "".join(
+    [
+        '[scenario]\nname = "mix"\nhorizon_months = 3\ngrowth_per_month = 0.1\n',
+        *(
+            f'[[training]]\nname = "train {i}"\nparameters = {p}\ntokens = 1e10\naccelerators = {a}\n'
+            f'accelerator_count = 8\nruns_per_month = 2\nframework = "{f}"\n'
+            for i, (p, a, f) in enumerate(
+                [
+                    (1.3e9, '["H100-80GB"]', "torch"),
+                    (2e9, '["A100-80GB", "L4"]', "jax"),
+                    (7e9, '["H100-80GB", "A100-80GB", "L40S"]', "torch"),
+                    (1.3e9, '["L40S", "A10G"]', "tensorflow"),
+                ]
+            )
+        ),
+        *(
+            f'[[serving]]\nname = "serve {i}"\nparameters = {p}\nrequests_per_s = 8\n'
+            f"output_tokens_per_request = 200\naccelerators = {a}\n"
+            for i, (p, a) in enumerate(
+                [(1e9, '["L4"]'), (7e9, '["A10G", "H100-80GB"]'), (3e9, '["L4", "L40S", "A100-80GB"]')]
+            )
+        ),
+        '[options]\nproviders = ["aws", "gcp"]\n',
+    ]
+)
+
+
+def test_a_workload_costs_the_same_planned_alone_or_with_others(tmp_path: Path) -> None:
+    """The model runs once for many workloads (tco.plan.candidates: one call for training workloads of the
+    same count, whatever their accelerators and frameworks; one for serving endpoints): each workload's
+    choice and cost in an option are what planning it alone gives."""
+    from pricing.catalog import Catalog
+    from tco.api import PlanRequest, Sources, plan
+
+    sources = Sources(catalog=Catalog(offers=load_catalog().offers))
+    path = tmp_path / "mix.toml"
+    path.write_text(MIX)
+    team = load_scenario(path, accelerators=set(load_peaks()))
+
+    def choices(s: Scenario) -> pd.DataFrame:
+        return plan(PlanRequest(s, top=50), sources).result.choices.set_index(["option", "workload"])
+
+    together = choices(team)
+    for alone in (
+        *(replace(team, training=(t,), serving=()) for t in team.training),
+        *(replace(team, training=(), serving=(v,)) for v in team.serving),
+    ):
+        single = choices(alone)
+        both = single.index.intersection(together.index)
+        assert len(both) >= 5
+        columns = ["accelerator", "pricing_model", "instance_type", "accelerator_count", "total_usd"]
+        for column in columns:
+            a, b = single.loc[both, column].to_numpy(), together.loc[both, column].to_numpy()
+            if column == "total_usd":
+                assert a == pytest.approx(b, rel=1e-12)
+            else:
+                assert list(a) == list(b), column
+
+
+def test_a_candidate_without_a_finite_price_is_never_chosen() -> None:
+    """An option whose price is missing is passed over (never costed as $0): the next one is chosen."""
+    import math
+
+    from tco.plan.budget import build_plan
+
+    s = load_scenario(ROOT / "examples" / "vision_startup.toml", accelerators=set(load_peaks()))
+    options, _, _ = plan_options(s, Sources())
+    first = build_plan(s, options).choices.iloc[0]
+    keys = ["provider", "region", "instance_type", "pricing_model", "accelerator"]
+    same = (options[keys] == first[keys]).all(axis=1)
+    assert same.any()
+    options.loc[same, "variable_usd_per_accelerator_hour"] = math.nan
+    again = build_plan(s, options).choices
+    row = again[again["option"].eq(first["option"]) & again["workload"].eq(first["workload"])].iloc[0]
+    assert row["instance_type"] != first["instance_type"] or row["pricing_model"] != first["pricing_model"]
+    assert math.isfinite(row["total_usd"]) and row["total_usd"] > first["total_usd"]
+
+
+def test_templates_are_built_only_for_a_workbook(cli, tmp_path: Path) -> None:
+    """Without a workbook to write, the plan leaves out the templates and their Assumptions rows (a tenth of
+    a large plan's time); every number is the same."""
+    from tco.plan.budget import build_plan
+
+    s = load_scenario(ROOT / "examples" / "llm_team.toml", accelerators=set(load_peaks()))
+    options, _, _ = plan_options(s, Sources())
+    full, bare = build_plan(s, options), build_plan(s, options, templates=False)
+    assert full.choices["template"].notna().all() and bare.choices["template"].isna().all()
+    assert bare.choices["price_key"].isna().all()
+    assert set(bare.assumptions["section"]) == {"Scenario", "Fixed costs"} < set(full.assumptions["section"])
+    pd.testing.assert_frame_equal(full.budget, bare.budget)
+    pd.testing.assert_frame_equal(full.options, bare.options)
+    numbers = ["total_usd", "acc_hours_per_run", "price_usd_per_accelerator_hour"]
+    pd.testing.assert_frame_equal(full.choices[numbers], bare.choices[numbers])
+    workbook = cli(
+        "plan", str(ROOT / "examples" / "llm_team.toml"), "-f", "xlsx", "-o", str(tmp_path / "p.xlsx")
+    )
+    assert workbook.exit_code == 0, workbook.stderr

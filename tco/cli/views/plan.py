@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Group
 
     from tco.plan.budget import PlanResult
+
+
+#: Workloads the tables show one column each; beyond, the budget sums them by kind and the ranking leaves
+#: each workload's choice to the workbook (CSV and JSON keep a column per workload).
+TABLE_WORKLOADS: Final = 12
 
 
 def plan_tables(result: PlanResult) -> Group:
@@ -18,22 +24,28 @@ def plan_tables(result: PlanResult) -> Group:
 
     s = result.scenario
     budgeted = "over_budget" in result.budget
+    shown = s.workloads if len(s.workloads) <= TABLE_WORKLOADS else ()
     ranking = table(
         f"{s.name}: options ranked by total over {s.horizon_months} months",
         [
-            ("#", "right"), ("Option", "left"), *[(w, "left") for w in s.workloads], ("Total $", "right"),
+            ("#", "right"), ("Option", "left"), *[(w, "left") for w in shown], ("Total $", "right"),
             *([("Months over budget", "right")] if budgeted else []),
         ],
         (
             [
-                str(r["rank"]), str(r["option"]), *[str(r[f"{w} choice"]) for w in s.workloads],
+                str(r["rank"]), str(r["option"]), *[str(r[f"{w} choice"]) for w in shown],
                 number(r["total_usd"]), *([months_over(r)] if budgeted else []),
             ]
             for r in result.options.to_dict("records")
         ),
+        caption=None if shown else f"{len(s.workloads):,} workloads: each one's choice in --format xlsx",
     )  # fmt: skip
-    items = [c for c in result.budget.columns if c != "month" and c not in BUDGET_FLAGS]
-    budget = table(
+    budget = _by_kind(result) if not shown else result.budget
+    items = [c for c in budget.columns if c != "month" and c not in BUDGET_FLAGS]
+    caption = f"total ${result.budget['total_usd'].sum():,.2f}" + (budget_caption(result) if budgeted else "")
+    if not shown:
+        caption += "; each workload's column: --format csv, json or xlsx"
+    table_ = table(
         f"Month-by-month budget, cheapest option ({result.best['option']}), USD",
         [
             ("Month", "right"),
@@ -42,12 +54,25 @@ def plan_tables(result: PlanResult) -> Group:
         ],
         (
             [str(r["month"]), *[number(r[c], 0) for c in items], *([over_cell(r)] if budgeted else [])]
-            for r in result.budget.to_dict("records")
+            for r in budget.to_dict("records")
         ),
-        caption=f"total ${result.budget['total_usd'].sum():,.2f}"
-        + (budget_caption(result) if budgeted else ""),
+        caption=caption,
     )
-    return Group(ranking, budget)
+    return Group(ranking, table_)
+
+
+def _by_kind(result: PlanResult) -> pd.DataFrame:
+    """The budget with the workloads' columns summed into ``training_usd`` and ``serving_usd``."""
+    s = result.scenario
+    budget = result.budget
+    kinds = {
+        "training_usd": [f"{t.name}_usd" for t in s.training],
+        "serving_usd": [f"{v.name}_usd" for v in s.serving],
+    }
+    summed = {kind: budget[columns].sum(axis=1) for kind, columns in kinds.items() if columns}
+    workload_columns = {c for columns in kinds.values() for c in columns}
+    rest = [c for c in budget.columns if c not in workload_columns and c != "month"]
+    return budget[["month"]].assign(**summed).join(budget[rest])
 
 
 #: The plan budget's verdict columns (tco.model.budget.PLAN_BUDGET_COLUMNS), shown as one Over column.
