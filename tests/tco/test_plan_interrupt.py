@@ -27,7 +27,9 @@ DEADLINE_S = 120.0
 
 
 def _start(tmp_path: Path, tco_home: Path, *args: str) -> subprocess.Popen[bytes]:
+    # PYTHONFAULTHANDLER: a plan that outlives its Ctrl-C is stopped with SIGABRT and prints where it was
     env = {**os.environ, "TCO_HOME": str(tco_home), "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    env["PYTHONFAULTHANDLER"] = "1"
     return subprocess.Popen(
         [sys.executable, "-m", "tco", "plan", *args],
         cwd=tmp_path,
@@ -43,10 +45,38 @@ def _interrupt(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
     try:
         stdout, stderr = proc.communicate(timeout=DEADLINE_S)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail(f"tco plan still running {DEADLINE_S:g} s after Ctrl-C: SIGINT swallowed")
+        proc.send_signal(signal.SIGABRT)  # the fault handler prints every thread's stack to stderr
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, stderr = proc.communicate()
+        pytest.fail(
+            f"tco plan still running {DEADLINE_S:g} s after Ctrl-C; where it was:\n{stderr.decode()[-4000:]}"
+        )
     return stdout.decode(), stderr.decode()
+
+
+def _blocked_in(proc: subprocess.Popen[bytes], kernel_wait: str) -> None:
+    """Wait until the plan sleeps in the kernel at ``kernel_wait`` (``pipe_read``, ``pipe_write``), read from
+    /proc/PID/wchan. A signal that comes while a blocking call is in progress interrupts it; one that comes
+    the instant before the call starts is only seen when the call returns (Python checks for signals after a
+    system call, not before it), so a test that signals the moment the pipe is ready can hang the plan."""
+    wchan = Path(f"/proc/{proc.pid}/wchan")
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        try:
+            where = wchan.read_text()
+        except FileNotFoundError:
+            where = "(gone)"
+        if where.endswith(kernel_wait):
+            return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(
+                f"the plan never blocked in {kernel_wait} (last: {where}): {proc.communicate()[1].decode()}"
+            )
+        time.sleep(0.01)
 
 
 def _existing(tmp_path: Path) -> dict[str, bytes]:
@@ -81,6 +111,7 @@ def test_ctrl_c_while_the_plan_reads_its_scenario_writes_nothing(tmp_path: Path,
                     proc.kill()
                     pytest.fail(f"the plan never opened its scenario: {proc.communicate()[1].decode()}")
                 time.sleep(0.02)
+        _blocked_in(proc, "pipe_read")  # reading the scenario, which never comes
         stdout, stderr = _interrupt(proc)
     finally:
         if writer is not None:
@@ -130,6 +161,7 @@ def test_ctrl_c_while_the_plan_writes_its_output_leaves_the_other_files(
             proc.kill()
             pytest.fail(f"the plan never wrote its output: {proc.communicate()[1].decode()}")
         assert os.read(reader, 1) == b"["
+        _blocked_in(proc, "pipe_write")  # the rest does not fit
         _, stderr = _interrupt(proc)
     finally:
         os.close(reader)
