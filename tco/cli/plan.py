@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, output_target, sources
+from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
 HELP = (
     "Turn a scenario file (workloads, horizon, growth, options) into a month-by-month budget per workload "
@@ -43,15 +43,13 @@ def plan(
     from tco.api import PlanRequest
     from tco.api import inputs as read
     from tco.api import plan as make_plan
+    from tco.cli.output import check_plot
     from tco.cli.render import emit, emit_bytes, note, report_warnings, warn
     from tco.cli.views.plan import budget_verdict, cheapest, plan_tables
-    from tco.errors import TcoError
 
     target = output_target(ctx, fmt, output)
-    if target.fmt is Format.xlsx and target.path is None:
-        raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
     if plot is not None:
-        check_writable(plot)
+        check_plot(plot)
     per = budget_per.strip().lower() if budget_per is not None else None
     request = PlanRequest(
         scenario, top=top, budget_usd=read.quantity(budget_usd, "--budget-usd"), budget_per=per
@@ -74,7 +72,6 @@ def plan(
         plan_figure(
             result.budget, result.options, plot, title=result.scenario.name, best=str(result.best["option"])
         )
-        note(f"wrote {plot}")
     note(cheapest(result))
     if "over_budget" in result.budget:
         note(budget_verdict(result))

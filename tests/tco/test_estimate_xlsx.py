@@ -166,10 +166,11 @@ def committed_workbook(path: Path, runs: float) -> pd.DataFrame:
 def test_xlsx_without_output_fails_with_one_line(cli: Any) -> None:
     for args in (TRAIN, SERVE):
         result = cli(*args, "--format", "xlsx")
-        assert result.exit_code == 1
+        assert result.exit_code == 2  # a usage error
         assert result.stdout == ""
         assert result.stderr.strip().splitlines() == [
-            "error: --format xlsx writes a workbook: add --output FILE.xlsx"
+            f"error: --format xlsx writes a workbook: add --output FILE.xlsx (see 'tco {' '.join(args[:2])} "
+            "--help')"
         ]
 
 

@@ -94,7 +94,7 @@ def test_plan_csv_has_units_in_headers_and_all_months(cli) -> None:
 
 def test_plan_xlsx_needs_output(cli) -> None:
     result = cli("plan", str(ROOT / "examples" / "vision_startup.toml"), "--format", "xlsx")
-    assert result.exit_code == 1 and "--output" in result.stderr
+    assert result.exit_code == 2 and "--output" in result.stderr  # a usage error
 
 
 SERVE = """[scenario]
