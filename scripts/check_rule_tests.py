@@ -396,8 +396,8 @@ MUTATIONS = [
     (
         "output: stdout full is one line",
         "tco/cli/output.py",
-        "def _failed(exc: OSError) -> TcoError:\n    return TcoError(",
-        "def _failed(exc: OSError) -> TcoError:\n    return ValueError(",
+        '    return TcoError(f"cannot write to standard output: {exc.strerror or exc}"',
+        '    return ValueError(f"cannot write to standard output: {exc.strerror or exc}"',
         ["tests/tco/test_cli_outputs.py::test_stdout_full_is_one_line_and_exit_1"],
     ),
     (
@@ -469,6 +469,27 @@ MUTATIONS = [
         "    if chosen is Format.xlsx and path is None:\n        raise click.exceptions.UsageError(",
         "    if False:\n        raise click.exceptions.UsageError(",
         ["tests/tco/test_estimate_xlsx.py::test_xlsx_without_output_fails_with_one_line"],
+    ),
+    (
+        "output: stdout given up after it failed (no exit 120)",
+        "tco/cli/output.py",
+        "    silence_stdout()  # what is still buffered would fail again at exit\n",
+        "",
+        ["tests/tco/test_cli_outputs.py::test_stdout_full_is_one_line_and_exit_1"],
+    ),
+    (
+        "output: a full stdout under click's own writes is one line",
+        "tco/cli/app.py",
+        "            if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS and not debug:",
+        "            if False:",
+        ["tests/tco/test_cli_outputs.py::test_help_on_a_full_stdout_is_one_line_and_exit_1"],
+    ),
+    (
+        "plot: a budget plan stacks its costs only",
+        "tco/plot.py",
+        '    items = [c for c in budget.columns if c not in ("month", "total_usd", *PLAN_BUDGET_COLUMNS)]',
+        '    items = [c for c in budget.columns if c not in ("month", "total_usd")]',
+        ["tests/tco/test_plot.py::test_a_plan_plot_with_a_budget_stacks_the_costs_only"],
     ),
 ]
 

@@ -543,6 +543,8 @@ BASES: dict[str, list[tuple[str, str]]] = {
 }
 #: Commands that write their data to stdout unless given an output file.
 QUIET_COMMANDS = {"calibrate export", "calibrate import", "runs export", "runs import", "prices pull"}
+#: Notes of a command that had no data for stdout (so exit 0 with stdout full or closed is right).
+NOTHING_TO_SHOW = ("no tracked runs in",)
 #: Commands that read no store: a broken home does not concern them.
 HOME_FREE = {"estimate models", "estimate assumptions"}
 #: Exports whose file argument is a portable document for `import` (kept exact: not checked for formulas).
@@ -1151,12 +1153,12 @@ def check_data(data: bytes, fmt: str, where: str) -> list[str]:
         return []
     if data.startswith(b"PK"):
         return check_xlsx(data)
+    if data.startswith((b"\x89PNG", b"%PDF", b"<?xml", b"\xff\xd8")):  # a picture (--plot)
+        return []
     if fmt == "json" or data[:1] in (b"[", b"{"):
         return [*check_json(data), *check_terminal(data.decode("utf-8", "replace"), where)]
     if fmt == "csv":
         return [*check_csv(data), *check_terminal(data.decode("utf-8", "replace").replace("\r", ""), where)]
-    if data.startswith(b"\x89PNG"):
-        return []
     return check_terminal(data.decode("utf-8", "replace"), where)
 
 
@@ -1353,7 +1355,8 @@ class Runner:
             bad = inv.invalid_parts()
             first = next(p for p in inv.parts if p["tag"] == INVALID)
             add("exit0-invalid", f"{cmd} {first['option']} {first['why']}", "; ".join(bad))
-        quiet = cmd in QUIET_COMMANDS or "error" in stderr or inv.tag == INVALID
+        nothing = any(line in stderr for line in NOTHING_TO_SHOW)
+        quiet = cmd in QUIET_COMMANDS or "error" in stderr or inv.tag == INVALID or nothing
         if ok and inv.stdout_mode in ("full", "closed") and not quiet:
             add("stdout", f"{cmd}: exit 0 with stdout {inv.stdout_mode}")
         # files
@@ -1392,7 +1395,8 @@ class Runner:
             if not path.is_file() or path.read_bytes() != data:
                 add("lost-file", f"{cmd}: input file changed")
         # what reached the terminal
-        if ok:
+        through_stdout = any(t.variant == "stdout-link" for t in targets)  # stdout then carries a file
+        if ok and not through_stdout:
             fmt = next((p["value"] for p in reversed(inv.parts) if p["option"].endswith("--format")), "")
             for problem in check_data(stdout, fmt.lower(), "stdout"):
                 add("injection", f"{cmd}: {problem.split(':')[0]}", problem)

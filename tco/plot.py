@@ -68,7 +68,10 @@ def plan_figure(budget: pd.DataFrame, options: pd.DataFrame, path: Path, *, titl
     """Left: the cheapest option's monthly budget stacked by workload and item. Right: total by option."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [3, 2]})
-    items = [c for c in budget.columns if c not in ("month", "total_usd")]
+    from tco.model.budget import PLAN_BUDGET_COLUMNS
+
+    # the stacked items: every cost line, not the budget verdict columns a --budget-usd plan adds
+    items = [c for c in budget.columns if c not in ("month", "total_usd", *PLAN_BUDGET_COLUMNS)]
     bottom = None
     months = budget["month"].to_numpy()
     cmap = plt.get_cmap("tab20")

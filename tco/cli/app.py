@@ -8,6 +8,7 @@ succeeded (:mod:`tco.cli.output`).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -29,6 +30,8 @@ from tco.errors import TcoError
 from tco.export.base import printable
 
 DOMAIN_ERRORS = (TcoError, PricingError, CalibrationError)
+#: Errors of a write (a full disk, an I/O error): one line even where tco did not make the write itself.
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
 
 
 def _debug_requested(args: Sequence[str]) -> bool:
@@ -114,7 +117,11 @@ class TcoGroup(LazyGroup):
             silence_stdout()
             code = 141
         except Exception as exc:
-            if debug:
+            if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS and not debug:
+                # a write tco did not make itself (click's help or version text on a full stdout)
+                silence_stdout()
+                error_line(f"cannot write: {exc.strerror}")
+            elif debug:
                 traceback.print_exc()
             else:
                 error_line(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")

@@ -50,6 +50,7 @@ def _stdout() -> TextIO:
 
 
 def _failed(exc: OSError) -> TcoError:
+    silence_stdout()  # what is still buffered would fail again at exit
     return TcoError(f"cannot write to standard output: {exc.strerror or exc}", hint="use --output FILE")
 
 

@@ -41,6 +41,7 @@ def _leftovers(directory: Path) -> list[str]:
 
 def _run(*args: str, home: Path, stdout: Any = subprocess.PIPE, shell_prefix: str = "") -> Any:
     env = {**os.environ, "TCO_HOME": str(home), "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONUNBUFFERED", None)  # stdout buffered, as for a user
     command = [sys.executable, "-m", "tco", *args]
     if shell_prefix:  # e.g. closing stdout first, as `tco ... >&-` does
         command = ["/bin/sh", "-c", f'{shell_prefix}; exec "$@"', "sh", *command]
@@ -199,13 +200,24 @@ def test_write_atomic_through_a_link_to_stdout(tmp_path: Path) -> None:
 # --- stdout ------------------------------------------------------------------------------------------------
 
 
-def test_stdout_full_is_one_line_and_exit_1(tco_home: Path) -> None:
+@pytest.mark.parametrize("args", [("estimate", "models", "-f", "csv"), ("calibrate", "show", "--all")])
+def test_stdout_full_is_one_line_and_exit_1(tco_home: Path, args: tuple[str, ...]) -> None:
+    """Also for `calibrate` (the one command that ends through the interpreter's own exit, whose last flush
+    of a full stdout would add a second report and exit 120)."""
+    _hostile_calibration(tco_home)
     with open("/dev/full", "wb") as full:  # the subprocess's stdout: never written by path, never replaced
-        done = _run("estimate", "models", "-f", "csv", home=tco_home, stdout=full)
+        done = _run(*args, home=tco_home, stdout=full)
     assert done.returncode == 1
     assert done.stderr.decode().strip().splitlines() == [
         "error: cannot write to standard output: No space left on device (use --output FILE)"
     ]
+
+
+def test_help_on_a_full_stdout_is_one_line_and_exit_1(tco_home: Path) -> None:
+    with open("/dev/full", "wb") as full:  # the subprocess's stdout, as `tco --help > /dev/full`
+        done = _run("--help", home=tco_home, stdout=full)
+    assert done.returncode == 1
+    assert done.stderr.decode().strip().splitlines() == ["error: cannot write: No space left on device"]
 
 
 def test_stdout_closed_is_one_line_and_exit_1(tco_home: Path) -> None:

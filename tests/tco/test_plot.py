@@ -55,3 +55,19 @@ def test_plan_plot_shows_the_budget_it_prints(cli, tmp_path: Path, monkeypatch) 
     # the budget is the cheapest option's: its horizon total is the shortest option bar
     cheapest = min(p.get_width() for p in right.patches)
     assert abs(cheapest - sum(float(row["total_usd"]) for row in budget)) < 0.01
+
+
+def test_a_plan_plot_with_a_budget_stacks_the_costs_only(cli, tmp_path: Path, monkeypatch) -> None:
+    """--budget-usd adds verdict columns to the plan's budget (text, flags, the budget itself): the stacked
+    bars are still the cost lines only."""
+    import tco.plot
+
+    figures = []
+    real_save = tco.plot._save
+    monkeypatch.setattr(tco.plot, "_save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    out = tmp_path / "b.png"
+    result = cli("plan", str(ROOT / "examples" / "llm_team.toml"), "--budget-usd", "100k", "--plot", str(out))
+    assert result.exit_code == 0, result.stderr
+    legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "budget" not in legend and "cumulative" not in legend and "over_budget" not in legend
+    assert out.read_bytes().startswith(PNG)
