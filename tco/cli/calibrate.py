@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tco.cli.lazy import group
-from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, state
+from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, Target, output_target, state
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -336,8 +336,15 @@ def run(
         ok = int((rows["status"] == "ok").sum())
         raise CalibrationError(
             f"{len(failures)} calibration failure(s), {ok} results stored",
-            hint="the warnings above say which and why",
+            hint="the warnings above say which and why" + _not_written(target, summary.run_id),
         )
+
+
+def _not_written(target: Target, run_id: str) -> str:
+    """A failed run writes no --output file: how to write its stored rows anyway."""
+    if target.path is None:
+        return ""
+    return f"; nothing written to {target.path}: `tco calibrate show --run {run_id} -o FILE` writes the rows"
 
 
 @show_app.command("show")
