@@ -632,7 +632,9 @@ def generate(
     )
     if command.name not in QUIET_COMMANDS and not has_output:
         stdout_mode = rng.choices(["pipe", "full", "closed", "broken"], [10, 1, 1, 1])[0]
-    home_tag = UNKNOWN if command.name in HOME_FREE and HOMES[home] == INVALID else HOMES[home]
+    home_tag = HOMES[home]
+    if HOMES[home] == INVALID and (command.name in HOME_FREE or "root --home" in chosen):
+        home_tag = UNKNOWN  # a home the command does not read, or one --home replaces
     parts.append({"option": "home", "value": home, "tag": home_tag, "why": "home state"})
     fmt = next((p["value"] for p in reversed(parts) if p["option"].endswith("--format")), None)
     if command.name in QUIET_COMMANDS:  # they write no data: the global --format and --output do not apply
@@ -1351,11 +1353,13 @@ class Runner:
         elif rc not in (0, 1, 2, 130, 141) and not (rc == -signal.SIGPIPE and inv.stdout_mode == "broken"):
             add("traceback", f"{cmd}: exit status {rc}", stderr[-300:])
         ok = rc == 0
-        if ok and inv.tag == INVALID:
+        nothing = any(line in stderr for line in NOTHING_TO_SHOW)
+        only_outputs = all(p["option"].endswith("--output") or p["value"].startswith("@@output:")
+                           for p in inv.parts if p["tag"] == INVALID)  # fmt: skip
+        if ok and inv.tag == INVALID and not (nothing and only_outputs):  # nothing shown: no file written
             bad = inv.invalid_parts()
             first = next(p for p in inv.parts if p["tag"] == INVALID)
             add("exit0-invalid", f"{cmd} {first['option']} {first['why']}", "; ".join(bad))
-        nothing = any(line in stderr for line in NOTHING_TO_SHOW)
         quiet = cmd in QUIET_COMMANDS or "error" in stderr or inv.tag == INVALID or nothing
         if ok and inv.stdout_mode in ("full", "closed") and not quiet:
             add("stdout", f"{cmd}: exit 0 with stdout {inv.stdout_mode}")
