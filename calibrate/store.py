@@ -345,6 +345,12 @@ class ResultStore:
         """Write every row (or those of ``run_ids``) to ``path`` as portable JSON, atomically.
         Returns the row count. Nothing to export, or a run id not stored, is a CalibrationError raised before
         ``path`` is touched."""
+        data, count = self.export_document(run_ids)
+        _write_atomic(Path(path), data)
+        return count
+
+    def export_document(self, run_ids: Iterable[str] | None = None) -> tuple[bytes, int]:
+        """The portable JSON of :meth:`export_file` and its row count, for a caller that writes it."""
         frame = self.results()
         if run_ids is not None:
             wanted = list(run_ids)
@@ -369,9 +375,7 @@ class ResultStore:
             "columns": list(COLUMNS),
             "rows": rows,
         }
-        data = json.dumps(document, indent=1, allow_nan=False).encode("utf-8")
-        _write_atomic(Path(path), data)
-        return len(rows)
+        return json.dumps(document, indent=1, allow_nan=False).encode("utf-8"), len(rows)
 
     def import_file(self, path: Path, *, max_bytes: int = MAX_IMPORT_BYTES) -> int:
         """Add the rows of a portable JSON export; rows already stored are skipped. Returns new rows.

@@ -1,14 +1,18 @@
 """Pictures (``--plot FILE.png``): matplotlib with the Agg backend, imported inside the functions only.
 
-Each function takes frames the library produced and writes one PNG; nothing is computed here.
+Each function takes frames the library produced and writes one picture, in the format its file's suffix
+names (no suffix: PNG), through :func:`tco.export.base.write_output` (staged until the command succeeded,
+never a partial file); nothing is computed here.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from tco.errors import TcoError
+from tco.export.base import write_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,6 +22,8 @@ def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    # names are data: a workload called "$x^2$" is drawn as written, not parsed as mathtext
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt
@@ -37,19 +43,43 @@ def _usd(ax: Any) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-def _save(fig: Any, path: Path) -> None:
+#: Suffixes a picture may have (matplotlib's Agg formats); another suffix is refused before any work.
+IMAGE_SUFFIXES: Final = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def image_format(path: Path) -> str:
+    """The format drawn for ``path``: its suffix when it names one, else PNG (``/dev/stdout``, a pipe)."""
+    suffix = path.suffix.lower()
+    return suffix.lstrip(".") if suffix in IMAGE_SUFFIXES else "png"
+
+
+def _picture(fig: Any, path: Path) -> bytes:
+    """``fig`` drawn in the format ``path`` names, as bytes (the figure is closed)."""
     plt = _pyplot()
     fig.tight_layout()
+    picture = io.BytesIO()
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        raise TcoError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        fig.savefig(picture, dpi=120, format=image_format(path))
     finally:
         plt.close(fig)
+    return picture.getvalue()
+
+
+def _save(fig: Any, path: Path) -> None:
+    write_output(path, _picture(fig, path), f"wrote {path}")
 
 
 def plan_figure(budget: pd.DataFrame, options: pd.DataFrame, path: Path, *, title: str, best: str) -> None:
     """Left: the cheapest option's monthly budget stacked by workload and item. Right: total by option."""
+    _save(_plan_figure(budget, options, title=title, best=best), path)
+
+
+def plan_picture(budget: pd.DataFrame, options: pd.DataFrame, path: Path, *, title: str, best: str) -> bytes:
+    """:func:`plan_figure` as the bytes of a ``path``-typed file, written by the caller."""
+    return _picture(_plan_figure(budget, options, title=title, best=best), path)
+
+
+def _plan_figure(budget: pd.DataFrame, options: pd.DataFrame, *, title: str, best: str) -> Any:
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [3, 2]})
     from tco.model.budget import PLAN_BUDGET_COLUMNS
@@ -80,7 +110,7 @@ def plan_figure(budget: pd.DataFrame, options: pd.DataFrame, path: Path, *, titl
     right.tick_params(axis="y", labelsize=8)
     right.grid(axis="x", alpha=0.3)
     fig.suptitle(title)
-    _save(fig, path)
+    return fig
 
 
 def procurement_figure(

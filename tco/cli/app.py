@@ -1,11 +1,14 @@
 """The root command, its global options, and the single error boundary.
 
 Domain errors (TcoError, PricingError, CalibrationError) print one line on stderr and exit 1; usage errors
-exit 2; Ctrl-C exits 130. ``--debug`` (or ``TCO_DEBUG=1``) shows the traceback instead.
+exit 2; Ctrl-C exits 130; a stdout closed by its reader (``| head``) ends quietly with 141. ``--debug`` (or
+``TCO_DEBUG=1``) shows the traceback instead. The files a command writes are put in place only when it
+succeeded (:mod:`tco.cli.output`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -22,10 +25,14 @@ from pricing.errors import PricingError
 from tco import __version__
 from tco.cli.lazy import LazyGroup
 from tco.cli.options import environment
+from tco.cli.output import command_outputs, guard_standard_streams, silence_stdout
 from tco.cli.state import Format, State
 from tco.errors import TcoError
+from tco.export.base import printable
 
 DOMAIN_ERRORS = (TcoError, PricingError, CalibrationError)
+#: Errors of a write (a full disk, an I/O error): one line even where tco did not make the write itself.
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
 
 
 def _debug_requested(args: Sequence[str]) -> bool:
@@ -37,11 +44,26 @@ def _color(stream: Any) -> bool:
 
 
 def error_line(message: str) -> None:
-    """Write one ``error: ...`` line to stderr (red on a terminal unless NO_COLOR is set)."""
+    """Write one ``error: ...`` line to stderr (red on a terminal unless NO_COLOR is set); the message's
+    control characters are made visible and its line breaks spaces."""
     prefix = "\x1b[31merror:\x1b[0m" if _color(sys.stderr) else "error:"
-    flat = " ".join(str(message).split())
-    sys.stderr.write(f"{prefix} {flat}\n")
-    sys.stderr.flush()
+    flat = " ".join(printable(str(message)).split())
+    try:
+        sys.stderr.write(f"{prefix} {flat}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass  # stderr full or closed: the exit status still says it
+
+
+def _wrote(message: str) -> None:
+    """A file is in place: say so on stderr (``wrote ... to FILE``)."""
+    from tco.cli.render import note
+
+    note(message)
+
+
+class _StdoutGone(Exception):
+    """A BrokenPipeError on stdout, carried past click (which would turn it into exit 1)."""
 
 
 class TcoGroup(LazyGroup):
@@ -69,15 +91,19 @@ class TcoGroup(LazyGroup):
     ) -> NoReturn:
         argv = list(sys.argv[1:] if args is None else args)
         debug = _debug_requested(argv)
+        guard_standard_streams()
         try:
-            code = super().main(
-                args=argv,
-                prog_name=prog_name or "tco",
-                complete_var=complete_var,
-                standalone_mode=False,
-                windows_expand_args=windows_expand_args,
-                **extra,
-            )
+            with command_outputs(_wrote) as commit:
+                code = super().main(
+                    args=argv,
+                    prog_name=prog_name or "tco",
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    windows_expand_args=windows_expand_args,
+                    **extra,
+                )
+                if not code:
+                    commit()
         except TyperException as exc:  # click's usage errors, vendored by typer
             code = self._usage_error(exc)
         except DOMAIN_ERRORS as exc:
@@ -88,16 +114,26 @@ class TcoGroup(LazyGroup):
         except (KeyboardInterrupt, typer.Abort):
             sys.stderr.write("\ninterrupted\n")
             code = 130
-        except BrokenPipeError:
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except (BrokenPipeError, _StdoutGone):  # the reader of stdout left (`| head`): quietly, as `cat` does
+            silence_stdout()
             code = 141
         except Exception as exc:
-            if debug:
+            if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS and not debug:
+                # a write tco did not make itself (click's help or version text on a full stdout)
+                silence_stdout()
+                error_line(f"cannot write: {exc.strerror}")
+            elif debug:
                 traceback.print_exc()
             else:
                 error_line(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
             code = 1
         sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _StdoutGone() from exc
 
     @staticmethod
     def _usage_error(exc: TyperException) -> int:
@@ -197,10 +233,15 @@ def _leave(code: object) -> NoReturn:
     """Flush stdout and stderr, then end the process with ``code`` (no interpreter teardown)."""
     status = code if isinstance(code, int) else (0 if code is None else 1)
     if isinstance(code, str):
-        sys.stderr.write(code + "\n")
+        error_line(code)
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
-        except (BrokenPipeError, ValueError):  # a closed pipe or stream: nothing more can be said
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:  # a closed pipe: nothing more can be said
             status = status or 141
+        except (OSError, ValueError) as exc:  # a full disk or a closed stream
+            if stream is sys.stdout and not status:
+                error_line(f"cannot write to standard output: {getattr(exc, 'strerror', None) or exc}")
+            status = status or 1
     os._exit(status)

@@ -15,7 +15,7 @@ import typer
 
 from tco.cli import options
 from tco.cli.lazy import group
-from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, state
+from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, Target, output_target, state
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,32 +229,33 @@ class _Progress:
     def __call__(self, event: Event) -> None:
         from rich.markup import escape
 
+        from tco.cli.render import styled
+        from tco.export.base import printable
+
+        def text(value: object) -> str:  # a progress column's text is markup: escaped, controls visible
+            return escape(printable(str(value or "")))
+
         name = event.framework
+        console = self.progress.console
         if event.kind == "framework_start":
-            self.bars[name] = self.progress.add_task("starting", name=name, total=None)
+            self.bars[name] = self.progress.add_task("starting", name=text(name), total=None)
         elif event.kind == "plan" and name in self.bars:
-            self.progress.update(self.bars[name], total=event.total, description=escape(event.message or ""))
+            self.progress.update(self.bars[name], total=event.total, description=text(event.message))
         elif event.kind == "task_start" and name in self.bars:
-            self.progress.update(self.bars[name], description=escape(event.task or ""))
+            self.progress.update(self.bars[name], description=text(event.task))
         elif event.kind == "task_end" and name in self.bars:
             self.progress.advance(self.bars[name])
         elif event.kind == "row" and event.row is not None and event.row.get("status") != "ok":
-            self.progress.console.print(
-                f"[yellow]failed:[/yellow] {escape(name)} {escape(event.task or '')}: "
-                f"{escape(str(event.row.get('error')))}"
-            )
+            error = event.row.get("error")
+            console.print(styled("yellow", "failed:", f" {name} {event.task or ''}: {error}"))
         elif event.kind in ("framework_failed", "framework_missing"):
-            self.progress.console.print(f"[yellow]warning:[/yellow] {escape(event.message or name)}")
+            console.print(styled("yellow", "warning:", f" {event.message or name}"))
             if name in self.bars:
                 self.progress.update(self.bars[name], description="failed", total=0)
         elif event.kind == "skipped":
-            self.progress.console.print(
-                f"[dim]{escape(name)} {escape(event.task or '')} skipped: {escape(event.message or '')}[/dim]"
-            )
+            console.print(styled("dim", f"{name} {event.task or ''} skipped: {event.message or ''}", ""))
         elif event.kind == "worker_restart":
-            self.progress.console.print(
-                f"[yellow]warning:[/yellow] {escape(name)}: {escape(event.message or '')}"
-            )
+            console.print(styled("yellow", "warning:", f" {name}: {event.message or ''}"))
         elif event.kind == "framework_done" and name in self.bars:
             self.progress.update(self.bars[name], description="done")
 
@@ -342,8 +343,15 @@ def run(
         ok = int((rows["status"] == "ok").sum())
         raise CalibrationError(
             f"{len(failures)} calibration failure(s), {ok} results stored",
-            hint="the warnings above say which and why",
+            hint="the warnings above say which and why" + _not_written(target, summary.run_id),
         )
+
+
+def _not_written(target: Target, run_id: str) -> str:
+    """A failed run writes no --output file: how to write its stored rows anyway."""
+    if target.path is None:
+        return ""
+    return f"; nothing written to {target.path}: `tco calibrate show --run {run_id} -o FILE` writes the rows"
 
 
 @show_app.command("show")
@@ -391,16 +399,12 @@ def export(
     run_id: list[str] | None = typer.Option(None, "--run", help="Only these runs (default: every row)."),
 ) -> None:
     """Write the stored results to a portable JSON file (measure on the GPU box, project on a laptop)."""
-    from tco.cli.render import note
     from tco.cli.state import check_writable
-    from tco.errors import TcoError
+    from tco.export.base import write_output
 
     check_writable(file)
-    store = result_store(ctx)
-    count = store.export_file(file, _split(run_id) or None)
-    if count == 0:
-        raise TcoError("no calibration results to export", hint="run `tco calibrate run --quick` first")
-    note(f"exported {count} rows to {file}")
+    data, count = result_store(ctx).export_document(_split(run_id) or None)
+    write_output(file, data, f"exported {count} rows to {file}")
 
 
 @import_app.command("import")

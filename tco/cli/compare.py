@@ -9,7 +9,7 @@ import typer
 from pricing.schema import PROVIDERS
 from tco.cli import options
 from tco.cli.lazy import group
-from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, check_writable, output_target, sources
+from tco.cli.state import FORMAT_OPTION, OUTPUT_OPTION, Format, output_target, sources
 
 app = group(
     "compare",
@@ -99,11 +99,12 @@ def procurement(
     from tco.api import ProcurementRequest, procure
     from tco.api import inputs as read
     from tco.api.reference import PROCUREMENT_GROUPS
+    from tco.cli.output import check_plot
     from tco.cli.views.compare import render_procurement
 
     target = output_target(ctx, fmt, output)
     if plot is not None:
-        check_writable(plot)
+        check_plot(plot)
     request = ProcurementRequest(
         accelerator, acc_hours_per_month=acc_hours, scenario=scenario, providers=tuple(provider or ()),
         regions=read.split(region), servers=servers, settings=read.settings(sets, groups=PROCUREMENT_GROUPS),
@@ -127,10 +128,13 @@ def frameworks(
 ) -> None:
     """Measured PyTorch, JAX and TensorFlow side by side on one target, with the cost each implies."""
     from tco.api import FrameworkRequest, compare_frameworks
+    from tco.cli.output import check_plot
     from tco.cli.views.compare import render_frameworks
     from tco.vocabulary import pricing_model as check_pricing_model
 
     target = output_target(ctx, fmt, output)
+    if plot is not None:
+        check_plot(plot)
     request = FrameworkRequest(
         accelerator, work, kernel=kernel, runs_per_month=runs_per_month, providers=tuple(provider or ()),
         pricing_model=check_pricing_model(pricing_model),

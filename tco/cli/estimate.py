@@ -207,12 +207,7 @@ def _offers(
 
 def _target(ctx: typer.Context, fmt: Format | None, output: Path | None) -> Target:
     """Where the rows go; a workbook needs a file (checked before any work is done)."""
-    from tco.errors import TcoError
-
-    target = output_target(ctx, fmt, output)
-    if target.fmt is Format.xlsx and target.path is None:
-        raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
-    return target
+    return output_target(ctx, fmt, output)
 
 
 @train_app.command("train")

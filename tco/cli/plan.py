@@ -166,17 +166,12 @@ def _stream(path: Path) -> bool:
 
 
 def _figure(result: PlanResult, path: Path) -> bytes:
-    """The plan's figure (:func:`tco.plot.plan_figure`) as the bytes of a ``path``-typed file."""
-    import tempfile
+    """The plan's figure (:func:`tco.plot.plan_picture`) as the bytes of a ``path``-typed file."""
+    from tco.plot import plan_picture
 
-    from tco.plot import plan_figure
-
-    with tempfile.TemporaryDirectory(prefix="tco-plot-") as folder:
-        drawn = Path(folder) / f"figure{path.suffix}"
-        plan_figure(
-            result.budget, result.options, drawn, title=result.scenario.name, best=str(result.best["option"])
-        )
-        return drawn.read_bytes()
+    return plan_picture(
+        result.budget, result.options, path, title=result.scenario.name, best=str(result.best["option"])
+    )
 
 
 class _Commit:
@@ -201,6 +196,13 @@ class _Commit:
         import stat
         import threading
 
+        seen: set[str] = set()
+        for path, _ in self.files:
+            if os.path.realpath(path) in seen:
+                raise TcoError(
+                    f"cannot write {path} twice in one command", hint="give each output its own file"
+                )
+            seen.add(os.path.realpath(path))
         regular = []
         for path, data in self.files:
             try:

@@ -314,12 +314,13 @@ def import_book(
     from tco.api.prices import price_books
     from tco.cli.render import emit, note
     from tco.cli.views.prices import books_table
+    from tco.export.base import printable
 
     target = output_target(ctx, fmt, output)
     try:
         result = store_book(file, sources(ctx))
     except PriceBookError as exc:
-        sys.stderr.write("".join(f"{line}\n" for line in exc.errors))
+        sys.stderr.write("".join(f"{printable(line)}\n" for line in exc.errors))
         raise
     kinds = ", ".join(f"{k} {v}" for k, v in result.rules_by_kind.items() if v)
     note(

@@ -1,5 +1,11 @@
 """Rendering for the CLI: Rich tables on a terminal, CSV/JSON bytes for scripts, notes on stderr.
 
+Text is data: every table cell, header, title and caption is drawn with markup off (a provider's
+``[bold]`` or a stray ``[/]`` shows as written) and with its control characters made visible
+(:func:`tco.export.base.printable`); so are notes and warnings. Files go through
+:func:`tco.export.base.write_output` (in place only when the command succeeded), stdout through
+:mod:`tco.cli.output`.
+
 Rich is imported only to draw: a command writing JSON or CSV, its notes going to a pipe, never loads it.
 """
 
@@ -11,15 +17,17 @@ from collections.abc import Callable, Iterable
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
+from tco.cli.output import print_stdout, write_stdout
 from tco.cli.state import Format, Target
 from tco.errors import TcoError
 from tco.export import renderer
-from tco.export.base import write_atomic
+from tco.export.base import printable, write_output
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console, RenderableType
     from rich.table import Table
+    from rich.text import Text
 
     from tco.api import Provenance
 
@@ -32,19 +40,31 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _styled(style: str, text: str, plain: str) -> None:
-    """``plain`` on stderr; on a terminal (and without NO_COLOR) ``text`` with its Rich ``style``."""
+def plain(value: object) -> Text:
+    """``value`` as Rich text that is never parsed as markup, its control characters made visible."""
+    from rich.text import Text
+
+    return Text(printable(str(value)))
+
+
+def styled(style: str, label: str, rest: str) -> Text:
+    """``label`` in ``style`` then ``rest``, both plain text (no markup is parsed in either)."""
+    from rich.text import Text
+
+    return Text.assemble((printable(label), style), printable(rest))
+
+
+def _styled(style: str, text: str, line: str) -> None:
+    """``line`` on stderr; on a terminal (and without NO_COLOR) its start ``text`` in the Rich ``style``."""
     if not sys.stderr.isatty():
-        sys.stderr.write(plain + "\n")
+        sys.stderr.write(printable(line) + "\n")
         sys.stderr.flush()
         return
-    from rich.markup import escape
-
-    stderr().print(f"[{style}]{escape(text)}[/{style}]" + escape(plain[len(text) :]))
+    stderr().print(styled(style, text, line[len(text) :]))
 
 
 def note(message: str) -> None:
-    """A dim informational line on stderr (``message`` is plain text, not markup)."""
+    """A dim informational line on stderr (``message`` is plain text, never markup)."""
     _styled("dim", message, message)
 
 
@@ -77,12 +97,17 @@ def table(
     rows: Iterable[Iterable[str]],
     caption: str | None = None,
 ) -> Table:
-    """A Rich table: ``columns`` are (header, justify) pairs."""
+    """A Rich table: ``columns`` are (header, justify) pairs. Title, caption, headers and cells are plain text
+    (:func:`plain`: markup off, control characters visible); a cell that is already Rich text is kept."""
     from rich.table import Table
+    from rich.text import Text
+
+    def cell(value: object) -> Text:
+        return value if isinstance(value, Text) else plain(value)
 
     out = Table(
-        title=title,
-        caption=caption,
+        title=None if title is None else cell(title),
+        caption=None if caption is None else cell(caption),
         header_style="bold",
         title_justify="left",
         caption_justify="left",
@@ -90,9 +115,9 @@ def table(
         pad_edge=False,
     )
     for header, justify in columns:
-        out.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        out.add_column(cell(header), justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows:
-        out.add_row(*row)
+        out.add_row(*map(cell, row))
     return out
 
 
@@ -100,8 +125,7 @@ def emit_bytes(target: Target, data: bytes, what: str) -> None:
     """Write a binary document (an XLSX workbook) to the target file; refuse a terminal."""
     if target.path is None:
         raise TcoError(f"--format {target.fmt.value} writes a file: add --output FILE.{target.fmt.value}")
-    write_atomic(target.path, data)
-    note(f"wrote {what} to {target.path}")
+    write_output(target.path, data, f"wrote {what} to {target.path}")
 
 
 def emit(
@@ -113,23 +137,20 @@ def emit(
 
         rendered = build_table()
         if target.path is None:
-            # Piped output is not cut to 80 columns: a table is only useful whole.
-            Console(highlight=False, width=None if sys.stdout.isatty() else 220).print(rendered)
+            print_stdout(rendered)
             return
         buffer = StringIO()
         Console(file=buffer, width=200, no_color=True, highlight=False).print(rendered)
-        write_atomic(target.path, buffer.getvalue().encode("utf-8"))
+        write_output(target.path, buffer.getvalue().encode("utf-8"), f"wrote the table to {target.path}")
         return
     fmt = "csv" if target.fmt is Format.table else target.fmt.value
     if target.fmt is Format.xlsx and target.path is None:
         raise TcoError("--format xlsx writes a workbook: add --output FILE.xlsx")
     data = renderer(fmt)(frame)
     if target.path is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        write_stdout(data)
     else:
-        write_atomic(target.path, data)
-        note(f"wrote {len(frame)} rows to {target.path}")
+        write_output(target.path, data, f"wrote {len(frame)} rows to {target.path}")
 
 
 def report_notes(provenance: Provenance) -> None:

@@ -290,17 +290,13 @@ def export(
     run_id: list[str] | None = typer.Option(None, "--run", help="Only these runs (default: every run)."),
 ) -> None:
     """Write tracked runs to a portable JSON file (track on the GPU box, project on a laptop)."""
-    from tco.cli.render import note
     from tco.cli.state import check_writable
-    from tco.errors import TcoError
+    from tco.export.base import write_output
 
     check_writable(file)
-    store = run_store(ctx)
     ids = [part.strip() for value in run_id or [] for part in value.split(",") if part.strip()]
-    count = store.export_file(file, ids or None)
-    if count == 0:
-        raise TcoError("no tracked runs to export", hint="track a run with tco.track first")
-    note(f"exported {count} run(s) to {file}")
+    data, count = run_store(ctx).export_document(ids or None)
+    write_output(file, data, f"exported {count} run(s) to {file}")
 
 
 @app.command("import")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tco.errors import TcoError
 from tco.home import resolve_home
 
 if TYPE_CHECKING:
@@ -66,6 +64,7 @@ def output_target(ctx: typer.Context, fmt: Format | None, output: Path | None) -
     A path that cannot be written fails here, before any work is done, with one line; so does a workbook
     with nowhere to go (``--format xlsx`` without ``--output``: a usage error).
     """
+
     root = state(ctx)
     chosen = fmt or root.fmt or Format.table
     path = output or root.output
@@ -77,13 +76,11 @@ def output_target(ctx: typer.Context, fmt: Format | None, output: Path | None) -
 
 
 def check_writable(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise TcoError(f"cannot write {path}: it is a directory")
-    if not parent.is_dir():
-        raise TcoError(f"cannot write {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise TcoError(f"cannot write {path}: permission denied")
+    """Fail now if ``path`` cannot be written (a directory, a missing one, no permission); a device, a pipe
+    or a link to a writable file is fine."""
+    from tco.export.base import check_target
+
+    check_target(path)
 
 
 FORMAT_OPTION = typer.Option(

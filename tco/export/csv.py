@@ -1,4 +1,5 @@
-"""CSV export: stable column order (the frame's), formula-safe text cells, UTF-8, ``\\n`` line ends."""
+"""CSV export: stable column order (the frame's), formula-safe text cells and headers, UTF-8, ``\\n`` line
+ends (a carriage return in text is a line break inside its quoted cell: tco.export.base.printable)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JSON export: a list of records, NaN as null, formula-safe text, column order kept."""
+"""JSON export: a list of records, NaN as null, formula-safe text and keys, column order kept."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from tco.export.base import neutralise
+from tco.export.base import neutral_names, neutralise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,7 @@ def _clean(value: Any) -> Any:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = [str(c) for c in frame.columns]
+    columns = neutral_names(frame.columns)
     return [
         dict(zip(columns, map(_clean, row), strict=True))
         for row in frame.astype(object).itertuples(index=False, name=None)

@@ -526,6 +526,12 @@ class RunStore:
         """Write every run (or those of ``run_ids``) with its segments to ``path`` as JSON, atomically.
         Returns the run count. Nothing to export, or a run id not stored, is a TrackError raised before
         ``path`` is touched."""
+        data, count = self.export_document(run_ids)
+        _write_atomic(Path(path), data)
+        return count
+
+    def export_document(self, run_ids: Iterable[str] | None = None) -> tuple[bytes, int]:
+        """The JSON of :meth:`export_file` and its run count, for a caller that writes it."""
         wanted = None if run_ids is None else {self.find(r) for r in run_ids}
         runs = []
         for run in self.all_runs():
@@ -544,8 +550,7 @@ class RunStore:
             "tool_version": __version__,
             "runs": runs,
         }
-        _write_atomic(Path(path), json.dumps(document, indent=1, allow_nan=False).encode("utf-8"))
-        return len(runs)
+        return json.dumps(document, indent=1, allow_nan=False).encode("utf-8"), len(runs)
 
     def import_file(self, path: Path, *, max_bytes: int = MAX_IMPORT_BYTES) -> tuple[int, int]:
         """Add the runs of an export, keeping the newer copy of each run and segment.

@@ -18,9 +18,18 @@ from tco.export.json import render as render_json
 EVIL = '=HYPERLINK("http://x","y")'
 
 
-@pytest.mark.parametrize("text", [EVIL, "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize("text", [EVIL, "+1", "-2+3", "@SUM(A1)", "\tx"])
 def test_formula_prefixes_are_neutralised(text: str) -> None:
     assert neutralise(text) == "'" + text
+
+
+def test_a_carriage_return_is_a_line_break_and_controls_are_visible() -> None:
+    assert neutralise("\rx") == "\nx"  # no reader splits a row where the text did not
+    assert neutralise("ok\r=1+1") == "ok\n=1+1"
+    assert neutralise("a\r\nb") == "a\nb"
+    assert neutralise("\x1b[31mred") == "\u241b[31mred"  # ESC shown as ␛: no escape sequence
+    assert neutralise("\x07\x7f\x9b") == "\u2407\u2421\ufffd"
+    assert neutralise("tab\tand\nnewline") == "tab\tand\nnewline"
 
 
 def test_csv_and_json_neutralise_text_but_not_numbers() -> None:

@@ -255,7 +255,7 @@ def test_a_figure_that_fails_writes_no_output(
     def broken(*args: object, **kwargs: object) -> None:
         raise TcoError("cannot draw the figure")
 
-    monkeypatch.setattr(tco.plot, "plan_figure", broken)
+    monkeypatch.setattr(tco.plot, "plan_picture", broken)
     result = _plan(cli, tmp_path)
     assert result.exit_code == 1 and "cannot draw the figure" in result.stderr
     assert not (tmp_path / "budget.csv").exists() and not (tmp_path / "budget.png").exists()

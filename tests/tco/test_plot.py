@@ -34,8 +34,10 @@ def test_plan_plot_shows_the_budget_it_prints(cli, tmp_path: Path, monkeypatch) 
     import tco.plot
 
     figures = []
-    real_save = tco.plot._save
-    monkeypatch.setattr(tco.plot, "_save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    real_picture = tco.plot._picture
+    monkeypatch.setattr(
+        tco.plot, "_picture", lambda fig, path: (figures.append(fig), real_picture(fig, path))[1]
+    )
     result = cli(
         "plan", str(ROOT / "examples" / "llm_team.toml"), "--plot", str(tmp_path / "b.png"), "-f", "csv"
     )
@@ -63,8 +65,10 @@ def test_plan_plot_with_a_budget_stacks_the_cost_items_only(cli, tmp_path: Path,
     import tco.plot
 
     figures = []
-    real_save = tco.plot._save
-    monkeypatch.setattr(tco.plot, "_save", lambda fig, path: (figures.append(fig), real_save(fig, path)))
+    real_picture = tco.plot._picture
+    monkeypatch.setattr(
+        tco.plot, "_picture", lambda fig, path: (figures.append(fig), real_picture(fig, path))[1]
+    )
     picture = tmp_path / "b.png"
     result = cli(
         "plan",

@@ -41,7 +41,6 @@ def render_procurement(target: Target, outcome: ProcurementOutcome, top: int, pl
         procurement_figure(
             scale_curve(result), cumulative_curve(result), plot, title=title, accelerator=result.accelerator
         )
-        note(f"wrote {plot}")
     note(result.recommendation)
     report_warnings(outcome.provenance)
 
@@ -62,8 +61,6 @@ RANKING_COLUMNS = (
 
 
 def ranking_table(result: Comparison, top: int) -> Table:
-    from rich.markup import escape
-
     from tco.cli.render import NA, number, table
 
     r = result.ranking
@@ -84,7 +81,7 @@ def ranking_table(result: Comparison, top: int) -> Table:
         f"acc-h/month (by 3-year cost)",
         RANKING_COLUMNS,
         rows,
-        caption=escape(f"{len(r)} options; prices: " + "; ".join(sorted(set(shown["source"]))[:3])),
+        caption=f"{len(r)} options; prices: " + "; ".join(sorted(set(shown["source"]))[:3]),
     )
 
 
@@ -125,15 +122,13 @@ def tornado_table(result: Comparison) -> Table:
 
 
 def ownership_table(result: Comparison) -> Table:
-    from rich.markup import escape
-
     from tco.cli.render import table
 
     return table(
         "Ownership assumptions (override with --set NAME=VALUE)",
         [("Name", "left"), ("Value", "right"), ("Unit", "left"), ("Source", "left")],
         (
-            [str(a["name"]), f"{a['value']:g}", str(a["unit"]), escape(str(a["source"]))]
+            [str(a["name"]), f"{a['value']:g}", str(a["unit"]), str(a["source"])]
             for a in result.assumptions.to_dict("records")
         ),
     )
@@ -156,7 +151,6 @@ def render_frameworks(target: Target, comparison: FrameworkComparison, plot: Pat
         from tco.plot import frameworks_figure
 
         frameworks_figure(frame, plot, title=f"{kernel} on {accelerator}")
-        note(f"wrote {plot}")
     note(
         f"price: {price.provider} {price.region} {price.instance_type} {price.pricing_model} "
         f"${price.price_usd_per_accelerator_hour:.3f}/acc-h [{price.source}, {price.fetched_at}]"

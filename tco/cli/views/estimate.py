@@ -111,18 +111,16 @@ def _render(
 
 def explain_table(rows: pd.DataFrame, provenance: Provenance) -> Table:
     """Every formula input of each row and its source, then the assumptions in force."""
-    from rich.markup import escape
-
     from tco.cli.render import table
 
-    body = [[escape(text)] for text in rows["explain"]]
+    body = [[str(text)] for text in rows["explain"]]
     listed = "\n".join(
         f"  {name.replace('_', ' ')} = {a.value:g}"
         + (f" (range {a.low:g}-{a.high:g})" if a.low != a.high else "")
         + f" {a.unit}: {a.source}"
         for name, a in provenance.assumptions
     )
-    body.append([escape("assumptions (override with --set NAME=VALUE or their options):\n" + listed)])
+    body.append(["assumptions (override with --set NAME=VALUE or their options):\n" + listed])
     return table("How each number was made", [("", "left")], body)
 
 

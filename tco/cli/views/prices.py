@@ -284,15 +284,18 @@ class PullProgress:
     def __call__(self, event: ProgressEvent) -> None:
         from rich.markup import escape
 
+        from tco.cli.render import styled
+        from tco.export.base import printable
+
         task = self.tasks.get(event.provider)
         if event.kind in ("retry", "warning"):
             style = "yellow" if event.kind == "warning" else "dim"
-            self.console.print(f"[{style}]{event.provider}: {escape(event.message)}[/{style}]")
+            self.console.print(styled(style, f"{event.provider}: {event.message}", ""))
         if task is None:
             return
         fields: dict[str, object] = {"pages": event.pages, "items": event.items}
-        if event.kind in ("start", "stage"):
-            fields["description"] = f"{event.provider}: {event.message}"
+        if event.kind in ("start", "stage"):  # a progress column's text is markup: escaped
+            fields["description"] = escape(printable(f"{event.provider}: {event.message}"))
         self.bar.update(task, **fields)  # type: ignore[arg-type]
 
 
