@@ -116,13 +116,13 @@ def _plan(
     if target.path is None:
         emit(target, result.budget, lambda: plan_tables(result))
     with _Commit([(path, data) for path, data, _ in files]):
-        for _, _, line in files:
-            if line is not None:
-                note(line)
         note(cheapest(result))
         if "over_budget" in result.budget:
             note(budget_verdict(result))
         report_warnings(outcome.provenance)
+        for _, _, line in files:  # last, as every command says it: a file is reported once it is in place
+            if line is not None:
+                note(line)
 
 
 def _document(target: Target, result: PlanResult) -> bytes:
