@@ -199,10 +199,6 @@ def pull(
     )
     if endpoint and len(chosen) != 1:
         raise typer.BadParameter("--endpoint needs exactly one --provider", param_hint="--endpoint")
-    if target.fmt is Format.xlsx and target.path is None:
-        raise typer.BadParameter(
-            "--format xlsx writes a workbook: add --output FILE.xlsx", param_hint="--format"
-        )
     retry = RetryPolicy(attempts=max_attempts, base_delay_s=backoff_s)
     options = ClientOptions(endpoint=endpoint, timeout_s=timeout_s, retry=retry, spot=spot)
     try:
