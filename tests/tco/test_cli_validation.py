@@ -280,6 +280,7 @@ def test_retries_timeouts_and_threads_have_sensible_bounds(
         ("plan", SCENARIO),
         TRAIN,
         ("-f", "xlsx", "estimate", "models"),
+        ("prices", "pull", "-p", "aws", "--endpoint", "http://127.0.0.1:9"),  # a dead local port, never used
     ],
 )
 def test_a_workbook_needs_an_output_file(cli: Any, args: tuple[str, ...]) -> None:
