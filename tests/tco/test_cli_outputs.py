@@ -307,3 +307,43 @@ def test_write_atomic_refuses_a_directory_without_touching_it(tmp_path: Path) ->
     with pytest.raises(TcoError, match="it is a directory"):
         write_atomic(tmp_path / "dir", b"x")
     assert list((tmp_path / "dir").iterdir()) == []
+
+
+# --- the staging every command but `tco plan` writes through (plan commits its own files, Ctrl-C held) ---
+
+
+def test_a_command_that_fails_after_writing_its_output_leaves_the_file(
+    cli: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`compare procurement -o t.csv --plot p.png` writes its table first, then draws: when drawing fails,
+    the table staged before it is not put in place."""
+    import tco.plot
+    from tco.errors import TcoError
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise TcoError("the plot failed")
+
+    monkeypatch.setattr(tco.plot, "procurement_figure", broken)
+    table, plot = tmp_path / "t.csv", tmp_path / "p.png"
+    table.write_bytes(OLD)
+    args = ("compare", "procurement", "-a", "h100", "--acc-hours", "10000", "-f", "csv")
+    result = cli(*args, "-o", str(table), "--plot", str(plot))
+    assert result.exit_code == 1 and "the plot failed" in result.stderr
+    assert table.read_bytes() == OLD and not plot.exists() and _leftovers(tmp_path) == []
+    monkeypatch.undo()
+    assert cli(*args, "-o", str(table)).exit_code == 0 and table.read_bytes() != OLD  # the premise
+
+
+def test_one_file_twice_through_the_staging_is_refused(cli: Any, tmp_path: Path) -> None:
+    same = tmp_path / "same.png"
+    args = ("compare", "procurement", "-a", "h100", "--acc-hours", "10000", "-f", "csv")
+    result = cli(*args, "-o", str(same), "--plot", str(same))
+    assert result.exit_code == 1 and "twice in one command" in result.stderr and not same.exists()
+
+
+def test_notes_show_control_characters_as_symbols(capsys: Any) -> None:
+    from tco.cli.render import note
+
+    note("device \x1b[2J name\x07")
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "device \u241b[2J name" in err
