@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from tco.api.inputs import PLOT_SUFFIXES
 from tco.errors import TcoError
 from tco.export.base import write_output
 
@@ -43,8 +44,8 @@ def _usd(ax: Any) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-#: Suffixes a picture may have (matplotlib's Agg formats); another suffix is refused before any work.
-IMAGE_SUFFIXES: Final = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+#: Suffixes a picture may have: the one list the option layer checks (``tco.api.inputs.plot_file``).
+IMAGE_SUFFIXES: Final = PLOT_SUFFIXES
 
 
 def image_format(path: Path) -> str:
