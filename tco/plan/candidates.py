@@ -221,6 +221,20 @@ def _training_workloads(
     return records, groups
 
 
+def _own_rows(
+    frame: pd.DataFrame, index: dict[str, int], sets: Sequence[frozenset[str]], column: str
+) -> pd.DataFrame:
+    """The rows of one batched model call that belong to their workload: its accelerator is in that
+    workload's own set (the call ran the union of the batch's sets), tagged ``column`` = the workload's
+    index (``index``: workload name -> index)."""
+    import numpy as np
+
+    workload = frame["workload"].map(index).to_numpy(dtype=np.int64)
+    accelerators = frame["accelerator"].tolist()
+    own = np.array([a in sets[w] for w, a in zip(workload.tolist(), accelerators, strict=True)], dtype=bool)
+    return frame[own].assign(**{column: workload[own]})
+
+
 def _training_rows(
     s: Scenario,
     options: pd.DataFrame,
@@ -262,11 +276,7 @@ def _training_rows(
                 assumptions=params,
             )
             index = {s.training[i].name: i for i in call}
-            workload = perf["workload"].map(index).to_numpy(dtype=np.int64)
-            own = np.fromiter(
-                (a in sets[w] for w, a in zip(workload, perf["accelerator"], strict=True)), bool, len(perf)
-            )
-            parts.append(perf[own].assign(workload_index=workload[own]))
+            parts.append(_own_rows(perf, index, sets, "workload_index"))
     perf = pd.concat(parts, ignore_index=True).sort_values("workload_index", kind="stable")
     perf = perf.reset_index(drop=True)
     runs = np.array([t.runs_per_month for t in s.training], dtype="float64")
@@ -514,11 +524,7 @@ def _serving_rows(
             assumptions=a,
         )
         index = {s.serving[j].name: j for j in members}
-        workload = frame["workload"].map(index).to_numpy(dtype=np.int64)
-        own = np.fromiter(
-            (x in sets[j] for j, x in zip(workload, frame["accelerator"], strict=True)), bool, len(frame)
-        )
-        parts.append(frame[own].assign(endpoint=workload[own]))
+        parts.append(_own_rows(frame, index, sets, "endpoint"))
     frame = pd.concat(parts, ignore_index=True)
     frame = frame.sort_values("endpoint", kind="stable").reset_index(drop=True)
     endpoint = frame["endpoint"].to_numpy(dtype=np.int64)
