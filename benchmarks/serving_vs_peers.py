@@ -86,13 +86,26 @@ def aiconfigurator(binary: str, model_dir: str) -> dict[str, float]:
 
 
 def aic_estimate(
-    binary: str, model: str, tp: int, isl: int, osl: int, concurrency: int
+    binary: str,
+    model: str,
+    tp: int,
+    isl: int,
+    osl: int,
+    concurrency: int,
+    *,
+    ctx_tokens: int = 8192,
+    quant: str = "fp8",
 ) -> tuple[float, float]:
-    """AIConfigurator's TTFT and TPOT (s) at a fixed concurrency (its ``estimate`` mode, TensorRT-LLM)."""
-    argv = [binary, "cli", "estimate", "--model-path", AIC_MODELS[model], "--system", "h100_sxm", "--backend",
-            "trtllm", "--isl", str(isl), "--osl", str(osl), "--batch-size", str(concurrency), "--ctx-tokens",
-            "8192", "--tp-size", str(tp), "--gemm-quant-mode", "fp8", "--kvcache-quant-mode", "fp8",
-            "--fmha-quant-mode", "fp8", "--estimate-mode", "agg"]  # fmt: skip
+    """AIConfigurator's TTFT and TPOT (s) at a fixed concurrency (its ``estimate`` mode, TensorRT-LLM).
+
+    ``model``: a key of ``AIC_MODELS`` or a local folder holding a ``config.json``; ``ctx_tokens``: its
+    context-token budget per step (``--ctx-tokens``; its ``estimate`` default is the ISL, its ``default``
+    search uses TensorRT-LLM's ``max_num_tokens`` 8192); ``quant``: "fp8" or "bfloat16" for the GEMMs, KV
+    cache and attention."""
+    argv = [binary, "cli", "estimate", "--model-path", AIC_MODELS.get(model, model), "--system", "h100_sxm",
+            "--backend", "trtllm", "--isl", str(isl), "--osl", str(osl), "--batch-size", str(concurrency),
+            "--ctx-tokens", str(ctx_tokens), "--tp-size", str(tp), "--gemm-quant-mode", quant,
+            "--kvcache-quant-mode", quant, "--fmha-quant-mode", quant, "--estimate-mode", "agg"]  # fmt: skip
     text = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True).stdout
     ttft = re.search(r"TTFT:\s+([\d.]+) ms", text)
     tpot = re.search(r"TPOT:\s+([\d.]+) ms", text)
@@ -193,6 +206,56 @@ def measured(binary: str) -> None:
         print(f"  TTFT / measured, {name}: median {np.median(v):.2f}, range {v.min():.2f}-{v.max():.2f}")
 
 
+def budgets(binary: str, model_dir: str, tp: int, batch: int, tco_p99_s: float) -> None:
+    """AIConfigurator's own estimate for the fleet it chose, by context-token budget (nothing else changes)."""
+    print()
+    print(f"AIConfigurator estimate on its fleet (TP{tp}, {batch} in flight), by context tokens per step:")
+    for ctx in (int(S_IN), 2048, 8192):
+        ttft, tpot = aic_estimate(
+            binary, model_dir, tp, int(S_IN), int(S_OUT), batch, ctx_tokens=ctx, quant="bfloat16"
+        )
+        print(f"  --ctx-tokens {ctx:>5}: TTFT {ttft:.3f} s, TPOT {tpot * 1e3:.1f} ms; tco Poisson p99 / this TTFT "
+              f"{tco_p99_s / ttft:.2f}")  # fmt: skip
+
+
+def at_rates(binary: str) -> None:
+    """Published mean TTFT at a request rate (Poisson; TensorRT-LLM's online table, the published case nearest
+    the scenario) beside tco and AIConfigurator at the measured in-flight count (Little's law on the measured
+    figures: N = rate (TTFT + (OSL - 1) TPOT)), with its two context budgets."""
+    from tco.model.inference.validation import predict_online
+
+    rows = pd.read_csv(DATA / "serving_online.csv")
+    rows = rows[rows["requests_per_s"].notna() & (rows["accelerator"] == "H100-80GB")].reset_index(drop=True)
+    pred = predict_online(rows, load_serving_models(), hardware_table(["H100-80GB"]), ServingAssumptions())
+    print()
+    print(
+        "Measured TTFT at a request rate (TensorRT-LLM 0.14 online table, H100, bf16, Poisson arrivals, mean)"
+    )
+    print(
+        f"{'model TP ISL/OSL rate':34}{'N':>5}{'TTFT ms':>9}{'tco':>7}{'AIC ctx=ISL':>13}{'AIC ctx=8192':>14}"
+    )
+    ratios: dict[str, list[float]] = {"tco": [], "aic_isl": [], "aic_8192": []}
+    for r in pred.to_dict("records"):
+        isl, osl = int(r["prompt_tokens"]), int(r["output_tokens"])
+        n = max(1, round(r["requests_per_s"] * (r["ttft_ms"] + (osl - 1) * r["tpot_ms"]) / 1e3))
+        aic_isl, _ = aic_estimate(
+            binary, str(r["model"]), int(r["tp"]), isl, osl, n, ctx_tokens=isl, quant="bfloat16"
+        )
+        aic_big, _ = aic_estimate(
+            binary, str(r["model"]), int(r["tp"]), isl, osl, n, ctx_tokens=8192, quant="bfloat16"
+        )
+        label = f"{r['model']} TP{r['tp']} {isl}/{osl} {r['requests_per_s']:g} req/s"
+        print(
+            f"{label:34}{n:>5}{r['ttft_ms']:>9.0f}{r['pred_ttft_ms']:>7.0f}{aic_isl * 1e3:>13.0f}{aic_big * 1e3:>14.0f}"
+        )
+        ratios["tco"].append(r["pred_ttft_ms"] / r["ttft_ms"])
+        ratios["aic_isl"].append(aic_isl * 1e3 / r["ttft_ms"])
+        ratios["aic_8192"].append(aic_big * 1e3 / r["ttft_ms"])
+    for name, values in ratios.items():
+        v = np.asarray(values)
+        print(f"  TTFT / measured, {name}: median {np.median(v):.2f}, range {v.min():.2f}-{v.max():.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aic", default="/work/peers/aiconfigurator/bin/aiconfigurator")
@@ -230,7 +293,9 @@ def main() -> None:
           f"{lla['tpot_s'] * 1e3:>9.1f}   (TTFT = one prompt's prefill; TPOT at batch {aic['batch']:g})")  # fmt: skip
     print(f"TTFT / AIConfigurator: tco Poisson p50 {at_aic['ttft_p50_s'] / aic['ttft_s']:.2f}, "
           f"p99 {at_aic['ttft_p99_s'] / aic['ttft_s']:.2f}, wave {at_aic['burst_ttft_s'] / aic['ttft_s']:.2f}")  # fmt: skip
+    budgets(args.aic, args.model_dir, tp, int(aic["batch"]), at_aic["ttft_p99_s"])
     if not args.skip_measured:
+        at_rates(args.aic)
         measured(args.aic)
 
 
