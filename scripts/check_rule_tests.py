@@ -568,6 +568,24 @@ MUTATIONS = [
         ["tests/tco/test_cli_outputs.py::test_a_full_disk_leaves_no_partial_file"],
     ),
     (
+        "output: a failed or interrupted commit puts the renamed files back",
+        "tco/export/base.py",
+        "                    _put_back(undo)\n                    raise",
+        "                    raise",
+        [
+            "tests/tco/test_cli_outputs.py::test_a_rename_that_fails_puts_the_files_renamed_before_it_back",
+            "tests/tco/test_cli_outputs.py::test_ctrl_c_while_a_command_puts_its_files_in_place_puts_them_back",
+            "tests/tco/test_plan_interrupt.py::test_a_failing_write_puts_the_written_files_back",
+        ],
+    ),
+    (
+        "output: Ctrl-C held while the files are put in place",
+        "tco/export/base.py",
+        "        if threading.current_thread() is threading.main_thread():\n            self.previous",
+        "        if False:\n            self.previous",
+        ["tests/tco/test_cli_outputs.py::test_ctrl_c_while_the_files_are_put_back_does_not_stop_it"],
+    ),
+    (
         "output: one file once per command",
         "tco/export/base.py",
         "        if any(os.path.realpath(p.path) == key for p, _ in self.writes):",

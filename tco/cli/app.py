@@ -28,7 +28,7 @@ from tco.cli.options import environment
 from tco.cli.output import command_outputs, guard_standard_streams, silence_stdout
 from tco.cli.state import Format, State
 from tco.errors import TcoError
-from tco.export.base import printable
+from tco.export.base import OutputsInterrupted, printable
 
 DOMAIN_ERRORS = (TcoError, PricingError, CalibrationError)
 #: Errors of a write (a full disk, an I/O error): one line even where tco did not make the write itself.
@@ -111,6 +111,9 @@ class TcoGroup(LazyGroup):
                 traceback.print_exc()
             error_line(str(exc))
             code = 1
+        except OutputsInterrupted as exc:  # Ctrl-C while the files were put in place: all put back
+            _wrote(exc.line(self.invoked))
+            code = 130
         except (KeyboardInterrupt, typer.Abort):
             sys.stderr.write("\ninterrupted\n")
             code = 130
@@ -128,6 +131,14 @@ class TcoGroup(LazyGroup):
                 error_line(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
             code = 1
         sys.exit(code if isinstance(code, int) else 0)
+
+    #: The subcommand this run invoked (``plan``, ``estimate``...), named in an interrupted commit's line.
+    invoked: str | None = None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        self.invoked = name
+        return name, command, rest
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -1,14 +1,13 @@
 """`tco plan SCENARIO.toml`: a team's budget plan, month by month, and the cheapest option.
 
 Nothing is written until everything is ready: the plan, its output and its figure are computed in memory,
-then written together (:class:`_Commit`), all or none. Ctrl-C at any moment exits 130 with one line saying
-that nothing was written; an existing file is left as it was.
+then staged like every command's files and put in place together once the command succeeded, all or none
+(:meth:`tco.export.base.StagedOutputs.commit`). Ctrl-C at any moment exits 130 with one line saying that
+nothing was written; an existing file is left as it was.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,8 +23,7 @@ from tco.cli.state import (
     output_target,
     sources,
 )
-from tco.errors import TcoError
-from tco.export.base import write_atomic
+from tco.export.base import write_output
 
 if TYPE_CHECKING:
     from tco.plan.budget import PlanResult
@@ -107,22 +105,18 @@ def _plan(
     result = outcome.result
     for said in result.notes:
         warn(said)
-    # everything to write, rendered first: a failure (or Ctrl-C) here writes nothing
-    files: list[tuple[Path, bytes, str | None]] = []
+    # everything to write, rendered first (a failure here writes nothing), then staged: the error boundary
+    # puts the files in place together once the command succeeded, and reports each then
     if target.path is not None:
-        files.append((target.path, _document(target, result), _wrote(target, result)))
+        write_output(target.path, _document(target, result), _wrote(target, result))
     if plot is not None:
-        files.append((plot, _figure(result, plot), f"wrote {plot}"))
+        write_output(plot, _figure(result, plot), f"wrote {plot}")
     if target.path is None:
         emit(target, result.budget, lambda: plan_tables(result))
-    with _Commit([(path, data) for path, data, _ in files]):
-        note(cheapest(result))
-        if "over_budget" in result.budget:
-            note(budget_verdict(result))
-        report_warnings(outcome.provenance)
-        for _, _, line in files:  # last, as every command says it: a file is reported once it is in place
-            if line is not None:
-                note(line)
+    note(cheapest(result))
+    if "over_budget" in result.budget:
+        note(budget_verdict(result))
+    report_warnings(outcome.provenance)
 
 
 def _document(target: Target, result: PlanResult) -> bytes:
@@ -172,118 +166,3 @@ def _figure(result: PlanResult, path: Path) -> bytes:
     return plan_picture(
         result.budget, result.options, path, title=result.scenario.name, best=str(result.best["option"])
     )
-
-
-class _Commit:
-    """Write ``files`` all or none, and hold Ctrl-C until the block ends.
-
-    A device or a pipe (``/dev/stdout``, a FIFO) is written directly, first, while Ctrl-C still
-    interrupts it. The other files go through :func:`tco.export.base.write_atomic` (a temporary file beside
-    each, renamed over it; a link's target is written, the link kept) with Ctrl-C held: an existing file is
-    first kept under a hard link (or its bytes), so that a failure or a Ctrl-C before the block ends puts
-    every file back as it was (a file that did not exist is removed); the held Ctrl-C is then raised.
-    """
-
-    def __init__(self, files: Sequence[tuple[Path, bytes]]) -> None:
-        self.files = files
-        self.interrupted = False
-        self.undo: list[tuple[Path, Path | bytes | None]] = []
-        self.previous: object = None
-        self.holding = False
-
-    def __enter__(self) -> _Commit:
-        import signal
-        import stat
-        import threading
-
-        seen: set[str] = set()
-        for path, _ in self.files:
-            if os.path.realpath(path) in seen:
-                raise TcoError(
-                    f"cannot write {path} twice in one command", hint="give each output its own file"
-                )
-            seen.add(os.path.realpath(path))
-        regular = []
-        for path, data in self.files:
-            try:
-                mode = path.stat().st_mode
-            except FileNotFoundError:
-                mode = None
-            except OSError as exc:
-                raise TcoError(f"cannot write {path}: {exc.strerror or exc}") from exc
-            if mode is not None and not stat.S_ISREG(mode):  # a device or a pipe
-                _write_direct(path, data)
-            else:
-                regular.append((path.resolve() if path.is_symlink() else path, data, mode is not None))
-        if threading.current_thread() is threading.main_thread():  # only there can Ctrl-C be held
-            self.previous = signal.signal(signal.SIGINT, self._hold)
-            self.holding = True
-        try:
-            for path, data, exists in regular:
-                self.undo.append((path, _keep(path) if exists else None))
-                write_atomic(path, data)
-        except BaseException:
-            try:
-                self._restore()
-            finally:
-                self._release()
-            raise
-        return self
-
-    def _hold(self, signum: int, frame: object) -> None:
-        self.interrupted = True
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        try:
-            if kind is not None or self.interrupted:
-                self._restore()
-            else:
-                for _, kept in self.undo:
-                    if isinstance(kept, Path):
-                        kept.unlink(missing_ok=True)
-        finally:
-            self._release()
-        if kind is None and self.interrupted:
-            raise KeyboardInterrupt
-
-    def _release(self) -> None:
-        """Ctrl-C is Ctrl-C again (a handler installed outside Python reads as None: the default then)."""
-        import signal
-
-        if self.holding:
-            signal.signal(signal.SIGINT, self.previous or signal.SIG_DFL)  # type: ignore[arg-type]
-            self.holding = False
-
-    def _restore(self) -> None:
-        for path, kept in reversed(self.undo):
-            if isinstance(kept, Path):
-                os.replace(kept, path)
-            elif isinstance(kept, bytes):
-                write_atomic(path, kept)
-            else:
-                path.unlink(missing_ok=True)
-        self.undo = []
-
-
-def _keep(path: Path) -> Path | bytes:
-    """A hard link to ``path`` beside it (its inode, untouched by the rename over it), else its bytes."""
-    folder = path.parent if str(path.parent) else Path(".")
-    for _ in range(10):
-        name = folder / f".{path.name}.{os.urandom(6).hex()}.keep"
-        try:
-            os.link(path, name)
-        except FileExistsError:
-            continue
-        except OSError:
-            break
-        return name
-    return path.read_bytes()
-
-
-def _write_direct(path: Path, data: bytes) -> None:
-    """A device or a pipe is written, never replaced by a file."""
-    try:
-        with path.open("wb") as handle:
-            handle.write(data)
-    except OSError as exc:
-        raise TcoError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -244,6 +244,78 @@ def write_atomic(path: Path, data: bytes) -> None:
         prepared.discard()
 
 
+class OutputsInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a command's files were being put in place: every regular file is as it was before the
+    command (``paths``: the regular files it would have written, as the user named them)."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        super().__init__()
+        self.paths = [str(p) for p in paths]
+
+    def line(self, command: str | None) -> str:
+        """``plan interrupted: nothing written (a.csv, b.png left as they were)``."""
+        kept = ""
+        if self.paths:
+            kept = f" ({', '.join(self.paths)} left as {'it was' if len(self.paths) == 1 else 'they were'})"
+        return f"{command + ' ' if command else ''}interrupted: nothing written{kept}"
+
+
+class _CtrlCHeld:
+    """SIGINT only noted (``interrupted``) while the block runs, in the main thread (the only one where a
+    handler can be set); the previous handler is back when it ends (one installed outside Python reads as
+    None: the default then)."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self.previous: object = None
+        self.holding = False
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.interrupted = True
+
+    def __enter__(self) -> _CtrlCHeld:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._note)
+            self.holding = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.holding:
+            signal.signal(signal.SIGINT, self.previous or signal.SIG_DFL)  # type: ignore[arg-type]
+            self.holding = False
+
+
+def _keep(path: Path) -> Path | bytes:
+    """A hard link to ``path`` beside it (its inode, untouched by the rename over it), else its bytes."""
+    folder = path.parent if str(path.parent) else Path(".")
+    for _ in range(10):
+        name = folder / f".{path.name[:200]}.{secrets.token_hex(6)}.keep"
+        try:
+            os.link(path, name)
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+        return name
+    return path.read_bytes()
+
+
+def _put_back(undo: list[tuple[Path, Path | bytes | None]]) -> None:
+    """Each file as it was before its rename, last first (a file that did not exist is removed)."""
+    for path, kept in reversed(undo):
+        if isinstance(kept, Path):
+            os.replace(kept, path)
+        elif isinstance(kept, bytes):
+            write_atomic(path, kept)
+        else:
+            path.unlink(missing_ok=True)
+
+
 @dataclass
 class StagedOutputs:
     """The files a running command has written so far, each ready but not yet in place."""
@@ -257,16 +329,39 @@ class StagedOutputs:
         self.writes.append((prepare_write(path, data), message))
 
     def commit(self, report: Callable[[str], None] | None = None) -> None:
-        """Put every file in place: devices and pipes first (they may fail: then no regular file changes),
-        then the renames. ``report`` gets each write's message once it is in place."""
-        ordered = sorted(self.writes, key=lambda w: w[0].tmp is not None)
+        """Put every file in place, all or none: devices and pipes first (written directly, what was sent
+        cannot be taken back; Ctrl-C still interrupts them), then the renames of the regular files with
+        Ctrl-C held. A failure or a Ctrl-C before the last rename puts every renamed file back as it was (an
+        existing file is first kept under a hard link, or its bytes) and raises: the error, or
+        :class:`OutputsInterrupted`. ``report`` gets each write's message once every file is in place."""
+        direct = [(p, m) for p, m in self.writes if p.tmp is None]
+        regular = [(p, m) for p, m in self.writes if p.tmp is not None]
         try:
-            for prepared, message in ordered:
+            for prepared, _ in direct:
                 prepared.commit()
-                if report is not None and message:
-                    report(message)
+            with _CtrlCHeld() as held:
+                undo: list[tuple[Path, Path | bytes | None]] = []
+                try:
+                    for prepared, _ in regular:
+                        exists = os.path.lexists(prepared.target)
+                        undo.append((prepared.target, _keep(prepared.target) if exists else None))
+                        prepared.commit()
+                    if held.interrupted:
+                        raise KeyboardInterrupt
+                except BaseException:
+                    _put_back(undo)
+                    raise
+                for _, kept in undo:
+                    if isinstance(kept, Path):
+                        kept.unlink(missing_ok=True)
+        except KeyboardInterrupt:
+            raise OutputsInterrupted(p.path for p, _ in regular) from None
         finally:
             self.discard()
+        if report is not None:
+            for _, message in direct + regular:
+                if message:
+                    report(message)
 
     def discard(self) -> None:
         for prepared, _ in self.writes:

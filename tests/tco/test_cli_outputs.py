@@ -347,3 +347,96 @@ def test_notes_show_control_characters_as_symbols(capsys: Any) -> None:
     note("device \x1b[2J name\x07")
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err and "device \u241b[2J name" in err
+
+
+# --- the commit: every command's files all or none --------------------------------------------------------
+
+PROCUREMENT = ("compare", "procurement", "-a", "h100", "--acc-hours", "10000", "-f", "csv")
+
+
+def _no_debris(directory: Path) -> None:
+    """No temporary file and no kept copy of a replaced file is left beside the outputs."""
+    assert sorted(p.name for p in directory.iterdir() if p.name.endswith((".tmp", ".keep"))) == []
+
+
+def test_a_rename_that_fails_puts_the_files_renamed_before_it_back(
+    cli: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`compare procurement -o t.csv --plot p.png`: the table is renamed into place, then the figure's rename
+    fails (a full disk): the table is put back as it was, the same file (its inode), and no figure appears."""
+    table, plot = tmp_path / "t.csv", tmp_path / "p.png"
+    table.write_bytes(OLD)
+    inode = table.stat().st_ino
+    real = os.replace
+
+    def full_disk(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(dst) == plot:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    result = cli(*PROCUREMENT, "-o", str(table), "--plot", str(plot))
+    assert result.exit_code == 1, result.stderr
+    assert "p.png" in result.stderr and "No space left on device" in result.stderr
+    assert "wrote" not in result.stderr  # nothing is reported in place when it is not
+    assert table.read_bytes() == OLD and table.stat().st_ino == inode and not plot.exists()
+    _no_debris(tmp_path)
+
+
+def test_ctrl_c_while_a_command_puts_its_files_in_place_puts_them_back(
+    cli: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A real SIGINT right after the table's rename: held until the renames end, then every file is put back,
+    the command exits 130 with one line naming the files, and Ctrl-C is Ctrl-C again."""
+    import signal
+
+    table, plot = tmp_path / "t.csv", tmp_path / "p.png"
+    table.write_bytes(OLD)
+    handler = signal.getsignal(signal.SIGINT)
+    real = os.replace
+    signalled: list[str] = []
+
+    def replace_then_interrupt(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        real(src, dst, *args, **kwargs)
+        if Path(dst) == table and not signalled:
+            signalled.append(Path(dst).name)
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    result = cli(*PROCUREMENT, "-o", str(table), "--plot", str(plot))
+    assert signalled == ["t.csv"]
+    assert result.exit_code == 130, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"compare interrupted: nothing written ({table}, {plot} left as they were)"
+    )
+    assert table.read_bytes() == OLD and not plot.exists()
+    assert signal.getsignal(signal.SIGINT) is handler
+    _no_debris(tmp_path)
+
+
+def test_ctrl_c_while_the_files_are_put_back_does_not_stop_it(
+    cli: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The figure's rename fails and, while the table is being put back, a real SIGINT comes: Ctrl-C is held
+    until the table is back, so the command ends with the failure, and the table is as it was."""
+    import signal
+
+    table, plot = tmp_path / "t.csv", tmp_path / "p.png"
+    table.write_bytes(OLD)
+    real = os.replace
+    signalled: list[str] = []
+
+    def failing_then_interrupted(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(dst) == plot:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        if str(src).endswith(".keep") and not signalled:  # putting the table back
+            signalled.append(Path(dst).name)
+            signal.raise_signal(signal.SIGINT)
+        real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", failing_then_interrupted)
+    result = cli(*PROCUREMENT, "-o", str(table), "--plot", str(plot))
+    assert signalled == ["t.csv"]
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert table.read_bytes() == OLD and not plot.exists()
+    _no_debris(tmp_path)
