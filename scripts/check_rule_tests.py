@@ -368,9 +368,19 @@ MUTATIONS = [
     (
         "cli: a control character is refused",
         "tco/cli/options.py",
-        "    control = next((ch for ch in value if ord(ch) < 32 or ord(ch) == 127), None)",
+        "    control = first_control(value)",
         "    control = None",
         ["tests/tco/test_cli_validation.py::test_a_control_character_is_refused"],
+    ),
+    (
+        "text: bidirectional controls and line separators are control characters",
+        "tco/text.py",
+        '_SEPARATORS_AND_BIDI: Final = "\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"',
+        '_SEPARATORS_AND_BIDI: Final = ""',
+        [
+            "tests/tco/test_cli_outputs.py::test_bidirectional_controls_never_reach_the_terminal_raw",
+            "tests/tco/test_cli_validation.py::test_a_bidirectional_control_is_refused",
+        ],
     ),
     (
         "cli: numbers are finite",
@@ -658,14 +668,14 @@ MUTATIONS = [
     (
         "text: a carriage return is a line break",
         "tco/export/base.py",
-        '    return _CONTROL.sub(_visible, _LINE_BREAK.sub("\\n", value))',
-        "    return _CONTROL.sub(_visible, value)",
+        '    return SHOWN_AS_SYMBOL.sub(_visible, _LINE_BREAK.sub("\\n", value))',
+        "    return SHOWN_AS_SYMBOL.sub(_visible, value)",
         ["tests/tco/test_cli_outputs.py::test_a_carriage_return_in_stored_text_never_splits_a_csv_row"],
     ),
     (
         "text: cells with a control character neutralised",
         "tco/export/base.py",
-        "risky = text.str.contains(_CONTROL, na=False) | ",
+        "risky = text.str.contains(SHOWN_AS_SYMBOL, na=False) | ",
         "risky = ",
         ["tests/tco/test_cli_outputs.py::test_a_carriage_return_in_stored_text_never_splits_a_csv_row"],
     ),

@@ -36,6 +36,7 @@ import typer
 from calibrate.errors import CalibrationError
 from pricing.errors import PricingError
 from tco.errors import TcoError
+from tco.text import first_control
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -88,7 +89,7 @@ def check_text(value: str, param: click.Parameter | None, ctx: click.Context | N
     if not value.strip():
         given = "leave the option out for its default" if _is_option(param) else "it is required"
         raise typer.BadParameter(f"{value!r} is empty: give a value, or {given}", ctx=ctx, param=param)
-    control = next((ch for ch in value if ord(ch) < 32 or ord(ch) == 127), None)
+    control = first_control(value)
     if control is not None:
         raise typer.BadParameter(
             f"{value!r} holds a control character ({control!r}): give plain text", ctx=ctx, param=param

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from tco.errors import TcoError
+from tco.text import SHOWN_AS_SYMBOL
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 #: A cell starting with one of these is executed by spreadsheets (OWASP "CSV injection").
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 #: Control characters a terminal or a spreadsheet acts on: C0 but tab and newline, DEL, and C1.
-_CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINE_BREAK: Final = re.compile("\r\n?")
 
 
@@ -50,9 +50,9 @@ def printable(value: str) -> str:
     """``value`` with its control characters made harmless: a carriage return (alone or before a newline) is
     a line break; every other control character but tab and newline shows as a visible symbol (ESC as ␛),
     so that no escape sequence reaches a terminal and no reader splits a row where the text did not."""
-    if not _CONTROL.search(value):
+    if not SHOWN_AS_SYMBOL.search(value):
         return value
-    return _CONTROL.sub(_visible, _LINE_BREAK.sub("\n", value))
+    return SHOWN_AS_SYMBOL.sub(_visible, _LINE_BREAK.sub("\n", value))
 
 
 def neutralise(value: str) -> str:
@@ -86,7 +86,9 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[column]
         if series.dtype == object or str(series.dtype).startswith("str"):
             text = series.map(lambda v: v if isinstance(v, str) else None)
-            risky = text.str.contains(_CONTROL, na=False) | text.str.startswith(FORMULA_PREFIXES, na=False)
+            risky = text.str.contains(SHOWN_AS_SYMBOL, na=False) | text.str.startswith(
+                FORMULA_PREFIXES, na=False
+            )
             if risky.any():
                 out[column] = series.where(~risky.astype(bool), text.map(neutralise, na_action="ignore"))
     out.columns = neutral_names(out.columns)

@@ -50,6 +50,7 @@ from typing import Any, Final
 from pricing.schema import PRICING_MODELS, PROVIDERS
 from tco.errors import TcoError
 from tco.model.ownership import OwnedServer
+from tco.text import CONTROL
 from tco.vocabulary import framework
 
 DTYPES: Final = ("bf16", "fp16", "fp8", "tf32", "fp32")
@@ -67,7 +68,6 @@ MAX_DEPTH: Final = 8
 MAX_COUNT: Final = 10**6
 #: Characters of a wrong value shown in an error.
 SHOWN_CHARACTERS: Final = 80
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +313,7 @@ class _Reader:
             return default
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, "expected a non-empty string", value)
-        if _CONTROL.search(value):
+        if CONTROL.search(value):
             raise self.fail(key, "expected text without control characters (line breaks, escapes)", value)
         if choices and value not in choices:
             close = difflib.get_close_matches(value, list(choices), n=1)
@@ -356,7 +356,7 @@ class _Reader:
             left_out = "" if required else f" (leave {key} out for {self.defaults.get(key, 'the default')})"
             raise self.fail(key, f"expected at least one entry{left_out}", show_got=False)
         for item in value:
-            if _CONTROL.search(item):
+            if CONTROL.search(item):
                 raise self.fail(key, "expected text without control characters (line breaks, escapes)", item)
         if check is not None:
             for item in value:

@@ -300,6 +300,20 @@ def test_control_characters_never_reach_the_terminal_raw(cli: Any, tco_home: Pat
     assert not odd.exists()
 
 
+def test_bidirectional_controls_never_reach_the_terminal_raw(cli: Any, tco_home: Path) -> None:
+    """A stored name holding a right-to-left override (shown reversed: "Trojan Source") or an isolate shows
+    the control as a visible symbol, in tables and in CSV cells."""
+    hostile = "H100 \u202edrah\u2066x\u2069"
+    _hostile_calibration(tco_home, device_name=hostile, shape=hostile)
+    table = cli("calibrate", "show", "--detail")
+    assert table.exit_code == 0, table.stderr
+    assert not any(ch in table.stdout for ch in "\u202e\u2066\u2069")
+    assert "H100 \ufffddrah" in table.stdout
+    exported = cli("calibrate", "show", "--detail", "-f", "csv")
+    assert exported.exit_code == 0, exported.stderr
+    assert "\u202e" not in exported.stdout and "H100 \ufffddrah" in exported.stdout
+
+
 def test_write_atomic_refuses_a_directory_without_touching_it(tmp_path: Path) -> None:
     from tco.errors import TcoError
 

@@ -83,6 +83,16 @@ def test_a_control_character_is_refused(cli: Any, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_bidirectional_control_is_refused(cli: Any, tmp_path: Path) -> None:
+    """Text that a terminal would show in another order than it is (U+202E right-to-left override) or on
+    another line (U+2028) is a control character too."""
+    usage_error(
+        cli("prices", "list", "-o", f"{tmp_path}/cost\u202ecsv.exe"), "'--output'", "control character"
+    )
+    usage_error(cli("prices", "list", "-r", "us-east-1\u2028"), "'--region'", "control character")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("args", "option"),
     [
