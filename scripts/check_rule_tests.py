@@ -619,9 +619,19 @@ MUTATIONS = [
     (
         "output: stdout closed is one line",
         "tco/cli/output.py",
-        "    if 1 in _CLOSED or sys.stdout is None:\n        raise TcoError(",
-        "    if False:\n        raise TcoError(",
-        ["tests/tco/test_cli_outputs.py::test_stdout_closed_is_one_line_and_exit_1"],
+        "    if 1 in _CLOSED or sys.stdout is None:\n        raise _closed()",
+        "    if False:\n        raise _closed()",
+        ["tests/tco/test_cli_outputs.py::test_stdout_closed_is_one_line_and_exit_1[data]"],
+    ),
+    (
+        "output: help and version text on a closed stdout is one line",
+        "tco/cli/output.py",
+        "    if 1 in _CLOSED and sys.stdout is None:\n        sys.stdout = _ClosedStdout()",
+        "    if False:\n        sys.stdout = _ClosedStdout()",
+        [
+            "tests/tco/test_cli_outputs.py::test_stdout_closed_is_one_line_and_exit_1[help]",
+            "tests/tco/test_cli_outputs.py::test_stdout_closed_is_one_line_and_exit_1[version]",
+        ],
     ),
     (
         "output: a reader that leaves ends quietly (141)",

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -29,9 +30,28 @@ if TYPE_CHECKING:
 _CLOSED: set[int] = set()
 
 
+class _ClosedStdout(io.TextIOBase):
+    """``sys.stdout`` when tco started with stdout closed (Python sets it to None, and ``print`` or click's
+    help and version text then write nothing, silently): every write is the one-line error instead."""
+
+    def write(self, text: str) -> int:
+        raise _closed()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _closed() -> TcoError:
+    return TcoError("cannot write to standard output: it is closed", hint="use --output FILE")
+
+
 def guard_standard_streams() -> None:
     """Give a closed stdin, stdout or stderr /dev/null, so that no file tco opens gets its descriptor (and
-    data meant for the terminal never lands in a database); remember which were closed."""
+    data meant for the terminal never lands in a database); remember which were closed. A closed stdout
+    also gets a ``sys.stdout`` whose writes fail with one line (help and version text included)."""
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
@@ -41,11 +61,13 @@ def guard_standard_streams() -> None:
                 os.dup2(null, fd)
                 os.close(null)
             _CLOSED.add(fd)
+    if 1 in _CLOSED and sys.stdout is None:
+        sys.stdout = _ClosedStdout()
 
 
 def _stdout() -> TextIO:
     if 1 in _CLOSED or sys.stdout is None:
-        raise TcoError("cannot write to standard output: it is closed", hint="use --output FILE")
+        raise _closed()
     return sys.stdout
 
 

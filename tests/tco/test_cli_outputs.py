@@ -220,8 +220,14 @@ def test_help_on_a_full_stdout_is_one_line_and_exit_1(tco_home: Path) -> None:
     assert done.stderr.decode().strip().splitlines() == ["error: cannot write: No space left on device"]
 
 
-def test_stdout_closed_is_one_line_and_exit_1(tco_home: Path) -> None:
-    done = _run("estimate", "models", "-f", "csv", home=tco_home, shell_prefix="exec 1>&-")
+@pytest.mark.parametrize(
+    "args",
+    [("estimate", "models", "-f", "csv"), ("--help",), ("--version",), ("estimate", "--help"), ()],
+    ids=["data", "help", "version", "command-help", "no-arguments"],
+)
+def test_stdout_closed_is_one_line_and_exit_1(tco_home: Path, args: tuple[str, ...]) -> None:
+    """Data, help and version text alike: a closed stdout is the one line, never a silent exit 0."""
+    done = _run(*args, home=tco_home, shell_prefix="exec 1>&-")
     assert done.returncode == 1
     assert done.stderr.decode().strip().splitlines() == [
         "error: cannot write to standard output: it is closed (use --output FILE)"
