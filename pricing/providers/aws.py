@@ -312,25 +312,29 @@ PRODUCT_FIELDS: Final = (
     "vcpus",
     "memory_gib",
 )
-#: Per-row columns of :class:`PriceListRows` (``product`` indexes the product columns).
-ROW_FIELDS: Final = (
-    "product",
-    "zone",
-    "pricing_model",
-    "price_usd_per_hour",
-    "source",
-    "source_sku",
-    "effective_date",
-    "flags",
-    "note",
+#: Per-row columns of a product's rows in :class:`PriceListRows` (the row's kind gives its pricing model
+#: and flags; its zone is null and its source ``SOURCE``).
+ROW_FIELDS: Final = ("kind", "price_usd_per_hour", "source_sku", "effective_date", "note")
+#: (pricing model, flags) of each kind of a product's rows, by kind number: on-demand, on-demand without a
+#: price, then each reserved length without and with an upfront fee (amortised).
+ROW_KINDS: Final = (
+    ("on_demand", ""),
+    ("on_demand", "missing"),
+    ("reserved_1y", ""),
+    ("reserved_1y", "amortised"),
+    ("reserved_3y", ""),
+    ("reserved_3y", "amortised"),
 )
-#: (lease length, payment option) of the standard reserved terms kept -> (a bit of its own, pricing
-#: model, hours of the term, ``note`` with %g slots for the hourly and upfront amounts): looked up once per
-#: term, formatted once per row. ``"%g" % x`` is ``f"{x:g}"`` (a sum that starts at 0.0 is never -0.0).
-_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, str, float, str, str, str]]] = {
+_ON_DEMAND: Final = 0
+_NO_ON_DEMAND_PRICE: Final = 1
+#: (lease length, payment option) of the standard reserved terms kept -> (a bit of its own, the kind of
+#: its rows without an upfront fee (the next kind is with one), hours of the term, ``note`` with %g slots
+#: for the hourly and upfront amounts): looked up once per term, formatted once per row. ``"%g" % x`` is
+#: ``f"{x:g}"`` (a sum that starts at 0.0 is never -0.0).
+_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, int, float, str, str, str]]] = {
     (length, option): (
         1 << index,
-        f"reserved_{years}y",
+        ROW_KINDS.index((f"reserved_{years}y", "")),
         years * HOURS_PER_YEAR,
         f"payment={payment}; standard {years}yr: %g $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
         # the same with no upfront fee (the hourly amount alone to format), and with no hourly rate
@@ -348,9 +352,12 @@ class PriceListRows:
 
     ``parse_products`` fills one per page; :meth:`extend` joins pages; :meth:`frame` builds the offer frame
     (``pricing.schema``) with one array operation per column, and :meth:`rows` the ``ROW_COLUMNS`` tuples.
+    A product's rows are its row count (``counts``) and, per row, a kind number (``ROW_KINDS``: pricing
+    model and flags), price, SKU, date and note; rows added by :meth:`add_row` (spot prices) are kept
+    whole beside them and come after every product's rows.
     """
 
-    __slots__ = ("fetched_at", *PRODUCT_FIELDS, *ROW_FIELDS)
+    __slots__ = ("fetched_at", *PRODUCT_FIELDS, "counts", *ROW_FIELDS, "added")
 
     def __init__(self, fetched_at: str) -> None:
         self.fetched_at = fetched_at
@@ -361,18 +368,17 @@ class PriceListRows:
         self.accelerator_memory_gib: list[float | None] = []
         self.vcpus: list[float | None] = []
         self.memory_gib: list[float | None] = []
-        self.product: list[int] = []
-        self.zone: list[str | None] = []
-        self.pricing_model: list[str] = []
+        self.counts: list[int] = []
+        self.kind: list[int] = []
         self.price_usd_per_hour: list[float | None] = []
-        self.source: list[str] = []
         self.source_sku: list[Any] = []
         self.effective_date: list[Any] = []
-        self.flags: list[str] = []
         self.note: list[str] = []
+        #: (product, zone, pricing model, price, source, SKU, date, flags, note) per row added by add_row
+        self.added: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.product)
+        return len(self.kind) + len(self.added)
 
     @property
     def products(self) -> int:
@@ -381,11 +387,9 @@ class PriceListRows:
     def extend(self, other: PriceListRows) -> None:
         """Append ``other``'s products and rows (its product indices shifted past ours)."""
         offset = len(self.region)
-        for name in PRODUCT_FIELDS:
+        for name in (*PRODUCT_FIELDS, "counts", *ROW_FIELDS):
             getattr(self, name).extend(getattr(other, name))
-        self.product.extend([index + offset for index in other.product] if offset else other.product)
-        for name in ROW_FIELDS[1:]:
-            getattr(self, name).extend(getattr(other, name))
+        self.added.extend((row[0] + offset, *row[1:]) for row in other.added)
 
     def add_row(
         self,
@@ -400,15 +404,9 @@ class PriceListRows:
         note: str,
     ) -> None:
         """One more offer row of an existing product (spot prices)."""
-        self.product.append(product)
-        self.zone.append(zone)
-        self.pricing_model.append(pricing_model)
-        self.price_usd_per_hour.append(price)
-        self.source.append(source)
-        self.source_sku.append(source_sku)
-        self.effective_date.append(effective_date)
-        self.flags.append(flags)
-        self.note.append(note)
+        self.added.append(
+            (product, zone, pricing_model, price, source, source_sku, effective_date, flags, note)
+        )
 
     def rows(self) -> list[tuple[Any, ...]]:
         """The rows as ``ROW_COLUMNS`` tuples."""
@@ -424,10 +422,21 @@ class PriceListRows:
                 strict=True,
             )
         )
+        products = [index for index, count in enumerate(self.counts) for _ in range(count)]
+        listed = [
+            (index, None, model, price, SOURCE, sku, date, flags, note)
+            for index, (model, flags), price, sku, date, note in zip(
+                products,
+                [ROW_KINDS[kind] for kind in self.kind],
+                self.price_usd_per_hour,
+                self.source_sku,
+                self.effective_date,
+                self.note,
+                strict=True,
+            )
+        ]
         out = []
-        for index, zone, model, price, source, sku, date, flags, note in zip(
-            *(getattr(self, name) for name in ROW_FIELDS), strict=True
-        ):
+        for index, zone, model, price, source, sku, date, flags, note in [*listed, *self.added]:
             region, instance_type, accelerator, count, memory, vcpus, memory_gib = heads[index]
             out.append(
                 (
@@ -460,12 +469,24 @@ class PriceListRows:
         The text columns with few values (provider, region, zone, instance type, accelerator, pricing
         model, currency, source, fetch time) are pandas categoricals whose categories are the values used,
         sorted: validation groups and the store encodes them by their codes, with no pass to factorize
-        them (a per-product one is factorized once per product, not once per row).
+        them (a per-product one is factorized once per product, not once per row; one given by the rows'
+        kinds is coded from the kinds).
         """
         import numpy as np
         import pandas as pd
 
-        index = np.asarray(self.product, dtype=np.intp)
+        added = self.added
+        extra: list[list[Any]] = (
+            [list(column) for column in zip(*added, strict=True)] if added else [[] for _ in range(9)]
+        )
+        added_product, added_zone, added_model, added_price, added_source = extra[:5]
+        added_sku, added_date, added_flags, added_note = extra[5:]
+        products = np.repeat(
+            np.arange(len(self.counts), dtype=np.intp), np.asarray(self.counts, dtype=np.intp)
+        )
+        index = np.concatenate([products, np.asarray(added_product, dtype=np.intp)]) if added else products
+        kinds = np.asarray(self.kind, dtype=np.intp)
+        used_kinds = np.flatnonzero(np.bincount(kinds, minlength=len(ROW_KINDS))).tolist()
         rows = len(index)
 
         def text(values: Sequence[Any]) -> Any:
@@ -500,34 +521,56 @@ class PriceListRows:
                 return pd.Series(array[index] if per_product else array, dtype=object)
             return categorical(codes[index] if per_product else codes, uniques)
 
+        def by_kind(of_kind: Sequence[str | None], added_values: list[Any]) -> pd.Series:
+            """``factorized`` of the column whose product rows hold ``of_kind[kind]``, coded from the kinds
+            (the added rows' values looked up) when every value is text UTF-8 can hold, or null."""
+            values: set[Any] = {of_kind[kind] for kind in used_kinds}.union(added_values)
+            values.discard(None)
+            try:
+                for value in values:
+                    if type(value) is not str:
+                        raise TypeError(value)
+                    value.encode()
+            except (TypeError, UnicodeEncodeError):  # the general way (it says what or keeps the text)
+                return factorized([of_kind[kind] for kind in self.kind] + added_values)
+            categories = sorted(values)
+            code = {value: number for number, value in enumerate(categories)}
+            code[None] = -1
+            dtype = np.int8 if len(categories) < 127 else np.int32
+            codes = np.array([code.get(value, -1) for value in of_kind], dtype=dtype)[kinds]  # (unused: -1)
+            if added:
+                codes = np.concatenate([codes, np.array([code[v] for v in added_values], dtype=dtype)])
+            return categorical(codes, categories)
+
         def constant(value: Any) -> pd.Series:
             return categorical(np.zeros(rows, dtype=np.int8), [value])
 
-        price = np.array(self.price_usd_per_hour, dtype="float64")
+        price = np.array(self.price_usd_per_hour + added_price, dtype="float64")
         count = numbers(self.accelerator_count)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_accelerator = price / count
+        flags = np.array([flag for _, flag in ROW_KINDS], dtype=object)[kinds]
         snapshot = np.empty(rows, dtype=object)
         data = {
             "provider": constant("aws"),
             "region": factorized(self.region, per_product=True),
-            "zone": factorized(self.zone),
+            "zone": by_kind([None] * len(ROW_KINDS), added_zone),
             "instance_type": factorized(self.instance_type, per_product=True),
             "accelerator": factorized(self.accelerator, per_product=True),
             "accelerator_count": count,
             "accelerator_memory_gib": numbers(self.accelerator_memory_gib),
             "vcpus": numbers(self.vcpus),
             "memory_gib": numbers(self.memory_gib),
-            "pricing_model": factorized(self.pricing_model),
+            "pricing_model": by_kind([model for model, _ in ROW_KINDS], added_model),
             "price_usd_per_hour": price,
             "currency_original": constant("USD"),
-            "source": factorized(self.source),
-            "source_sku": text(self.source_sku),
-            "effective_date": text(self.effective_date),
+            "source": by_kind([SOURCE] * len(ROW_KINDS), added_source),
+            "source_sku": text(self.source_sku + added_sku),
+            "effective_date": text(self.effective_date + added_date),
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
-            "flags": text(self.flags),
-            "note": text(self.note),
+            "flags": np.concatenate([flags, text(added_flags)]) if added else flags,
+            "note": text(self.note + added_note),
             "snapshot": snapshot,
         }
         return pd.DataFrame(
@@ -597,13 +640,13 @@ def rows_from_products(
     """
     shapes = instance_shapes()
     out = PriceListRows(fetched_at)
-    # a product's values, a row's values and a product's row count: one tuple or number appended each,
-    # turned into columns once per page
+    # a product's values, a row's values (``ROW_FIELDS``) and a product's row count: one tuple or number
+    # appended each, turned into columns once per page
     described: list[tuple[str, str, InstanceShape, float | None, float | None]] = []
     describe = described.append
     counts: list[int] = []
     product_rows = counts.append
-    records: list[tuple[Any, ...]] = []
+    records: list[tuple[int, float | None, str, str | None, str]] = []
     record = records.append
     reserved_get = _RESERVED_TERMS.get
     region_ok: dict[str, bool] = {}
@@ -673,7 +716,7 @@ def rows_from_products(
         on_demand = terms.OnDemand
         if not on_demand:
             # Listed but no published on-demand price (trap 5): keep the offer, price null.
-            record(("on_demand", None, sku, None, "missing", "no on-demand price published"))
+            record((_NO_ON_DEMAND_PRICE, None, sku, None, "no on-demand price published"))
         else:
             if len(on_demand) > 1:
                 skipped["extra on-demand term"] += 1
@@ -685,9 +728,9 @@ def rows_from_products(
                     break
             if price is None:
                 date = term.effectiveDate
-                record(("on_demand", None, sku, date, "missing", "no USD hourly price dimension"))
+                record((_NO_ON_DEMAND_PRICE, None, sku, date, "no USD hourly price dimension"))
             else:
-                record(("on_demand", price, sku, term.effectiveDate, "", ""))
+                record((_ON_DEMAND, price, sku, term.effectiveDate, ""))
 
         reserved = terms.Reserved
         if reserved:
@@ -713,7 +756,7 @@ def rows_from_products(
                     else:
                         hourly_usd += amount
                 else:
-                    bit, model, hours, note, hourly_note, upfront_note = kind
+                    bit, kind_number, hours, note, hourly_note, upfront_note = kind
                     if offered & bit:  # a second term with one length and payment option
                         repeated += 1
                         continue
@@ -726,11 +769,10 @@ def rows_from_products(
                         note = note % (hourly_usd, upfront_usd)
                     record(
                         (
-                            model,
+                            kind_number + (upfront_usd > 0),  # the next kind: amortised
                             hourly_usd + upfront_usd / hours,
                             sku_dot + term.offerTermCode,
                             term.effectiveDate,
-                            "amortised" if upfront_usd > 0 else "",
                             note,
                         )
                     )
@@ -746,16 +788,13 @@ def rows_from_products(
         out.accelerator_memory_gib.extend([shape.accelerator_memory_gib for shape in shapes_in])
         out.vcpus.extend(vcpus_in)
         out.memory_gib.extend(memory_in)
-        out.product.extend([index for index, count in enumerate(counts) for _ in range(count)])
-        out.zone.extend([None] * len(records))
-        out.source.extend([SOURCE] * len(records))
+        out.counts = counts
     if records:
-        models, prices, skus, dates, flags, notes = zip(*records, strict=True)
-        out.pricing_model.extend(models)
+        kinds, prices, skus, dates, notes = zip(*records, strict=True)
+        out.kind.extend(kinds)
         out.price_usd_per_hour.extend(prices)
         out.source_sku.extend(skus)
         out.effective_date.extend(dates)
-        out.flags.extend(flags)
         out.note.extend(notes)
     if convertible:
         skipped["reserved term: convertible (not modelled)"] += convertible
