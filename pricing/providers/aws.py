@@ -55,6 +55,7 @@ from pricing.providers.base import (
 from pricing.schema import HOURS_PER_YEAR, PARSED_OFFER_COLUMNS
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 PRICING_ENDPOINT_ENV: Final = "TCO_AWS_PRICING_ENDPOINT"
@@ -266,6 +267,7 @@ class _FastItem(msgspec.Struct, gc=False):
 
 
 _NO_ATTRIBUTES: Final = _TermAttributes()
+_NO_DATE: Final = object()  # (equal to no date)
 _NO_TERMS: Final = _FastTerms()
 
 
@@ -312,9 +314,6 @@ PRODUCT_FIELDS: Final = (
     "vcpus",
     "memory_gib",
 )
-#: Per-row columns of a product's rows in :class:`PriceListRows` (the row's kind gives its pricing model
-#: and flags; its zone is null and its source ``SOURCE``).
-ROW_FIELDS: Final = ("kind", "price_usd_per_hour", "source_sku", "effective_date", "note")
 #: (pricing model, flags) of each kind of a product's rows, by kind number: on-demand, on-demand without a
 #: price, then each reserved length without and with an upfront fee (amortised).
 ROW_KINDS: Final = (
@@ -353,11 +352,24 @@ class PriceListRows:
     ``parse_products`` fills one per page; :meth:`extend` joins pages; :meth:`frame` builds the offer frame
     (``pricing.schema``) with one array operation per column, and :meth:`rows` the ``ROW_COLUMNS`` tuples.
     A product's rows are its row count (``counts``) and, per row, a kind number (``ROW_KINDS``: pricing
-    model and flags), price, SKU, date and note; rows added by :meth:`add_row` (spot prices) are kept
-    whole beside them and come after every product's rows.
+    model and flags), a price, an effective date's number (``dates``: date -> number, in order of first
+    use), a SKU and a note: the numbers in one array per page (``kinds``, ``prices``, ``date_codes``),
+    made while the page's objects are at hand, so that no per-row number or date outlives its page. Rows
+    added by :meth:`add_row` (spot prices) are kept whole beside them and come after every product's rows.
     """
 
-    __slots__ = ("fetched_at", *PRODUCT_FIELDS, "counts", *ROW_FIELDS, "added")
+    __slots__ = (
+        "fetched_at",
+        *PRODUCT_FIELDS,
+        "counts",
+        "kinds",
+        "prices",
+        "date_codes",
+        "dates",
+        "source_sku",
+        "note",
+        "added",
+    )
 
     def __init__(self, fetched_at: str) -> None:
         self.fetched_at = fetched_at
@@ -369,26 +381,34 @@ class PriceListRows:
         self.vcpus: list[float | None] = []
         self.memory_gib: list[float | None] = []
         self.counts: list[int] = []
-        self.kind: list[int] = []
-        self.price_usd_per_hour: list[float | None] = []
-        self.source_sku: list[Any] = []
-        self.effective_date: list[Any] = []
+        self.kinds: list[np.ndarray] = []
+        self.prices: list[np.ndarray] = []
+        self.date_codes: list[np.ndarray] = []
+        self.dates: dict[str | None, int] = {}
+        self.source_sku: list[str] = []
         self.note: list[str] = []
         #: (product, zone, pricing model, price, source, SKU, date, flags, note) per row added by add_row
         self.added: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.kind) + len(self.added)
+        return len(self.note) + len(self.added)
 
     @property
     def products(self) -> int:
         return len(self.region)
 
     def extend(self, other: PriceListRows) -> None:
-        """Append ``other``'s products and rows (its product indices shifted past ours)."""
+        """Append ``other``'s products and rows (its product indices shifted past ours, its date numbers
+        renumbered as ours)."""
+        import numpy as np
+
         offset = len(self.region)
-        for name in (*PRODUCT_FIELDS, "counts", *ROW_FIELDS):
+        for name in (*PRODUCT_FIELDS, "counts", "kinds", "prices", "source_sku", "note"):
             getattr(self, name).extend(getattr(other, name))
+        if other.date_codes:
+            dates = self.dates
+            ours = np.array([dates.setdefault(date, len(dates)) for date in other.dates], dtype=np.int32)
+            self.date_codes.extend(ours[codes] for codes in other.date_codes)
         self.added.extend((row[0] + offset, *row[1:]) for row in other.added)
 
     def add_row(
@@ -408,8 +428,20 @@ class PriceListRows:
             (product, zone, pricing_model, price, source, source_sku, effective_date, flags, note)
         )
 
+    def _numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The product rows' kinds, prices and date numbers, each one array."""
+        import numpy as np
+
+        if not self.kinds:
+            return np.empty(0, np.intp), np.empty(0, np.float64), np.empty(0, np.int32)
+        return (
+            np.concatenate(self.kinds).astype(np.intp),
+            np.concatenate(self.prices),
+            np.concatenate(self.date_codes),
+        )
+
     def rows(self) -> list[tuple[Any, ...]]:
-        """The rows as ``ROW_COLUMNS`` tuples."""
+        """The rows as ``ROW_COLUMNS`` tuples (a product row's missing price is NaN)."""
         heads = list(
             zip(
                 self.region,
@@ -423,14 +455,16 @@ class PriceListRows:
             )
         )
         products = [index for index, count in enumerate(self.counts) for _ in range(count)]
+        kinds, prices, date_codes = self._numbers()
+        dates = list(self.dates)
         listed = [
-            (index, None, model, price, SOURCE, sku, date, flags, note)
+            (index, None, model, price, SOURCE, sku, dates[date], flags, note)
             for index, (model, flags), price, sku, date, note in zip(
                 products,
-                [ROW_KINDS[kind] for kind in self.kind],
-                self.price_usd_per_hour,
+                [ROW_KINDS[kind] for kind in kinds.tolist()],
+                prices.tolist(),
                 self.source_sku,
-                self.effective_date,
+                date_codes.tolist(),
                 self.note,
                 strict=True,
             )
@@ -485,7 +519,7 @@ class PriceListRows:
             np.arange(len(self.counts), dtype=np.intp), np.asarray(self.counts, dtype=np.intp)
         )
         index = np.concatenate([products, np.asarray(added_product, dtype=np.intp)]) if added else products
-        kinds = np.asarray(self.kind, dtype=np.intp)
+        kinds, prices, date_codes = self._numbers()
         used_kinds = np.flatnonzero(np.bincount(kinds, minlength=len(ROW_KINDS))).tolist()
         rows = len(index)
 
@@ -532,7 +566,7 @@ class PriceListRows:
                         raise TypeError(value)
                     value.encode()
             except (TypeError, UnicodeEncodeError):  # the general way (it says what or keeps the text)
-                return factorized([of_kind[kind] for kind in self.kind] + added_values)
+                return factorized([of_kind[kind] for kind in kinds.tolist()] + added_values)
             categories = sorted(values)
             code = {value: number for number, value in enumerate(categories)}
             code[None] = -1
@@ -545,7 +579,30 @@ class PriceListRows:
         def constant(value: Any) -> pd.Series:
             return categorical(np.zeros(rows, dtype=np.int8), [value])
 
-        price = np.array(self.price_usd_per_hour + added_price, dtype="float64")
+        def dated() -> pd.Series:
+            """The effective dates: a categorical of the dates used, sorted, from the rows' date numbers (the
+            added rows' dates numbered here); text, as the rows give it, when one is neither text UTF-8 can
+            hold nor null."""
+            numbering = dict(self.dates)
+            try:
+                added_codes = [numbering.setdefault(date, len(numbering)) for date in added_date]
+                for value in numbering:
+                    if value is not None:
+                        if type(value) is not str:
+                            raise TypeError(value)
+                        value.encode()
+            except (TypeError, UnicodeEncodeError):
+                dates = list(self.dates)
+                return pd.Series(
+                    text([dates[code] for code in date_codes.tolist()] + added_date), dtype=object
+                )
+            categories = sorted(value for value in numbering if value is not None)
+            position: dict[str | None, int] = {value: number for number, value in enumerate(categories)}
+            renumber = np.array([position.get(value, -1) for value in numbering], dtype=np.int32)
+            codes = np.concatenate([date_codes, np.array(added_codes, dtype=np.int32)])
+            return categorical(renumber[codes] if len(renumber) else codes, categories)
+
+        price = np.concatenate([prices, np.array(added_price, dtype="float64")]) if added else prices
         count = numbers(self.accelerator_count)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_accelerator = price / count
@@ -566,19 +623,21 @@ class PriceListRows:
             "currency_original": constant("USD"),
             "source": by_kind([SOURCE] * len(ROW_KINDS), added_source),
             "source_sku": text(self.source_sku + added_sku),
-            "effective_date": text(self.effective_date + added_date),
+            "effective_date": dated(),
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
             "flags": np.concatenate([flags, text(added_flags)]) if added else flags,
             "note": text(self.note + added_note),
             "snapshot": snapshot,
         }
-        return pd.DataFrame(
-            {
-                name: values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype)
-                for name, values in data.items()
-            }
-        )
+        columns = [
+            values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype, copy=False)
+            for values in data.values()
+        ]
+        # side by side as they are: ``pd.DataFrame(data)`` would copy the float and the text columns into
+        # one block each (a copy of every row, for nothing: the validation replaces columns one by one)
+        frame: pd.DataFrame = pd.concat(columns, axis=1, keys=list(data))
+        return frame
 
 
 def decode_products(price_list: Sequence[str], skipped: SkipCounter) -> list[_FastItem]:
@@ -640,14 +699,20 @@ def rows_from_products(
     """
     shapes = instance_shapes()
     out = PriceListRows(fetched_at)
-    # a product's values, a row's values (``ROW_FIELDS``) and a product's row count: one tuple or number
-    # appended each, turned into columns once per page
+    # a product's values, a row's values (kind, price, SKU, date number, note) and a product's row count:
+    # one tuple or number appended each, turned into columns once per page
     described: list[tuple[str, str, InstanceShape, float | None, float | None]] = []
     describe = described.append
     counts: list[int] = []
     product_rows = counts.append
-    records: list[tuple[int, float | None, str, str | None, str]] = []
+    records: list[tuple[int, float | None, str, int, str]] = []
     record = records.append
+    # dates numbered in order of first use; a row's date is mostly its product's previous row's, compared
+    # (not hashed: each is a new string) to find its number
+    dates = out.dates
+    number = dates.setdefault
+    last_date: Any = _NO_DATE
+    date_code = -1
     reserved_get = _RESERVED_TERMS.get
     region_ok: dict[str, bool] = {}
     vcpus_seen: dict[Any, float | None] = {}
@@ -716,7 +781,10 @@ def rows_from_products(
         on_demand = terms.OnDemand
         if not on_demand:
             # Listed but no published on-demand price (trap 5): keep the offer, price null.
-            record((_NO_ON_DEMAND_PRICE, None, sku, None, "no on-demand price published"))
+            if last_date is not None:
+                last_date = None
+                date_code = number(None, len(dates))
+            record((_NO_ON_DEMAND_PRICE, None, sku, date_code, "no on-demand price published"))
         else:
             if len(on_demand) > 1:
                 skipped["extra on-demand term"] += 1
@@ -726,11 +794,14 @@ def rows_from_products(
                 if dimension.unit in ("Hrs", "Hours"):
                     price = dimension.pricePerUnit.USD
                     break
+            date = term.effectiveDate
+            if date != last_date:
+                last_date = date
+                date_code = number(date, len(dates))
             if price is None:
-                date = term.effectiveDate
-                record((_NO_ON_DEMAND_PRICE, None, sku, date, "no USD hourly price dimension"))
+                record((_NO_ON_DEMAND_PRICE, None, sku, date_code, "no USD hourly price dimension"))
             else:
-                record((_ON_DEMAND, price, sku, term.effectiveDate, ""))
+                record((_ON_DEMAND, price, sku, date_code, ""))
 
         reserved = terms.Reserved
         if reserved:
@@ -767,12 +838,16 @@ def rows_from_products(
                         note = upfront_note % upfront_usd
                     else:
                         note = note % (hourly_usd, upfront_usd)
+                    date = term.effectiveDate
+                    if date != last_date:
+                        last_date = date
+                        date_code = number(date, len(dates))
                     record(
                         (
                             kind_number + (upfront_usd > 0),  # the next kind: amortised
                             hourly_usd + upfront_usd / hours,
                             sku_dot + term.offerTermCode,
-                            term.effectiveDate,
+                            date_code,
                             note,
                         )
                     )
@@ -790,11 +865,13 @@ def rows_from_products(
         out.memory_gib.extend(memory_in)
         out.counts = counts
     if records:
-        kinds, prices, skus, dates, notes = zip(*records, strict=True)
-        out.kind.extend(kinds)
-        out.price_usd_per_hour.extend(prices)
+        import numpy as np
+
+        kinds, prices, skus, date_codes, notes = zip(*records, strict=True)
+        out.kinds.append(np.array(kinds, dtype=np.int8))
+        out.prices.append(np.array(prices, dtype=np.float64))
+        out.date_codes.append(np.array(date_codes, dtype=np.int32))
         out.source_sku.extend(skus)
-        out.effective_date.extend(dates)
         out.note.extend(notes)
     if convertible:
         skipped["reserved term: convertible (not modelled)"] += convertible

@@ -357,3 +357,42 @@ def test_a_value_utf8_cannot_hold_keeps_its_column_text(tmp_path: Path) -> None:
     store = PriceStore(tmp_path / "p.sqlite")
     back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, offers).id])
     assert back["zone"].tolist()[-1] == "use1-az\ufffd" and back["zone"].tolist()[:-1] == [None] * 7
+
+
+def test_effective_dates_are_a_categorical_of_the_dates_used_and_an_odd_one_keeps_the_column_text(
+    tmp_path: Path,
+) -> None:
+    """A product row's date is a number (``PriceListRows.dates``, renumbered when pages are joined): the
+    frame's dates are a categorical of the dates used, sorted; an added row's date that is not text UTF-8
+    can hold (or null) keeps the column text, as the rows give it."""
+    items = [json.dumps(item) for item in aws_items()]
+    rows = aws.PriceListRows(FETCHED_AT)
+    seen: set[tuple[str, str]] = set()
+    for start in range(0, len(items), 2):  # pages whose dates are numbered apart
+        added: set[tuple[str, str]] = set()
+        rows.extend(
+            aws.parse_products(
+                items[start : start + 2], fetched_at=FETCHED_AT, regions=frozenset(), seen=seen,
+                added=added, skipped=SkipCounter(),
+            )
+        )  # fmt: skip
+        seen.update(added)
+    expected = [row[aws.ROW_COLUMNS.index("effective_date")] for row in rows.rows()]
+    dates = rows.frame()["effective_date"]
+    assert isinstance(dates.dtype, pd.CategoricalDtype)
+    assert dates.cat.categories.tolist() == sorted({d for d in expected if d is not None})
+    assert [None if pd.isna(d) else d for d in dates.astype(object)] == expected
+    assert len(set(expected)) > 1
+    for odd in ("2026-01-01\ud800", 20260101):
+        rows.add_row(0, None, "spot", 30.0, aws.SPOT_SOURCE, None, odd, "", "spot")
+        dates = rows.frame()["effective_date"]
+        assert dates.dtype == object
+        assert dates.tolist() == [row[aws.ROW_COLUMNS.index("effective_date")] for row in rows.rows()]
+        rows.added.pop()
+    rows.add_row(0, None, "spot", 30.0, aws.SPOT_SOURCE, None, "2027-01-01T00:00:00Z", "", "spot")
+    frame = rows.frame()
+    assert frame["effective_date"].cat.categories[-1] == "2027-01-01T00:00:00Z"
+    offers, _ = validate_offers(frame, unique=True)
+    store = PriceStore(tmp_path / "p.sqlite")
+    back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, offers).id])
+    assert back["effective_date"].tolist() == [*expected, "2027-01-01T00:00:00Z"]
