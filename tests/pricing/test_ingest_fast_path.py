@@ -239,13 +239,14 @@ def encode_text(values: list[Any]) -> tuple[Any, ...]:
 def test_nulls_of_every_kind_are_stored_as_null(many: bool) -> None:
     values: list[Any] = [f"n{i}" if many else "x" for i in range(300)]
     values[3], values[4], values[5] = None, float("nan"), pd.NA
-    _, _, kind, dictionary, data = encode_text(values)
+    _, _, kind, dictionary, data, code_bytes = encode_text(values)
     assert kind == "text"
     if many:
-        assert dictionary is None
+        assert dictionary is None and code_bytes is None
         assert msgspec.json.decode(data)[3:6] == [None, None, None]
     else:
-        codes = np.frombuffer(data, dtype="<i4")
+        assert code_bytes == 1
+        codes = np.frombuffer(data, dtype="<i1")
         assert msgspec.json.decode(dictionary) == ["x"] and codes[3:6].tolist() == [-1, -1, -1]
 
 
@@ -396,3 +397,44 @@ def test_effective_dates_are_a_categorical_of_the_dates_used_and_an_odd_one_keep
     store = PriceStore(tmp_path / "p.sqlite")
     back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, offers).id])
     assert back["effective_date"].tolist() == [*expected, "2027-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize(("distinct", "code_bytes"), [(1, 1), (127, 1), (128, 2), (32767, 2), (32768, 4)])
+def test_dictionary_codes_take_the_fewest_bytes_and_old_4_byte_ones_still_read(
+    tmp_path: Path, distinct: int, code_bytes: int
+) -> None:
+    """A dictionary column's codes are 1, 2 or 4 bytes (the fewest that number its values, -1 for null):
+    ``offer_columns.code_bytes`` says which; a column written before it (4-byte codes, NULL) reads the
+    same."""
+    regions = [f"r{i:05d}" for i in range(distinct)]
+    values = [*regions, None, regions[-1]]
+    frame = pd.DataFrame(
+        {
+            "region": pd.Categorical(values, categories=regions),
+            "zone": pd.Series(["z"] * len(values), dtype=object),  # a dictionary column from text
+            "price_usd_per_hour": [1.0] * len(values),
+        }
+    )
+    path = tmp_path / "p.sqlite"
+    store = PriceStore(path)
+    snap = store.write_snapshot("aws", "t", FETCHED_AT, frame)
+    with sqlite3.connect(path) as db:
+        stored = dict(
+            db.execute(
+                "SELECT name, code_bytes FROM offer_columns WHERE snapshot_id = ? AND dictionary IS NOT NULL",
+                (snap.id,),
+            ).fetchall()
+        )
+        assert (stored["region"], stored["zone"]) == (code_bytes, 1)
+        for name, size in stored.items():  # as written before: 4-byte codes, no code_bytes
+            (data,) = db.execute("SELECT data FROM offer_columns WHERE name = ?", (name,)).fetchone()
+            wide = np.frombuffer(data, dtype=f"<i{size}").astype("<i4").tobytes()
+            db.execute(
+                "UPDATE offer_columns SET data = ?, code_bytes = NULL, crc32 = NULL WHERE name = ?",
+                (wide, name),
+            )
+    db.close()
+    for _ in range(2):
+        back = store.offers([snap.id])
+        assert back["region"].tolist() == values and back["zone"].tolist() == ["z"] * len(values)
+        snap = store.write_snapshot("aws", "t", FETCHED_AT, frame)

@@ -131,6 +131,8 @@ def test_a_snapshot_record_that_does_not_decode(tmp_path: Path, column: str, val
         ("data = x'05000000', crc32 = NULL", "outside its dictionary"),
         ("kind = 'float64', crc32 = NULL", "buffer size"),  # text read as float64
         ("data = 'text', crc32 = NULL", "not stored as bytes"),
+        ("code_bytes = 3", "codes of 3 bytes"),
+        ("code_bytes = 2", "buffer size"),  # 3 one-byte codes read as two-byte ones
     ],
 )
 def test_a_column_blob_that_does_not_decode(tmp_path: Path, update: str, reason: str) -> None:
@@ -138,7 +140,11 @@ def test_a_column_blob_that_does_not_decode(tmp_path: Path, update: str, reason:
     rows = sample(3)
     rows["note"] = ["a", "b", "c"]
     snap = PriceStore(path).write_snapshot("aws", "t", NOW, rows)
-    name = "provider" if "dictionary" in update or "x'05" in update else "price_usd_per_hour"
+    name = (
+        "provider"
+        if "dictionary" in update or "x'05" in update or "code_bytes" in update
+        else "price_usd_per_hour"
+    )
     if "[{" in update or "'text'" in update:
         name = "note" if "[{" in update else "provider"
     if "kind" in update:
