@@ -22,6 +22,7 @@ from pricing.errors import PricingError
 from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 DB_FILENAME: Final = "prices.sqlite"
@@ -92,8 +93,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # contents, so a damaged blob would otherwise decode into wrong prices (NULL for blobs written before)
     ("ALTER TABLE offer_columns ADD COLUMN crc32 INTEGER",),
     # 5: the bytes of each code of a dictionary column (1, 2 or 4: the fewest that number its dictionary;
-    # NULL for other columns, and 4 for the dictionary columns written before). A tco before this one
-    # would read 1- and 2-byte codes as 4-byte ones: the new version makes it refuse the store instead.
+    # NULL for other columns, and 4 for the dictionary columns written before), and float64 columns with a
+    # dictionary (its distinct values' float64 bytes, a code per row). A tco before this one would misread
+    # both: the new version makes it refuse the store instead.
     ("ALTER TABLE offer_columns ADD COLUMN code_bytes INTEGER",),
 )
 
@@ -617,11 +619,13 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
     """(position, name, kind, dictionary, data, code_bytes) per column of ``frame`` for ``offer_columns``.
 
     Float columns are float64 bytes (NaN for null; inf and negative values are stored as they are, the
-    validation flags them). Text columns are either a JSON array (null for null, ``dictionary`` NULL) or,
-    when their values repeat, the JSON array of distinct values in ``dictionary`` and a code per row in
-    ``data`` (-1 for null), a little-endian integer of ``code_bytes`` bytes: 1, 2 or 4, the fewest that hold
-    the dictionary's size (``code_bytes`` is None for the other columns). A value that is not a number
-    (float columns) or not text (the others) is a :class:`PricingError`.
+    validation flags them) or, when their values repeat, the float64 bytes of the distinct values in
+    ``dictionary`` and a code per row in ``data``. Text columns are either a JSON array (null for null,
+    ``dictionary`` NULL) or, when their values repeat, the JSON array of distinct values in ``dictionary``
+    and a code per row in ``data`` (-1 for null). A code is a little-endian integer of ``code_bytes``
+    bytes: 1, 2 or 4, the fewest that hold the dictionary's size (``code_bytes`` is None for the columns
+    without a dictionary). A value that is not a number (float columns) or not text (the others) is a
+    :class:`PricingError`.
     """
     import msgspec
     import numpy as np
@@ -638,7 +642,7 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
                 raise PricingError(
                     f"offer column {name!r} holds a value that is not a number: {exc}"
                 ) from exc
-            encoded.append((position, name, "float64", None, values.tobytes(), None))
+            encoded.append((position, name, *_float_column(values)))
             continue
         fast = _categorical_column(series, encode)
         if fast is not None:
@@ -666,10 +670,26 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
     return encoded
 
 
-def _coded(dictionary: bytes, codes: Any, count: int) -> tuple[str, bytes, bytes, int]:
+def _float_column(values: Any) -> tuple[str, bytes | None, bytes, int | None]:
+    """(kind, dictionary, data, code_bytes) of a float column: its float64 bytes, or, when its first
+    ``_SAMPLE`` values hold at most ``_FEW`` distinct ones (a product's count, memory, vCPUs repeated on each
+    of its rows), the float64 bytes of its distinct values in ``dictionary`` and a code per row (values are
+    told apart by their bits: -0.0 is not 0.0, a NaN stays that NaN)."""
+    import numpy as np
+    import pandas as pd
+
+    bits = np.ascontiguousarray(values).view("<i8")
+    if len(np.unique(bits[:_SAMPLE])) > _FEW:
+        return "float64", None, values.tobytes(), None
+    codes, uniques = pd.factorize(bits)
+    dictionary = np.asarray(uniques, dtype="<i8").view("<f8").tobytes()
+    return _coded(dictionary, codes, len(uniques), kind="float64")
+
+
+def _coded(dictionary: bytes, codes: Any, count: int, kind: str = "text") -> tuple[str, bytes, bytes, int]:
     """A dictionary column: ``codes`` (-1 for null) in the fewest bytes that number ``count`` values."""
     size = 1 if count < 2**7 else 2 if count < 2**15 else 4
-    return "text", dictionary, codes.astype(f"<i{size}").tobytes(), size
+    return kind, dictionary, codes.astype(f"<i{size}").tobytes(), size
 
 
 def _categorical_column(series: pd.Series, encode: Any) -> tuple[str, bytes | None, bytes, int | None] | None:
@@ -766,6 +786,20 @@ def _texts(decoded: Any) -> list[str | None]:
     return decoded
 
 
+def _codes(name: str, blob: bytes, size: list[Any], count: int, *, nulls: bool) -> np.ndarray:
+    """A dictionary column's codes (``size``: [code_bytes] or []; 4 bytes when none or NULL), each a
+    position in its dictionary of ``count`` values or, with ``nulls``, -1."""
+    import numpy as np
+
+    code_bytes = size[0] if size and size[0] is not None else 4
+    if code_bytes not in (1, 2, 4):
+        raise ValueError(f"column {name!r} has codes of {code_bytes!r} bytes")
+    codes = np.frombuffer(blob, dtype=f"<i{code_bytes}")
+    if len(codes) and (codes.min() < (-1 if nulls else 0) or codes.max() >= count):
+        raise ValueError(f"column {name!r} has a code outside its dictionary")
+    return codes
+
+
 def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """A frame from ``offer_columns`` rows (name, kind, dictionary, data[, code_bytes]); a dictionary
     column without ``code_bytes`` (or NULL: written before migration 5) has 4-byte codes.
@@ -784,7 +818,10 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
         if not isinstance(blob, bytes) or (dictionary is not None and not isinstance(dictionary, bytes)):
             raise TypeError(f"column {name!r} is not stored as bytes")
         if kind == "float64":
-            data[name] = pd.Series(np.frombuffer(blob, dtype="<f8").astype("float64"), dtype="float64")
+            floats = np.frombuffer(blob if dictionary is None else dictionary, dtype="<f8")
+            if dictionary is not None:
+                floats = floats[_codes(name, blob, size, len(floats), nulls=False)]
+            data[name] = pd.Series(floats.astype("float64"), dtype="float64")
             continue
         if kind != "text":
             raise ValueError(f"column {name!r} has unknown kind {kind!r}")
@@ -794,12 +831,7 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
             array[:] = values
         else:
             uniques = _texts(decode(dictionary))
-            code_bytes = size[0] if size and size[0] is not None else 4
-            if code_bytes not in (1, 2, 4):
-                raise ValueError(f"column {name!r} has codes of {code_bytes!r} bytes")
-            codes = np.frombuffer(blob, dtype=f"<i{code_bytes}")
-            if len(codes) and (codes.min() < -1 or codes.max() >= len(uniques)):
-                raise ValueError(f"column {name!r} has a code outside its dictionary")
+            codes = _codes(name, blob, size, len(uniques), nulls=True)
             table = np.empty(len(uniques) + 1, dtype=object)
             table[: len(uniques)] = uniques  # the trailing None: code -1
             array = table[codes]

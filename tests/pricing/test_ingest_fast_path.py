@@ -438,3 +438,27 @@ def test_dictionary_codes_take_the_fewest_bytes_and_old_4_byte_ones_still_read(
         back = store.offers([snap.id])
         assert back["region"].tolist() == values and back["zone"].tolist() == ["z"] * len(values)
         snap = store.write_snapshot("aws", "t", FETCHED_AT, frame)
+
+
+def test_a_float_column_whose_values_repeat_is_stored_as_a_dictionary_bit_for_bit(tmp_path: Path) -> None:
+    """A float column with few distinct values (a product's count, memory, vCPUs on each of its rows) is a
+    dictionary of float64 values and a code per row; values are told apart by their bits (-0.0 and 0.0,
+    two NaNs), and read back bit for bit. One with many values stays float64 bytes."""
+    odd_nan = np.frombuffer(np.array([0x7FF8000000000001], dtype="<i8").tobytes(), dtype="<f8")[0]
+    few = [8.0, -0.0, 0.0, math.nan, odd_nan, math.inf, -math.inf, 1e-300, 8.0] * 40
+    many = [float(i) / 7 for i in range(len(few))]
+    frame = pd.DataFrame({"region": "r", "accelerator_count": few, "price_usd_per_hour": many})
+    path = tmp_path / "p.sqlite"
+    store = PriceStore(path)
+    back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, frame).id])
+    for name, values in (("accelerator_count", few), ("price_usd_per_hour", many)):
+        assert back[name].to_numpy().tobytes() == np.array(values, dtype="<f8").tobytes(), name
+    with sqlite3.connect(path) as db:
+        stored = dict(
+            db.execute(
+                "SELECT name, code_bytes FROM offer_columns WHERE name IN (?, ?)",
+                ("accelerator_count", "price_usd_per_hour"),
+            ).fetchall()
+        )
+    db.close()
+    assert stored == {"accelerator_count": 1, "price_usd_per_hour": None}
