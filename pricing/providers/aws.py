@@ -558,9 +558,10 @@ class PriceListRows:
         def by_kind(of_kind: Sequence[str | None], added_values: list[Any]) -> pd.Series:
             """``factorized`` of the column whose product rows hold ``of_kind[kind]``, coded from the kinds
             (the added rows' values looked up) when every value is text UTF-8 can hold, or null."""
-            values: set[Any] = {of_kind[kind] for kind in used_kinds}.union(added_values)
-            values.discard(None)
+            values: set[Any] = {of_kind[kind] for kind in used_kinds}
             try:
+                values.update(added_values)
+                values.discard(None)
                 for value in values:
                     if type(value) is not str:
                         raise TypeError(value)
