@@ -523,7 +523,7 @@ class PriceListRows:
         used_kinds = np.flatnonzero(np.bincount(kinds, minlength=len(ROW_KINDS))).tolist()
         rows = len(index)
 
-        def text(values: Sequence[Any]) -> Any:
+        def text(values: Sequence[Any]) -> Any:  # (a list joined to the added rows' is a pass more)
             array = np.empty(len(values), dtype=object)
             array[:] = values
             return array
@@ -623,12 +623,12 @@ class PriceListRows:
             "price_usd_per_hour": price,
             "currency_original": constant("USD"),
             "source": by_kind([SOURCE] * len(ROW_KINDS), added_source),
-            "source_sku": text(self.source_sku + added_sku),
+            "source_sku": text(self.source_sku + added_sku if added else self.source_sku),
             "effective_date": dated(),
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
             "flags": np.concatenate([flags, text(added_flags)]) if added else flags,
-            "note": text(self.note + added_note),
+            "note": text(self.note + added_note if added else self.note),
             "snapshot": snapshot,
         }
         columns = [
