@@ -458,10 +458,10 @@ def bench_aws(count: int, store_dir: Path) -> dict[str, Any]:
                     break
         with clocks["transform"]:
             frame = rows.frame()
-        if len(rows.product) != 7 * count or dict(skipped) != {
+        if len(rows) != 7 * count or dict(skipped) != {
             "reserved term: convertible (not modelled)": 6 * count
         }:
-            raise SystemExit(f"unexpected AWS parse: {len(rows.product)} rows, skipped {dict(skipped)}")
+            raise SystemExit(f"unexpected AWS parse: {len(rows)} rows, skipped {dict(skipped)}")
         del rows
         timed_validate_store(store_dir, "aws", frame, clocks, unique=True)
         del frame

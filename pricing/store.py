@@ -22,6 +22,7 @@ from pricing.errors import PricingError
 from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 DB_FILENAME: Final = "prices.sqlite"
@@ -91,6 +92,11 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 4: a CRC-32 of each column's dictionary and data: SQLite checks its pages' structure, not their
     # contents, so a damaged blob would otherwise decode into wrong prices (NULL for blobs written before)
     ("ALTER TABLE offer_columns ADD COLUMN crc32 INTEGER",),
+    # 5: the bytes of each code of a dictionary column (1, 2 or 4: the fewest that number its dictionary;
+    # NULL for other columns, and 4 for the dictionary columns written before), and float64 columns with a
+    # dictionary (its distinct values' float64 bytes, a code per row). A tco before this one would misread
+    # both: the new version makes it refuse the store instead.
+    ("ALTER TABLE offer_columns ADD COLUMN code_bytes INTEGER",),
 )
 
 #: The provider name of price-book snapshots (a team's own rates, not a cloud's list prices).
@@ -144,7 +150,7 @@ class PriceStoreRebuilt(UserWarning):
 _DAMAGED_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 #: The tables each migration creates: a file at schema version n without those of migrations 1..n (or, at
 #: version 0, with any table at all) is someone else's file, never written to.
-_TABLES: Final = (("snapshots", "offers"), ("book_rules",), ("offer_columns",), ())
+_TABLES: Final = (("snapshots", "offers"), ("book_rules",), ("offer_columns",), (), ())
 
 
 class StoreDamaged(PricingError):
@@ -413,8 +419,8 @@ class PriceStore:
                 )
                 snapshot_id = int(cursor.lastrowid or 0)
                 db.executemany(
-                    "INSERT INTO offer_columns (snapshot_id, position, name, kind, dictionary, data, crc32) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO offer_columns (snapshot_id, position, name, kind, dictionary, data, "
+                    "code_bytes, crc32) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(snapshot_id, *column, column_crc32(column[3], column[4])) for column in blobs],
                 )
                 db.execute("COMMIT")
@@ -554,16 +560,16 @@ class PriceStore:
                 if row is None:
                     continue
                 stored = db.execute(
-                    "SELECT name, kind, dictionary, data, crc32 FROM offer_columns WHERE snapshot_id = ? "
-                    "ORDER BY position",
+                    "SELECT name, kind, dictionary, data, code_bytes, crc32 FROM offer_columns "
+                    "WHERE snapshot_id = ? ORDER BY position",
                     (snapshot_id,),
                 ).fetchall()
                 try:
-                    for name, _, dictionary, data, crc in stored:
+                    for name, _, dictionary, data, _, crc in stored:
                         if crc is not None and crc != column_crc32(dictionary, data):
                             raise ValueError(f"column {name!r} fails its CRC-32 check")
                     frame = (
-                        decode_columns([r[:4] for r in stored])
+                        decode_columns([r[:5] for r in stored])
                         if stored
                         else _legacy_rows(db, snapshot_id, columns)
                     )
@@ -603,19 +609,22 @@ def _meta_json(meta: dict[str, Any] | None) -> str:
 
 
 #: A text column whose first ``_SAMPLE`` values hold at most this many distinct ones is stored as a
-#: dictionary of its values and an int32 code per row (a region, an instance type, a constant source);
-#: others as a JSON array (notes, SKUs).
+#: dictionary of its values and a code per row (a region, an instance type, a constant source); others as a
+#: JSON array (notes, SKUs).
 _SAMPLE: Final = 1000
 _FEW: Final = 100
 
 
 def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
-    """(position, name, kind, dictionary, data) per column of ``frame`` for ``offer_columns``.
+    """(position, name, kind, dictionary, data, code_bytes) per column of ``frame`` for ``offer_columns``.
 
     Float columns are float64 bytes (NaN for null; inf and negative values are stored as they are, the
-    validation flags them). Text columns are either a JSON array (null for null, ``dictionary`` NULL) or,
-    when their values repeat, the JSON array of distinct values in ``dictionary`` and an int32 code per row
-    in ``data`` (-1 for null). A value that is not a number (float columns) or not text (the others) is a
+    validation flags them) or, when their values repeat, the float64 bytes of the distinct values in
+    ``dictionary`` and a code per row in ``data``. Text columns are either a JSON array (null for null,
+    ``dictionary`` NULL) or, when their values repeat, the JSON array of distinct values in ``dictionary``
+    and a code per row in ``data`` (-1 for null). A code is a little-endian integer of ``code_bytes``
+    bytes: 1, 2 or 4, the fewest that hold the dictionary's size (``code_bytes`` is None for the columns
+    without a dictionary). A value that is not a number (float columns) or not text (the others) is a
     :class:`PricingError`.
     """
     import msgspec
@@ -633,7 +642,7 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
                 raise PricingError(
                     f"offer column {name!r} holds a value that is not a number: {exc}"
                 ) from exc
-            encoded.append((position, name, "float64", None, values.tobytes()))
+            encoded.append((position, name, *_float_column(values)))
             continue
         fast = _categorical_column(series, encode)
         if fast is not None:
@@ -661,7 +670,29 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
     return encoded
 
 
-def _categorical_column(series: pd.Series, encode: Any) -> tuple[str, bytes | None, bytes] | None:
+def _float_column(values: Any) -> tuple[str, bytes | None, bytes, int | None]:
+    """(kind, dictionary, data, code_bytes) of a float column: its float64 bytes, or, when its first
+    ``_SAMPLE`` values hold at most ``_FEW`` distinct ones (a product's count, memory, vCPUs repeated on each
+    of its rows), the float64 bytes of its distinct values in ``dictionary`` and a code per row (values are
+    told apart by their bits: -0.0 is not 0.0, a NaN stays that NaN)."""
+    import numpy as np
+    import pandas as pd
+
+    bits = np.ascontiguousarray(values).view("<i8")
+    if len(np.unique(bits[:_SAMPLE])) > _FEW:
+        return "float64", None, values.tobytes(), None
+    codes, uniques = pd.factorize(bits)
+    dictionary = np.asarray(uniques, dtype="<i8").view("<f8").tobytes()
+    return _coded(dictionary, codes, len(uniques), kind="float64")
+
+
+def _coded(dictionary: bytes, codes: Any, count: int, kind: str = "text") -> tuple[str, bytes, bytes, int]:
+    """A dictionary column: ``codes`` (-1 for null) in the fewest bytes that number ``count`` values."""
+    size = 1 if count < 2**7 else 2 if count < 2**15 else 4
+    return kind, dictionary, codes.astype(f"<i{size}").tobytes(), size
+
+
+def _categorical_column(series: pd.Series, encode: Any) -> tuple[str, bytes | None, bytes, int | None] | None:
     """A categorical text column (``pricing.providers.aws.PriceListRows.frame``) as a dictionary column
     straight from its categories and codes (-1, null, is null there too). None for any other column, or
     categories that are not all text UTF-8 can hold (the general path then says what, or cleans them)."""
@@ -677,10 +708,10 @@ def _categorical_column(series: pd.Series, encode: Any) -> tuple[str, bytes | No
         dictionary = encode(values)
     except (ValueError, msgspec.EncodeError):
         return None
-    return "text", dictionary, series.cat.codes.to_numpy().astype("<i4").tobytes()
+    return _coded(dictionary, series.cat.codes.to_numpy(), len(values))
 
 
-def _plain_text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes] | None:
+def _plain_text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes, int | None] | None:
     """``_text_column`` of a text column without a pass to find its nulls (the ingest benchmark's columns):
     a dictionary column is factorized as it is (None, NaN and NA get code -1 there too) and only its
     distinct values are type-checked; a JSON one is checked as the list that is encoded. None when the
@@ -709,28 +740,28 @@ def _plain_text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, byte
         if not set(map(type, values)) <= plain:
             return None
         try:
-            return "text", encode(values), codes.astype("<i4").tobytes()
+            return _coded(encode(values), codes, len(values))
         except (ValueError, msgspec.EncodeError):
             return None
     listed = texts.tolist()
     if not set(map(type, listed)) <= plain:
         return None
     try:
-        return "text", None, encode(listed)
+        return "text", None, encode(listed), None
     except (ValueError, msgspec.EncodeError):
         return None
 
 
-def _text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes]:
-    """(kind, dictionary, data) of a text column: a dictionary of values and int32 codes when they repeat,
-    else a JSON array."""
+def _text_column(texts: Any, encode: Any) -> tuple[str, bytes | None, bytes, int | None]:
+    """(kind, dictionary, data, code_bytes) of a text column: a dictionary of values and codes when they
+    repeat, else a JSON array."""
     import pandas as pd
 
     sample = texts[:_SAMPLE].tolist()
     if len(set(sample)) <= _FEW:
         codes, uniques = pd.factorize(texts, use_na_sentinel=True)
-        return "text", encode(list(uniques)), codes.astype("<i4").tobytes()
-    return "text", None, encode(texts.tolist())
+        return _coded(encode(list(uniques)), codes, len(uniques))
+    return "text", None, encode(texts.tolist()), None
 
 
 def _valid_text(value: str | None) -> str | None:
@@ -755,8 +786,23 @@ def _texts(decoded: Any) -> list[str | None]:
     return decoded
 
 
+def _codes(name: str, blob: bytes, size: list[Any], count: int, *, nulls: bool) -> np.ndarray:
+    """A dictionary column's codes (``size``: [code_bytes] or []; 4 bytes when none or NULL), each a
+    position in its dictionary of ``count`` values or, with ``nulls``, -1."""
+    import numpy as np
+
+    code_bytes = size[0] if size and size[0] is not None else 4
+    if code_bytes not in (1, 2, 4):
+        raise ValueError(f"column {name!r} has codes of {code_bytes!r} bytes")
+    codes = np.frombuffer(blob, dtype=f"<i{code_bytes}")
+    if len(codes) and (codes.min() < (-1 if nulls else 0) or codes.max() >= count):
+        raise ValueError(f"column {name!r} has a code outside its dictionary")
+    return codes
+
+
 def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
-    """A frame from ``offer_columns`` rows (name, kind, dictionary, data).
+    """A frame from ``offer_columns`` rows (name, kind, dictionary, data[, code_bytes]); a dictionary
+    column without ``code_bytes`` (or NULL: written before migration 5) has 4-byte codes.
 
     Raises ValueError (or TypeError) on anything :func:`encode_columns` cannot have written: a blob of the
     wrong length or type, a text column that is not strings, a dictionary code out of range, columns of
@@ -768,11 +814,14 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
 
     decode = msgspec.json.decode
     data: dict[str, Any] = {}
-    for name, kind, dictionary, blob in stored:
+    for name, kind, dictionary, blob, *size in stored:
         if not isinstance(blob, bytes) or (dictionary is not None and not isinstance(dictionary, bytes)):
             raise TypeError(f"column {name!r} is not stored as bytes")
         if kind == "float64":
-            data[name] = pd.Series(np.frombuffer(blob, dtype="<f8").astype("float64"), dtype="float64")
+            floats = np.frombuffer(blob if dictionary is None else dictionary, dtype="<f8")
+            if dictionary is not None:
+                floats = floats[_codes(name, blob, size, len(floats), nulls=False)]
+            data[name] = pd.Series(floats.astype("float64"), dtype="float64")
             continue
         if kind != "text":
             raise ValueError(f"column {name!r} has unknown kind {kind!r}")
@@ -782,9 +831,7 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
             array[:] = values
         else:
             uniques = _texts(decode(dictionary))
-            codes = np.frombuffer(blob, dtype="<i4")
-            if len(codes) and (codes.min() < -1 or codes.max() >= len(uniques)):
-                raise ValueError(f"column {name!r} has a code outside its dictionary")
+            codes = _codes(name, blob, size, len(uniques), nulls=True)
             table = np.empty(len(uniques) + 1, dtype=object)
             table[: len(uniques)] = uniques  # the trailing None: code -1
             array = table[codes]

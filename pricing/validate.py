@@ -157,8 +157,11 @@ def _outliers(values: np.ndarray, groups: np.ndarray, places: np.ndarray) -> np.
     present = ~np.isnan(values)
     if not present.any():
         return np.zeros(len(values), dtype=bool)
-    regional = pd.Series(values[present]).groupby([groups[present], places[present]], sort=False).median()
-    stats = regional.groupby(level=0, sort=False).agg(["median", "size"])
+    # a place (``places``: the group's keys and the region) is in one group: grouped by the place alone
+    here = places[present]
+    regional = pd.Series(values[present]).groupby(here, sort=False).median()
+    group = pd.Series(groups[present]).groupby(here, sort=False).first()
+    stats = regional.groupby(group.to_numpy(), sort=False).agg(["median", "size"])
     median = stats["median"].reindex(groups).to_numpy(dtype=float)
     size = stats["size"].reindex(groups).fillna(0).to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -185,10 +188,12 @@ def flag_prices(offers: pd.DataFrame) -> pd.DataFrame:
         out["flags"] = ""
     rows = len(out)
     price = pd.to_numeric(out["price_usd_per_hour"], errors="coerce")
-    zero = price.eq(0)
-    sentinel = price.isin(SENTINEL_PRICES_USD_PER_HOUR)
+    values = price.to_numpy(dtype=float)  # (numpy comparisons: no hash table per ``isin``)
+    zero = values == 0
+    sentinel = np.isin(values, SENTINEL_PRICES_USD_PER_HOUR)
     count = pd.to_numeric(out["accelerator_count"], errors="coerce")
-    bad_price = price.lt(0) | price.gt(MAX_PLAUSIBLE_USD_PER_HOUR) | price.isin([np.inf, -np.inf])
+    with np.errstate(invalid="ignore"):
+        bad_price = (values < 0) | (values > MAX_PLAUSIBLE_USD_PER_HOUR) | np.isinf(values)
     bad_count = count.notna() & ~(count.gt(0) & count.le(MAX_PLAUSIBLE_ACCELERATORS))
     flags = _flag_values(out["flags"])
     _append_flag(flags, zero, "zero")

@@ -55,6 +55,7 @@ from pricing.providers.base import (
 from pricing.schema import HOURS_PER_YEAR, PARSED_OFFER_COLUMNS
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 PRICING_ENDPOINT_ENV: Final = "TCO_AWS_PRICING_ENDPOINT"
@@ -266,6 +267,7 @@ class _FastItem(msgspec.Struct, gc=False):
 
 
 _NO_ATTRIBUTES: Final = _TermAttributes()
+_NO_DATE: Final = object()  # (equal to no date)
 _NO_TERMS: Final = _FastTerms()
 
 
@@ -312,25 +314,26 @@ PRODUCT_FIELDS: Final = (
     "vcpus",
     "memory_gib",
 )
-#: Per-row columns of :class:`PriceListRows` (``product`` indexes the product columns).
-ROW_FIELDS: Final = (
-    "product",
-    "zone",
-    "pricing_model",
-    "price_usd_per_hour",
-    "source",
-    "source_sku",
-    "effective_date",
-    "flags",
-    "note",
+#: (pricing model, flags) of each kind of a product's rows, by kind number: on-demand, on-demand without a
+#: price, then each reserved length without and with an upfront fee (amortised).
+ROW_KINDS: Final = (
+    ("on_demand", ""),
+    ("on_demand", "missing"),
+    ("reserved_1y", ""),
+    ("reserved_1y", "amortised"),
+    ("reserved_3y", ""),
+    ("reserved_3y", "amortised"),
 )
-#: (lease length, payment option) of the standard reserved terms kept -> (a bit of its own, pricing
-#: model, hours of the term, ``note`` with %g slots for the hourly and upfront amounts): looked up once per
-#: term, formatted once per row. ``"%g" % x`` is ``f"{x:g}"`` (a sum that starts at 0.0 is never -0.0).
-_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, str, float, str, str, str]]] = {
+_ON_DEMAND: Final = 0
+_NO_ON_DEMAND_PRICE: Final = 1
+#: (lease length, payment option) of the standard reserved terms kept -> (a bit of its own, the kind of
+#: its rows without an upfront fee (the next kind is with one), hours of the term, ``note`` with %g slots
+#: for the hourly and upfront amounts): looked up once per term, formatted once per row. ``"%g" % x`` is
+#: ``f"{x:g}"`` (a sum that starts at 0.0 is never -0.0).
+_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, int, float, str, str, str]]] = {
     (length, option): (
         1 << index,
-        f"reserved_{years}y",
+        ROW_KINDS.index((f"reserved_{years}y", "")),
         years * HOURS_PER_YEAR,
         f"payment={payment}; standard {years}yr: %g $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
         # the same with no upfront fee (the hourly amount alone to format), and with no hourly rate
@@ -348,9 +351,25 @@ class PriceListRows:
 
     ``parse_products`` fills one per page; :meth:`extend` joins pages; :meth:`frame` builds the offer frame
     (``pricing.schema``) with one array operation per column, and :meth:`rows` the ``ROW_COLUMNS`` tuples.
+    A product's rows are its row count (``counts``) and, per row, a kind number (``ROW_KINDS``: pricing
+    model and flags), a price, an effective date's number (``dates``: date -> number, in order of first
+    use), a SKU and a note: the numbers in one array per page (``kinds``, ``prices``, ``date_codes``),
+    made while the page's objects are at hand, so that no per-row number or date outlives its page. Rows
+    added by :meth:`add_row` (spot prices) are kept whole beside them and come after every product's rows.
     """
 
-    __slots__ = ("fetched_at", *PRODUCT_FIELDS, *ROW_FIELDS)
+    __slots__ = (
+        "fetched_at",
+        *PRODUCT_FIELDS,
+        "counts",
+        "kinds",
+        "prices",
+        "date_codes",
+        "dates",
+        "source_sku",
+        "note",
+        "added",
+    )
 
     def __init__(self, fetched_at: str) -> None:
         self.fetched_at = fetched_at
@@ -361,31 +380,36 @@ class PriceListRows:
         self.accelerator_memory_gib: list[float | None] = []
         self.vcpus: list[float | None] = []
         self.memory_gib: list[float | None] = []
-        self.product: list[int] = []
-        self.zone: list[str | None] = []
-        self.pricing_model: list[str] = []
-        self.price_usd_per_hour: list[float | None] = []
-        self.source: list[str] = []
-        self.source_sku: list[Any] = []
-        self.effective_date: list[Any] = []
-        self.flags: list[str] = []
+        self.counts: list[int] = []
+        self.kinds: list[np.ndarray] = []
+        self.prices: list[np.ndarray] = []
+        self.date_codes: list[np.ndarray] = []
+        self.dates: dict[str | None, int] = {}
+        self.source_sku: list[str] = []
         self.note: list[str] = []
+        #: (product, zone, pricing model, price, source, SKU, date, flags, note) per row added by add_row
+        self.added: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.product)
+        return len(self.note) + len(self.added)
 
     @property
     def products(self) -> int:
         return len(self.region)
 
     def extend(self, other: PriceListRows) -> None:
-        """Append ``other``'s products and rows (its product indices shifted past ours)."""
+        """Append ``other``'s products and rows (its product indices shifted past ours, its date numbers
+        renumbered as ours)."""
+        import numpy as np
+
         offset = len(self.region)
-        for name in PRODUCT_FIELDS:
+        for name in (*PRODUCT_FIELDS, "counts", "kinds", "prices", "source_sku", "note"):
             getattr(self, name).extend(getattr(other, name))
-        self.product.extend([index + offset for index in other.product] if offset else other.product)
-        for name in ROW_FIELDS[1:]:
-            getattr(self, name).extend(getattr(other, name))
+        if other.date_codes:
+            dates = self.dates
+            ours = np.array([dates.setdefault(date, len(dates)) for date in other.dates], dtype=np.int32)
+            self.date_codes.extend(ours[codes] for codes in other.date_codes)
+        self.added.extend((row[0] + offset, *row[1:]) for row in other.added)
 
     def add_row(
         self,
@@ -400,18 +424,24 @@ class PriceListRows:
         note: str,
     ) -> None:
         """One more offer row of an existing product (spot prices)."""
-        self.product.append(product)
-        self.zone.append(zone)
-        self.pricing_model.append(pricing_model)
-        self.price_usd_per_hour.append(price)
-        self.source.append(source)
-        self.source_sku.append(source_sku)
-        self.effective_date.append(effective_date)
-        self.flags.append(flags)
-        self.note.append(note)
+        self.added.append(
+            (product, zone, pricing_model, price, source, source_sku, effective_date, flags, note)
+        )
+
+    def _numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The product rows' kinds, prices and date numbers, each one array."""
+        import numpy as np
+
+        if not self.kinds:
+            return np.empty(0, np.intp), np.empty(0, np.float64), np.empty(0, np.int32)
+        return (
+            np.concatenate(self.kinds).astype(np.intp),
+            np.concatenate(self.prices),
+            np.concatenate(self.date_codes),
+        )
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """The rows as ``ROW_COLUMNS`` tuples."""
+        """The rows as ``ROW_COLUMNS`` tuples (a product row's missing price is NaN)."""
         heads = list(
             zip(
                 self.region,
@@ -424,10 +454,23 @@ class PriceListRows:
                 strict=True,
             )
         )
+        products = [index for index, count in enumerate(self.counts) for _ in range(count)]
+        kinds, prices, date_codes = self._numbers()
+        dates = list(self.dates)
+        listed = [
+            (index, None, model, price, SOURCE, sku, dates[date], flags, note)
+            for index, (model, flags), price, sku, date, note in zip(
+                products,
+                [ROW_KINDS[kind] for kind in kinds.tolist()],
+                prices.tolist(),
+                self.source_sku,
+                date_codes.tolist(),
+                self.note,
+                strict=True,
+            )
+        ]
         out = []
-        for index, zone, model, price, source, sku, date, flags, note in zip(
-            *(getattr(self, name) for name in ROW_FIELDS), strict=True
-        ):
+        for index, zone, model, price, source, sku, date, flags, note in [*listed, *self.added]:
             region, instance_type, accelerator, count, memory, vcpus, memory_gib = heads[index]
             out.append(
                 (
@@ -460,15 +503,27 @@ class PriceListRows:
         The text columns with few values (provider, region, zone, instance type, accelerator, pricing
         model, currency, source, fetch time) are pandas categoricals whose categories are the values used,
         sorted: validation groups and the store encodes them by their codes, with no pass to factorize
-        them (a per-product one is factorized once per product, not once per row).
+        them (a per-product one is factorized once per product, not once per row; one given by the rows'
+        kinds is coded from the kinds).
         """
         import numpy as np
         import pandas as pd
 
-        index = np.asarray(self.product, dtype=np.intp)
+        added = self.added
+        extra: list[list[Any]] = (
+            [list(column) for column in zip(*added, strict=True)] if added else [[] for _ in range(9)]
+        )
+        added_product, added_zone, added_model, added_price, added_source = extra[:5]
+        added_sku, added_date, added_flags, added_note = extra[5:]
+        products = np.repeat(
+            np.arange(len(self.counts), dtype=np.intp), np.asarray(self.counts, dtype=np.intp)
+        )
+        index = np.concatenate([products, np.asarray(added_product, dtype=np.intp)]) if added else products
+        kinds, prices, date_codes = self._numbers()
+        used_kinds = np.flatnonzero(np.bincount(kinds, minlength=len(ROW_KINDS))).tolist()
         rows = len(index)
 
-        def text(values: Sequence[Any]) -> Any:
+        def text(values: Sequence[Any]) -> Any:  # (a list joined to the added rows' is a pass more)
             array = np.empty(len(values), dtype=object)
             array[:] = values
             return array
@@ -500,42 +555,90 @@ class PriceListRows:
                 return pd.Series(array[index] if per_product else array, dtype=object)
             return categorical(codes[index] if per_product else codes, uniques)
 
+        def by_kind(of_kind: Sequence[str | None], added_values: list[Any]) -> pd.Series:
+            """``factorized`` of the column whose product rows hold ``of_kind[kind]``, coded from the kinds
+            (the added rows' values looked up) when every value is text UTF-8 can hold, or null."""
+            values: set[Any] = {of_kind[kind] for kind in used_kinds}
+            try:
+                values.update(added_values)
+                values.discard(None)
+                for value in values:
+                    if type(value) is not str:
+                        raise TypeError(value)
+                    value.encode()
+            except (TypeError, UnicodeEncodeError):  # the general way (it says what or keeps the text)
+                return factorized([of_kind[kind] for kind in kinds.tolist()] + added_values)
+            categories = sorted(values)
+            code = {value: number for number, value in enumerate(categories)}
+            code[None] = -1
+            dtype = np.int8 if len(categories) < 127 else np.int32
+            codes = np.array([code.get(value, -1) for value in of_kind], dtype=dtype)[kinds]  # (unused: -1)
+            if added:
+                codes = np.concatenate([codes, np.array([code[v] for v in added_values], dtype=dtype)])
+            return categorical(codes, categories)
+
         def constant(value: Any) -> pd.Series:
             return categorical(np.zeros(rows, dtype=np.int8), [value])
 
-        price = np.array(self.price_usd_per_hour, dtype="float64")
+        def dated() -> pd.Series:
+            """The effective dates: a categorical of the dates used, sorted, from the rows' date numbers (the
+            added rows' dates numbered here); text, as the rows give it, when one is neither text UTF-8 can
+            hold nor null."""
+            numbering = dict(self.dates)
+            try:
+                added_codes = [numbering.setdefault(date, len(numbering)) for date in added_date]
+                for value in numbering:
+                    if value is not None:
+                        if type(value) is not str:
+                            raise TypeError(value)
+                        value.encode()
+            except (TypeError, UnicodeEncodeError):
+                dates = list(self.dates)
+                return pd.Series(
+                    text([dates[code] for code in date_codes.tolist()] + added_date), dtype=object
+                )
+            categories = sorted(value for value in numbering if value is not None)
+            position: dict[str | None, int] = {value: number for number, value in enumerate(categories)}
+            renumber = np.array([position.get(value, -1) for value in numbering], dtype=np.int32)
+            codes = np.concatenate([date_codes, np.array(added_codes, dtype=np.int32)])
+            return categorical(renumber[codes] if len(renumber) else codes, categories)
+
+        price = np.concatenate([prices, np.array(added_price, dtype="float64")]) if added else prices
         count = numbers(self.accelerator_count)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_accelerator = price / count
+        flags = np.array([flag for _, flag in ROW_KINDS], dtype=object)[kinds]
         snapshot = np.empty(rows, dtype=object)
         data = {
             "provider": constant("aws"),
             "region": factorized(self.region, per_product=True),
-            "zone": factorized(self.zone),
+            "zone": by_kind([None] * len(ROW_KINDS), added_zone),
             "instance_type": factorized(self.instance_type, per_product=True),
             "accelerator": factorized(self.accelerator, per_product=True),
             "accelerator_count": count,
             "accelerator_memory_gib": numbers(self.accelerator_memory_gib),
             "vcpus": numbers(self.vcpus),
             "memory_gib": numbers(self.memory_gib),
-            "pricing_model": factorized(self.pricing_model),
+            "pricing_model": by_kind([model for model, _ in ROW_KINDS], added_model),
             "price_usd_per_hour": price,
             "currency_original": constant("USD"),
-            "source": factorized(self.source),
-            "source_sku": text(self.source_sku),
-            "effective_date": text(self.effective_date),
+            "source": by_kind([SOURCE] * len(ROW_KINDS), added_source),
+            "source_sku": text(self.source_sku + added_sku if added else self.source_sku),
+            "effective_date": dated(),
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
-            "flags": text(self.flags),
-            "note": text(self.note),
+            "flags": np.concatenate([flags, text(added_flags)]) if added else flags,
+            "note": text(self.note + added_note if added else self.note),
             "snapshot": snapshot,
         }
-        return pd.DataFrame(
-            {
-                name: values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype)
-                for name, values in data.items()
-            }
-        )
+        columns = [
+            values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype, copy=False)
+            for values in data.values()
+        ]
+        # side by side as they are: ``pd.DataFrame(data)`` would copy the float and the text columns into
+        # one block each (a copy of every row, for nothing: the validation replaces columns one by one)
+        frame: pd.DataFrame = pd.concat(columns, axis=1, keys=list(data))
+        return frame
 
 
 def decode_products(price_list: Sequence[str], skipped: SkipCounter) -> list[_FastItem]:
@@ -597,14 +700,20 @@ def rows_from_products(
     """
     shapes = instance_shapes()
     out = PriceListRows(fetched_at)
-    # a product's values, a row's values and a product's row count: one tuple or number appended each,
-    # turned into columns once per page
+    # a product's values, a row's values (kind, price, SKU, date number, note) and a product's row count:
+    # one tuple or number appended each, turned into columns once per page
     described: list[tuple[str, str, InstanceShape, float | None, float | None]] = []
     describe = described.append
     counts: list[int] = []
     product_rows = counts.append
-    records: list[tuple[Any, ...]] = []
+    records: list[tuple[int, float | None, str, int, str]] = []
     record = records.append
+    # dates numbered in order of first use; a row's date is mostly its product's previous row's, compared
+    # (not hashed: each is a new string) to find its number
+    dates = out.dates
+    number = dates.setdefault
+    last_date: Any = _NO_DATE
+    date_code = -1
     reserved_get = _RESERVED_TERMS.get
     region_ok: dict[str, bool] = {}
     vcpus_seen: dict[Any, float | None] = {}
@@ -673,7 +782,10 @@ def rows_from_products(
         on_demand = terms.OnDemand
         if not on_demand:
             # Listed but no published on-demand price (trap 5): keep the offer, price null.
-            record(("on_demand", None, sku, None, "missing", "no on-demand price published"))
+            if last_date is not None:
+                last_date = None
+                date_code = number(None, len(dates))
+            record((_NO_ON_DEMAND_PRICE, None, sku, date_code, "no on-demand price published"))
         else:
             if len(on_demand) > 1:
                 skipped["extra on-demand term"] += 1
@@ -683,11 +795,14 @@ def rows_from_products(
                 if dimension.unit in ("Hrs", "Hours"):
                     price = dimension.pricePerUnit.USD
                     break
+            date = term.effectiveDate
+            if date != last_date:
+                last_date = date
+                date_code = number(date, len(dates))
             if price is None:
-                date = term.effectiveDate
-                record(("on_demand", None, sku, date, "missing", "no USD hourly price dimension"))
+                record((_NO_ON_DEMAND_PRICE, None, sku, date_code, "no USD hourly price dimension"))
             else:
-                record(("on_demand", price, sku, term.effectiveDate, "", ""))
+                record((_ON_DEMAND, price, sku, date_code, ""))
 
         reserved = terms.Reserved
         if reserved:
@@ -713,7 +828,7 @@ def rows_from_products(
                     else:
                         hourly_usd += amount
                 else:
-                    bit, model, hours, note, hourly_note, upfront_note = kind
+                    bit, kind_number, hours, note, hourly_note, upfront_note = kind
                     if offered & bit:  # a second term with one length and payment option
                         repeated += 1
                         continue
@@ -724,13 +839,16 @@ def rows_from_products(
                         note = upfront_note % upfront_usd
                     else:
                         note = note % (hourly_usd, upfront_usd)
+                    date = term.effectiveDate
+                    if date != last_date:
+                        last_date = date
+                        date_code = number(date, len(dates))
                     record(
                         (
-                            model,
+                            kind_number + (upfront_usd > 0),  # the next kind: amortised
                             hourly_usd + upfront_usd / hours,
                             sku_dot + term.offerTermCode,
-                            term.effectiveDate,
-                            "amortised" if upfront_usd > 0 else "",
+                            date_code,
                             note,
                         )
                     )
@@ -746,16 +864,15 @@ def rows_from_products(
         out.accelerator_memory_gib.extend([shape.accelerator_memory_gib for shape in shapes_in])
         out.vcpus.extend(vcpus_in)
         out.memory_gib.extend(memory_in)
-        out.product.extend([index for index, count in enumerate(counts) for _ in range(count)])
-        out.zone.extend([None] * len(records))
-        out.source.extend([SOURCE] * len(records))
+        out.counts = counts
     if records:
-        models, prices, skus, dates, flags, notes = zip(*records, strict=True)
-        out.pricing_model.extend(models)
-        out.price_usd_per_hour.extend(prices)
+        import numpy as np
+
+        kinds, prices, skus, date_codes, notes = zip(*records, strict=True)
+        out.kinds.append(np.array(kinds, dtype=np.int8))
+        out.prices.append(np.array(prices, dtype=np.float64))
+        out.date_codes.append(np.array(date_codes, dtype=np.int32))
         out.source_sku.extend(skus)
-        out.effective_date.extend(dates)
-        out.flags.extend(flags)
         out.note.extend(notes)
     if convertible:
         skipped["reserved term: convertible (not modelled)"] += convertible

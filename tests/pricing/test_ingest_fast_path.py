@@ -239,13 +239,14 @@ def encode_text(values: list[Any]) -> tuple[Any, ...]:
 def test_nulls_of_every_kind_are_stored_as_null(many: bool) -> None:
     values: list[Any] = [f"n{i}" if many else "x" for i in range(300)]
     values[3], values[4], values[5] = None, float("nan"), pd.NA
-    _, _, kind, dictionary, data = encode_text(values)
+    _, _, kind, dictionary, data, code_bytes = encode_text(values)
     assert kind == "text"
     if many:
-        assert dictionary is None
+        assert dictionary is None and code_bytes is None
         assert msgspec.json.decode(data)[3:6] == [None, None, None]
     else:
-        codes = np.frombuffer(data, dtype="<i4")
+        assert code_bytes == 1
+        codes = np.frombuffer(data, dtype="<i1")
         assert msgspec.json.decode(dictionary) == ["x"] and codes[3:6].tolist() == [-1, -1, -1]
 
 
@@ -357,3 +358,107 @@ def test_a_value_utf8_cannot_hold_keeps_its_column_text(tmp_path: Path) -> None:
     store = PriceStore(tmp_path / "p.sqlite")
     back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, offers).id])
     assert back["zone"].tolist()[-1] == "use1-az\ufffd" and back["zone"].tolist()[:-1] == [None] * 7
+
+
+def test_effective_dates_are_a_categorical_of_the_dates_used_and_an_odd_one_keeps_the_column_text(
+    tmp_path: Path,
+) -> None:
+    """A product row's date is a number (``PriceListRows.dates``, renumbered when pages are joined): the
+    frame's dates are a categorical of the dates used, sorted; an added row's date that is not text UTF-8
+    can hold (or null) keeps the column text, as the rows give it."""
+    items = [json.dumps(item) for item in aws_items()]
+    rows = aws.PriceListRows(FETCHED_AT)
+    seen: set[tuple[str, str]] = set()
+    for start in range(0, len(items), 2):  # pages whose dates are numbered apart
+        added: set[tuple[str, str]] = set()
+        rows.extend(
+            aws.parse_products(
+                items[start : start + 2], fetched_at=FETCHED_AT, regions=frozenset(), seen=seen,
+                added=added, skipped=SkipCounter(),
+            )
+        )  # fmt: skip
+        seen.update(added)
+    expected = [row[aws.ROW_COLUMNS.index("effective_date")] for row in rows.rows()]
+    dates = rows.frame()["effective_date"]
+    assert isinstance(dates.dtype, pd.CategoricalDtype)
+    assert dates.cat.categories.tolist() == sorted({d for d in expected if d is not None})
+    assert [None if pd.isna(d) else d for d in dates.astype(object)] == expected
+    assert len(set(expected)) > 1
+    for odd in ("2026-01-01\ud800", 20260101):
+        rows.add_row(0, None, "spot", 30.0, aws.SPOT_SOURCE, None, odd, "", "spot")
+        dates = rows.frame()["effective_date"]
+        assert dates.dtype == object
+        assert dates.tolist() == [row[aws.ROW_COLUMNS.index("effective_date")] for row in rows.rows()]
+        rows.added.pop()
+    rows.add_row(0, None, "spot", 30.0, aws.SPOT_SOURCE, None, "2027-01-01T00:00:00Z", "", "spot")
+    frame = rows.frame()
+    assert frame["effective_date"].cat.categories[-1] == "2027-01-01T00:00:00Z"
+    offers, _ = validate_offers(frame, unique=True)
+    store = PriceStore(tmp_path / "p.sqlite")
+    back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, offers).id])
+    assert back["effective_date"].tolist() == [*expected, "2027-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize(("distinct", "code_bytes"), [(1, 1), (127, 1), (128, 2), (32767, 2), (32768, 4)])
+def test_dictionary_codes_take_the_fewest_bytes_and_old_4_byte_ones_still_read(
+    tmp_path: Path, distinct: int, code_bytes: int
+) -> None:
+    """A dictionary column's codes are 1, 2 or 4 bytes (the fewest that number its values, -1 for null):
+    ``offer_columns.code_bytes`` says which; a column written before it (4-byte codes, NULL) reads the
+    same."""
+    regions = [f"r{i:05d}" for i in range(distinct)]
+    values = [*regions, None, regions[-1]]
+    frame = pd.DataFrame(
+        {
+            "region": pd.Categorical(values, categories=regions),
+            "zone": pd.Series(["z"] * len(values), dtype=object),  # a dictionary column from text
+            "price_usd_per_hour": [1.0] * len(values),
+        }
+    )
+    path = tmp_path / "p.sqlite"
+    store = PriceStore(path)
+    snap = store.write_snapshot("aws", "t", FETCHED_AT, frame)
+    with sqlite3.connect(path) as db:
+        stored = dict(
+            db.execute(
+                "SELECT name, code_bytes FROM offer_columns WHERE snapshot_id = ? AND dictionary IS NOT NULL",
+                (snap.id,),
+            ).fetchall()
+        )
+        assert (stored["region"], stored["zone"]) == (code_bytes, 1)
+        for name, size in stored.items():  # as written before: 4-byte codes, no code_bytes
+            (data,) = db.execute("SELECT data FROM offer_columns WHERE name = ?", (name,)).fetchone()
+            wide = np.frombuffer(data, dtype=f"<i{size}").astype("<i4").tobytes()
+            db.execute(
+                "UPDATE offer_columns SET data = ?, code_bytes = NULL, crc32 = NULL WHERE name = ?",
+                (wide, name),
+            )
+    db.close()
+    for _ in range(2):
+        back = store.offers([snap.id])
+        assert back["region"].tolist() == values and back["zone"].tolist() == ["z"] * len(values)
+        snap = store.write_snapshot("aws", "t", FETCHED_AT, frame)
+
+
+def test_a_float_column_whose_values_repeat_is_stored_as_a_dictionary_bit_for_bit(tmp_path: Path) -> None:
+    """A float column with few distinct values (a product's count, memory, vCPUs on each of its rows) is a
+    dictionary of float64 values and a code per row; values are told apart by their bits (-0.0 and 0.0,
+    two NaNs), and read back bit for bit. One with many values stays float64 bytes."""
+    odd_nan = np.frombuffer(np.array([0x7FF8000000000001], dtype="<i8").tobytes(), dtype="<f8")[0]
+    few = [8.0, -0.0, 0.0, math.nan, odd_nan, math.inf, -math.inf, 1e-300, 8.0] * 40
+    many = [float(i) / 7 for i in range(len(few))]
+    frame = pd.DataFrame({"region": "r", "accelerator_count": few, "price_usd_per_hour": many})
+    path = tmp_path / "p.sqlite"
+    store = PriceStore(path)
+    back = store.offers([store.write_snapshot("aws", "t", FETCHED_AT, frame).id])
+    for name, values in (("accelerator_count", few), ("price_usd_per_hour", many)):
+        assert back[name].to_numpy().tobytes() == np.array(values, dtype="<f8").tobytes(), name
+    with sqlite3.connect(path) as db:
+        stored = dict(
+            db.execute(
+                "SELECT name, code_bytes FROM offer_columns WHERE name IN (?, ?)",
+                ("accelerator_count", "price_usd_per_hour"),
+            ).fetchall()
+        )
+    db.close()
+    assert stored == {"accelerator_count": 1, "price_usd_per_hour": None}

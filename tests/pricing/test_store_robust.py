@@ -121,28 +121,29 @@ def test_a_snapshot_record_that_does_not_decode(tmp_path: Path, column: str, val
 
 
 @pytest.mark.parametrize(
-    ("update", "reason"),
+    ("update", "name", "reason"),
     [
-        ("data = x'00010203'", "CRC-32"),  # contents changed: wrong prices would be read
-        ("dictionary = x'7b7b', crc32 = NULL", "malformed"),  # not JSON (no checksum to catch it first)
-        ("data = x'0102', crc32 = NULL", "buffer size"),  # float64 blob of the wrong length
-        ("dictionary = CAST('[1, 2]' AS BLOB), crc32 = NULL", "not a JSON array of strings"),
-        ("data = CAST('[{\"a\": 1}]' AS BLOB), dictionary = NULL, crc32 = NULL", "strings"),
-        ("data = x'05000000', crc32 = NULL", "outside its dictionary"),
-        ("kind = 'float64', crc32 = NULL", "buffer size"),  # text read as float64
-        ("data = 'text', crc32 = NULL", "not stored as bytes"),
+        ("data = x'00010203'", "price_usd_per_hour", "CRC-32"),  # contents changed: wrong prices read
+        ("dictionary = x'7b7b', crc32 = NULL", "provider", "malformed"),  # not JSON (no checksum first)
+        # a float64 blob of the wrong length
+        ("data = x'0102', dictionary = NULL, code_bytes = NULL, crc32 = NULL", "price_usd_per_hour",
+         "buffer size"),
+        ("dictionary = CAST('[1, 2]' AS BLOB), crc32 = NULL", "provider", "not a JSON array of strings"),
+        ("data = CAST('[{\"a\": 1}]' AS BLOB), dictionary = NULL, crc32 = NULL", "note", "strings"),
+        ("data = x'05000000', crc32 = NULL", "provider", "outside its dictionary"),
+        ("data = x'000005', crc32 = NULL", "price_usd_per_hour", "outside its dictionary"),
+        ("data = x'00ff00', crc32 = NULL", "price_usd_per_hour", "outside its dictionary"),  # no null code
+        ("kind = 'float64', crc32 = NULL", "provider", "buffer size"),  # text read as float64
+        ("data = 'text', crc32 = NULL", "provider", "not stored as bytes"),
+        ("code_bytes = 3", "provider", "codes of 3 bytes"),
+        ("code_bytes = 2", "provider", "buffer size"),  # 3 one-byte codes read as two-byte ones
     ],
-)
-def test_a_column_blob_that_does_not_decode(tmp_path: Path, update: str, reason: str) -> None:
+)  # fmt: skip
+def test_a_column_blob_that_does_not_decode(tmp_path: Path, update: str, name: str, reason: str) -> None:
     path = tmp_path / "prices.sqlite"
     rows = sample(3)
     rows["note"] = ["a", "b", "c"]
     snap = PriceStore(path).write_snapshot("aws", "t", NOW, rows)
-    name = "provider" if "dictionary" in update or "x'05" in update else "price_usd_per_hour"
-    if "[{" in update or "'text'" in update:
-        name = "note" if "[{" in update else "provider"
-    if "kind" in update:
-        name = "provider"
     with sqlite3.connect(path) as db:
         db.execute(f"UPDATE offer_columns SET {update} WHERE name = ?", (name,))
     db.close()
