@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pricing.errors import PricingError
+from pricing.notes import NOTE_AMOUNT_COLUMNS, check_templates, render_notes
 from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS
 
 if TYPE_CHECKING:
@@ -97,6 +98,11 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # dictionary (its distinct values' float64 bytes, a code per row). A tco before this one would misread
     # both: the new version makes it refuse the store instead.
     ("ALTER TABLE offer_columns ADD COLUMN code_bytes INTEGER",),
+    # 6: a snapshot may hold its notes as templates, a column per amount beside them (``pricing.notes``:
+    # columns ``note_hourly_usd`` and ``note_upfront_usd``, float64, after the others), rendered to text on
+    # read. A tco before this one would show the templates: the new version makes it refuse the store
+    # instead. No table changes (the statement only marks the version).
+    ("SELECT 1",),
 )
 
 #: The provider name of price-book snapshots (a team's own rates, not a cloud's list prices).
@@ -150,7 +156,7 @@ class PriceStoreRebuilt(UserWarning):
 _DAMAGED_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 #: The tables each migration creates: a file at schema version n without those of migrations 1..n (or, at
 #: version 0, with any table at all) is someone else's file, never written to.
-_TABLES: Final = (("snapshots", "offers"), ("book_rules",), ("offer_columns",), (), ())
+_TABLES: Final = (("snapshots", "offers"), ("book_rules",), ("offer_columns",), (), (), ())
 
 
 class StoreDamaged(PricingError):
@@ -401,9 +407,15 @@ class PriceStore:
     ) -> Snapshot:
         """Store ``offers`` as a new complete snapshot, atomically: all rows or none.
 
-        The offers go in as one blob per column (``offer_columns``, see :func:`encode_columns`).
+        The offers go in as one blob per column (``offer_columns``, see :func:`encode_columns`). Offers
+        with ``pricing.notes.NOTE_AMOUNT_COLUMNS`` hold note templates: those are stored as they are, with
+        the amount columns after the others, and rendered on read (a template that is not one is a
+        :class:`PricingError` here).
         """
         columns = [c for c in ALL_COLUMNS if c != "snapshot"]
+        if set(NOTE_AMOUNT_COLUMNS) <= set(offers.columns):
+            columns += NOTE_AMOUNT_COLUMNS
+            _check_templates(offers["note"])
         frame = offers.reindex(columns=columns)
         regions = int(offers["region"].nunique()) if len(offers) else 0
         blobs = encode_columns(frame, columns)
@@ -592,6 +604,24 @@ class PriceStore:
         return out.reindex(columns=list(ALL_COLUMNS))
 
 
+def _check_templates(notes: pd.Series) -> None:
+    """PricingError unless each distinct note is a note template (``pricing.notes``)."""
+    import pandas as pd
+
+    if isinstance(notes.dtype, pd.CategoricalDtype):
+        distinct = notes.cat.categories.tolist()
+    else:
+        values = notes.to_numpy(dtype=object)
+        try:
+            distinct = pd.unique(values[~pd.isna(values)]).tolist()
+        except TypeError as exc:  # an unhashable value: not text
+            raise PricingError(f"offer column 'note' holds a value that is not text: {exc}") from exc
+    try:
+        check_templates(distinct)
+    except ValueError as exc:
+        raise PricingError(f"offer column 'note' holds a note template that is not one: {exc}") from exc
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     """(device, inode) of ``path``, or None when it does not exist."""
     try:
@@ -635,7 +665,7 @@ def encode_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[An
     encoded: list[tuple[Any, ...]] = []
     for position, name in enumerate(columns):
         series = frame[name]
-        if name in FLOAT_COLUMNS:
+        if name in FLOAT_COLUMNS or name in NOTE_AMOUNT_COLUMNS:
             try:
                 values = np.asarray(pd.to_numeric(series, errors="raise"), dtype="<f8")
             except (TypeError, ValueError, OverflowError) as exc:
@@ -802,7 +832,9 @@ def _codes(name: str, blob: bytes, size: list[Any], count: int, *, nulls: bool) 
 
 def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """A frame from ``offer_columns`` rows (name, kind, dictionary, data[, code_bytes]); a dictionary
-    column without ``code_bytes`` (or NULL: written before migration 5) has 4-byte codes.
+    column without ``code_bytes`` (or NULL: written before migration 5) has 4-byte codes. Note templates
+    (with ``pricing.notes.NOTE_AMOUNT_COLUMNS``, migration 6) are rendered to text in ``note``
+    (``pricing.notes.render_notes``), the amount columns dropped.
 
     Raises ValueError (or TypeError) on anything :func:`encode_columns` cannot have written: a blob of the
     wrong length or type, a text column that is not strings, a dictionary code out of range, columns of
@@ -814,6 +846,7 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
 
     decode = msgspec.json.decode
     data: dict[str, Any] = {}
+    coded: dict[str, tuple[list[str | None], np.ndarray]] = {}  # a dictionary column's values and codes
     for name, kind, dictionary, blob, *size in stored:
         if not isinstance(blob, bytes) or (dictionary is not None and not isinstance(dictionary, bytes)):
             raise TypeError(f"column {name!r} is not stored as bytes")
@@ -832,12 +865,19 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
         else:
             uniques = _texts(decode(dictionary))
             codes = _codes(name, blob, size, len(uniques), nulls=True)
+            coded[name] = (uniques, codes)
             table = np.empty(len(uniques) + 1, dtype=object)
             table[: len(uniques)] = uniques  # the trailing None: code -1
             array = table[codes]
         data[name] = pd.Series(array, dtype=object)
     if len({len(v) for v in data.values()}) > 1:
         raise ValueError("columns of different lengths")
+    if set(NOTE_AMOUNT_COLUMNS) <= set(data) and "note" in data:
+        hourly, upfront = (data.pop(name).to_numpy() for name in NOTE_AMOUNT_COLUMNS)
+        templates, codes = (
+            coded.get("note") or pd.factorize(data["note"].to_numpy(), use_na_sentinel=True)[::-1]
+        )
+        data["note"] = pd.Series(render_notes(list(templates), codes, hourly, upfront), dtype=object)
     return pd.DataFrame(data)
 
 

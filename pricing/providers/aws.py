@@ -314,35 +314,41 @@ PRODUCT_FIELDS: Final = (
     "vcpus",
     "memory_gib",
 )
-#: (pricing model, flags) of each kind of a product's rows, by kind number: on-demand, on-demand without a
-#: price, then each reserved length without and with an upfront fee (amortised).
-ROW_KINDS: Final = (
-    ("on_demand", ""),
-    ("on_demand", "missing"),
-    ("reserved_1y", ""),
-    ("reserved_1y", "amortised"),
-    ("reserved_3y", ""),
-    ("reserved_3y", "amortised"),
+#: The standard reserved terms kept: (lease length, payment option, years, payment as ``note`` names it).
+_RESERVED: Final = tuple(
+    (length, option, years, payment)
+    for length, years in LEASE_YEARS.items()
+    for option, payment in PAYMENT_OPTIONS.items()
+)
+#: (pricing model, flags, note template (``pricing.notes``), hours of the term) of each kind of a product's
+#: rows, by kind number: on-demand, on-demand without a price (two notes), then each reserved term kept
+#: without and with an upfront fee (amortised). A reserved row's note is its term's template with the row's
+#: hourly and upfront amounts (``"%g" % amount``), rendered where it is read, not here.
+ROW_KINDS: Final[tuple[tuple[str, str, str, float], ...]] = (
+    ("on_demand", "", "", 0.0),
+    ("on_demand", "missing", "no on-demand price published", 0.0),
+    ("on_demand", "missing", "no USD hourly price dimension", 0.0),
+    *(
+        (
+            f"reserved_{years}y",
+            flags,
+            f"payment={payment}; standard {years}yr: {{hourly_usd:g}} $/h + upfront {{upfront_usd:g}} $ / "
+            f"{years * HOURS_PER_YEAR:g} h",
+            years * HOURS_PER_YEAR,
+        )
+        for _, _, years, payment in _RESERVED
+        for flags in ("", "amortised")
+    ),
 )
 _ON_DEMAND: Final = 0
 _NO_ON_DEMAND_PRICE: Final = 1
+_NO_HOURLY_DIMENSION: Final = 2
+_FIRST_RESERVED: Final = 3
 #: (lease length, payment option) of the standard reserved terms kept -> (a bit of its own, the kind of
-#: its rows without an upfront fee (the next kind is with one), hours of the term, ``note`` with %g slots
-#: for the hourly and upfront amounts): looked up once per term, formatted once per row. ``"%g" % x`` is
-#: ``f"{x:g}"`` (a sum that starts at 0.0 is never -0.0).
-_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, int, float, str, str, str]]] = {
-    (length, option): (
-        1 << index,
-        ROW_KINDS.index((f"reserved_{years}y", "")),
-        years * HOURS_PER_YEAR,
-        f"payment={payment}; standard {years}yr: %g $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
-        # the same with no upfront fee (the hourly amount alone to format), and with no hourly rate
-        f"payment={payment}; standard {years}yr: %g $/h + upfront 0 $ / {years * HOURS_PER_YEAR:g} h",
-        f"payment={payment}; standard {years}yr: 0 $/h + upfront %g $ / {years * HOURS_PER_YEAR:g} h",
-    )
-    for index, ((length, years), (option, payment)) in enumerate(
-        (lease, purchase) for lease in LEASE_YEARS.items() for purchase in PAYMENT_OPTIONS.items()
-    )
+#: its rows without an upfront fee (the next kind is with one)): looked up once per term.
+_RESERVED_TERMS: Final[dict[tuple[str | None, str | None], tuple[int, int]]] = {
+    (length, option): (1 << index, _FIRST_RESERVED + 2 * index)
+    for index, (length, option, _, _) in enumerate(_RESERVED)
 }
 
 
@@ -352,10 +358,13 @@ class PriceListRows:
     ``parse_products`` fills one per page; :meth:`extend` joins pages; :meth:`frame` builds the offer frame
     (``pricing.schema``) with one array operation per column, and :meth:`rows` the ``ROW_COLUMNS`` tuples.
     A product's rows are its row count (``counts``) and, per row, a kind number (``ROW_KINDS``: pricing
-    model and flags), a price, an effective date's number (``dates``: date -> number, in order of first
-    use), a SKU and a note: the numbers in one array per page (``kinds``, ``prices``, ``date_codes``),
-    made while the page's objects are at hand, so that no per-row number or date outlives its page. Rows
-    added by :meth:`add_row` (spot prices) are kept whole beside them and come after every product's rows.
+    model, flags, note template and hours), an amount (an on-demand price, a reserved term's hourly
+    amount), an upfront amount (reserved terms), an effective date's number (``dates``: date -> number, in
+    order of first use) and a SKU: the numbers in one array per page (``kinds``, ``amounts``,
+    ``upfronts``, ``date_codes``), made while the page's objects are at hand, so that no per-row number or
+    date outlives its page. A reserved row's price (``hourly + upfront / hours``) and note come from its
+    kind and amounts. Rows added by :meth:`add_row` (spot prices) are kept whole beside them and come after
+    every product's rows.
     """
 
     __slots__ = (
@@ -363,11 +372,11 @@ class PriceListRows:
         *PRODUCT_FIELDS,
         "counts",
         "kinds",
-        "prices",
+        "amounts",
+        "upfronts",
         "date_codes",
         "dates",
         "source_sku",
-        "note",
         "added",
     )
 
@@ -382,16 +391,16 @@ class PriceListRows:
         self.memory_gib: list[float | None] = []
         self.counts: list[int] = []
         self.kinds: list[np.ndarray] = []
-        self.prices: list[np.ndarray] = []
+        self.amounts: list[np.ndarray] = []
+        self.upfronts: list[np.ndarray] = []
         self.date_codes: list[np.ndarray] = []
         self.dates: dict[str | None, int] = {}
         self.source_sku: list[str] = []
-        self.note: list[str] = []
         #: (product, zone, pricing model, price, source, SKU, date, flags, note) per row added by add_row
         self.added: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.note) + len(self.added)
+        return len(self.source_sku) + len(self.added)
 
     @property
     def products(self) -> int:
@@ -403,7 +412,7 @@ class PriceListRows:
         import numpy as np
 
         offset = len(self.region)
-        for name in (*PRODUCT_FIELDS, "counts", "kinds", "prices", "source_sku", "note"):
+        for name in (*PRODUCT_FIELDS, "counts", "kinds", "amounts", "upfronts", "source_sku"):
             getattr(self, name).extend(getattr(other, name))
         if other.date_codes:
             dates = self.dates
@@ -428,16 +437,28 @@ class PriceListRows:
             (product, zone, pricing_model, price, source, source_sku, effective_date, flags, note)
         )
 
-    def _numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The product rows' kinds, prices and date numbers, each one array."""
+    def _numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The product rows' kinds, prices, date numbers, and note amounts (hourly, upfront: NaN for the
+        rows whose note has none), each one array."""
         import numpy as np
 
         if not self.kinds:
-            return np.empty(0, np.intp), np.empty(0, np.float64), np.empty(0, np.int32)
+            empty = np.empty(0, np.float64)
+            return np.empty(0, np.intp), empty, np.empty(0, np.int32), empty, empty
+        kinds = np.concatenate(self.kinds).astype(np.intp)
+        amounts = np.concatenate(self.amounts)
+        upfronts = np.concatenate(self.upfronts)
+        hours = np.array([kind[3] for kind in ROW_KINDS], dtype=np.float64)[kinds]
+        reserved = kinds >= _FIRST_RESERVED
+        # as ``hourly + upfront / hours`` in Python: IEEE float64 either way; an on-demand price as it is
+        with np.errstate(all="ignore"):  # (inf and NaN as Python gives them)
+            prices = np.where(reserved, amounts + upfronts / hours, amounts)
         return (
-            np.concatenate(self.kinds).astype(np.intp),
-            np.concatenate(self.prices),
+            kinds,
+            prices,
             np.concatenate(self.date_codes),
+            np.where(reserved, amounts, np.nan),
+            np.where(reserved, upfronts, np.nan),
         )
 
     def rows(self) -> list[tuple[Any, ...]]:
@@ -454,18 +475,21 @@ class PriceListRows:
                 strict=True,
             )
         )
+        from pricing.notes import render_notes
+
         products = [index for index, count in enumerate(self.counts) for _ in range(count)]
-        kinds, prices, date_codes = self._numbers()
+        kinds, prices, date_codes, hourly, upfront = self._numbers()
+        notes = render_notes([kind[2] for kind in ROW_KINDS], kinds, hourly, upfront).tolist()
         dates = list(self.dates)
         listed = [
             (index, None, model, price, SOURCE, sku, dates[date], flags, note)
-            for index, (model, flags), price, sku, date, note in zip(
+            for index, (model, flags, _, _), price, sku, date, note in zip(
                 products,
                 [ROW_KINDS[kind] for kind in kinds.tolist()],
                 prices.tolist(),
                 self.source_sku,
                 date_codes.tolist(),
-                self.note,
+                notes,
                 strict=True,
             )
         ]
@@ -497,8 +521,11 @@ class PriceListRows:
         return out
 
     def frame(self) -> pd.DataFrame:
-        """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column), with the values of
-        ``offers_frame(self.rows(), ROW_COLUMNS)``, built a column at a time.
+        """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column, then
+        ``pricing.notes.NOTE_AMOUNT_COLUMNS``), with the values of ``offers_frame(self.rows(),
+        ROW_COLUMNS)`` but for the notes, built a column at a time. ``note`` holds each row's note template
+        (an added row's note as a template without fields) and the amount columns its amounts:
+        ``pricing.notes.with_rendered_notes`` gives the text (the price store renders it where it is read).
 
         The text columns with few values (provider, region, zone, instance type, accelerator, pricing
         model, currency, source, fetch time) are pandas categoricals whose categories are the values used,
@@ -508,6 +535,8 @@ class PriceListRows:
         """
         import numpy as np
         import pandas as pd
+
+        from pricing.notes import note_template
 
         added = self.added
         extra: list[list[Any]] = (
@@ -519,7 +548,7 @@ class PriceListRows:
             np.arange(len(self.counts), dtype=np.intp), np.asarray(self.counts, dtype=np.intp)
         )
         index = np.concatenate([products, np.asarray(added_product, dtype=np.intp)]) if added else products
-        kinds, prices, date_codes = self._numbers()
+        kinds, prices, date_codes, note_hourly, note_upfront = self._numbers()
         used_kinds = np.flatnonzero(np.bincount(kinds, minlength=len(ROW_KINDS))).tolist()
         rows = len(index)
 
@@ -607,7 +636,9 @@ class PriceListRows:
         count = numbers(self.accelerator_count)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_accelerator = price / count
-        flags = np.array([flag for _, flag in ROW_KINDS], dtype=object)[kinds]
+        flags = np.array([kind[1] for kind in ROW_KINDS], dtype=object)[kinds]
+        templates = [note_template(note) if type(note) is str else note for note in added_note]
+        no_amounts = np.full(len(added), np.nan)
         snapshot = np.empty(rows, dtype=object)
         data = {
             "provider": constant("aws"),
@@ -619,7 +650,7 @@ class PriceListRows:
             "accelerator_memory_gib": numbers(self.accelerator_memory_gib),
             "vcpus": numbers(self.vcpus),
             "memory_gib": numbers(self.memory_gib),
-            "pricing_model": by_kind([model for model, _ in ROW_KINDS], added_model),
+            "pricing_model": by_kind([kind[0] for kind in ROW_KINDS], added_model),
             "price_usd_per_hour": price,
             "currency_original": constant("USD"),
             "source": by_kind([SOURCE] * len(ROW_KINDS), added_source),
@@ -628,8 +659,10 @@ class PriceListRows:
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
             "flags": np.concatenate([flags, text(added_flags)]) if added else flags,
-            "note": text(self.note + added_note if added else self.note),
+            "note": by_kind([kind[2] for kind in ROW_KINDS], templates),
             "snapshot": snapshot,
+            "note_hourly_usd": np.concatenate([note_hourly, no_amounts]) if added else note_hourly,
+            "note_upfront_usd": np.concatenate([note_upfront, no_amounts]) if added else note_upfront,
         }
         columns = [
             values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype, copy=False)
@@ -695,18 +728,20 @@ def rows_from_products(
 
     Speed (benchmarks/pricing_ingest.py): a row is one tuple appended and a product one tuple (turned
     into columns once per page), what a product's rows share is stored once (:class:`PriceListRows`), a
-    reserved term's kind is one dictionary look-up and its note one ``%`` format of the amounts that are not
-    zero; attributes repeated across the page (vCPUs, memory, region names) are converted once.
+    reserved term's kind is one dictionary look-up, its price and note come from its kind and amounts in
+    :meth:`PriceListRows.frame` (the note is rendered where it is read: ``pricing.notes``); attributes
+    repeated across the page (vCPUs, memory, region names) are converted once.
     """
     shapes = instance_shapes()
     out = PriceListRows(fetched_at)
-    # a product's values, a row's values (kind, price, SKU, date number, note) and a product's row count:
+    # a product's values, a row's values (kind, amount, upfront amount, SKU, date number) and a product's
+    # row count:
     # one tuple or number appended each, turned into columns once per page
     described: list[tuple[str, str, InstanceShape, float | None, float | None]] = []
     describe = described.append
     counts: list[int] = []
     product_rows = counts.append
-    records: list[tuple[int, float | None, str, int, str]] = []
+    records: list[tuple[int, float | None, float, str, int]] = []
     record = records.append
     # dates numbered in order of first use; a row's date is mostly its product's previous row's, compared
     # (not hashed: each is a new string) to find its number
@@ -785,7 +820,7 @@ def rows_from_products(
             if last_date is not None:
                 last_date = None
                 date_code = number(None, len(dates))
-            record((_NO_ON_DEMAND_PRICE, None, sku, date_code, "no on-demand price published"))
+            record((_NO_ON_DEMAND_PRICE, None, 0.0, sku, date_code))
         else:
             if len(on_demand) > 1:
                 skipped["extra on-demand term"] += 1
@@ -800,9 +835,9 @@ def rows_from_products(
                 last_date = date
                 date_code = number(date, len(dates))
             if price is None:
-                record((_NO_ON_DEMAND_PRICE, None, sku, date_code, "no USD hourly price dimension"))
+                record((_NO_HOURLY_DIMENSION, None, 0.0, sku, date_code))
             else:
-                record((_ON_DEMAND, price, sku, date_code, ""))
+                record((_ON_DEMAND, price, 0.0, sku, date_code))
 
         reserved = terms.Reserved
         if reserved:
@@ -828,17 +863,11 @@ def rows_from_products(
                     else:
                         hourly_usd += amount
                 else:
-                    bit, kind_number, hours, note, hourly_note, upfront_note = kind
+                    bit, kind_number = kind
                     if offered & bit:  # a second term with one length and payment option
                         repeated += 1
                         continue
                     offered |= bit
-                    if upfront_usd == 0.0:  # (formatting a number is most of a row's cost)
-                        note = hourly_note % hourly_usd
-                    elif hourly_usd == 0.0:
-                        note = upfront_note % upfront_usd
-                    else:
-                        note = note % (hourly_usd, upfront_usd)
                     date = term.effectiveDate
                     if date != last_date:
                         last_date = date
@@ -846,10 +875,10 @@ def rows_from_products(
                     record(
                         (
                             kind_number + (upfront_usd > 0),  # the next kind: amortised
-                            hourly_usd + upfront_usd / hours,
+                            hourly_usd,
+                            upfront_usd,
                             sku_dot + term.offerTermCode,
                             date_code,
-                            note,
                         )
                     )
                     continue
@@ -868,12 +897,12 @@ def rows_from_products(
     if records:
         import numpy as np
 
-        kinds, prices, skus, date_codes, notes = zip(*records, strict=True)
+        kinds, amounts, upfronts, skus, date_codes = zip(*records, strict=True)
         out.kinds.append(np.array(kinds, dtype=np.int8))
-        out.prices.append(np.array(prices, dtype=np.float64))
+        out.amounts.append(np.array(amounts, dtype=np.float64))
+        out.upfronts.append(np.array(upfronts, dtype=np.float64))
         out.date_codes.append(np.array(date_codes, dtype=np.int32))
         out.source_sku.extend(skus)
-        out.note.extend(notes)
     if convertible:
         skipped["reserved term: convertible (not modelled)"] += convertible
     if unknown_term:
