@@ -94,7 +94,7 @@ def validate_offers(offers: pd.DataFrame, *, unique: bool = False) -> tuple[pd.D
     """
     import pandas as pd
 
-    from pricing.notes import with_rendered_notes
+    from pricing.rendered import with_rendered_text
     from pricing.validate import column_codes, flag_prices, group_ids
 
     duplicates = 0
@@ -102,7 +102,7 @@ def validate_offers(offers: pd.DataFrame, *, unique: bool = False) -> tuple[pd.D
         kept = offers.reset_index(drop=True)
     else:
         keys = {column: offers[column].to_numpy(dtype=object) for column in OFFER_KEY[:-1]}
-        keys["note_variant"] = variant(with_rendered_notes(offers)["note"]).to_numpy(dtype=object)
+        keys["note_variant"] = variant(with_rendered_text(offers)["note"]).to_numpy(dtype=object)
         ids = group_ids([column_codes(keys[column]) for column in OFFER_KEY], len(offers))
         repeated = pd.Series(ids).duplicated(keep="first").to_numpy()
         duplicates = int(repeated.sum())

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pricing.errors import PricingError
-from pricing.notes import NOTE_AMOUNT_COLUMNS, check_templates, render_notes
+from pricing.rendered import (
+    NOTE_AMOUNT_COLUMNS,
+    SKU_TERM_COLUMN,
+    check_templates,
+    render_notes,
+    render_skus,
+)
 from pricing.schema import ALL_COLUMNS, FLOAT_COLUMNS
 
 if TYPE_CHECKING:
@@ -98,10 +104,11 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # dictionary (its distinct values' float64 bytes, a code per row). A tco before this one would misread
     # both: the new version makes it refuse the store instead.
     ("ALTER TABLE offer_columns ADD COLUMN code_bytes INTEGER",),
-    # 6: a snapshot may hold its notes as templates, a column per amount beside them (``pricing.notes``:
-    # columns ``note_hourly_usd`` and ``note_upfront_usd``, float64, after the others), rendered to text on
-    # read. A tco before this one would show the templates: the new version makes it refuse the store
-    # instead. No table changes (the statement only marks the version).
+    # 6: a snapshot may hold its notes as templates, a column per amount beside them, and its SKUs as the
+    # product's SKU and a column of offer term codes beside them (``pricing.rendered``: columns
+    # ``note_hourly_usd`` and ``note_upfront_usd``, float64, and ``source_sku_term``, text, after the
+    # others), rendered to text on read. A tco before this one would show the parts: the new version makes
+    # it refuse the store instead. No table changes (the statement only marks the version).
     ("SELECT 1",),
 )
 
@@ -408,14 +415,18 @@ class PriceStore:
         """Store ``offers`` as a new complete snapshot, atomically: all rows or none.
 
         The offers go in as one blob per column (``offer_columns``, see :func:`encode_columns`). Offers
-        with ``pricing.notes.NOTE_AMOUNT_COLUMNS`` hold note templates: those are stored as they are, with
-        the amount columns after the others, and rendered on read (a template that is not one is a
-        :class:`PricingError` here).
+        with ``pricing.rendered.NOTE_AMOUNT_COLUMNS`` hold note templates, and with ``SKU_TERM_COLUMN`` SKUs
+        in two parts: those are stored as they are, the part columns after the others, and rendered on read
+        (a template that is not one is a :class:`PricingError` here).
         """
         columns = [c for c in ALL_COLUMNS if c != "snapshot"]
         if set(NOTE_AMOUNT_COLUMNS) <= set(offers.columns):
             columns += NOTE_AMOUNT_COLUMNS
             _check_templates(offers["note"])
+        if SKU_TERM_COLUMN in offers.columns:
+            columns.append(SKU_TERM_COLUMN)
+            if (offers[SKU_TERM_COLUMN].notna() & offers["source_sku"].isna()).any():
+                raise PricingError("an offer has an offer term code but no SKU")
         frame = offers.reindex(columns=columns)
         regions = int(offers["region"].nunique()) if len(offers) else 0
         blobs = encode_columns(frame, columns)
@@ -605,7 +616,7 @@ class PriceStore:
 
 
 def _check_templates(notes: pd.Series) -> None:
-    """PricingError unless each distinct note is a note template (``pricing.notes``)."""
+    """PricingError unless each distinct note is a note template (``pricing.rendered``)."""
     import pandas as pd
 
     if isinstance(notes.dtype, pd.CategoricalDtype):
@@ -833,8 +844,8 @@ def _codes(name: str, blob: bytes, size: list[Any], count: int, *, nulls: bool) 
 def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """A frame from ``offer_columns`` rows (name, kind, dictionary, data[, code_bytes]); a dictionary
     column without ``code_bytes`` (or NULL: written before migration 5) has 4-byte codes. Note templates
-    (with ``pricing.notes.NOTE_AMOUNT_COLUMNS``, migration 6) are rendered to text in ``note``
-    (``pricing.notes.render_notes``), the amount columns dropped.
+    (with ``pricing.rendered.NOTE_AMOUNT_COLUMNS``, migration 6) are rendered to text in ``note``
+    (``pricing.rendered.render_notes``), the amount columns dropped.
 
     Raises ValueError (or TypeError) on anything :func:`encode_columns` cannot have written: a blob of the
     wrong length or type, a text column that is not strings, a dictionary code out of range, columns of
@@ -874,11 +885,21 @@ def decode_columns(stored: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
         raise ValueError("columns of different lengths")
     if set(NOTE_AMOUNT_COLUMNS) <= set(data) and "note" in data:
         hourly, upfront = (data.pop(name).to_numpy() for name in NOTE_AMOUNT_COLUMNS)
-        templates, codes = (
-            coded.get("note") or pd.factorize(data["note"].to_numpy(), use_na_sentinel=True)[::-1]
-        )
-        data["note"] = pd.Series(render_notes(list(templates), codes, hourly, upfront), dtype=object)
+        templates, codes = coded.get("note") or _factorized(data["note"])
+        data["note"] = pd.Series(render_notes(templates, codes, hourly, upfront), dtype=object)
+    if SKU_TERM_COLUMN in data and "source_sku" in data:
+        terms, codes = coded.get(SKU_TERM_COLUMN) or _factorized(data[SKU_TERM_COLUMN])
+        del data[SKU_TERM_COLUMN]
+        data["source_sku"] = pd.Series(render_skus(data["source_sku"].to_numpy(), terms, codes), dtype=object)
     return pd.DataFrame(data)
+
+
+def _factorized(column: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """(distinct values, a code per row: -1 for None) of a decoded text column."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column.to_numpy(), use_na_sentinel=True)
+    return uniques.tolist(), codes
 
 
 def _legacy_rows(db: sqlite3.Connection, snapshot_id: int, columns: Sequence[str]) -> pd.DataFrame:

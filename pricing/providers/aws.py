@@ -320,7 +320,7 @@ _RESERVED: Final = tuple(
     for length, years in LEASE_YEARS.items()
     for option, payment in PAYMENT_OPTIONS.items()
 )
-#: (pricing model, flags, note template (``pricing.notes``), hours of the term) of each kind of a product's
+#: (pricing model, flags, note template (``pricing.rendered``), hours of the term) of each kind of a product's
 #: rows, by kind number: on-demand, on-demand without a price (two notes), then each reserved term kept
 #: without and with an upfront fee (amortised). A reserved row's note is its term's template with the row's
 #: hourly and upfront amounts (``"%g" % amount``), rendered where it is read, not here.
@@ -360,11 +360,12 @@ class PriceListRows:
     A product's rows are its row count (``counts``) and, per row, a kind number (``ROW_KINDS``: pricing
     model, flags, note template and hours), an amount (an on-demand price, a reserved term's hourly
     amount), an upfront amount (reserved terms), an effective date's number (``dates``: date -> number, in
-    order of first use) and a SKU: the numbers in one array per page (``kinds``, ``amounts``,
-    ``upfronts``, ``date_codes``), made while the page's objects are at hand, so that no per-row number or
-    date outlives its page. A reserved row's price (``hourly + upfront / hours``) and note come from its
-    kind and amounts. Rows added by :meth:`add_row` (spot prices) are kept whole beside them and come after
-    every product's rows.
+    order of first use) and an offer term's number (``terms``: term code -> number, in order of first use;
+    -1 for an on-demand row, whose SKU is the product's, ``skus``): the numbers in one array per page
+    (``kinds``, ``amounts``, ``upfronts``, ``date_codes``, ``term_codes``), made while the page's objects
+    are at hand, so that no per-row number or date outlives its page. A reserved row's price (``hourly +
+    upfront / hours``), note and SKU (``SKU.TERMCODE``) come from its kind, amounts and term. Rows added
+    by :meth:`add_row` (spot prices) are kept whole beside them and come after every product's rows.
     """
 
     __slots__ = (
@@ -376,7 +377,10 @@ class PriceListRows:
         "upfronts",
         "date_codes",
         "dates",
-        "source_sku",
+        "skus",
+        "term_codes",
+        "terms",
+        "rows_count",
         "added",
     )
 
@@ -395,12 +399,15 @@ class PriceListRows:
         self.upfronts: list[np.ndarray] = []
         self.date_codes: list[np.ndarray] = []
         self.dates: dict[str | None, int] = {}
-        self.source_sku: list[str] = []
+        self.skus: list[str] = []
+        self.term_codes: list[np.ndarray] = []
+        self.terms: dict[str, int] = {}
+        self.rows_count = 0
         #: (product, zone, pricing model, price, source, SKU, date, flags, note) per row added by add_row
         self.added: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.source_sku) + len(self.added)
+        return self.rows_count + len(self.added)
 
     @property
     def products(self) -> int:
@@ -412,12 +419,19 @@ class PriceListRows:
         import numpy as np
 
         offset = len(self.region)
-        for name in (*PRODUCT_FIELDS, "counts", "kinds", "amounts", "upfronts", "source_sku"):
+        for name in (*PRODUCT_FIELDS, "skus", "counts", "kinds", "amounts", "upfronts"):
             getattr(self, name).extend(getattr(other, name))
+        self.rows_count += other.rows_count
         if other.date_codes:
             dates = self.dates
             ours = np.array([dates.setdefault(date, len(dates)) for date in other.dates], dtype=np.int32)
             self.date_codes.extend(ours[codes] for codes in other.date_codes)
+        if other.term_codes:
+            terms = self.terms
+            mine = np.array(
+                [terms.setdefault(term, len(terms)) for term in other.terms] + [-1], dtype=np.int32
+            )
+            self.term_codes.extend(mine[codes] for codes in other.term_codes)  # (-1 stays -1)
         self.added.extend((row[0] + offset, *row[1:]) for row in other.added)
 
     def add_row(
@@ -463,6 +477,8 @@ class PriceListRows:
 
     def rows(self) -> list[tuple[Any, ...]]:
         """The rows as ``ROW_COLUMNS`` tuples (a product row's missing price is NaN)."""
+        import numpy as np
+
         heads = list(
             zip(
                 self.region,
@@ -475,9 +491,15 @@ class PriceListRows:
                 strict=True,
             )
         )
-        from pricing.notes import render_notes
+        from pricing.rendered import render_notes
 
         products = [index for index, count in enumerate(self.counts) for _ in range(count)]
+        names = list(self.terms)
+        term_codes = np.concatenate(self.term_codes) if self.term_codes else np.empty(0, np.int32)
+        skus = [
+            self.skus[index] if term < 0 else self.skus[index] + "." + names[term]
+            for index, term in zip(products, term_codes.tolist(), strict=True)
+        ]
         kinds, prices, date_codes, hourly, upfront = self._numbers()
         notes = render_notes([kind[2] for kind in ROW_KINDS], kinds, hourly, upfront).tolist()
         dates = list(self.dates)
@@ -487,7 +509,7 @@ class PriceListRows:
                 products,
                 [ROW_KINDS[kind] for kind in kinds.tolist()],
                 prices.tolist(),
-                self.source_sku,
+                skus,
                 date_codes.tolist(),
                 notes,
                 strict=True,
@@ -522,10 +544,10 @@ class PriceListRows:
 
     def frame(self) -> pd.DataFrame:
         """The offer frame (every ``pricing.schema.ALL_COLUMNS`` column, then
-        ``pricing.notes.NOTE_AMOUNT_COLUMNS``), with the values of ``offers_frame(self.rows(),
+        ``pricing.rendered.NOTE_AMOUNT_COLUMNS``), with the values of ``offers_frame(self.rows(),
         ROW_COLUMNS)`` but for the notes, built a column at a time. ``note`` holds each row's note template
         (an added row's note as a template without fields) and the amount columns its amounts:
-        ``pricing.notes.with_rendered_notes`` gives the text (the price store renders it where it is read).
+        ``pricing.rendered.with_rendered_text`` gives the text (the price store renders it where it is read).
 
         The text columns with few values (provider, region, zone, instance type, accelerator, pricing
         model, currency, source, fetch time) are pandas categoricals whose categories are the values used,
@@ -536,7 +558,7 @@ class PriceListRows:
         import numpy as np
         import pandas as pd
 
-        from pricing.notes import note_template
+        from pricing.rendered import SKU_TERM_COLUMN, note_template
 
         added = self.added
         extra: list[list[Any]] = (
@@ -544,10 +566,14 @@ class PriceListRows:
         )
         added_product, added_zone, added_model, added_price, added_source = extra[:5]
         added_sku, added_date, added_flags, added_note = extra[5:]
-        products = np.repeat(
+        products_index = np.repeat(
             np.arange(len(self.counts), dtype=np.intp), np.asarray(self.counts, dtype=np.intp)
         )
-        index = np.concatenate([products, np.asarray(added_product, dtype=np.intp)]) if added else products
+        index = (
+            np.concatenate([products_index, np.asarray(added_product, dtype=np.intp)])
+            if added
+            else products_index
+        )
         kinds, prices, date_codes, note_hourly, note_upfront = self._numbers()
         used_kinds = np.flatnonzero(np.bincount(kinds, minlength=len(ROW_KINDS))).tolist()
         rows = len(index)
@@ -606,6 +632,37 @@ class PriceListRows:
                 codes = np.concatenate([codes, np.array([code[v] for v in added_values], dtype=dtype)])
             return categorical(codes, categories)
 
+        def sku_parts() -> tuple[Any, Any]:
+            """(``source_sku``, ``source_sku_term``): the product's SKU per row (an added row's own) and the
+            offer term's code (null for none), categoricals in order of first appearance
+            (``pricing.rendered``); (the whole SKUs as text, None) when a value is not text UTF-8 can hold."""
+            products = self.skus + added_sku if added else self.skus
+            where = products_index
+            if added:
+                where = np.concatenate([where, np.arange(len(self.skus), len(products), dtype=np.intp)])
+            term_values = list(self.terms)
+            term_codes = np.concatenate(self.term_codes) if self.term_codes else np.empty(0, np.int32)
+            try:
+                sku_codes, sku_values = pd.factorize(text(products), use_na_sentinel=True)
+                values = [*term_values, *sku_values]
+                if not set(map(type, values)) <= {str}:
+                    raise TypeError("not text")
+                msgspec.json.encode(values)  # (UTF-8 cannot hold a lone surrogate)
+            except (
+                TypeError,
+                ValueError,
+                msgspec.EncodeError,
+            ):  # the text as it is (the general paths say what)
+                owners = self.skus
+                whole = [
+                    owners[product] if term < 0 else owners[product] + "." + term_values[term]
+                    for product, term in zip(products_index.tolist(), term_codes.tolist(), strict=True)
+                ]
+                return text(whole + added_sku if added else whole), None
+            if added:
+                term_codes = np.concatenate([term_codes, np.full(len(added), -1, dtype=term_codes.dtype)])
+            return categorical(sku_codes[where], sku_values), categorical(term_codes, term_values)
+
         def constant(value: Any) -> pd.Series:
             return categorical(np.zeros(rows, dtype=np.int8), [value])
 
@@ -639,6 +696,7 @@ class PriceListRows:
         flags = np.array([kind[1] for kind in ROW_KINDS], dtype=object)[kinds]
         templates = [note_template(note) if type(note) is str else note for note in added_note]
         no_amounts = np.full(len(added), np.nan)
+        skus, terms = sku_parts()
         snapshot = np.empty(rows, dtype=object)
         data = {
             "provider": constant("aws"),
@@ -654,7 +712,7 @@ class PriceListRows:
             "price_usd_per_hour": price,
             "currency_original": constant("USD"),
             "source": by_kind([SOURCE] * len(ROW_KINDS), added_source),
-            "source_sku": text(self.source_sku + added_sku if added else self.source_sku),
+            "source_sku": skus,
             "effective_date": dated(),
             "fetched_at": constant(self.fetched_at),
             "price_usd_per_accelerator_hour": per_accelerator,
@@ -664,6 +722,8 @@ class PriceListRows:
             "note_hourly_usd": np.concatenate([note_hourly, no_amounts]) if added else note_hourly,
             "note_upfront_usd": np.concatenate([note_upfront, no_amounts]) if added else note_upfront,
         }
+        if terms is not None:
+            data[SKU_TERM_COLUMN] = terms
         columns = [
             values if isinstance(values, pd.Series) else pd.Series(values, dtype=values.dtype, copy=False)
             for values in data.values()
@@ -729,24 +789,25 @@ def rows_from_products(
     Speed (benchmarks/pricing_ingest.py): a row is one tuple appended and a product one tuple (turned
     into columns once per page), what a product's rows share is stored once (:class:`PriceListRows`), a
     reserved term's kind is one dictionary look-up, its price and note come from its kind and amounts in
-    :meth:`PriceListRows.frame` (the note is rendered where it is read: ``pricing.notes``); attributes
+    :meth:`PriceListRows.frame` (the note is rendered where it is read: ``pricing.rendered``); attributes
     repeated across the page (vCPUs, memory, region names) are converted once.
     """
     shapes = instance_shapes()
     out = PriceListRows(fetched_at)
-    # a product's values, a row's values (kind, amount, upfront amount, SKU, date number) and a product's
-    # row count:
-    # one tuple or number appended each, turned into columns once per page
-    described: list[tuple[str, str, InstanceShape, float | None, float | None]] = []
+    # a product's values, a row's values (kind, amount, upfront amount, term code, date number) and a
+    # product's row count: one tuple or number appended each, turned into columns once per page
+    described: list[tuple[str, str, InstanceShape, float | None, float | None, str]] = []
     describe = described.append
     counts: list[int] = []
     product_rows = counts.append
-    records: list[tuple[int, float | None, float, str, int]] = []
+    records: list[tuple[int, float | None, float, int, int]] = []
     record = records.append
     # dates numbered in order of first use; a row's date is mostly its product's previous row's, compared
     # (not hashed: each is a new string) to find its number
     dates = out.dates
     number = dates.setdefault
+    term_numbers = out.terms
+    term_get = term_numbers.get
     last_date: Any = _NO_DATE
     date_code = -1
     reserved_get = _RESERVED_TERMS.get
@@ -810,7 +871,7 @@ def rows_from_products(
             memory_gib = memory_seen[memory]
         except KeyError:
             memory_gib = memory_seen[memory] = _memory_gib(memory)
-        describe((region, instance_type, shape, vcpus, memory_gib))
+        describe((region, instance_type, shape, vcpus, memory_gib, sku))
         terms = item.terms
         first_row = len(records)
 
@@ -820,7 +881,7 @@ def rows_from_products(
             if last_date is not None:
                 last_date = None
                 date_code = number(None, len(dates))
-            record((_NO_ON_DEMAND_PRICE, None, 0.0, sku, date_code))
+            record((_NO_ON_DEMAND_PRICE, None, 0.0, -1, date_code))
         else:
             if len(on_demand) > 1:
                 skipped["extra on-demand term"] += 1
@@ -835,14 +896,13 @@ def rows_from_products(
                 last_date = date
                 date_code = number(date, len(dates))
             if price is None:
-                record((_NO_HOURLY_DIMENSION, None, 0.0, sku, date_code))
+                record((_NO_HOURLY_DIMENSION, None, 0.0, -1, date_code))
             else:
-                record((_ON_DEMAND, price, 0.0, sku, date_code))
+                record((_ON_DEMAND, price, 0.0, -1, date_code))
 
         reserved = terms.Reserved
         if reserved:
             offered = 0
-            sku_dot = sku + "."
             for term in reserved.values():
                 attrs = term.termAttributes
                 if attrs.OfferingClass != "standard":
@@ -872,12 +932,16 @@ def rows_from_products(
                     if date != last_date:
                         last_date = date
                         date_code = number(date, len(dates))
+                    code = term.offerTermCode
+                    term_number = term_get(code)
+                    if term_number is None:
+                        term_number = term_numbers[code] = len(term_numbers)
                     record(
                         (
                             kind_number + (upfront_usd > 0),  # the next kind: amortised
                             hourly_usd,
                             upfront_usd,
-                            sku_dot + term.offerTermCode,
+                            term_number,
                             date_code,
                         )
                     )
@@ -885,7 +949,7 @@ def rows_from_products(
                 unpriced += 1
         product_rows(len(records) - first_row)
     if described:
-        regions_in, types_in, shapes_in, vcpus_in, memory_in = zip(*described, strict=True)
+        regions_in, types_in, shapes_in, vcpus_in, memory_in, skus_in = zip(*described, strict=True)
         out.region.extend(regions_in)
         out.instance_type.extend(types_in)
         out.accelerator.extend([shape.accelerator for shape in shapes_in])
@@ -893,16 +957,18 @@ def rows_from_products(
         out.accelerator_memory_gib.extend([shape.accelerator_memory_gib for shape in shapes_in])
         out.vcpus.extend(vcpus_in)
         out.memory_gib.extend(memory_in)
+        out.skus.extend(skus_in)
         out.counts = counts
     if records:
         import numpy as np
 
-        kinds, amounts, upfronts, skus, date_codes = zip(*records, strict=True)
+        kinds, amounts, upfronts, row_terms, date_codes = zip(*records, strict=True)
+        out.rows_count = len(records)
         out.kinds.append(np.array(kinds, dtype=np.int8))
         out.amounts.append(np.array(amounts, dtype=np.float64))
         out.upfronts.append(np.array(upfronts, dtype=np.float64))
         out.date_codes.append(np.array(date_codes, dtype=np.int32))
-        out.source_sku.extend(skus)
+        out.term_codes.append(np.array(row_terms, dtype=np.int32))
     if convertible:
         skipped["reserved term: convertible (not modelled)"] += convertible
     if unknown_term:

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pricing.catalog import load_embedded
-from pricing.notes import with_rendered_notes
 from pricing.providers.aws import PriceListRows, instance_shapes, parse_products
 from pricing.providers.base import SkipCounter
 from pricing.pull import validate_offers, variant
+from pricing.rendered import with_rendered_text
 from pricing.store import PriceStore
 from pricing.validate import flag_prices, outlier_mask
 from tests.pricing import reference_ingest as reference
@@ -30,8 +30,8 @@ FETCHED_AT = "2026-01-01T00:00:00Z"
 
 def normalized(frame: pd.DataFrame) -> pd.DataFrame:
     """Values only: text columns as objects with None for null, floats as float64, notes as text
-    (``pricing.notes``: what every reader of the store sees)."""
-    out = with_rendered_notes(frame).reset_index(drop=True).copy()
+    (``pricing.rendered``: what every reader of the store sees)."""
+    out = with_rendered_text(frame).reset_index(drop=True).copy()
     for column in out.columns:
         if out[column].dtype == "float64":
             continue

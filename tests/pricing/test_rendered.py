@@ -1,6 +1,6 @@
-"""AWS notes kept as templates and amounts, rendered where they are read (``pricing.notes``, migration 6):
-readers see the text the ingest formatted before, old stores read as they were, and nothing but the two
-amount fields is interpreted in a template."""
+"""AWS notes kept as templates and amounts, and SKUs as the product's SKU and the term's code, rendered where
+they are read (``pricing.rendered``, migration 6): readers see the text the ingest made before, old stores
+read as they were, and nothing but the two amount fields is interpreted in a template."""
 
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ import pandas as pd
 import pytest
 
 from pricing.errors import PricingError
-from pricing.notes import (
-    NOTE_AMOUNT_COLUMNS,
-    check_templates,
-    note_template,
-    render_notes,
-    with_rendered_notes,
-)
 from pricing.providers import aws
 from pricing.providers.base import SkipCounter
 from pricing.pull import validate_offers
+from pricing.rendered import (
+    NOTE_AMOUNT_COLUMNS,
+    PART_COLUMNS,
+    SKU_TERM_COLUMN,
+    check_templates,
+    note_template,
+    render_notes,
+    render_skus,
+    with_rendered_text,
+)
 from pricing.store import MIGRATIONS, PriceStore, PriceStoreRebuilt
 from tests.pricing import reference_ingest as reference
 from tests.pricing.servers.data import aws_items
@@ -62,6 +65,13 @@ def reference_notes(texts: list[str]) -> list[str]:
     return [row[-1] for row in rows]
 
 
+def reference_skus(texts: list[str]) -> list[str]:
+    rows = reference.parse_products(
+        texts, fetched_at=FETCHED_AT, regions=frozenset(), seen=set(), added=set(), skipped=SkipCounter()
+    )
+    return [row[13] for row in rows]
+
+
 def parsed(texts: list[str]) -> aws.PriceListRows:
     return aws.parse_products(
         texts, fetched_at=FETCHED_AT, regions=frozenset(), seen=set(), added=set(), skipped=SkipCounter()
@@ -80,8 +90,9 @@ def test_stored_notes_read_back_as_the_text_formatted_before(tmp_path: Path) -> 
     snapshot = store.write_snapshot("aws", "test", FETCHED_AT, offers)
     back = store.offers([snapshot.id])
     assert back["note"].tolist() == expected
-    assert not set(NOTE_AMOUNT_COLUMNS) & set(back.columns)
-    assert rows.frame().pipe(with_rendered_notes)["note"].tolist() == expected  # the one function
+    assert back["source_sku"].tolist() == reference_skus(texts)
+    assert not set(PART_COLUMNS) & set(back.columns)
+    assert rows.frame().pipe(with_rendered_text)["note"].tolist() == expected  # the one function
     assert [row[-1] for row in rows.rows()] == expected
     # and the prices, now computed from the amounts a page at a time, are those computed a row at a time
     before = reference.parse_products(
@@ -129,7 +140,7 @@ def test_an_added_note_is_its_text_whatever_its_braces_and_percent_signs() -> No
     rows = parsed([json.dumps(aws_items()[0])])
     odd = "spot {zone} 100% {{x}} %g {hourly_usd:g} }{"
     rows.add_row(0, "use1-az1", "spot", 1.5, aws.SPOT_SOURCE, None, FETCHED_AT, "", odd)
-    assert with_rendered_notes(rows.frame())["note"].iloc[-1] == odd
+    assert with_rendered_text(rows.frame())["note"].iloc[-1] == odd
     assert rows.rows()[-1][-1] == odd
 
 
@@ -181,7 +192,7 @@ def test_a_stored_template_that_is_not_one_is_a_damaged_store(tmp_path: Path) ->
 def test_a_store_of_text_notes_reads_back_unchanged_after_migration_6(tmp_path: Path) -> None:
     """A snapshot written before templates (notes as text, schema version 5) reads as it was, and a frame
     without amount columns (every provider but AWS) is still stored as text."""
-    frame = with_rendered_notes(parsed(pages()[:30]).frame())
+    frame = with_rendered_text(parsed(pages()[:30]).frame())
     frame.loc[1, "note"] = None
     store = PriceStore(tmp_path / "prices.sqlite")
     snapshot = store.write_snapshot("aws", "test", FETCHED_AT, frame)
@@ -216,7 +227,7 @@ def test_a_template_snapshot_stores_a_few_templates_and_the_amounts(tmp_path: Pa
     templates = json.loads(stored["note"][1])
     assert len(templates) == 7 and set(templates) == {"", *(kind[2] for kind in aws.ROW_KINDS[3:])}
     back = store.offers([snapshot.id])
-    assert back["note"].tolist() == with_rendered_notes(frame)["note"].tolist()
+    assert back["note"].tolist() == with_rendered_text(frame)["note"].tolist()
 
 
 def test_validation_of_a_template_frame_keys_on_the_rendered_payment() -> None:
@@ -233,3 +244,43 @@ def test_note_template_doubles_braces() -> None:
         render_notes([note_template("a {b} }{ %")], np.zeros(2, np.int8), np.ones(2), np.ones(2)).tolist()
         == ["a {b} }{ %"] * 2
     )
+
+
+def test_a_template_snapshot_stores_product_skus_and_term_codes(tmp_path: Path) -> None:
+    texts = pages()[:40]
+    frame = parsed(texts).frame()
+    assert frame["source_sku"].dtype == "category" and frame[SKU_TERM_COLUMN].dtype == "category"
+    store = PriceStore(tmp_path / "prices.sqlite")
+    snapshot = store.write_snapshot("aws", "test", FETCHED_AT, frame)
+    with sqlite3.connect(store.path) as db:
+        stored = dict(
+            db.execute(
+                "SELECT name, dictionary FROM offer_columns WHERE snapshot_id = ? AND name IN (?, ?)",
+                (snapshot.id, "source_sku", SKU_TERM_COLUMN),
+            ).fetchall()
+        )
+    assert json.loads(stored["source_sku"]) == [f"SKU{n:06d}" for n in range(40)]  # one per product
+    assert len(json.loads(stored[SKU_TERM_COLUMN])) == 6  # the fixture's six standard term codes
+    assert store.offers([snapshot.id])["source_sku"].tolist() == reference_skus(texts)
+
+
+def test_an_odd_sku_keeps_the_column_whole_text() -> None:
+    """A SKU UTF-8 cannot hold (or that is not text) keeps ``source_sku`` whole text, as before: no parts."""
+    rows = parsed([json.dumps(aws_items()[0])])
+    rows.add_row(0, "use1-az1", "spot", 1.5, aws.SPOT_SOURCE, "bad\ud800", FETCHED_AT, "", "spot")
+    frame = rows.frame()
+    assert SKU_TERM_COLUMN not in frame.columns
+    assert frame["source_sku"].tolist() == [row[13] for row in rows.rows()]
+    assert frame["source_sku"].tolist()[1] == "P5USE1AAAAAAAAAA.4NA7Y494T4"
+
+
+def test_a_term_code_needs_a_sku() -> None:
+    with pytest.raises(ValueError, match="SKU that is not text"):
+        render_skus(np.array([None], dtype=object), ["T"], np.zeros(1, np.int8))
+    with pytest.raises(ValueError, match="not text"):
+        render_skus(np.array(["S"], dtype=object), [None], np.zeros(1, np.int8))
+    assert render_skus(np.array(["S", "S", None], dtype=object), ["T"], np.array([0, -1, -1])).tolist() == [
+        "S.T",
+        "S",
+        None,
+    ]
