@@ -592,8 +592,9 @@ class PriceListRows:
             return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(dictionary)))
 
         def factorized(values: Sequence[Any], per_product: bool = False) -> pd.Series:
-            if len(values) and values.count(values[0]) == len(values):  # one value (or all null)
-                first = values[0]
+            first, last = (values[0], values[-1]) if len(values) else (None, 0)
+            # one value (or all null); ``list.count`` compares by identity, then equality: so does the guard
+            if (first is last or first == last) and values.count(first) == len(values):
                 if first is None or (isinstance(first, float) and math.isnan(first)):
                     return categorical(np.full(rows, -1, dtype=np.int8), [])
                 return categorical(np.zeros(rows, dtype=np.int8), [first])
