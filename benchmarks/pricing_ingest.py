@@ -12,9 +12,10 @@ keys, the Google client over REST).
 Phases, timed separately, each as the client and ``pricing.pull.pull_provider`` run it:
 - fetch: HTTP + the SDK's own decoding (botocore's JSON parser, which leaves each PriceList item a JSON
   string; protobuf's JSON parser for GCP). Not part of the rate below.
-- parse: tco decoding the SDK's pages (AWS: ``decode_products``, each PriceList JSON string into typed
-  structs; GCP: ``ComponentTable.add_skus``, the component SKUs into a table);
-- transform: the decoded items into the offer frame (AWS: ``rows_from_products`` per page, then
+- parse: tco decoding the SDK's pages (AWS: ``parse_products`` per page, which decodes each PriceList JSON
+  string into typed structs and turns it into offer rows before decoding the next, so the two cannot be
+  timed apart; GCP: ``ComponentTable.add_skus``, the component SKUs into a table);
+- transform: the decoded items into the offer frame (AWS: the pages' rows joined and
   ``PriceListRows.frame``; GCP: the component table's frame and ``compose_offers``);
 - validate: ``pricing.pull.validate_offers`` (flags: zero, sentinel, invalid, outlier; duplicates);
 - store: ``PriceStore.write_snapshot`` into a new store file: encoding the columns, one SQLite transaction,
@@ -398,8 +399,6 @@ def result(provider: str, count: int, size: int, offers: int, fetch_s: float, cl
 
 
 def bench_aws(count: int, store_dir: Path) -> dict[str, Any]:
-    import gc
-
     import boto3
 
     from pricing.providers.aws import (
@@ -407,8 +406,7 @@ def bench_aws(count: int, store_dir: Path) -> dict[str, Any]:
         PRODUCT_FILTERS,
         AwsPrices,
         PriceListRows,
-        decode_products,
-        rows_from_products,
+        parse_products,
     )
     from pricing.providers.base import SkipCounter
     from tests.pricing.servers.data import fast_options
@@ -434,25 +432,19 @@ def bench_aws(count: int, store_dir: Path) -> dict[str, Any]:
                 response = client.get_products(**kwargs)
                 fetch_s += time.perf_counter() - start
                 added: set[tuple[str, str]] = set()
-                gc.disable()  # as parse_products does
-                try:
-                    with clocks["parse"]:
-                        products = decode_products(response["PriceList"], skipped)
-                    with clocks["transform"]:
-                        rows.extend(
-                            rows_from_products(
-                                products,
-                                fetched_at="2026-01-01T00:00:00Z",
-                                regions=frozenset(),
-                                seen=seen,
-                                added=added,
-                                skipped=skipped,
-                            )
-                        )
-                        seen.update(added)
-                finally:
-                    gc.enable()
-                del products
+                with clocks["parse"]:  # decode and rows a product at a time, as the client does
+                    page_rows = parse_products(
+                        response["PriceList"],
+                        fetched_at="2026-01-01T00:00:00Z",
+                        regions=frozenset(),
+                        seen=seen,
+                        added=added,
+                        skipped=skipped,
+                    )
+                with clocks["transform"]:
+                    rows.extend(page_rows)
+                    seen.update(added)
+                del page_rows
                 token = response.get("NextToken")
                 if not token:
                     break

@@ -717,6 +717,13 @@ MUTATIONS = [
         '    items = [c for c in budget.columns if c not in ("month", "total_usd")]',
         ["tests/tco/test_plot.py::test_a_plan_plot_with_a_budget_stacks_the_costs_only"],
     ),
+    (
+        "aws ingest: a product at a time",
+        "pricing/providers/aws.py",
+        "            iter_products(price_list, skipped),\n",
+        "            decode_products(price_list, skipped),\n",
+        ["tests/pricing/test_ingest_fast_path.py::test_a_page_is_decoded_a_product_at_a_time"],
+    ),
 ]
 
 
