@@ -14,11 +14,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.base: pyproject.toml | $(BIN)/python
+# (pip also compiles pricing/_pricelist.c, the native Price List reader; without a C compiler it is skipped)
+$(VENV)/.base: pyproject.toml pricing/_pricelist.c | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
+$(VENV)/.test: pyproject.toml pricing/_pricelist.c | $(BIN)/python
 	$(BIN)/pip install -q -e '.[all,dev]'
 	touch $@
 
@@ -38,4 +39,5 @@ test: deps-test lint
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	rm -f pricing/*.so

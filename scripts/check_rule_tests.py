@@ -720,8 +720,8 @@ MUTATIONS = [
     (
         "aws ingest: a product at a time",
         "pricing/providers/aws.py",
-        "            iter_products(price_list, skipped),\n",
-        "            decode_products(price_list, skipped),\n",
+        "            iter_digests(price_list, skipped),\n",
+        "            map(digest, decode_products(price_list, skipped)),\n",
         ["tests/pricing/test_ingest_fast_path.py::test_a_page_is_decoded_a_product_at_a_time"],
     ),
 ]

@@ -21,12 +21,13 @@ prices from any of them. GPU model names are not in the price list (``gpu`` is a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -296,6 +297,13 @@ def _as_fast(item: _Item) -> _FastItem:
     )
 
 
+#: Reads a product's digest straight from its JSON text, or says it cannot (None): the native reader
+#: (``pricing/_pricelist.c``, compiled by ``pip install`` where a C compiler is found), else none (the
+#: msgspec structs read every product; ``TCO_NO_NATIVE=1`` asks for that too): see ``iter_digests``.
+_SCAN: Callable[[str], Digest | None] | None = None
+if not os.environ.get("TCO_NO_NATIVE"):
+    with contextlib.suppress(ImportError):
+        from pricing._pricelist import scan_product as _SCAN
 #: Decodes one PriceList string straight into the fields above; everything else is skipped unread.
 _FAST_DECODER: Final = msgspec.json.Decoder(_FastItem, strict=False)
 _DECODER: Final = msgspec.json.Decoder(_Item)
@@ -784,8 +792,115 @@ def decode_products(price_list: Iterable[str], skipped: SkipCounter) -> list[_Fa
     return list(iter_products(price_list, skipped))
 
 
+#: What ``rows_from_products`` reads of a product (its *digest*): (sku, capacitystatus, marketoption,
+#: usagetype, operatingSystem, licenseModel, preInstalledSw, tenancy, instanceType, regionCode, vcpu, memory,
+#: on-demand, reserved, other reserved terms). On-demand is None for no on-demand term, else (the number of
+#: on-demand terms, the first one's effective date, the USD price of its first dimension in hours or None);
+#: reserved holds, per reserved term of the standard offering class in order, (lease length, payment option,
+#: effective date, offer term code, hourly USD or None when a dimension has no USD price, upfront USD), the
+#: amounts summed over the term's dimensions in order ("Quantity" ones upfront, the others hourly); the last
+#: field counts the other reserved terms (convertible, or no class). ``pricing/_pricelist.c`` computes the
+#: same tuple straight from the JSON text.
+Digest = tuple[
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | float | None,
+    str | None,
+    tuple[int, str | None, float | None] | None,
+    list[tuple[str | None, str | None, str | None, str, float | None, float]],
+    int,
+]
+
+
+def digest(item: _FastItem) -> Digest:
+    """The digest of a product decoded by the msgspec structs (see ``Digest``)."""
+    product = item.product
+    attributes = product.attributes
+    terms = item.terms
+    on_demand: tuple[int, str | None, float | None] | None = None
+    if terms.OnDemand:
+        term = next(iter(terms.OnDemand.values()))
+        price = None
+        for dimension in term.priceDimensions.values():
+            if dimension.unit in ("Hrs", "Hours"):
+                price = dimension.pricePerUnit.USD
+                break
+        on_demand = (len(terms.OnDemand), term.effectiveDate, price)
+    reserved: list[tuple[str | None, str | None, str | None, str, float | None, float]] = []
+    other = 0
+    for term in terms.Reserved.values():
+        attrs = term.termAttributes
+        if attrs.OfferingClass != "standard":
+            other += 1
+            continue
+        hourly_usd: float | None = 0.0
+        upfront_usd = 0.0
+        for dimension in term.priceDimensions.values():
+            amount = dimension.pricePerUnit.USD
+            if amount is None:
+                hourly_usd, upfront_usd = None, 0.0
+                break
+            if dimension.unit == "Quantity":
+                upfront_usd += amount
+            else:
+                hourly_usd += amount  # type: ignore[operator]  # (a float until a price is missing)
+        reserved.append(
+            (
+                attrs.LeaseContractLength,
+                attrs.PurchaseOption,
+                term.effectiveDate,
+                term.offerTermCode,
+                hourly_usd,
+                upfront_usd,
+            )
+        )
+    return (
+        product.sku,
+        attributes.capacitystatus,
+        attributes.marketoption,
+        attributes.usagetype,
+        attributes.operatingSystem,
+        attributes.licenseModel,
+        attributes.preInstalledSw,
+        attributes.tenancy,
+        attributes.instanceType,
+        attributes.regionCode,
+        attributes.vcpu,
+        attributes.memory,
+        on_demand,
+        reserved,
+        other,
+    )
+
+
+def iter_digests(price_list: Iterable[str], skipped: SkipCounter) -> Iterator[Digest]:
+    """The digests of one page's products, one at a time (the *parse* phase).
+
+    Each product is read by the native reader (``pricing/_pricelist.c``, when it was built) and, when that
+    does not take it (a product not in the regular shape, see the C file), decoded by the msgspec structs
+    (:func:`iter_products`, which skips and counts a malformed product and raises :class:`PageError` for an
+    item that is not a product): the same digest either way.
+    """
+    scan = _SCAN
+    for text in price_list:
+        read = scan(text) if scan is not None else None
+        if read is not None:
+            yield read
+            continue
+        for item in iter_products((text,), skipped):
+            yield digest(item)
+
+
 def rows_from_products(
-    products: Iterable[_FastItem],
+    products: Iterable[Digest],
     *,
     fetched_at: str,
     regions: frozenset[str],
@@ -793,7 +908,7 @@ def rows_from_products(
     added: set[tuple[str, str]],
     skipped: SkipCounter,
 ) -> PriceListRows:
-    """Offer rows from decoded products (:func:`iter_products`; the *transform* phase).
+    """Offer rows from products' digests (:func:`iter_digests`; the *transform* phase).
 
     ``seen`` holds the (instance type, region) pairs of earlier pages (read only); the pairs of this page go
     into ``added``. A second product for a pair is a duplicate and skipped.
@@ -827,35 +942,46 @@ def rows_from_products(
     vcpus_seen: dict[Any, float | None] = {}
     memory_seen: dict[str | None, float | None] = {}
     convertible = unknown_term = unpriced = repeated = 0
-    for item in products:
-        product = item.product
-        attributes = product.attributes
-        sku = product.sku
-        if attributes.capacitystatus != "Used":
+    for (
+        sku,
+        capacity,
+        market,
+        usage,
+        system,
+        licence,
+        software,
+        tenancy,
+        instance_type_or_none,
+        region,
+        vcpu,
+        memory,
+        on_demand,
+        reserved,
+        not_standard,
+    ) in products:
+        if capacity != "Used":
             skipped["capacity reservation row"] += 1
             continue
-        usage = attributes.usagetype
-        if attributes.marketoption == "CapacityBlock" or "CapacityBlock" in (usage or ""):
+        if market == "CapacityBlock" or "CapacityBlock" in (usage or ""):
             skipped["capacity block row"] += 1
             continue
-        if attributes.operatingSystem != "Linux":
+        if system != "Linux":
             skipped["not Linux"] += 1
             continue
-        if attributes.licenseModel != "No License required":
+        if licence != "No License required":
             skipped["BYOL licence"] += 1
             continue
-        if attributes.preInstalledSw != "NA":
+        if software != "NA":
             skipped["pre-installed software"] += 1
             continue
-        if attributes.tenancy != "Shared":
+        if tenancy != "Shared":
             skipped["not shared tenancy"] += 1
             continue
-        instance_type = attributes.instanceType or ""
+        instance_type = instance_type_or_none or ""
         shape = shapes.get(instance_type)
         if shape is None:
             skipped["instance type without a known accelerator"] += 1
             continue
-        region = attributes.regionCode
         if not region:
             skipped["no regionCode"] += 1
             continue
@@ -873,37 +999,27 @@ def rows_from_products(
             skipped["duplicate product"] += 1
             continue
         added.add(key)
-        vcpu = attributes.vcpu
         try:
             vcpus = vcpus_seen[vcpu]
         except KeyError:
             vcpus = vcpus_seen[vcpu] = _float(vcpu)
-        memory = attributes.memory
         try:
             memory_gib = memory_seen[memory]
         except KeyError:
             memory_gib = memory_seen[memory] = _memory_gib(memory)
         describe((region, instance_type, shape, vcpus, memory_gib, sku))
-        terms = item.terms
         first_row = len(records)
 
-        on_demand = terms.OnDemand
-        if not on_demand:
+        if on_demand is None:
             # Listed but no published on-demand price (trap 5): keep the offer, price null.
             if last_date is not None:
                 last_date = None
                 date_code = number(None, len(dates))
             record((_NO_ON_DEMAND_PRICE, None, 0.0, -1, date_code))
         else:
-            if len(on_demand) > 1:
+            terms_count, date, price = on_demand
+            if terms_count > 1:
                 skipped["extra on-demand term"] += 1
-            term = next(iter(on_demand.values()))
-            price = None
-            for dimension in term.priceDimensions.values():
-                if dimension.unit in ("Hrs", "Hours"):
-                    price = dimension.pricePerUnit.USD
-                    break
-            date = term.effectiveDate
             if date != last_date:
                 last_date = date
                 date_code = number(date, len(dates))
@@ -912,53 +1028,36 @@ def rows_from_products(
             else:
                 record((_ON_DEMAND, price, 0.0, -1, date_code))
 
-        reserved = terms.Reserved
-        if reserved:
-            offered = 0
-            for term in reserved.values():
-                attrs = term.termAttributes
-                if attrs.OfferingClass != "standard":
-                    convertible += 1
-                    continue
-                kind = reserved_get((attrs.LeaseContractLength, attrs.PurchaseOption))
-                if kind is None:
-                    unknown_term += 1
-                    continue
-                hourly_usd = 0.0
-                upfront_usd = 0.0
-                for dimension in term.priceDimensions.values():
-                    amount = dimension.pricePerUnit.USD
-                    if amount is None:
-                        break
-                    if dimension.unit == "Quantity":
-                        upfront_usd += amount
-                    else:
-                        hourly_usd += amount
-                else:
-                    bit, kind_number = kind
-                    if offered & bit:  # a second term with one length and payment option
-                        repeated += 1
-                        continue
-                    offered |= bit
-                    date = term.effectiveDate
-                    if date != last_date:
-                        last_date = date
-                        date_code = number(date, len(dates))
-                    code = term.offerTermCode
-                    term_number = term_get(code)
-                    if term_number is None:
-                        term_number = term_numbers[code] = len(term_numbers)
-                    record(
-                        (
-                            kind_number + (upfront_usd > 0),  # the next kind: amortised
-                            hourly_usd,
-                            upfront_usd,
-                            term_number,
-                            date_code,
-                        )
-                    )
-                    continue
+        convertible += not_standard
+        offered = 0
+        for length, option, date, code, hourly_usd, upfront_usd in reserved:
+            kind = reserved_get((length, option))
+            if kind is None:
+                unknown_term += 1
+                continue
+            if hourly_usd is None:
                 unpriced += 1
+                continue
+            bit, kind_number = kind
+            if offered & bit:  # a second term with one length and payment option
+                repeated += 1
+                continue
+            offered |= bit
+            if date != last_date:
+                last_date = date
+                date_code = number(date, len(dates))
+            term_number = term_get(code)
+            if term_number is None:
+                term_number = term_numbers[code] = len(term_numbers)
+            record(
+                (
+                    kind_number + (upfront_usd > 0),  # the next kind: amortised
+                    hourly_usd,
+                    upfront_usd,
+                    term_number,
+                    date_code,
+                )
+            )
         product_rows(len(records) - first_row)
     if described:
         regions_in, types_in, shapes_in, vcpus_in, memory_in, skus_in = zip(*described, strict=True)
@@ -1009,7 +1108,7 @@ def parse_products(
     gc.disable()
     try:
         return rows_from_products(
-            iter_products(price_list, skipped),
+            iter_digests(price_list, skipped),
             fetched_at=fetched_at,
             regions=regions,
             seen=seen,

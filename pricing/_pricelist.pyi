@@ -1,0 +1,3 @@
+from pricing.providers.aws import Digest
+
+def scan_product(text: str, /) -> Digest | None: ...
