@@ -13,10 +13,10 @@
  *   appears twice in one object, no key of a term or price-dimension dictionary appears twice, and no key
  *   or text value it reads holds an escape (so that every key is compared and every value taken as
  *   written);
- * - a price is read only when it is a decimal string of at most 15 digits with at most 22 after the point
- *   and no sign: its value is then the integer of its digits divided by a power of ten, both exact in a
- *   double, so the quotient is the correctly rounded value, which is what Python's float() and msgspec
- *   give.
+ * - a price is read only when it is a decimal string without sign or exponent whose digits, read as one
+ *   integer, are at most 2**53, with at most 22 after the point: its value is then that integer divided by
+ *   a power of ten, both exact in a double, so the quotient is the correctly rounded value, which is what
+ *   Python's float() and msgspec give.
  *
  * The digest: (sku, capacitystatus, marketoption, usagetype, operatingSystem, licenseModel,
  * preInstalledSw, tenancy, instanceType, regionCode, vcpu, memory, on_demand, reserved, not_standard)
@@ -430,7 +430,7 @@ read_price(Scan *s, int *is_price, double *value)
             for (Py_ssize_t i = 0; i < length; i++) {
                 char c = start[i];
                 if (c >= '0' && c <= '9') {
-                    if (++count > 15) {
+                    if ((digits != 0 || c != '0') && ++count > 19) { /* (no overflow of 64 bits) */
                         return -1;
                     }
                     digits = digits * 10 + (uint64_t)(c - '0');
@@ -443,7 +443,7 @@ read_price(Scan *s, int *is_price, double *value)
                     return -1;
                 }
             }
-            if (decimals > 22) {
+            if (decimals > 22 || digits > (UINT64_C(1) << 53)) {
                 return -1;
             }
             *value = (double)digits / POWERS_OF_TEN[decimals];
