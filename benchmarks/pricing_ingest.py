@@ -12,9 +12,10 @@ keys, the Google client over REST).
 Phases, timed separately, each as the client and ``pricing.pull.pull_provider`` run it:
 - fetch: HTTP + the SDK's own decoding (botocore's JSON parser, which leaves each PriceList item a JSON
   string; protobuf's JSON parser for GCP). Not part of the rate below.
-- parse: tco decoding the SDK's pages (AWS: ``parse_products`` per page, which decodes each PriceList JSON
-  string into typed structs and turns it into offer rows before decoding the next, so the two cannot be
-  timed apart; GCP: ``ComponentTable.add_skus``, the component SKUs into a table);
+- parse: tco decoding the SDK's pages (AWS: ``parse_products`` per page, which reads each PriceList JSON
+  string, with the native reader ``pricing/_pricelist.c`` or else the typed msgspec structs, and turns it
+  into offer rows before reading the next, so the two cannot be timed apart; GCP:
+  ``ComponentTable.add_skus``, the component SKUs into a table);
 - transform: the decoded items into the offer frame (AWS: the pages' rows joined and
   ``PriceListRows.frame``; GCP: the component table's frame and ``compose_offers``);
 - validate: ``pricing.pull.validate_offers`` (flags: zero, sentinel, invalid, outlier; duplicates);
@@ -26,6 +27,8 @@ GCP SKUs) taken from the SDK's pages to committed SQLite rows per second, end to
 rate in CPU seconds of this process (what a loaded machine inflates less). ``e2e`` is a whole
 ``pull_provider`` run, fetch and summary included. Peak memory is this process's max RSS. With
 ``--repeats N`` each provider is measured N times and the median and best rates are printed.
+``--readers native,structs`` measures AWS with the native reader and with the msgspec structs alone,
+alternately in each repeat (this VM's speed drifts: compare runs made side by side).
 """
 
 from __future__ import annotations
@@ -514,7 +517,16 @@ def main() -> None:
     parser.add_argument("--aws-products", type=int, default=100_000)
     parser.add_argument("--gcp-skus", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=1, help="measure each provider this many times")
+    parser.add_argument(
+        "--readers",
+        default="native",
+        help="AWS readers to measure, comma-separated, alternately in each repeat: native "
+        "(pricing/_pricelist.c, the msgspec structs for what it leaves), structs (the msgspec structs alone)",
+    )
     args = parser.parse_args()
+    readers = args.readers.split(",")
+    if not set(readers) <= {"native", "structs"}:
+        parser.error(f"--readers: native or structs, not {args.readers!r}")
     os.environ.update(
         AWS_ACCESS_KEY_ID="AKIDBENCHBENCHBENCH0",
         AWS_SECRET_ACCESS_KEY="bench",
@@ -526,7 +538,11 @@ def main() -> None:
 
     import pricing.providers.aws
     import pricing.providers.gcp
-    import pricing.store  # noqa: F401
+    import pricing.store
+
+    native = pricing.providers.aws._SCAN
+    if "native" in readers and native is None:
+        raise SystemExit("the native reader is not built (pip install -e .; TCO_NO_NATIVE unset)")
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.2f})")
     print(
@@ -534,18 +550,26 @@ def main() -> None:
         "pages to committed SQLite rows"
     )
     print(
-        f"{'provider':8} {'items':>8} {'MB':>6} {'offers':>8} {'fetch s':>8} {'parse s':>8} {'transf s':>8} "
+        f"{'provider':11} {'items':>8} {'MB':>6} {'offers':>8} {'fetch s':>8} {'parse s':>8} {'transf s':>8} "
         f"{'valid s':>8} {'store s':>8} {'items/s':>8} {'(CPU)':>8} {'e2e s':>7} {'e2e it/s':>9} {'load':>5}"
     )
-    rates: dict[str, list[tuple[float, float]]] = {"aws": [], "gcp": []}
+    rates: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        runs: list[tuple[str, Callable[[int, Path], dict[str, Any]], int]] = [
+            *(
+                (f"aws {reader}" if len(readers) > 1 else "aws", bench_aws, args.aws_products)
+                for reader in readers
+            ),
+            ("gcp", bench_gcp, args.gcp_skus),
+        ]
         for _ in range(args.repeats):
-            for bench, count in ((bench_aws, args.aws_products), (bench_gcp, args.gcp_skus)):
+            for name, bench, count in runs:
+                pricing.providers.aws._SCAN = None if name.endswith("structs") else native
                 r = bench(count, Path(tmp))
                 rate, cpu_rate = r["items"] / r["wall_s"], r["items"] / r["cpu_s"]
-                rates[r["provider"]].append((rate, cpu_rate))
+                rates.setdefault(name, []).append((rate, cpu_rate))
                 print(
-                    f"{r['provider']:8} {r['items']:>8,} {r['bytes'] / 1e6:>6.0f} {r['offers']:>8,} "
+                    f"{name:11} {r['items']:>8,} {r['bytes'] / 1e6:>6.0f} {r['offers']:>8,} "
                     f"{r['fetch_s']:>8.2f} {r['parse_s']:>8.2f} {r['transform_s']:>8.2f} "
                     f"{r['validate_s']:>8.2f} {r['store_s']:>8.2f} {rate:>8,.0f} {cpu_rate:>8,.0f} "
                     f"{r['end_to_end_s']:>7.2f} {r['items'] / r['end_to_end_s']:>9,.0f} "

@@ -35,6 +35,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MAX_DEPTH 64
 #define MAX_KEYS 64
@@ -126,6 +129,22 @@ scan_string(Scan *s, const char **start, Py_ssize_t *length, int *escaped)
     int escapes = 0;
     *start = p;
     while (p < end) {
+#if defined(__SSE2__)
+        /* sixteen bytes at a time up to the first quote, backslash or control character (the text is
+         * ASCII: a signed compare below 0x20 finds the control characters) */
+        while (end - p >= 16) {
+            __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i stops = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')), _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'))),
+                _mm_cmplt_epi8(chunk, _mm_set1_epi8(0x20)));
+            int found = _mm_movemask_epi8(stops);
+            if (found) {
+                p += __builtin_ctz((unsigned int)found);
+                goto special;
+            }
+            p += 16;
+        }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         /* eight bytes at a time up to the first quote, backslash or control character (the text is
          * ASCII, every byte below 0x80): the lowest flagged byte of each test is exact */
@@ -147,6 +166,9 @@ scan_string(Scan *s, const char **start, Py_ssize_t *length, int *escaped)
         if (p >= end) {
             return -1;
         }
+#endif
+#if defined(__SSE2__)
+    special:;
 #endif
         unsigned char c = (unsigned char)*p;
         if (c == '"') {
