@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # (pip also compiles pricing/_pricelist.c, the native Price List reader; without a C compiler it is skipped)
-$(VENV)/.base: pyproject.toml pricing/_pricelist.c | $(BIN)/python
+$(VENV)/.base: pyproject.toml setup.py pricing/_pricelist.c | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.test: pyproject.toml pricing/_pricelist.c | $(BIN)/python
+$(VENV)/.test: pyproject.toml setup.py pricing/_pricelist.c | $(BIN)/python
 	$(BIN)/pip install -q -e '.[all,dev]'
 	touch $@
 
