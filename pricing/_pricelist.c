@@ -317,6 +317,48 @@ object_next(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
     return 1;
 }
 
+/* Reads the object at s->p: member(s, key, key_length, escaped, state) for each member, with the scanner at
+ * the member's value, which the callback reads (skip_value for a member it does not want). Each walker
+ * below is one such callback; the loop is inlined into each, so the callback is a direct call. */
+typedef int (*Member)(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state);
+
+static inline ALWAYS_INLINE int
+read_object(Scan *s, Member member, void *state)
+{
+    if (s->p >= s->end || *s->p != '{') {
+        return -1;
+    }
+    const char *key;
+    Py_ssize_t key_length;
+    int escaped;
+    int more = object_first(s, &key, &key_length, &escaped);
+    while (more == 1) {
+        int failed = member(s, key, key_length, escaped, state);
+        if (failed) {
+            return failed;
+        }
+        more = object_next(s, &key, &key_length, &escaped);
+    }
+    return more;
+}
+
+/* read_object for a member that may appear once: a second one is -1 */
+static inline ALWAYS_INLINE int
+read_object_once(Scan *s, int *seen, Member member, void *state)
+{
+    if (*seen) {
+        return -1;
+    }
+    *seen = 1;
+    return read_object(s, member, state);
+}
+
+static int
+skip_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
+{
+    return skip_value(s);
+}
+
 static int
 skip_value(Scan *s)
 {
@@ -331,19 +373,8 @@ skip_value(Scan *s)
         int escaped;
         return scan_string(s, &start, &length, &escaped);
     }
-    case '{': {
-        const char *key;
-        Py_ssize_t key_length;
-        int escaped;
-        int more = object_first(s, &key, &key_length, &escaped);
-        while (more == 1) {
-            if (skip_value(s)) {
-                return -1;
-            }
-            more = object_next(s, &key, &key_length, &escaped);
-        }
-        return more;
-    }
+    case '{':
+        return read_object(s, skip_member, NULL);
     case '[':
         if (++s->depth > MAX_DEPTH) {
             return -1;
@@ -420,115 +451,95 @@ static const double POWERS_OF_TEN[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6
                                          1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                          1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* pricePerUnit: {"USD": "<decimal>" | null} and no other key; *is_price 1 with *value, 0 for null */
+/* pricePerUnit: {"USD": "<decimal>" | null} and no other key */
+typedef struct {
+    int seen, is_price; /* is_price 1 with value; 0 for null or no USD */
+    double value;
+} Price;
+
 static int
-read_price(Scan *s, int *is_price, double *value)
+price_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (s->p >= s->end || *s->p != '{') {
+    Price *price = state;
+    if (escaped || !KEY_IS("USD") || price->seen) {
         return -1;
     }
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int seen = 0;
-    *is_price = 0; /* an empty object: no USD price */
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        if (escaped || !KEY_IS("USD") || seen) {
-            return -1;
-        }
-        seen = 1;
-        if (s->p < s->end && *s->p == '"') {
-            const char *start;
-            Py_ssize_t length;
-            if (scan_string(s, &start, &length, &escaped) || escaped || length == 0) {
-                return -1;
-            }
-            uint64_t digits = 0;
-            int count = 0, decimals = 0, point = 0;
-            if (length > 1 && start[0] == '0' && start[1] != '.') {
-                return -1; /* a leading zero */
-            }
-            for (Py_ssize_t i = 0; i < length; i++) {
-                char c = start[i];
-                if (c >= '0' && c <= '9') {
-                    if ((digits != 0 || c != '0') && ++count > 19) { /* (no overflow of 64 bits) */
-                        return -1;
-                    }
-                    digits = digits * 10 + (uint64_t)(c - '0');
-                    decimals += point;
-                }
-                else if (c == '.' && !point && i > 0 && i + 1 < length) {
-                    point = 1;
-                }
-                else {
-                    return -1;
-                }
-            }
-            if (decimals > 22 || digits > (UINT64_C(1) << 53)) {
-                return -1;
-            }
-            *value = (double)digits / POWERS_OF_TEN[decimals];
-            *is_price = 1;
-        }
-        else if (scan_literal(s, "null", 4)) {
-            return -1;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
+    price->seen = 1;
+    if (s->p >= s->end || *s->p != '"') {
+        return scan_literal(s, "null", 4);
     }
-    return more;
+    const char *start;
+    Py_ssize_t length;
+    if (scan_string(s, &start, &length, &escaped) || escaped || length == 0) {
+        return -1;
+    }
+    uint64_t digits = 0;
+    int count = 0, decimals = 0, point = 0;
+    if (length > 1 && start[0] == '0' && start[1] != '.') {
+        return -1; /* a leading zero */
+    }
+    for (Py_ssize_t i = 0; i < length; i++) {
+        char c = start[i];
+        if (c >= '0' && c <= '9') {
+            if ((digits != 0 || c != '0') && ++count > 19) { /* (no overflow of 64 bits) */
+                return -1;
+            }
+            digits = digits * 10 + (uint64_t)(c - '0');
+            decimals += point;
+        }
+        else if (c == '.' && !point && i > 0 && i + 1 < length) {
+            point = 1;
+        }
+        else {
+            return -1;
+        }
+    }
+    if (decimals > 22 || digits > (UINT64_C(1) << 53)) {
+        return -1;
+    }
+    price->value = (double)digits / POWERS_OF_TEN[decimals];
+    price->is_price = 1;
+    return 0;
 }
 
 enum { UNIT_OTHER, UNIT_NONE, UNIT_HOURS, UNIT_QUANTITY };
 
-/* one price dimension: its unit and USD price */
+/* one price dimension: its unit and USD price (none without pricePerUnit) */
+typedef struct {
+    Text unit;
+    Price price;
+    int priced_seen;
+} Dimension;
+
 static int
-read_dimension(Scan *s, int *unit, int *is_price, double *value)
+dimension_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (s->p >= s->end || *s->p != '{') {
+    Dimension *dimension = state;
+    if (escaped) {
         return -1;
     }
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    Text unit_text = {NULL, 0, 0};
-    int priced_seen = 0;
-    *is_price = 0; /* no pricePerUnit: no USD price */
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        if (escaped) {
-            return -1;
-        }
-        if (KEY_IS("unit")) {
-            if (read_text(s, &unit_text)) {
-                return -1;
-            }
-        }
-        else if (KEY_IS("pricePerUnit")) {
-            if (priced_seen || read_price(s, is_price, value)) {
-                return -1;
-            }
-            priced_seen = 1;
-        }
-        else if (skip_value(s)) {
-            return -1;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
+    if (KEY_IS("unit")) {
+        return read_text(s, &dimension->unit);
     }
-    if (unit_text.present != 1) {
-        *unit = UNIT_NONE;
+    if (KEY_IS("pricePerUnit")) {
+        return read_object_once(s, &dimension->priced_seen, price_member, &dimension->price);
     }
-    else if (key_is(unit_text.start, unit_text.length, "Hrs", 3) ||
-             key_is(unit_text.start, unit_text.length, "Hours", 5)) {
-        *unit = UNIT_HOURS;
+    return skip_value(s);
+}
+
+static int
+unit_of(const Text *unit)
+{
+    if (unit->present != 1) {
+        return UNIT_NONE;
     }
-    else if (key_is(unit_text.start, unit_text.length, "Quantity", 8)) {
-        *unit = UNIT_QUANTITY;
+    if (key_is(unit->start, unit->length, "Hrs", 3) || key_is(unit->start, unit->length, "Hours", 5)) {
+        return UNIT_HOURS;
     }
-    else {
-        *unit = UNIT_OTHER;
+    if (key_is(unit->start, unit->length, "Quantity", 8)) {
+        return UNIT_QUANTITY;
     }
-    return more;
+    return UNIT_OTHER;
 }
 
 typedef struct {
@@ -566,119 +577,93 @@ new_key(Keys *keys, const char *key, Py_ssize_t key_length, int escaped)
     return 0;
 }
 
+typedef struct {
+    Keys keys;
+    Term *term;
+} Dimensions;
+
 static int
-read_dimensions(Scan *s, Term *term)
+dimensions_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (term->dimensions_seen || s->p >= s->end || *s->p != '{') {
+    Dimensions *dimensions = state;
+    Term *term = dimensions->term;
+    Dimension dimension;
+    memset(&dimension, 0, sizeof(dimension));
+    if (new_key(&dimensions->keys, key, key_length, escaped) ||
+        read_object(s, dimension_member, &dimension)) {
         return -1;
     }
-    term->dimensions_seen = 1;
-    Keys keys;
-    keys.count = 0;
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        int unit, is_price;
-        double value = 0.0;
-        if (new_key(&keys, key, key_length, escaped) || read_dimension(s, &unit, &is_price, &value)) {
-            return -1;
-        }
-        if (unit == UNIT_HOURS && !term->hourly_found) {
-            term->hourly_found = 1;
-            term->hourly_is_price = is_price;
-            term->hourly_price = value;
-        }
-        if (!term->unpriced) {
-            if (!is_price) {
-                term->unpriced = 1;
-            }
-            else if (unit == UNIT_QUANTITY) {
-                term->upfront_usd += value;
-            }
-            else {
-                term->hourly_usd += value;
-            }
-        }
-        more = object_next(s, &key, &key_length, &escaped);
+    int unit = unit_of(&dimension.unit);
+    int is_price = dimension.price.is_price;
+    double value = dimension.price.value;
+    if (unit == UNIT_HOURS && !term->hourly_found) {
+        term->hourly_found = 1;
+        term->hourly_is_price = is_price;
+        term->hourly_price = value;
     }
-    return more;
+    if (!term->unpriced) {
+        if (!is_price) {
+            term->unpriced = 1;
+        }
+        else if (unit == UNIT_QUANTITY) {
+            term->upfront_usd += value;
+        }
+        else {
+            term->hourly_usd += value;
+        }
+    }
+    return 0;
 }
 
 static int
-read_term_attributes(Scan *s, Term *term)
+term_attributes_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (term->attributes_seen || s->p >= s->end || *s->p != '{') {
+    Term *term = state;
+    if (escaped) {
         return -1;
     }
-    term->attributes_seen = 1;
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        int failed;
-        if (escaped) {
-            return -1;
-        }
-        if (KEY_IS("LeaseContractLength")) {
-            failed = read_text(s, &term->length);
-        }
-        else if (KEY_IS("OfferingClass")) {
-            failed = read_text(s, &term->offering);
-        }
-        else if (KEY_IS("PurchaseOption")) {
-            failed = read_text(s, &term->option);
-        }
-        else {
-            failed = skip_value(s);
-        }
-        if (failed) {
-            return -1;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
+    if (KEY_IS("LeaseContractLength")) {
+        return read_text(s, &term->length);
     }
-    return more;
+    if (KEY_IS("OfferingClass")) {
+        return read_text(s, &term->offering);
+    }
+    if (KEY_IS("PurchaseOption")) {
+        return read_text(s, &term->option);
+    }
+    return skip_value(s);
+}
+
+static int
+term_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
+{
+    Term *term = state;
+    if (escaped) {
+        return -1;
+    }
+    if (KEY_IS("priceDimensions")) {
+        Dimensions dimensions;
+        dimensions.keys.count = 0;
+        dimensions.term = term;
+        return read_object_once(s, &term->dimensions_seen, dimensions_member, &dimensions);
+    }
+    if (KEY_IS("effectiveDate")) {
+        return read_text(s, &term->date);
+    }
+    if (KEY_IS("offerTermCode")) {
+        return read_text(s, &term->code) || term->code.present != 1; /* text, not null */
+    }
+    if (KEY_IS("termAttributes")) {
+        return read_object_once(s, &term->attributes_seen, term_attributes_member, term);
+    }
+    return skip_value(s);
 }
 
 static int
 read_term(Scan *s, Term *term)
 {
     memset(term, 0, sizeof(*term));
-    if (s->p >= s->end || *s->p != '{') {
-        return -1;
-    }
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        int failed;
-        if (escaped) {
-            return -1;
-        }
-        if (KEY_IS("priceDimensions")) {
-            failed = read_dimensions(s, term);
-        }
-        else if (KEY_IS("effectiveDate")) {
-            failed = read_text(s, &term->date);
-        }
-        else if (KEY_IS("offerTermCode")) {
-            failed = read_text(s, &term->code) || term->code.present != 1; /* text, not null */
-        }
-        else if (KEY_IS("termAttributes")) {
-            failed = read_term_attributes(s, term);
-        }
-        else {
-            failed = skip_value(s);
-        }
-        if (failed) {
-            return -1;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
-    }
-    return more;
+    return read_object(s, term_member, term);
 }
 
 /* a term's offerTermCode: "" when absent (the structs' default) */
@@ -691,100 +676,103 @@ term_code(const Term *term)
     return PyUnicode_FromStringAndSize("", 0);
 }
 
-/* OnDemand: *on_demand None (no term) or (count, date, price) */
-static int
-read_on_demand(Scan *s, PyObject **on_demand)
-{
-    if (*on_demand != NULL || s->p >= s->end || *s->p != '{') {
-        return -1;
-    }
+/* OnDemand: the number of terms and the first one */
+typedef struct {
     Keys keys;
-    keys.count = 0;
-    Term first, term;
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        if (new_key(&keys, key, key_length, escaped) || read_term(s, keys.count == 1 ? &first : &term)) {
-            return -1;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
-    }
-    if (more) {
+    Term first;
+} OnDemand;
+
+static int
+on_demand_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
+{
+    OnDemand *on_demand = state;
+    Term other;
+    if (new_key(&on_demand->keys, key, key_length, escaped)) {
         return -1;
     }
-    if (keys.count == 0) {
-        Py_INCREF(Py_None);
-        *on_demand = Py_None;
+    return read_term(s, on_demand->keys.count == 1 ? &on_demand->first : &other);
+}
+
+/* *made: None (no on-demand term) or (count, date, price) */
+static int
+read_on_demand(Scan *s, PyObject **made)
+{
+    if (*made != NULL) {
+        return -1; /* OnDemand twice */
+    }
+    OnDemand on_demand;
+    on_demand.keys.count = 0;
+    if (read_object(s, on_demand_member, &on_demand)) {
+        return -1;
+    }
+    if (on_demand.keys.count == 0) {
+        *made = Py_NewRef(Py_None);
         return 0;
     }
+    const Term *first = &on_demand.first;
     PyObject *price;
-    if (first.hourly_found && first.hourly_is_price) {
-        price = PyFloat_FromDouble(first.hourly_price);
+    if (first->hourly_found && first->hourly_is_price) {
+        price = PyFloat_FromDouble(first->hourly_price);
     }
     else {
         price = Py_NewRef(Py_None);
     }
-    PyObject *date = text_or_none(&first.date, 1);
+    PyObject *date = text_or_none(&first->date, 1);
     if (price == NULL || date == NULL) {
         Py_XDECREF(price);
         Py_XDECREF(date);
         return -2;
     }
-    *on_demand = Py_BuildValue("(nNN)", (Py_ssize_t)keys.count, date, price);
-    return *on_demand == NULL ? -2 : 0;
+    *made = Py_BuildValue("(nNN)", (Py_ssize_t)on_demand.keys.count, date, price);
+    return *made == NULL ? -2 : 0;
 }
 
-/* Reserved: the standard terms' tuples appended to *reserved, the others counted */
+/* Reserved: the standard terms' tuples appended to the list, the others counted */
+typedef struct {
+    Keys keys;
+    PyObject *list;
+    Py_ssize_t *not_standard;
+} Reserved;
+
 static int
-read_reserved(Scan *s, PyObject **reserved, Py_ssize_t *not_standard)
+reserved_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (*reserved != NULL || s->p >= s->end || *s->p != '{') {
+    Reserved *reserved = state;
+    Term term;
+    if (new_key(&reserved->keys, key, key_length, escaped) || read_term(s, &term)) {
         return -1;
     }
-    *reserved = PyList_New(0);
-    if (*reserved == NULL) {
+    if (term.offering.present != 1 || !key_is(term.offering.start, term.offering.length, "standard", 8)) {
+        (*reserved->not_standard)++;
+        return 0;
+    }
+    PyObject *hourly = term.unpriced ? Py_NewRef(Py_None) : PyFloat_FromDouble(term.hourly_usd);
+    PyObject *row = Py_BuildValue(
+        "(NNNNNN)", text_or_none(&term.length, 1), text_or_none(&term.option, 1), text_or_none(&term.date, 1),
+        term_code(&term), hourly, PyFloat_FromDouble(term.unpriced ? 0.0 : term.upfront_usd));
+    if (row == NULL) {
         return -2;
     }
-    Keys keys;
-    keys.count = 0;
-    Term term;
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        if (new_key(&keys, key, key_length, escaped) || read_term(s, &term)) {
-            return -1;
-        }
-        if (term.offering.present == 1 && key_is(term.offering.start, term.offering.length, "standard", 8)) {
-            PyObject *hourly;
-            if (term.unpriced) {
-                hourly = Py_NewRef(Py_None);
-            }
-            else {
-                hourly = PyFloat_FromDouble(term.hourly_usd);
-            }
-            PyObject *row = Py_BuildValue(
-                "(NNNNNN)", text_or_none(&term.length, 1), text_or_none(&term.option, 1),
-                text_or_none(&term.date, 1), term_code(&term), hourly,
-                PyFloat_FromDouble(term.unpriced ? 0.0 : term.upfront_usd));
-            if (row == NULL) {
-                return -2;
-            }
-            int appended = PyList_Append(*reserved, row);
-            Py_DECREF(row);
-            if (appended) {
-                return -2;
-            }
-        }
-        else {
-            (*not_standard)++;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
+    int appended = PyList_Append(reserved->list, row);
+    Py_DECREF(row);
+    return appended ? -2 : 0;
+}
+
+static int
+read_reserved(Scan *s, PyObject **list, Py_ssize_t *not_standard)
+{
+    if (*list != NULL) {
+        return -1; /* Reserved twice */
     }
-    return more;
+    *list = PyList_New(0);
+    if (*list == NULL) {
+        return -2;
+    }
+    Reserved reserved;
+    reserved.keys.count = 0;
+    reserved.list = *list;
+    reserved.not_standard = not_standard;
+    return read_object(s, reserved_member, &reserved);
 }
 
 static const char *const ATTRIBUTES[] = {
@@ -796,35 +784,18 @@ static const Py_ssize_t ATTRIBUTE_LENGTHS[] = {14, 12, 9, 15, 12, 14, 7, 12, 10,
 #define PRE_INSTALLED_SW 5
 
 static int
-read_attributes(Scan *s, Text *attributes)
+attributes_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (s->p >= s->end || *s->p != '{') {
+    Text *attributes = state;
+    if (escaped) {
         return -1;
     }
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        int failed = -2;
-        if (escaped) {
-            return -1;
+    for (int i = 0; i < ATTRIBUTE_COUNT; i++) {
+        if (key_is(key, key_length, ATTRIBUTES[i], ATTRIBUTE_LENGTHS[i])) {
+            return read_text(s, &attributes[i]);
         }
-        for (int i = 0; i < ATTRIBUTE_COUNT; i++) {
-            if (key_is(key, key_length, ATTRIBUTES[i], ATTRIBUTE_LENGTHS[i])) {
-                failed = read_text(s, &attributes[i]);
-                break;
-            }
-        }
-        if (failed == -2) {
-            failed = skip_value(s);
-        }
-        if (failed) {
-            return -1;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
     }
-    return more;
+    return skip_value(s);
 }
 
 typedef struct {
@@ -837,70 +808,51 @@ typedef struct {
 } Product;
 
 static int
-read_product(Scan *s, Product *product)
+product_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (product->product_seen || s->p >= s->end || *s->p != '{') {
+    Product *product = state;
+    if (escaped) {
         return -1;
     }
-    product->product_seen = 1;
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        int failed;
-        if (escaped) {
-            return -1;
-        }
-        if (KEY_IS("sku")) {
-            failed = read_text(s, &product->sku) || product->sku.present != 1; /* text, not null */
-        }
-        else if (KEY_IS("attributes")) {
-            failed = product->attributes_seen || read_attributes(s, product->attributes);
-            product->attributes_seen = 1;
-        }
-        else {
-            failed = skip_value(s);
-        }
-        if (failed) {
-            return -1;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
+    if (KEY_IS("sku")) {
+        return read_text(s, &product->sku) || product->sku.present != 1; /* text, not null */
     }
-    return more;
+    if (KEY_IS("attributes")) {
+        return read_object_once(s, &product->attributes_seen, attributes_member, product->attributes);
+    }
+    return skip_value(s);
 }
 
 static int
-read_terms(Scan *s, Product *product)
+terms_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
 {
-    if (product->terms_seen || s->p >= s->end || *s->p != '{') {
+    Product *product = state;
+    if (escaped) {
         return -1;
     }
-    product->terms_seen = 1;
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        int failed;
-        if (escaped) {
-            return -1;
-        }
-        if (KEY_IS("OnDemand")) {
-            failed = read_on_demand(s, &product->on_demand);
-        }
-        else if (KEY_IS("Reserved")) {
-            failed = read_reserved(s, &product->reserved, &product->not_standard);
-        }
-        else {
-            failed = skip_value(s);
-        }
-        if (failed) {
-            return failed;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
+    if (KEY_IS("OnDemand")) {
+        return read_on_demand(s, &product->on_demand);
     }
-    return more;
+    if (KEY_IS("Reserved")) {
+        return read_reserved(s, &product->reserved, &product->not_standard);
+    }
+    return skip_value(s);
+}
+
+static int
+item_member(Scan *s, const char *key, Py_ssize_t key_length, int escaped, void *state)
+{
+    Product *product = state;
+    if (escaped) {
+        return -1;
+    }
+    if (KEY_IS("product")) {
+        return read_object_once(s, &product->product_seen, product_member, product);
+    }
+    if (KEY_IS("terms")) {
+        return read_object_once(s, &product->terms_seen, terms_member, product);
+    }
+    return skip_value(s);
 }
 
 /* the whole item: 0 read, -1 not the regular shape, -2 a Python error (set) */
@@ -908,34 +860,9 @@ static int
 read_item(Scan *s, Product *product)
 {
     skip_space(s);
-    if (s->p >= s->end || *s->p != '{') {
-        return -1;
-    }
-    const char *key;
-    Py_ssize_t key_length;
-    int escaped;
-    int more = object_first(s, &key, &key_length, &escaped);
-    while (more == 1) {
-        int failed;
-        if (escaped) {
-            return -1;
-        }
-        if (KEY_IS("product")) {
-            failed = read_product(s, product);
-        }
-        else if (KEY_IS("terms")) {
-            failed = read_terms(s, product);
-        }
-        else {
-            failed = skip_value(s);
-        }
-        if (failed) {
-            return failed;
-        }
-        more = object_next(s, &key, &key_length, &escaped);
-    }
-    if (more) {
-        return more;
+    int read = read_object(s, item_member, product);
+    if (read) {
+        return read;
     }
     skip_space(s);
     if (s->p != s->end || !product->product_seen || !product->attributes_seen || product->sku.present != 1) {
