@@ -114,10 +114,26 @@ skip_space(Scan *s)
     }
 }
 
+/* at the 'u' of a \u escape: its four hex digits' value, or -1 */
 static inline int
-is_hex(char c)
+escaped_unit(const char *p, const char *end)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (end - p < 5 || *p != 'u') {
+        return -1;
+    }
+    int unit = 0;
+    for (int i = 1; i <= 4; i++) {
+        char c = p[i];
+        int value = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+        if (value < 0) {
+            return -1;
+        }
+        unit = unit * 16 + value;
+    }
+    return unit;
 }
 
 /* at a '"': the string's content (start, length) and whether it holds an escape */
@@ -188,7 +204,20 @@ scan_string(Scan *s, const char **start, Py_ssize_t *length, int *escaped)
                 p++;
                 continue;
             }
-            if (c == 'u' && end - p >= 5 && is_hex(p[1]) && is_hex(p[2]) && is_hex(p[3]) && is_hex(p[4])) {
+            if (c == 'u') {
+                /* four hex digits; a UTF-16 surrogate only as a high one escaped right before a low one
+                 * (msgspec refuses a lone surrogate) */
+                int unit = escaped_unit(p, end);
+                if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF)) {
+                    return -1;
+                }
+                if (unit >= 0xD800 && unit <= 0xDBFF) {
+                    int low = end - p >= 6 && p[5] == '\\' ? escaped_unit(p + 6, end) : -1;
+                    if (low < 0xDC00 || low > 0xDFFF) {
+                        return -1;
+                    }
+                    p += 6;
+                }
                 p += 5;
                 continue;
             }

@@ -123,6 +123,7 @@ def regular_variants() -> list[tuple[str, str]]:
     variant(
         "non-ASCII escaped in a skipped string", lambda i: attributes(i).update(location="S\u00e3o Paulo")
     )
+    variant("a surrogate pair escaped in a skipped value", lambda i: i.update(x="\U0001f600"))
     return out
 
 
@@ -158,6 +159,9 @@ def odd_texts() -> list[tuple[str, str]]:
         ("not ASCII", base.replace('"Shared"', '"Sh\u00e4red"')),
         ("control character in a string", base.replace("Shared", "Sha\tred")),
         ("bad escape", base.replace("Shared", "Sha\\xred")),
+        ("lone high surrogate escaped in a skipped value", base[:-1] + ', "x": "\\ud800"}'),
+        ("high surrogate then another escape", base[:-1] + ', "x": "\\ud800\\n"}'),
+        ("lone low surrogate escaped in a skipped value", base[:-1] + ', "x": "\\udc00x"}'),
         ("short unicode escape", base.replace("Shared", "Sha\\u12")),
         ("escape in a value read", base.replace('"Shared"', '"Sha\\u0072ed"')),
         ("escape in a key read", base.replace('"tenancy"', '"tenan\\u0063y"')),
@@ -249,6 +253,7 @@ JSON_VALUES = st.recursive(
     | st.integers(-(10**6), 10**6)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from(["", "0", "1.5", "Hrs", "Quantity", "standard", "null", "1yr", "No Upfront"])
+    | st.sampled_from(["\ud800", "\udc00x", "\U0001f600", "a\ud83d"])  # (json.dumps escapes them)
     | st.text(max_size=4),
     lambda children: (
         st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
