@@ -446,21 +446,37 @@ def offers_frame(records: Iterable[tuple[Any, ...]], columns: Sequence[str]) -> 
     ``price_usd_per_accelerator_hour`` is derived here; ``snapshot`` is left for the store to fill. Built a
     column at a time (one transpose of the tuples, one array per column): the ingest benchmark's rows.
     """
-    import numpy as np
-    import pandas as pd
-
     rows = list(records)
     names = list(columns)
     transposed = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     if len(transposed) != len(names):
         raise ValueError(f"offer rows must have {len(names)} values ({', '.join(names)})")
-    given = dict(zip(names, transposed, strict=True))
+    return _offers_frame(dict(zip(names, transposed, strict=True)), len(rows))
+
+
+def offers_frame_of(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """:func:`offers_frame` of ``frame``'s rows in ``columns``, read a column at a time (each column's values
+    as ``itertuples`` gives them, without a Python object per cell on the way)."""
+    import numpy as np
+
+    given: dict[str, Any] = {}  # (arrays)
+    for column in columns:
+        values = frame[column]
+        given[column] = values.to_numpy(dtype=np.float64 if values.dtype == np.float64 else object)
+    return _offers_frame(given, len(frame))
+
+
+def _offers_frame(given: dict[str, Sequence[Any]], length: int) -> pd.DataFrame:
+    """The offer frame of ``given`` (column -> its values, each ``length`` long)."""
+    import numpy as np
+    import pandas as pd
+
     data: dict[str, pd.Series] = {}
     for column in ALL_COLUMNS:
         values = given.get(column)
         if column in FLOAT_COLUMNS:
             if values is None:
-                data[column] = pd.Series(np.full(len(rows), np.nan), dtype="float64")
+                data[column] = pd.Series(np.full(length, np.nan), dtype="float64")
                 continue
             try:
                 data[column] = pd.Series(np.array(values, dtype="float64"), dtype="float64")
@@ -469,7 +485,7 @@ def offers_frame(records: Iterable[tuple[Any, ...]], columns: Sequence[str]) -> 
                     "float64"
                 )
             continue
-        array = np.empty(len(rows), dtype=object)
+        array = np.empty(length, dtype=object)
         if values is not None:
             array[:] = values
         data[column] = pd.Series(array, dtype=object)
@@ -519,6 +535,7 @@ __all__ = [
     "make_client",
     "no_progress",
     "offers_frame",
+    "offers_frame_of",
     "provider_names",
     "retry_after_seconds",
     "utc_now_iso",

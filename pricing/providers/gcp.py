@@ -50,6 +50,7 @@ from pricing.providers.base import (
     Retry,
     SkipCounter,
     offers_frame,
+    offers_frame_of,
     retry_after_seconds,
     utc_now_iso,
     with_retries,
@@ -507,7 +508,7 @@ def compose_offers(components: pd.DataFrame, fetched_at: str) -> pd.DataFrame:
     rows["source"] = SOURCE
     rows["fetched_at"] = fetched_at
     rows = rows.sort_values(["instance_type", "region", "pricing_model"], kind="stable")
-    return offers_frame(rows.loc[:, list(ROW_COLUMNS)].itertuples(index=False, name=None), ROW_COLUMNS)
+    return offers_frame_of(rows, ROW_COLUMNS)
 
 
 class GcpPrices:

@@ -518,3 +518,27 @@ def test_a_float_column_whose_values_repeat_is_stored_as_a_dictionary_bit_for_bi
         )
     db.close()
     assert stored == {"accelerator_count": 1, "price_usd_per_hour": None}
+
+
+def test_an_offer_frame_read_a_column_at_a_time_equals_one_read_row_by_row() -> None:
+    """``offers_frame_of`` (GCP's composed offers: a frame read a column at a time) gives what
+    ``offers_frame`` of the same frame's row tuples gives, cell types included: text columns of pandas'
+    string dtype with missing values, object columns with None, floats with NaN, a number column of text."""
+    from pricing.providers.base import offers_frame, offers_frame_of
+
+    columns = list(aws.ROW_COLUMNS)
+    rows = 5
+    frame = pd.DataFrame({column: [f"{column}-{i}" for i in range(rows)] for column in columns})
+    frame["region"] = pd.Series(["r1", None, "r3", "r4", None], dtype="str")
+    frame["zone"] = pd.Series([None] * rows, dtype=object)
+    frame["price_usd_per_hour"] = [1.5, math.nan, 0.0, -0.0, 1e300]
+    frame["accelerator_count"] = [8.0, 8.0, 1.0, 4.0, 2.0]
+    frame["vcpus"] = pd.Series(["96", "x", None, "2", "4"], dtype=object)
+    frame["memory_gib"] = np.nan
+    frame["accelerator_memory_gib"] = pd.Series([80.0, None, 94.0, None, 16.0], dtype=object)
+    frame["flags"] = pd.Series(["", None, "composed", "x", ""], dtype="str")
+    expected = offers_frame(frame.loc[:, columns].itertuples(index=False, name=None), columns)
+    got = offers_frame_of(frame, columns)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    for column in got.columns:
+        assert [type(v) for v in got[column]] == [type(v) for v in expected[column]], column
