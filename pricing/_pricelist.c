@@ -1,9 +1,9 @@
 /* A native reader of AWS Price List products (issue 14: ingest at >= 50,000 products/s).
  *
  * scan_product(text) reads one GetProducts PriceList string and returns what pricing.providers.aws's
- * rows_from_products needs of it (its "digest", see pricing/providers/aws.py:_digest, which computes the
- * same tuple from the msgspec structs), or None when the product is not in the regular shape this reader
- * takes. None is never an error: the caller then decodes the product with the msgspec structs, which say
+ * rows_from_products needs of it (its "digest": see Digest and digest() there, which computes the same
+ * tuple from the msgspec structs), or None when the product is not in the regular shape this reader takes.
+ * None is never an error: the caller then decodes the product with the msgspec structs, which say
  * what is wrong with it, if anything. So this reader only has to be exact where it answers:
  *
  * - the whole text is checked as JSON (RFC 8259: every value, string escape and number, nothing after the

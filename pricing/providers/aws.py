@@ -297,13 +297,6 @@ def _as_fast(item: _Item) -> _FastItem:
     )
 
 
-#: Reads a product's digest straight from its JSON text, or says it cannot (None): the native reader
-#: (``pricing/_pricelist.c``, compiled by ``pip install`` where a C compiler is found), else none (the
-#: msgspec structs read every product; ``TCO_NO_NATIVE=1`` asks for that too): see ``iter_digests``.
-_SCAN: Callable[[str], Digest | None] | None = None
-if not os.environ.get("TCO_NO_NATIVE"):
-    with contextlib.suppress(ImportError):
-        from pricing._pricelist import scan_product as _SCAN
 #: Decodes one PriceList string straight into the fields above; everything else is skipped unread.
 _FAST_DECODER: Final = msgspec.json.Decoder(_FastItem, strict=False)
 _DECODER: Final = msgspec.json.Decoder(_Item)
@@ -841,25 +834,25 @@ def digest(item: _FastItem) -> Digest:
         if attrs.OfferingClass != "standard":
             other += 1
             continue
-        hourly_usd: float | None = 0.0
-        upfront_usd = 0.0
+        hourly_usd = upfront_usd = 0.0
+        priced = True
         for dimension in term.priceDimensions.values():
             amount = dimension.pricePerUnit.USD
             if amount is None:
-                hourly_usd, upfront_usd = None, 0.0
+                priced = False
                 break
             if dimension.unit == "Quantity":
                 upfront_usd += amount
             else:
-                hourly_usd += amount  # type: ignore[operator]  # (a float until a price is missing)
+                hourly_usd += amount
         reserved.append(
             (
                 attrs.LeaseContractLength,
                 attrs.PurchaseOption,
                 term.effectiveDate,
                 term.offerTermCode,
-                hourly_usd,
-                upfront_usd,
+                hourly_usd if priced else None,
+                upfront_usd if priced else 0.0,
             )
         )
     return (
@@ -879,6 +872,15 @@ def digest(item: _FastItem) -> Digest:
         reserved,
         other,
     )
+
+
+#: Reads a product's digest straight from its JSON text, or says it cannot (None): the native reader
+#: (``pricing/_pricelist.c``, compiled by ``pip install`` where a C compiler is found), else none (the
+#: msgspec structs read every product; ``TCO_NO_NATIVE=1`` asks for that too): see ``iter_digests``.
+_SCAN: Callable[[str], Digest | None] | None = None
+if not os.environ.get("TCO_NO_NATIVE"):
+    with contextlib.suppress(ImportError):
+        from pricing._pricelist import scan_product as _SCAN
 
 
 def iter_digests(price_list: Iterable[str], skipped: SkipCounter) -> Iterator[Digest]:
