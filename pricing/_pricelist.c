@@ -7,7 +7,8 @@
  * what is wrong with it, if anything. So this reader only has to be exact where it answers:
  *
  * - the whole text is checked as JSON (RFC 8259: every value, string escape and number, nothing after the
- *   top-level value); anything else is None, as is text that is not ASCII or nests deeper than 64 levels;
+ *   top-level value; a \u escape of a UTF-16 surrogate only as a pair, as msgspec takes it); anything
+ *   else is None, as is text that is not ASCII or nests deeper than 64 levels;
  * - it answers only when every field the structs read has the type they take (text or null for the text
  *   fields, an object for the nested ones, the price a plain decimal string or null), no such field
  *   appears twice in one object, no key of a term or price-dimension dictionary appears twice, and no key
