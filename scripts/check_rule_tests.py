@@ -724,6 +724,24 @@ MUTATIONS = [
         "            map(digest, decode_products(price_list, skipped)),\n",
         ["tests/pricing/test_ingest_fast_path.py::test_a_page_is_decoded_a_product_at_a_time"],
     ),
+    (
+        "gcp: a skip pattern searched wherever it can match (its words)",
+        "pricing/providers/gcp.py",
+        '        or "flex" in folded\n',
+        "",
+        [
+            "tests/pricing/providers/test_gcp.py::test_a_description_is_skipped_exactly_where_the_skip_patterns_match"
+        ],
+    ),
+    (
+        "gcp: a skip pattern searched wherever it can match (non-ASCII text)",
+        "pricing/providers/gcp.py",
+        "folded = description.lower() if description.isascii() else None",
+        "folded = description.lower()",
+        [
+            "tests/pricing/providers/test_gcp.py::test_a_description_is_skipped_exactly_where_the_skip_patterns_match"
+        ],
+    ),
 ]
 
 

@@ -181,10 +181,24 @@ class Component:
 
 
 def classify_sku(description: str, usage_type: str) -> Component | str:
-    """The component a SKU prices, or the reason it is skipped."""
-    if RESERVED.search(description):
+    """The component a SKU prices, or the reason it is skipped.
+
+    ``RESERVED`` and ``NOT_MODELLED`` are searched only where they can match: an ASCII description whose
+    lower case holds none of their words cannot (a case-insensitive search of ASCII text is a search of its
+    lower case); any other description is searched (case-insensitive matching folds some non-ASCII letters
+    into ASCII ones, as ``ſ`` into ``s``)."""
+    folded = description.lower() if description.isascii() else None
+    if (folded is None or "reserved" in folded or "calendar mode" in folded) and RESERVED.search(description):
         return "reserved or calendar-mode SKU (not modelled)"
-    if NOT_MODELLED.search(description):
+    if (
+        folded is None
+        or "dws" in folded
+        or "flex" in folded
+        or "custom" in folded
+        or "premium" in folded
+        or "dynamic workload" in folded
+        or "sole tenancy" in folded
+    ) and NOT_MODELLED.search(description):
         return "DWS/flex/custom/premium SKU (not modelled)"
     match = DESCRIPTION.match(description)
     if match is None:

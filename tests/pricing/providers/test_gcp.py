@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from pricing.errors import PricingError
 from pricing.providers.base import ProgressEvent
@@ -273,3 +275,48 @@ def test_units_are_hourly_or_skipped() -> None:
 )
 def test_sku_descriptions(description: str, usage: str, expected: Component | str) -> None:
     assert classify_sku(description, usage) == expected
+
+
+SKIPPED_WORDS = [
+    "calendar mode",
+    "reserved",
+    "dws",
+    "dynamic workload",
+    "flex",
+    "sole tenancy",
+    "custom",
+    "premium",
+]
+
+
+@settings(max_examples=600, deadline=None)
+@example(["Cu\u017ftom Instance Core running in Americas"], False)  # (ſ folds into s)
+@example(["Re\u017ferved A2 Core"], False)
+@given(
+    st.lists(
+        st.sampled_from([*SKIPPED_WORDS, "Nvidia", "A2", "Instance", "Core", "GPU", "running in", "Americas"])
+        | st.text(alphabet="ReservdDWSFlxCutomPrmiaſK\u212a -", max_size=8),
+        max_size=5,
+    ),
+    st.booleans(),
+)
+def test_a_description_is_skipped_exactly_where_the_skip_patterns_match(
+    words: list[str], upper: bool
+) -> None:
+    """``classify_sku`` searches the skip patterns only where they can match (an ASCII description holding
+    one of their words, or any other): the same answer as searching every description, in any letter case
+    and with letters that fold into ASCII ones (ſ, the Kelvin sign)."""
+    from pricing.providers.gcp import NOT_MODELLED, RESERVED
+
+    description = " ".join(words)
+    description = description.upper() if upper else description
+    got = classify_sku(description, "OnDemand")
+    if RESERVED.search(description):
+        assert got == "reserved or calendar-mode SKU (not modelled)"
+    elif NOT_MODELLED.search(description):
+        assert got == "DWS/flex/custom/premium SKU (not modelled)"
+    else:
+        assert got not in (
+            "reserved or calendar-mode SKU (not modelled)",
+            "DWS/flex/custom/premium SKU (not modelled)",
+        )
