@@ -291,6 +291,22 @@ scan_literal(Scan *s, const char *word, Py_ssize_t length)
 
 static int skip_value(Scan *s);
 
+/* at a member's key: the key read, and the ':' after it; 1, or -1 */
+static inline ALWAYS_INLINE int
+read_key(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
+{
+    if (s->p >= s->end || *s->p != '"' || scan_string(s, key, key_length, escaped)) {
+        return -1;
+    }
+    skip_space(s);
+    if (s->p >= s->end || *s->p != ':') {
+        return -1;
+    }
+    s->p++;
+    skip_space(s);
+    return 1;
+}
+
 /* at a '{': 1 with the first member's key read (and the ':' after it), 0 for an empty object (read) */
 static inline ALWAYS_INLINE int
 object_first(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
@@ -305,16 +321,7 @@ object_first(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
         s->depth--;
         return 0;
     }
-    if (s->p >= s->end || *s->p != '"' || scan_string(s, key, key_length, escaped)) {
-        return -1;
-    }
-    skip_space(s);
-    if (s->p >= s->end || *s->p != ':') {
-        return -1;
-    }
-    s->p++;
-    skip_space(s);
-    return 1;
+    return read_key(s, key, key_length, escaped);
 }
 
 /* after a member's value: 1 with the next member's key read, 0 at the object's end (read) */
@@ -335,16 +342,7 @@ object_next(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
     }
     s->p++;
     skip_space(s);
-    if (s->p >= s->end || *s->p != '"' || scan_string(s, key, key_length, escaped)) {
-        return -1;
-    }
-    skip_space(s);
-    if (s->p >= s->end || *s->p != ':') {
-        return -1;
-    }
-    s->p++;
-    skip_space(s);
-    return 1;
+    return read_key(s, key, key_length, escaped);
 }
 
 /* Reads the object at s->p: member(s, key, key_length, escaped, state) for each member, with the scanner at
