@@ -307,32 +307,32 @@ read_key(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
     return 1;
 }
 
-/* at a '{': 1 with the first member's key read (and the ':' after it), 0 for an empty object (read) */
+/* at a '{' or '[': 1 with the scanner at the first member or element, 0 for an empty one (read) */
 static inline ALWAYS_INLINE int
-object_first(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
+open_container(Scan *s, char close)
 {
     if (++s->depth > MAX_DEPTH) {
         return -1;
     }
     s->p++;
     skip_space(s);
-    if (s->p < s->end && *s->p == '}') {
+    if (s->p < s->end && *s->p == close) {
         s->p++;
         s->depth--;
         return 0;
     }
-    return read_key(s, key, key_length, escaped);
+    return 1;
 }
 
-/* after a member's value: 1 with the next member's key read, 0 at the object's end (read) */
+/* after a member or element: 1 at a ',' (read), 0 at the container's end ``close`` (read), else -1 */
 static inline ALWAYS_INLINE int
-object_next(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
+after_value(Scan *s, char close)
 {
     skip_space(s);
     if (s->p >= s->end) {
         return -1;
     }
-    if (*s->p == '}') {
+    if (*s->p == close) {
         s->p++;
         s->depth--;
         return 0;
@@ -342,7 +342,23 @@ object_next(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
     }
     s->p++;
     skip_space(s);
-    return read_key(s, key, key_length, escaped);
+    return 1;
+}
+
+/* at a '{': 1 with the first member's key read (and the ':' after it), 0 for an empty object (read) */
+static inline ALWAYS_INLINE int
+object_first(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
+{
+    int more = open_container(s, '}');
+    return more == 1 ? read_key(s, key, key_length, escaped) : more;
+}
+
+/* after a member's value: 1 with the next member's key read, 0 at the object's end (read) */
+static inline ALWAYS_INLINE int
+object_next(Scan *s, const char **key, Py_ssize_t *key_length, int *escaped)
+{
+    int more = after_value(s, '}');
+    return more == 1 ? read_key(s, key, key_length, escaped) : more;
 }
 
 /* Reads the object at s->p: member(s, key, key_length, escaped, state) for each member, with the scanner at
@@ -403,35 +419,16 @@ skip_value(Scan *s)
     }
     case '{':
         return read_object(s, skip_member, NULL);
-    case '[':
-        if (++s->depth > MAX_DEPTH) {
-            return -1;
-        }
-        s->p++;
-        skip_space(s);
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            s->depth--;
-            return 0;
-        }
-        for (;;) {
+    case '[': {
+        int more = open_container(s, ']');
+        while (more == 1) {
             if (skip_value(s)) {
                 return -1;
             }
-            skip_space(s);
-            if (s->p >= s->end) {
-                return -1;
-            }
-            if (*s->p == ']') {
-                s->p++;
-                s->depth--;
-                return 0;
-            }
-            if (*s->p != ',') {
-                return -1;
-            }
-            s->p++;
+            more = after_value(s, ']');
         }
+        return more;
+    }
     case 't':
         return scan_literal(s, "true", 4);
     case 'f':
